@@ -1,0 +1,199 @@
+//! Signing in and out: login, refresh, logout, and accepting an invitation.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{BadCredentials, BodyErrors, TooManyRequests};
+use super::extract::JsonBody;
+use crate::auth::password;
+use crate::auth::secrets;
+use crate::auth::sessions::{self, TokenPair};
+use crate::db::audit::{self, Actor};
+use crate::db::{tokens, users};
+use crate::domain::identity::NewPassword;
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(accept_invitation);
+}
+
+/// Passwords longer than this are refused before hashing, so nobody can make us hash megabytes.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "coach@riverside-physio.example", "password": "correct horse battery"}))]
+pub struct LoginRequest {
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 1024)]
+    pub password: String,
+    /// Only needed when the same email belongs to accounts in several organizations.
+    pub organization_id: Option<Uuid>,
+}
+
+/// Sign in with email and password.
+///
+/// Returns an access token (valid 15 minutes) and a refresh token. A wrong email and a wrong
+/// password get the same answer, in the same time. Attempts are limited per IP address and per
+/// account.
+#[utoipa::path(tag = "auth", operation_id = "login", request_body = LoginRequest,
+    responses((status = 200, description = "Signed in", body = TokenPair),
+        BadCredentials, TooManyRequests, BodyErrors))]
+#[post("/v1/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    if body.email.trim().is_empty() || body.email.len() > 254 {
+        return Err(ApiError::invalid(
+            "email",
+            "must be between 1 and 254 characters",
+        ));
+    }
+    if body.password.is_empty() || body.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid(
+            "password",
+            "must be between 1 and 1024 bytes",
+        ));
+    }
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    state
+        .login_throttle
+        .check(&ip, &body.email)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+
+    let mut conn = state.pool.get().await?;
+    let candidates =
+        users::find_login_candidates(&mut conn, &body.email, body.organization_id).await?;
+    let mut signed_in = None;
+    if candidates.is_empty() {
+        // Spend the same time as a real check, then fail.
+        password::verify(body.password.clone(), None).await?;
+    }
+    for user in candidates {
+        if password::verify(body.password.clone(), user.password_hash.clone()).await? {
+            signed_in = Some(user);
+            break;
+        }
+    }
+    let Some(user) = signed_in else {
+        return Err(ApiError::Unauthorized(
+            "The email or password is not correct.".into(),
+        ));
+    };
+    Ok(web::Json(
+        sessions::start(&mut conn, &state.jwt, &user).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "rbr_Xq3v0d8i8oQ2h3k9m1n5p7r2t4v6x8z0A2C4E6G8I0K"}))]
+pub struct RefreshRequest {
+    #[schema(max_length = 256)]
+    pub refresh_token: String,
+}
+
+/// Exchange a refresh token for a new token pair.
+///
+/// The refresh token is single-use: the answer carries its successor. Presenting a refresh
+/// token that was already used signs out every session descended from the same sign-in.
+#[utoipa::path(tag = "auth", operation_id = "refreshTokens", request_body = RefreshRequest,
+    responses((status = 200, description = "A new token pair", body = TokenPair),
+        BadCredentials, BodyErrors))]
+#[post("/v1/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let mut conn = state.pool.get().await?;
+    Ok(web::Json(
+        sessions::rotate(&mut conn, &state.jwt, &body.refresh_token).await?,
+    ))
+}
+
+/// Sign out: revoke a refresh token and every token rotated from the same sign-in.
+///
+/// Always answers 204, whether or not the token was known.
+#[utoipa::path(tag = "auth", operation_id = "logout", request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out"), BodyErrors))]
+#[post("/v1/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    sessions::end(&mut conn, &body.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "rbi_4mJ0vYw8kLq2N5s7U9x1Z3b5D7f9H1j3L5n7P9r1T3v", "password": "a long and private passphrase"}))]
+pub struct AcceptInvitationRequest {
+    /// The invitation token a coach or admin passed on.
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// The new password: 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
+    pub password: String,
+}
+
+/// Accept an invitation: choose a password and sign in.
+///
+/// Invitations are single-use and expire after 7 days.
+#[utoipa::path(tag = "auth", operation_id = "acceptInvitation", request_body = AcceptInvitationRequest,
+    responses((status = 200, description = "Password set; signed in", body = TokenPair), BodyErrors))]
+#[post("/v1/auth/invitations/accept")]
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<AcceptInvitationRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let new_password =
+        NewPassword::parse(&body.password).map_err(|m| ApiError::invalid("password", m))?;
+    let hash = password::hash(new_password.expose().to_string()).await?;
+    let digest = secrets::digest(&body.token);
+    let mut conn = state.pool.get().await?;
+    let keys = &state.jwt;
+    let pair = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let invitation = tokens::accept_invitation(conn, &digest)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("token", "is not valid, was already used, or has expired")
+                })?;
+            let user = users::set_password(conn, invitation.user_id, &hash).await?;
+            if user.deactivated_at.is_some() {
+                return Err(ApiError::invalid(
+                    "token",
+                    "belongs to an account that was removed",
+                ));
+            }
+            audit::record(
+                conn,
+                user.organization_id,
+                Actor::User(user.id),
+                "invitation.accept",
+                "user",
+                user.id,
+                serde_json::json!({"password": "set"}),
+            )
+            .await?;
+            sessions::start(conn, keys, &user).await
+        })
+        .await?;
+    Ok(web::Json(pair))
+}

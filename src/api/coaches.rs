@@ -1,0 +1,304 @@
+//! Staff: an admin adds coaches (each gets an invitation), edits and removes them.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{present, required, JsonBody, QueryParams};
+use super::{Page, PageQuery};
+use crate::auth::invitations::{self, NewInvitation};
+use crate::auth::Principal;
+use crate::db::audit;
+use crate::db::tokens;
+use crate::db::users::{self, ProfileChanges, User};
+use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_coaches)
+        .service(create_coach)
+        .service(get_coach)
+        .service(update_coach)
+        .service(delete_coach);
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Invited; no password set yet.
+    Invited,
+    /// Has signed in at least once.
+    Active,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f",
+    "name": "Maya Okafor",
+    "email": "maya@riverside-physio.example",
+    "status": "active",
+    "created_at": "2026-11-02T08:05:00Z",
+    "updated_at": "2026-11-02T08:05:00Z"
+}))]
+pub struct Coach {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for Coach {
+    fn from(u: User) -> Self {
+        Self {
+            status: if u.is_activated() {
+                AccountStatus::Active
+            } else {
+                AccountStatus::Invited
+            },
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Maya Okafor", "email": "maya@riverside-physio.example"}))]
+pub struct NewCoach {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(min_length = 3, max_length = 254)]
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedCoach {
+    pub coach: Coach,
+    /// Pass the token to the coach: she sets her password with it.
+    pub invitation: NewInvitation,
+}
+
+/// A JSON Merge Patch of a coach: send only what changes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Maya Okafor-Reid"}))]
+pub struct CoachPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 3, max_length = 254)]
+    pub email: Option<Option<String>>,
+}
+
+fn duplicate_email(e: diesel::result::Error) -> ApiError {
+    if users::is_duplicate_email(&e) {
+        ApiError::Conflict("Someone in this organization already uses this email.".into())
+    } else {
+        e.into()
+    }
+}
+
+fn parse_name(raw: &str) -> Result<String, ApiError> {
+    PersonName::parse(raw)
+        .map(|n| n.as_str().to_string())
+        .map_err(|m| ApiError::invalid("name", m))
+}
+
+fn parse_email(raw: &str) -> Result<String, ApiError> {
+    EmailAddress::parse(raw)
+        .map(|e| e.as_str().to_string())
+        .map_err(|m| ApiError::invalid("email", m))
+}
+
+/// The organization's coaches.
+#[utoipa::path(tag = "coaches", operation_id = "listCoaches", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of coaches", body = Page<Coach>), ReadErrors))]
+#[get("/v1/coaches")]
+pub async fn list_coaches(
+    state: web::Data<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<web::Json<Page<Coach>>> {
+    let (limit, after) = query.parse()?;
+    let mut conn = state.pool.get().await?;
+    let rows = users::list_in_organization(
+        &mut conn,
+        principal.organization_id,
+        Role::Coach,
+        after,
+        limit,
+    )
+    .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |u| u.id,
+        Coach::from,
+    )))
+}
+
+/// Add a coach and invite her.
+///
+/// The answer carries a one-time invitation token (valid 7 days) for the coach to set her
+/// password at `POST /v1/auth/invitations/accept`.
+#[utoipa::path(tag = "coaches", operation_id = "createCoach", security(("bearer" = [])),
+    request_body = NewCoach,
+    responses((status = 201, description = "Coach created and invited", body = CreatedCoach),
+        Conflict, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/coaches")]
+pub async fn create_coach(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<NewCoach>,
+) -> ApiResult<HttpResponse> {
+    let name = parse_name(&body.name)?;
+    let email = parse_email(&body.email)?;
+    let mut conn = state.pool.get().await?;
+    let created = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let coach = users::insert(
+                conn,
+                users::NewUser {
+                    organization_id: principal.organization_id,
+                    role: Role::Coach,
+                    name: &name,
+                    email: &email,
+                    password_hash: None,
+                },
+            )
+            .await
+            .map_err(duplicate_email)?;
+            let invitation =
+                invitations::create(conn, principal.organization_id, coach.id, principal.user_id)
+                    .await?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "coach.create",
+                "user",
+                coach.id,
+                serde_json::json!({"name": coach.name, "email": coach.email, "role": "coach"}),
+            )
+            .await?;
+            Ok(CreatedCoach {
+                coach: coach.into(),
+                invitation,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// One coach.
+#[utoipa::path(tag = "coaches", operation_id = "getCoach", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The coach's id")),
+    responses((status = 200, description = "The coach", body = Coach), NotFound, ReadErrors))]
+#[get("/v1/coaches/{id}")]
+pub async fn get_coach(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Coach>> {
+    let mut conn = state.pool.get().await?;
+    let coach =
+        users::find_in_organization(&mut conn, principal.organization_id, Role::Coach, *id).await?;
+    Ok(web::Json(coach.into()))
+}
+
+/// Change a coach's name or email (JSON Merge Patch).
+#[utoipa::path(tag = "coaches", operation_id = "updateCoach", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The coach's id")),
+    request_body(content = CoachPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The updated coach", body = Coach),
+        NotFound, Conflict, AuthenticatedBodyErrors, BodyErrors))]
+#[patch("/v1/coaches/{id}")]
+pub async fn update_coach(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    JsonBody(patch): JsonBody<CoachPatch>,
+) -> ApiResult<web::Json<Coach>> {
+    let changes = ProfileChanges {
+        name: required("name", patch.name)?
+            .map(|n| parse_name(&n))
+            .transpose()?,
+        email: required("email", patch.email)?
+            .map(|e| parse_email(&e))
+            .transpose()?,
+    };
+    let mut conn = state.pool.get().await?;
+    let updated = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let before =
+                users::find_in_organization(conn, principal.organization_id, Role::Coach, *id)
+                    .await?;
+            let after = users::update_profile(conn, before.id, &changes)
+                .await
+                .map_err(duplicate_email)?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "coach.update",
+                "user",
+                after.id,
+                serde_json::json!({
+                    "name": {"from": before.name, "to": after.name},
+                    "email": {"from": before.email, "to": after.email},
+                }),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await?;
+    Ok(web::Json(updated.into()))
+}
+
+/// Remove a coach.
+///
+/// She can no longer sign in and her refresh tokens are revoked; her name stays on the
+/// history she wrote.
+#[utoipa::path(tag = "coaches", operation_id = "deleteCoach", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The coach's id")),
+    responses((status = 204, description = "Removed"), NotFound, ReadErrors))]
+#[delete("/v1/coaches/{id}")]
+pub async fn delete_coach(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let coach =
+            users::find_in_organization(conn, principal.organization_id, Role::Coach, *id).await?;
+        users::deactivate(conn, coach.id).await?;
+        tokens::revoke_all_for_user(conn, coach.id).await?;
+        audit::record(
+            conn,
+            principal.organization_id,
+            principal.actor(),
+            "coach.remove",
+            "user",
+            coach.id,
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,204 @@
+//! Request extractors that fail the way the rest of the API does: problem+json, the field
+//! named. A JSON body must say it is JSON (415), stay under the size limit (413), parse (400),
+//! and match its type exactly, with no unknown fields (422 naming the field).
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+
+/// A JSON request body of type `T`.
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        }
+        _ => false,
+    }
+}
+
+/// Drops serde_json's " at line 1 column 7" from a message meant for people.
+fn without_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// For "unknown field `x`" and "missing field `x`", the path of `x` itself.
+fn field_path(path: &str, message: &str) -> String {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    match (path, named) {
+        (".", Some(name)) | ("", Some(name)) => name.to_string(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) | ("", None) => "body".to_string(),
+        (path, None) => path.to_string(),
+    }
+}
+
+/// Parses `bytes` as `T`, naming the field of any mismatch.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = without_position(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
+            }
+            _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::BadRequest("The body has data after the JSON value.".into()))?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.json_body_limit)
+            .unwrap_or(64 * 1024);
+        let json = is_json(req);
+        let declared_length = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "Send the body as `Content-Type: application/json`.".into(),
+                ));
+            }
+            let too_large =
+                || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {limit} bytes."));
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("The body could not be read: {e}."))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Query parameters of type `T`; a bad value is a 422 naming the parameter.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(
+            url::form_urlencoded::parse(req.query_string().as_bytes()),
+        ))
+        .map(QueryParams)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
+        });
+        std::future::ready(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pain {
+        location: String,
+        nrs: u8,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Report {
+        pain: Vec<Pain>,
+    }
+
+    fn field_of(body: &str) -> String {
+        match parse_json::<Report>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_of_a_wrong_type_an_unknown_and_a_missing_field() {
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":"x"}]}"#),
+            "pain[0].nrs"
+        );
+        assert_eq!(field_of(r#"{"pain":[],"role":"admin"}"#), "role");
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":1,"x":1}]}"#),
+            "pain[0].x"
+        );
+        assert_eq!(field_of(r#"{}"#), "pain");
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":300}]}"#),
+            "pain[0].nrs"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        for body in ["{", "", "{\"pain\":[]} trailing", "nul"] {
+            assert!(matches!(
+                parse_json::<Report>(body.as_bytes()),
+                Err(ApiError::BadRequest(_))
+            ));
+        }
+    }
+}
+
+/// For JSON Merge Patch fields: absent stays `None`, `null` becomes `Some(None)`, a value
+/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A merge-patch field that may be changed but not removed.
+pub fn required<T>(field: &str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+    match value {
+        Some(None) => Err(ApiError::invalid(field, "may not be null")),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}

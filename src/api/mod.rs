@@ -1,0 +1,128 @@
+//! The HTTP floor: one module of thin handlers per resource, with their request and response
+//! types. A handler extracts, lets the policy decide, calls the query layer and answers.
+
+pub mod auth;
+pub mod coaches;
+pub mod docs;
+pub mod extract;
+pub mod me;
+pub mod ops;
+pub mod organization;
+pub mod service_tokens;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Registers every documented route; the OpenAPI document is collected from these.
+pub fn configure(cfg: &mut ServiceConfig) {
+    ops::configure(cfg);
+    auth::configure(cfg);
+    me::configure(cfg);
+    organization::configure(cfg);
+    coaches::configure(cfg);
+    service_tokens::configure(cfg);
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// `?limit=` and `?cursor=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size, and the id to continue after.
+    pub fn parse(&self) -> Result<(i64, Option<Uuid>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+        }
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| {
+                decode_cursor(c)
+                    .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave out"))
+            })
+            .transpose()?;
+        Ok((i64::from(limit), after))
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+fn encode_cursor(id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// One page of a list, in a stable order; follow `next_cursor` until it is null.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page from rows fetched in id order with `limit` as the page size.
+    pub fn from_rows<R>(
+        rows: Vec<R>,
+        limit: i64,
+        id: impl Fn(&R) -> Uuid,
+        view: impl Fn(R) -> T,
+    ) -> Self {
+        let next_cursor = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| encode_cursor(id(r))))
+            .flatten();
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        let q = PageQuery {
+            limit: Some(0),
+            cursor: None,
+        };
+        assert!(q.parse().is_err());
+        let q = PageQuery {
+            limit: Some(201),
+            cursor: None,
+        };
+        assert!(q.parse().is_err());
+        let q = PageQuery {
+            limit: None,
+            cursor: Some(encode_cursor(id)),
+        };
+        assert_eq!(q.parse().unwrap(), (50, Some(id)));
+    }
+}

@@ -1,0 +1,80 @@
+//! Operations: liveness, readiness, metrics and the OpenAPI document.
+
+use std::time::Duration;
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(healthz)
+        .service(readyz)
+        .service(metrics)
+        .service(openapi_json);
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Is the process alive?
+///
+/// Answers without touching the database: for liveness probes.
+#[utoipa::path(tag = "operations", operation_id = "getHealth",
+    responses((status = 200, description = "The process is alive", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// Is the service ready to take traffic?
+///
+/// Ready when the database answers within one second; for readiness probes and load balancers.
+#[utoipa::path(tag = "operations", operation_id = "getReadiness",
+    responses(
+        (status = 200, description = "Ready", body = Health, example = json!({"status": "ready"})),
+        (status = 503, description = "The database does not answer, or the service is shutting down",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u32, description = "Seconds to wait")))
+    ))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
+    if state.is_shutting_down() {
+        return Err(ApiError::Unavailable("shutting down".into()));
+    }
+    crate::db::ping(&state.pool, Duration::from_secs(1))
+        .await
+        .map_err(ApiError::Unavailable)?;
+    Ok(web::Json(Health { status: "ready" }))
+}
+
+/// Prometheus metrics.
+///
+/// Request counts and latency histograms by route and status, and database pool usage, in the
+/// Prometheus text format.
+#[utoipa::path(tag = "operations", operation_id = "getMetrics",
+    responses((status = 200, description = "Prometheus text exposition format", body = String,
+        content_type = "text/plain; version=0.0.4")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let body = state.metrics.render().map_err(ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(tag = "operations", operation_id = "getOpenApi",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+#[get("/openapi.json")]
+pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi_json.clone())
+}

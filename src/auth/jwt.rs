@@ -1,0 +1,207 @@
+//! Access tokens: short-lived JWTs (HS256) verified without touching the database.
+//! Each key has a `kid` derived from it, so during a rotation tokens signed with the previous
+//! key (`JWT_PREVIOUS_SECRET`) stay valid until they expire.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::identity::Role;
+
+pub const ISSUER: &str = "runback";
+pub const AUDIENCE: &str = "runback-api";
+/// Clock skew tolerated between servers.
+pub const LEEWAY_SECS: u64 = 30;
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub org: Uuid,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+struct Key {
+    kid: String,
+    decoding: DecodingKey,
+}
+
+pub struct JwtKeys {
+    current_kid: String,
+    encoding: EncodingKey,
+    verifying: Vec<Key>,
+    ttl: Duration,
+}
+
+fn kid_of(secret: &str) -> String {
+    hex::encode(&Sha256::digest(secret.as_bytes())[..8])
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token is not valid")]
+    Invalid,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &str, previous: Option<&str>, ttl: Duration) -> anyhow::Result<Self> {
+        for s in std::iter::once(secret).chain(previous) {
+            if s.len() < MIN_SECRET_BYTES {
+                anyhow::bail!("JWT secrets must be at least {MIN_SECRET_BYTES} bytes long");
+            }
+        }
+        let verifying = std::iter::once(secret)
+            .chain(previous)
+            .map(|s| Key {
+                kid: kid_of(s),
+                decoding: DecodingKey::from_secret(s.as_bytes()),
+            })
+            .collect();
+        Ok(Self {
+            current_kid: kid_of(secret),
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            verifying,
+            ttl,
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        organization_id: Uuid,
+        role: Role,
+    ) -> anyhow::Result<String> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            org: organization_id,
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl.as_secs() as i64,
+            jti: Uuid::now_v7(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current_kid.clone());
+        Ok(encode(&header, &claims, &self.encoding)?)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        // Tokens are a few hundred bytes; anything huge is rejected before parsing.
+        if token.len() > 4096 {
+            return Err(TokenError::Invalid);
+        }
+        let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let key = self
+            .verifying
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(TokenError::Invalid)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
+        decode::<Claims>(token, &key.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "an-access-token-secret-of-32-bytes!!";
+    const OTHER: &str = "another-access-token-secret-32-bytes!";
+
+    fn keys(secret: &str, previous: Option<&str>) -> JwtKeys {
+        JwtKeys::new(secret, previous, Duration::from_secs(900)).unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_all_claims() {
+        let k = keys(SECRET, None);
+        let (user, org) = (Uuid::now_v7(), Uuid::now_v7());
+        let claims = k.verify(&k.issue(user, org, Role::Coach).unwrap()).unwrap();
+        assert_eq!(
+            (claims.sub, claims.org, claims.role),
+            (user, org, Role::Coach)
+        );
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(
+            (claims.iss.as_str(), claims.aud.as_str()),
+            (ISSUER, AUDIENCE)
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(JwtKeys::new("short", None, Duration::from_secs(60)).is_err());
+    }
+
+    #[test]
+    fn another_key_is_rejected_but_the_previous_key_still_verifies() {
+        let old = keys(OTHER, None);
+        let token = old
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin)
+            .unwrap();
+        assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
+        assert!(keys(SECRET, Some(OTHER)).verify(&token).is_ok());
+    }
+
+    #[test]
+    fn tampered_and_unsigned_tokens_are_rejected() {
+        let k = keys(SECRET, None);
+        let token = k
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Client)
+            .unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        payload["role"] = "admin".into();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64.encode(payload.to_string()),
+            parts[2]
+        );
+        assert_eq!(k.verify(&forged), Err(TokenError::Invalid));
+        let none_header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert_eq!(
+            k.verify(&format!("{none_header}.{}.", parts[1])),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));
+    }
+}

@@ -1,0 +1,171 @@
+//! The principal of a request (who is calling, for which organization, with which role) and
+//! the middleware that authenticates every request and authorizes it against the policy table.
+
+use std::future::{ready, Ready};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use uuid::Uuid;
+
+use super::jwt::TokenError;
+use super::policy::{self, Decision};
+use super::secrets;
+use crate::db::audit::Actor;
+use crate::db::tokens;
+use crate::domain::identity::{Role, Scope};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTokenGrant {
+    pub id: Uuid,
+    pub scopes: Vec<Scope>,
+}
+
+/// Who is calling. A service token is the admin who made it, narrowed to its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub role: Role,
+    pub service_token: Option<ServiceTokenGrant>,
+}
+
+impl Principal {
+    /// The actor recorded in the audit trail for this principal's writes.
+    pub fn actor(&self) -> Actor {
+        match &self.service_token {
+            Some(t) => Actor::ServiceToken(t.id),
+            None => Actor::User(self.user_id),
+        }
+    }
+}
+
+/// Marks a request that passed the policy; only then can a handler get its principal.
+#[derive(Clone)]
+struct Authorized(Principal);
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.extensions().get::<Authorized>() {
+            Some(Authorized(p)) => Ok(p.clone()),
+            None => {
+                // Deny by default: the route is missing from the policy table.
+                Err(ApiError::Internal(anyhow::anyhow!(
+                    "no access rule for {} {}",
+                    req.method(),
+                    req.match_pattern().unwrap_or_default()
+                )))
+            }
+        })
+    }
+}
+
+fn bearer_token(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("The Authorization header is not readable.".into()))?;
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Err(ApiError::Unauthorized(
+            "Use `Authorization: Bearer <token>`.".into(),
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized(
+            "Use `Authorization: Bearer <token>`.".into(),
+        ));
+    }
+    Ok(Some(token.trim().to_string()))
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    if token.starts_with(secrets::SERVICE_TOKEN_PREFIX) {
+        let mut conn = state.pool.get().await?;
+        let found = tokens::authenticate_service_token(&mut conn, &secrets::digest(token))
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized("The service token is not valid or was revoked.".into())
+            })?;
+        return Ok(Principal {
+            user_id: found.created_by,
+            organization_id: found.organization_id,
+            role: Role::Admin,
+            service_token: Some(ServiceTokenGrant {
+                id: found.id,
+                scopes: Scope::parse_list(&found.scopes),
+            }),
+        });
+    }
+    let claims = state.jwt.verify(token).map_err(|e| match e {
+        TokenError::Expired => {
+            ApiError::Unauthorized("The access token has expired; refresh it.".into())
+        }
+        TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
+    })?;
+    Ok(Principal {
+        user_id: claims.sub,
+        organization_id: claims.org,
+        role: claims.role,
+        service_token: None,
+    })
+}
+
+/// Authenticates the caller and checks the route's rule before the handler runs. A refusal is
+/// answered here, as a response, so the outer middleware still adds its headers.
+pub async fn authorize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match check(&req).await {
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Err(e) => Ok(req.error_response(e).map_into_right_body()),
+    }
+}
+
+async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
+    let rule = req
+        .match_pattern()
+        .and_then(|pattern| policy::rule_for(req.method().as_str(), &pattern));
+    // Unknown paths and methods fall through to the 404/405 answers.
+    let Some(rule) = rule else {
+        return Ok(());
+    };
+    if rule.access == policy::Access::Public {
+        return Ok(());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let principal = match bearer_token(req)? {
+        Some(token) => Some(authenticate(&state, &token).await?),
+        None => None,
+    };
+    match policy::decide(rule.access, principal.as_ref()) {
+        Decision::Allow => {}
+        Decision::Unauthenticated => {
+            return Err(ApiError::Unauthorized("A bearer token is required.".into()))
+        }
+        Decision::Forbidden => {
+            return Err(ApiError::Forbidden(
+                "Your role or token scope does not allow this operation.".into(),
+            ))
+        }
+    }
+    if let Some(p) = principal {
+        req.extensions_mut().insert(Authorized(p));
+    }
+    Ok(())
+}

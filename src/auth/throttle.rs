@@ -1,0 +1,64 @@
+//! Login throttling: attempts are limited per client IP address and per account (email), so
+//! neither one address guessing many accounts nor many addresses guessing one account gets far.
+//! Limits are per process; with several copies behind a load balancer each keeps its own.
+
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+pub struct LoginThrottle {
+    by_ip: DefaultKeyedRateLimiter<String>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl LoginThrottle {
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+        let quota = Quota::per_minute(n).allow_burst(n);
+        Self {
+            by_ip: RateLimiter::keyed(quota),
+            by_account: RateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one.
+    pub fn check(&self, ip: &str, email: &str) -> Result<(), u64> {
+        let wait = |outcome: governor::NotUntil<_>| {
+            outcome.wait_time_from(self.clock.now()).as_secs().max(1)
+        };
+        self.by_ip.check_key(&ip.to_string()).map_err(wait)?;
+        self.by_account
+            .check_key(&email.trim().to_lowercase())
+            .map_err(wait)?;
+        Ok(())
+    }
+
+    /// Forgets keys that are back to a full allowance, so memory stays bounded.
+    pub fn forget_idle(&self) {
+        self.by_ip.retain_recent();
+        self.by_account.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_ip_and_per_account() {
+        let t = LoginThrottle::new(3);
+        for _ in 0..3 {
+            assert!(t.check("10.0.0.1", "ana@example.org").is_ok());
+        }
+        let wait = t.check("10.0.0.1", "bea@example.org").unwrap_err();
+        assert!(wait >= 1);
+        // The account is throttled from any address, case-insensitively.
+        let t = LoginThrottle::new(2);
+        assert!(t.check("10.0.0.1", "ana@example.org").is_ok());
+        assert!(t.check("10.0.0.2", "ANA@example.org").is_ok());
+        assert!(t.check("10.0.0.3", "ana@example.org").is_err());
+    }
+}

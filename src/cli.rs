@@ -1,0 +1,277 @@
+//! The command line: run the service (the default), print the OpenAPI document, apply
+//! migrations, or create an organization with its first admin.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::auth::jwt::{JwtKeys, MIN_SECRET_BYTES};
+use crate::config::{redact_url, Settings};
+use crate::db::embedded::{EmbeddedPostgres, NO_DATABASE_HELP};
+use crate::db::{self, audit, organizations, users};
+use crate::domain::identity::{EmailAddress, NewPassword, PersonName, Role};
+use crate::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "runback",
+    version,
+    about = "Return-to-running after childbirth: the API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Print the OpenAPI document (`runback openapi > openapi/openapi.json`).
+    Openapi,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an organization (practice) and its first admin.
+    Create {
+        /// The organization's name.
+        #[arg(long)]
+        organization: String,
+        /// The admin's email; her login.
+        #[arg(long)]
+        email: String,
+        /// The admin's name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (required, so it stays out of shell history).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// A database to work on, and the private server behind it, if we started one.
+pub struct Database {
+    pub url: String,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// `DATABASE_URL` when set (creating the database if needed), otherwise our own server.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let (url, embedded) = match &settings.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let data_dir = settings.data_dir.clone();
+                let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir))
+                    .await??;
+                (pg.url("runback"), Some(pg))
+            }
+        };
+        if let Err(e) = db::ensure_database(&url).await {
+            if let Some(pg) = &embedded {
+                pg.stop();
+            }
+            bail!("{e:#}\n\n{NO_DATABASE_HELP}");
+        }
+        match &embedded {
+            Some(pg) => {
+                tracing::info!(cluster = %pg.cluster_dir().display(), "using the embedded PostgreSQL (Unix socket only)")
+            }
+            None => tracing::info!(database = %redact_url(&url), "using DATABASE_URL"),
+        }
+        Ok(Self { url, embedded })
+    }
+
+    pub fn close(self) {
+        if let Some(pg) = self.embedded {
+            pg.stop();
+        }
+    }
+}
+
+/// The access-token secret: `JWT_SECRET`, or in the embedded mode one generated once and kept
+/// under the data folder.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
+    }
+    if settings.database_url.is_some() {
+        bail!("JWT_SECRET is required when DATABASE_URL is set (at least {MIN_SECRET_BYTES} bytes; e.g. `openssl rand -hex 32`)");
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return Ok(secret.trim().to_string());
+    }
+    let secret = crate::auth::secrets::generate("");
+    write_private(&path, &secret)?;
+    tracing::info!(path = %path.display(), "generated an access-token secret for the embedded mode");
+    Ok(secret)
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Openapi => {
+            print!("{}", crate::openapi::document_json());
+            Ok(())
+        }
+        Command::Migrate => {
+            let database = Database::open(&settings).await?;
+            let applied = db::run_migrations(&database.url).await;
+            database.close();
+            println!("applied {} migration(s)", applied?);
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    organization,
+                    email,
+                    name,
+                    password_stdin: _,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let database = Database::open(&settings).await?;
+            let result = async {
+                db::run_migrations(&database.url).await?;
+                create_admin(
+                    &database.url,
+                    &organization,
+                    &email,
+                    name.as_deref(),
+                    &password,
+                )
+                .await
+            }
+            .await;
+            database.close();
+            let (organization_id, admin_id) = result?;
+            println!("organization_id={organization_id}");
+            println!("admin_user_id={admin_id}");
+            println!(
+                "Sign in: POST /v1/auth/login with {{\"email\": \"{}\", \"password\": \"…\"}}",
+                email.trim()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = Database::open(&settings).await?;
+    let result = async {
+        let secret = jwt_secret(&settings)?;
+        let jwt = JwtKeys::new(
+            &secret,
+            settings.jwt_previous_secret.as_deref(),
+            settings.access_token_ttl,
+        )?;
+        let applied = db::run_migrations(&database.url).await?;
+        tracing::info!(applied, "migrations up to date");
+        let pool = db::build_pool(&database.url, settings.pool_size, settings.acquire_timeout)?;
+        crate::auth::password::warm_up();
+        let bind = settings.bind_addr.clone();
+        let app = Application::build(settings, pool, jwt)?;
+        let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+        tracing::info!(
+            "listening on http://{host}:{port} (interactive docs: http://{host}:{port}/docs)",
+            port = app.port()
+        );
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+    .await;
+    database.close();
+    result
+}
+
+/// Creates an organization and its first admin; returns their ids.
+pub async fn create_admin(
+    url: &str,
+    organization: &str,
+    email: &str,
+    name: Option<&str>,
+    password: &str,
+) -> anyhow::Result<(uuid::Uuid, uuid::Uuid)> {
+    let organization =
+        PersonName::parse(organization).map_err(|m| anyhow::anyhow!("--organization {m}"))?;
+    let email = EmailAddress::parse(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
+    let default_name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("admin")
+        .to_string();
+    let name = PersonName::parse(name.unwrap_or(&default_name))
+        .map_err(|m| anyhow::anyhow!("--name {m}"))?;
+    let password = NewPassword::parse(password).map_err(|m| anyhow::anyhow!("the password {m}"))?;
+    let hash = crate::auth::password::hash(password.expose().to_string()).await?;
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    let (org, admin) = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            if users::email_in_use(conn, email.as_str()).await? {
+                bail!(
+                    "an account with the email {} already exists; choose another email",
+                    email.as_str()
+                );
+            }
+            let org = organizations::insert(conn, organization.as_str()).await?;
+            let admin = users::insert(
+                conn,
+                users::NewUser {
+                    organization_id: org.id,
+                    role: Role::Admin,
+                    name: name.as_str(),
+                    email: email.as_str(),
+                    password_hash: Some(&hash),
+                },
+            )
+            .await?;
+            audit::record(
+                conn,
+                org.id,
+                audit::Actor::System,
+                "admin.create",
+                "user",
+                admin.id,
+                serde_json::json!({"organization": org.name, "email": admin.email, "role": "admin"}),
+            )
+            .await?;
+            Ok((org, admin))
+        })
+        .await?;
+    Ok((org.id, admin.id))
+}

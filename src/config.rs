@@ -1,0 +1,146 @@
+//! Configuration: environment variables only (12-factor). Every variable, its default and its
+//! meaning is listed in the README; `Settings::from_env` is the one place that reads them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`; `None` means "run our own PostgreSQL under `data_dir`".
+    pub database_url: Option<String>,
+    /// `BIND_ADDR`, default `127.0.0.1:8080`.
+    pub bind_addr: String,
+    /// `JWT_SECRET`: required when `DATABASE_URL` is set; the embedded mode keeps one under `data_dir`.
+    pub jwt_secret: Option<String>,
+    /// `JWT_PREVIOUS_SECRET`: still accepted for verification during a key rotation.
+    pub jwt_previous_secret: Option<String>,
+    /// `ACCESS_TOKEN_TTL_SECONDS`, default 900 (15 min, also the maximum).
+    pub access_token_ttl: Duration,
+    /// `DATABASE_POOL_SIZE`, default 16.
+    pub pool_size: usize,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`, default 2000: how long a request waits for a connection before a 503.
+    pub acquire_timeout: Duration,
+    /// `DATA_DIR`, default `./data`: the embedded PostgreSQL and its generated secret live here.
+    pub data_dir: PathBuf,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE`, default 10: per IP address and per account.
+    pub login_attempts_per_minute: u32,
+    /// `JSON_BODY_LIMIT_BYTES`, default 65536.
+    pub json_body_limit: usize,
+    /// `HTTP_WORKERS`, default: one per CPU core.
+    pub http_workers: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    // Secrets stay out of logs and debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("bind_addr", &self.bind_addr)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("pool_size", &self.pool_size)
+            .field("data_dir", &self.data_dir)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL without its password, fit for a log line.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable url>".into(),
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid value")),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let ttl: u64 = parsed("ACCESS_TOKEN_TTL_SECONDS", 900)?;
+        if ttl == 0 || ttl > 900 {
+            anyhow::bail!("ACCESS_TOKEN_TTL_SECONDS must be between 1 and 900 (15 minutes)");
+        }
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => anyhow::bail!("LOG_FORMAT={other:?}: use `text` or `json`"),
+        };
+        Ok(Self {
+            database_url: var("DATABASE_URL"),
+            bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            jwt_secret: var("JWT_SECRET"),
+            jwt_previous_secret: var("JWT_PREVIOUS_SECRET"),
+            access_token_ttl: Duration::from_secs(ttl),
+            pool_size: parsed("DATABASE_POOL_SIZE", 16)?,
+            acquire_timeout: Duration::from_millis(parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 2000)?),
+            data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())),
+            log_format,
+            login_attempts_per_minute: parsed("LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
+            json_body_limit: parsed("JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
+            http_workers: parsed(
+                "HTTP_WORKERS",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )?,
+        })
+    }
+
+    /// Settings for tests and tools: defaults, with the given database.
+    pub fn for_database(database_url: String, jwt_secret: String) -> Self {
+        Self {
+            database_url: Some(database_url),
+            bind_addr: "127.0.0.1:0".into(),
+            jwt_secret: Some(jwt_secret),
+            jwt_previous_secret: None,
+            access_token_ttl: Duration::from_secs(900),
+            pool_size: 8,
+            acquire_timeout: Duration::from_millis(2000),
+            data_dir: PathBuf::from("./data"),
+            log_format: LogFormat::Text,
+            login_attempts_per_minute: 10,
+            json_body_limit: 64 * 1024,
+            http_workers: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        let r = redact_url("postgres://app:s3cret@db:5432/runback");
+        assert!(!r.contains("s3cret"));
+        assert!(r.contains("app"));
+    }
+}

@@ -1,0 +1,140 @@
+//! The database floor: the connection pool, migrations, and one module of queries per
+//! aggregate. Nothing above this floor writes SQL.
+
+pub mod audit;
+pub mod embedded;
+pub mod organizations;
+pub mod schema;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::sql_query;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// A pool whose connections are checked before reuse, so a restarted PostgreSQL never leaves
+/// dead connections behind, and whose waits are bounded so requests fail fast with a 503.
+pub fn build_pool(url: &str, size: usize, acquire_timeout: Duration) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(acquire_timeout))
+        .create_timeout(Some(acquire_timeout))
+        .recycle_timeout(Some(acquire_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Applies every pending embedded migration. Runs on a blocking thread: diesel's migration
+/// harness is synchronous.
+pub async fn run_migrations(url: &str) -> anyhow::Result<usize> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .context("connecting to run migrations")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+        Ok(applied.len())
+    })
+    .await
+    .context("migration task")?
+}
+
+/// The same server's maintenance database URL and the name of the database in `url`.
+pub fn split_database_url(url: &str) -> anyhow::Result<(String, String)> {
+    let mut parsed = url::Url::parse(url).context("DATABASE_URL is not a valid URL")?;
+    let name = parsed.path().trim_start_matches('/').to_string();
+    if name.is_empty() {
+        anyhow::bail!("DATABASE_URL names no database (expected …/DBNAME)");
+    }
+    let name = percent_decode(&name);
+    parsed.set_path("/postgres");
+    Ok((parsed.to_string(), name))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// Creates the database named in `url` when it does not exist yet.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let (maintenance, name) = split_database_url(url)?;
+    if AsyncPgConnection::establish(url).await.is_ok() {
+        return Ok(());
+    }
+    let mut conn = AsyncPgConnection::establish(&maintenance)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot reach PostgreSQL at {}",
+                crate::config::redact_url(&maintenance)
+            )
+        })?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match sql_query(format!("CREATE DATABASE {quoted}"))
+        .execute(&mut conn)
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(database = %name, "created the database");
+            Ok(())
+        }
+        // Another process created it in the meantime.
+        Err(e) if e.to_string().contains("already exists") => Ok(()),
+        Err(e) => Err(e).context(format!("creating database {name}")),
+    }
+}
+
+/// Answers whether the database responds within `timeout`.
+pub async fn ping(pool: &DbPool, timeout: Duration) -> Result<(), String> {
+    let check = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(timeout, check).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_url_into_maintenance_and_name() {
+        let (m, n) =
+            split_database_url("postgres://u:p@localhost:5432/runback?sslmode=disable").unwrap();
+        assert_eq!(n, "runback");
+        assert_eq!(m, "postgres://u:p@localhost:5432/postgres?sslmode=disable");
+    }
+
+    #[test]
+    fn socket_urls_keep_their_host() {
+        let (m, n) = split_database_url("postgres:///app?host=%2Ftmp%2Fpg&user=postgres").unwrap();
+        assert_eq!(n, "app");
+        assert_eq!(m, "postgres:///postgres?host=%2Ftmp%2Fpg&user=postgres");
+    }
+}

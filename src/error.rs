@@ -1,0 +1,302 @@
+//! The one error type of the service, and how it is shown to callers.
+//!
+//! Policy:
+//! - Every failure a caller can see is an RFC 9457 `application/problem+json` body with
+//!   `type`, `title`, `status` and `detail`; validation failures add `errors: [{field, message}]`.
+//! - An object outside the caller's reach is a 404, exactly like one that does not exist:
+//!   existence is never revealed. A role that may not call a route at all is a 403.
+//! - The database being unreachable is a 503 with `Retry-After`, so clients retry instead of
+//!   giving up.
+//! - Anything unexpected is logged with its whole cause chain and answered as an opaque 500:
+//!   no SQL, no stack, no internals ever reach a response.
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One field that failed validation.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// Where the problem is: a JSON path into the body (`pain[0].nrs`), a query parameter, or a header.
+    #[schema(example = "email")]
+    pub field: String,
+    /// What is wrong, in words a person can act on.
+    #[schema(example = "must be a valid email address")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document: every error response of this API has this shape.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "Some values are not valid",
+    "status": 422,
+    "detail": "1 field is not valid",
+    "errors": [{"field": "email", "message": "must be a valid email address"}]
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; stable, so clients can branch on it.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What went wrong this time, for a person.
+    pub detail: String,
+    /// For validation failures: every field that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// Everything that can go wrong in a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("not authenticated: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(Vec<Method>),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A single-field validation failure.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("malformed-request", "The request could not be read"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication is required"),
+            ApiError::Forbidden(_) => ("forbidden", "This role may not do this"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed(_) => (
+                "precondition-failed",
+                "The resource changed since it was read",
+            ),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Validation(_) => ("validation", "Some values are not valid"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
+            ApiError::Unavailable(_) => (
+                "service-unavailable",
+                "The service is temporarily unavailable",
+            ),
+            ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::Conflict(d)
+            | ApiError::PreconditionFailed(d)
+            | ApiError::PayloadTooLarge(d)
+            | ApiError::UnsupportedMediaType(d) => d.clone(),
+            ApiError::NotFound => "No such resource.".into(),
+            ApiError::MethodNotAllowed(methods) => format!(
+                "This path accepts only {}.",
+                methods
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ApiError::Validation(errors) => match errors.len() {
+                1 => format!("{}: {}", errors[0].field, errors[0].message),
+                n => format!("{n} fields are not valid"),
+            },
+            ApiError::TooManyRequests { retry_after_secs } => {
+                format!("Slow down; try again in {retry_after_secs} s.")
+            }
+            // The cause stays in the log; the caller learns only that it is temporary.
+            ApiError::Unavailable(_) => "The database is unavailable; try again shortly.".into(),
+            ApiError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Seconds a client should wait before retrying while the database is away.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            ApiError::MethodNotAllowed(methods) => {
+                let allow = methods
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                builder.insert_header((header::ALLOW, allow));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unavailable(_) => {
+                builder.insert_header((
+                    header::RETRY_AFTER,
+                    UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                ));
+            }
+            ApiError::Unauthorized(_) => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        builder.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => ApiError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                ApiError::Unavailable(info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::Conflict(
+                "Another change to the same record happened at the same time; retry.".into(),
+            ),
+            Error::BrokenTransactionManager => {
+                ApiError::Unavailable("connection broken in a transaction".into())
+            }
+            other => {
+                // tokio-postgres reports a lost server as an unknown database error.
+                let text = other.to_string();
+                if is_connection_lost(&text) {
+                    ApiError::Unavailable(text)
+                } else {
+                    ApiError::Internal(anyhow::Error::new(other))
+                }
+            }
+        }
+    }
+}
+
+fn is_connection_lost(text: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "connection closed",
+        "connection reset",
+        "Connection refused",
+        "broken pipe",
+        "terminating connection",
+        "the database system is",
+    ];
+    SIGNS.iter().any(|sign| text.contains(sign))
+}
+
+impl From<crate::db::PoolError> for ApiError {
+    fn from(e: crate::db::PoolError) -> Self {
+        ApiError::Unavailable(e.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_problem_names_the_field() {
+        let p = ApiError::invalid("email", "must be a valid email address").problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.problem_type, "/problems/validation");
+        assert_eq!(p.errors.unwrap()[0].field, "email");
+    }
+
+    #[test]
+    fn internal_problem_hides_the_cause() {
+        let err = ApiError::Internal(anyhow::anyhow!("relation \"users\" does not exist"));
+        let p = err.problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("relation"));
+    }
+
+    #[test]
+    fn lost_connection_is_unavailable() {
+        assert!(is_connection_lost("connection closed"));
+        assert!(!is_connection_lost("duplicate key value"));
+    }
+}

@@ -1,0 +1,19 @@
+//! runback: a JSON API that takes women back to running after childbirth, stage by stage,
+//! while watching their symptoms.
+//!
+//! Floors, each using only the ones below it:
+//! 1. `domain` (the practice's rules, pure), `error`, `config`;
+//! 2. `db` (schema, pool, queries) and `auth` (tokens, passwords, the access policy);
+//! 3. `api` (thin handlers per resource);
+//! 4. `startup`, `openapi`, `telemetry`, `cli` (wiring).
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod startup;
+pub mod telemetry;

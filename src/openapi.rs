@@ -1,0 +1,79 @@
+//! The OpenAPI document, built from the handlers themselves: the routes registered in
+//! `api::configure` are the paths of the document. `openapi/openapi.json` is this document,
+//! committed; a test fails when they differ (`runback openapi > openapi/openapi.json` rewrites it).
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "runback",
+        version = "1.0.0",
+        description = "Return to running after childbirth, stage by stage: crawling, walking hills, \
+lunges, then short jogs, while the client's pain and pelvic-floor symptoms decide whether she \
+moves on, holds, or sees a physiotherapist.\n\n\
+Conventions: JSON in snake_case; ids are UUIDs; times RFC 3339 UTC; dates `YYYY-MM-DD`. \
+Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `status`, \
+`detail` and, for validation, `errors: [{field, message}]`. Lists take `limit` (at most 200) \
+and `cursor`, and answer `{items, next_cursor}`. Authenticate with `Authorization: Bearer` and \
+an access token from `POST /v1/auth/login`, or a service token.",
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "runback", email = "api@runback.example")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "auth", description = "Signing in and out"),
+        (name = "me", description = "The caller"),
+        (name = "organization", description = "The practice and its settings"),
+        (name = "coaches", description = "Staff, managed by admins"),
+        (name = "service-tokens", description = "Secrets for scripts"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or service token")
+                    .description(Some(
+                        "An access token from `POST /v1/auth/login` (a JWT valid 15 minutes), \
+                         or a service token (`rbs_…`) made by an admin.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::api::configure)
+        .split_for_parts();
+    api
+}
+
+/// The document as the pretty JSON that is committed.
+pub fn document_json() -> String {
+    let mut text = document()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
+}

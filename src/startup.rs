@@ -1,0 +1,197 @@
+//! Wiring: the application state, the middleware stack, the routes, and the HTTP server.
+//! `Application::build` binds first (port 0 in tests) and reports the real port.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use actix_web_prom::PrometheusMetricsBuilder;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub jwt: JwtKeys,
+    pub settings: Settings,
+    pub login_throttle: LoginThrottle,
+    pub metrics: Metrics,
+    pub openapi_json: String,
+    /// Path templates and their methods, for telling 405 from 404.
+    routes: Vec<(Vec<String>, Vec<Method>)>,
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    fn allowed_methods(&self, path: &str) -> Option<Vec<Method>> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+            })
+            .map(|(_, methods)| methods.clone())
+    }
+}
+
+fn route_table(document: &utoipa::openapi::OpenApi) -> Vec<(Vec<String>, Vec<Method>)> {
+    let json = serde_json::to_value(&document.paths).unwrap_or_default();
+    json.as_object()
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|(path, item)| {
+                    let methods = item
+                        .as_object()
+                        .map(|ops| {
+                            ops.keys()
+                                .filter_map(|m| {
+                                    Method::from_bytes(m.to_uppercase().as_bytes()).ok()
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (path.split('/').map(str::to_string).collect(), methods)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Unknown paths are 404; known paths with another method are 405 with `Allow`.
+async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Err(match state.allowed_methods(req.path()) {
+        Some(methods) => ApiError::MethodNotAllowed(methods),
+        None => ApiError::NotFound,
+    })
+}
+
+/// Echoes the request id of the log lines in `x-request-id`, so a caller can quote it.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let mut res = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds the server on an already migrated database and binds its listener.
+    pub fn build(settings: Settings, pool: DbPool, jwt: JwtKeys) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let document = crate::openapi::document();
+        let state = web::Data::new(AppState {
+            metrics: Metrics::new(pool.clone())?,
+            pool,
+            jwt,
+            login_throttle: LoginThrottle::new(settings.login_attempts_per_minute),
+            settings,
+            openapi_json: document.to_json()?,
+            routes: route_table(&document),
+            shutting_down: AtomicBool::new(false),
+        });
+        let prometheus = PrometheusMetricsBuilder::new("runback")
+            .registry(state.metrics.registry())
+            .mask_unmatched_patterns("UNMATCHED")
+            .build()
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+        let docs_spec = document.clone();
+        let workers = state.settings.http_workers.max(1);
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(app_state.clone())
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()),
+                )
+                .configure(crate::api::configure)
+                .split_for_parts();
+            app.service(Scalar::with_url("/docs", docs_spec.clone()))
+                .default_service(web::to(no_route))
+                .wrap(from_fn(crate::auth::principal::authorize))
+                .wrap(prometheus.clone())
+                .wrap(from_fn(request_id_header))
+                .wrap(TracingLogger::default())
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Cache-Control", "no-store")),
+                )
+        })
+        .workers(workers)
+        .listen(listener)?
+        .client_request_timeout(Duration::from_secs(10))
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .shutdown_timeout(15)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let handle = self.server.handle();
+        let forget = Arc::new(tokio::sync::Notify::new());
+        let stop_forgetting = forget.clone();
+        // Keep the login throttle's memory bounded.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => state.login_throttle.forget_idle(),
+                    _ = stop_forgetting.notified() => break,
+                }
+            }
+        });
+        let result = self.server.await;
+        self.state.shutting_down.store(true, Ordering::Relaxed);
+        forget.notify_one();
+        drop(handle);
+        self.state.pool.close();
+        result
+    }
+}
