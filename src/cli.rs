@@ -73,8 +73,11 @@ impl Database {
             Some(url) => (url.clone(), None),
             None => {
                 let data_dir = settings.data_dir.clone();
-                let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir))
-                    .await??;
+                let bin_dir = settings.postgres_bin_dir.clone();
+                let pg = tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(&data_dir, bin_dir.as_deref())
+                })
+                .await??;
                 (pg.url("runback"), Some(pg))
             }
         };

@@ -36,6 +36,9 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// `HTTP_WORKERS`, default: one per CPU core.
     pub http_workers: usize,
+    /// `POSTGRES_BIN_DIR`: where the PostgreSQL server binaries are, for the embedded mode;
+    /// default: found through `pg_config`, `PATH` or `/usr/lib/postgresql/*/bin`.
+    pub postgres_bin_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -111,6 +114,7 @@ impl Settings {
                 "HTTP_WORKERS",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )?,
+            postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
         })
     }
 
@@ -129,6 +133,7 @@ impl Settings {
             login_attempts_per_minute: 10,
             json_body_limit: 64 * 1024,
             http_workers: 2,
+            postgres_bin_dir: None,
         }
     }
 }

@@ -171,10 +171,14 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
-        let handle = self.server.handle();
         let forget = Arc::new(tokio::sync::Notify::new());
         let stop_forgetting = forget.clone();
         // Keep the login throttle's memory bounded.
@@ -190,7 +194,6 @@ impl Application {
         let result = self.server.await;
         self.state.shutting_down.store(true, Ordering::Relaxed);
         forget.notify_one();
-        drop(handle);
         self.state.pool.close();
         result
     }

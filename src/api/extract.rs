@@ -40,6 +40,10 @@ fn field_path(path: &str, message: &str) -> String {
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
     match (path, named) {
+        // Unknown fields are already at the end of the path.
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_string()
+        }
         (".", Some(name)) | ("", Some(name)) => name.to_string(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         (".", None) | ("", None) => "body".to_string(),
@@ -47,8 +51,18 @@ fn field_path(path: &str, message: &str) -> String {
     }
 }
 
-/// Parses `bytes` as `T`, naming the field of any mismatch.
+/// Parses `bytes` as the JSON object `T`, naming the field of any mismatch.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would read a struct from an array too; bodies here are objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(_) => Err(ApiError::invalid("body", "must be a JSON object")),
+            Err(e) => Err(ApiError::BadRequest(format!(
+                "The body is not valid JSON: {}.",
+                without_position(&e.to_string())
+            ))),
+        };
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -129,6 +143,25 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     }
 }
 
+/// For JSON Merge Patch fields: absent stays `None`, `null` becomes `Some(None)`, a value
+/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A merge-patch field that may be changed but not removed.
+pub fn required<T>(field: &str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+    match value {
+        Some(None) => Err(ApiError::invalid(field, "may not be null")),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,24 +214,5 @@ mod tests {
                 Err(ApiError::BadRequest(_))
             ));
         }
-    }
-}
-
-/// For JSON Merge Patch fields: absent stays `None`, `null` becomes `Some(None)`, a value
-/// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "present")]`.
-pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// A merge-patch field that may be changed but not removed.
-pub fn required<T>(field: &str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
-    match value {
-        Some(None) => Err(ApiError::invalid(field, "may not be null")),
-        Some(Some(v)) => Ok(Some(v)),
-        None => Ok(None),
     }
 }

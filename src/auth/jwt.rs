@@ -45,7 +45,8 @@ pub struct JwtKeys {
     ttl: Duration,
 }
 
-fn kid_of(secret: &str) -> String {
+/// The key id of a secret, sent in the `kid` header of the tokens it signs.
+pub fn kid_of(secret: &str) -> String {
     hex::encode(&Sha256::digest(secret.as_bytes())[..8])
 }
 

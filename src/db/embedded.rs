@@ -29,11 +29,14 @@ pub struct EmbeddedPostgres {
 }
 
 impl EmbeddedPostgres {
-    /// Finds the machine's PostgreSQL server binaries: `pg_config --bindir`, then `PATH`, then
-    /// `/usr/lib/postgresql/<newest>/bin`.
-    pub fn find_bin_dir() -> Option<PathBuf> {
+    /// Finds the machine's PostgreSQL server binaries: the configured folder if any, else
+    /// `pg_config --bindir`, then `PATH`, then `/usr/lib/postgresql/<newest>/bin`.
+    pub fn find_bin_dir(configured: Option<&Path>) -> Option<PathBuf> {
         let has_server =
             |dir: &Path| dir.join("postgres").is_file() && dir.join("initdb").is_file();
+        if let Some(dir) = configured {
+            return has_server(dir).then(|| dir.to_path_buf());
+        }
         if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
             let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
             if out.status.success() && has_server(&dir) {
@@ -60,8 +63,8 @@ impl EmbeddedPostgres {
 
     /// Starts the cluster under `data_dir/postgres` (creating it on first use), or attaches to
     /// it when it is already running.
-    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let Some(bin_dir) = Self::find_bin_dir() else {
+    pub fn start(data_dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(bin_dir) = Self::find_bin_dir(bin_dir) else {
             bail!("{NO_DATABASE_HELP}");
         };
         std::fs::create_dir_all(data_dir)
@@ -274,7 +277,7 @@ impl EmbeddedPostgres {
         };
         command
             .args(args)
-            .current_dir(&self.cluster_dir.parent().unwrap_or(Path::new("/")))
+            .current_dir(self.cluster_dir.parent().unwrap_or(Path::new("/")))
             .stdin(std::process::Stdio::null())
             .output()
             .with_context(|| format!("running {}", binary.display()))

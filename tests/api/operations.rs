@@ -1,0 +1,154 @@
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_answers_without_the_database() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_checks_the_database() {
+    let app = spawn_app().await;
+    let res = app.get("/readyz", None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_503_with_retry_after_not_a_hang() {
+    // Point the pool at a port where nothing listens.
+    let app = spawn_app_with(|s| {
+        s.database_url = Some("postgres://postgres@127.0.0.1:1/nothing".into());
+        s.acquire_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let _ = &app.db_url;
+    let started = std::time::Instant::now();
+    let res = app.get("/readyz", None).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 503).await;
+    let res = app.login("ana@example.org", "whatever password").await;
+    assert!(res.headers().contains_key("retry-after"));
+    let problem = assert_problem(res, 503).await;
+    assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_the_pool() {
+    let app = spawn_app().await;
+    app.get("/healthz", None).await;
+    app.get("/v1/coaches/0193aaaa-0000-7000-8000-000000000000", None)
+        .await;
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            "runback_http_requests_total{endpoint=\"/healthz\",method=\"GET\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    // Routes are labelled by pattern, never by the id in the URL.
+    assert!(text.contains("endpoint=\"/v1/coaches/{id}\""), "{text}");
+    assert!(text.contains("runback_http_requests_duration_seconds_bucket"));
+    assert!(text.contains("runback_db_pool_max_connections 8"));
+    assert!(text.contains("runback_db_pool_connections"));
+}
+
+#[tokio::test]
+async fn docs_and_the_openapi_document_are_served() {
+    let app = spawn_app().await;
+    let res = app.get("/docs", None).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("<html"));
+    let served: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(served, committed);
+}
+
+/// The committed document is the code's document. Regenerate with
+/// `UPDATE_OPENAPI=1 cargo test openapi` or `cargo run -- openapi > openapi/openapi.json`.
+#[test]
+fn committed_openapi_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let generated = runback::openapi::document_json();
+    if std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi")).unwrap();
+        std::fs::write(path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date with the code; regenerate it with \
+         `UPDATE_OPENAPI=1 cargo test openapi` (or `cargo run -- openapi > openapi/openapi.json`) \
+         and commit it"
+    );
+}
+
+#[test]
+fn every_operation_is_documented_for_a_frontend() {
+    let doc: Value = serde_json::from_str(&runback::openapi::document_json()).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let mut operation_ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                !id.is_empty() && id.chars().next().unwrap().is_lowercase() && !id.contains('_'),
+                "{method} {path}: operationId {id:?} should be camelCase"
+            );
+            assert!(
+                operation_ids.insert(id.to_string()),
+                "duplicate operationId {id}"
+            );
+            assert!(op["summary"].is_string(), "{method} {path} has no summary");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path} has no tag"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status} is not problem+json"
+                    );
+                }
+            }
+            let protected = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if protected {
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+            }
+            if op["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+}
