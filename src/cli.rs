@@ -252,6 +252,7 @@ pub async fn create_admin(
                 );
             }
             let org = organizations::insert(conn, organization.as_str()).await?;
+            crate::db::programs::create_default(conn, org.id).await?;
             let admin = users::insert(
                 conn,
                 users::NewUser {
@@ -260,6 +261,7 @@ pub async fn create_admin(
                     name: name.as_str(),
                     email: email.as_str(),
                     password_hash: Some(&hash),
+                    client_id: None,
                 },
             )
             .await?;

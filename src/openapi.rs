@@ -33,6 +33,11 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "organization", description = "The practice and its settings"),
         (name = "coaches", description = "Staff, managed by admins"),
         (name = "service-tokens", description = "Secrets for scripts"),
+        (name = "programs", description = "Versioned templates of stages"),
+        (name = "clients", description = "The new mothers a practice coaches"),
+        (name = "plans", description = "A client's run through a program, today's prescription, transitions"),
+        (name = "sessions", description = "What the client did"),
+        (name = "readiness", description = "Readiness-test results"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -177,6 +177,7 @@ pub async fn create_coach(
                     name: &name,
                     email: &email,
                     password_hash: None,
+                    client_id: None,
                 },
             )
             .await

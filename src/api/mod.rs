@@ -2,13 +2,17 @@
 //! types. A handler extracts, lets the policy decide, calls the query layer and answers.
 
 pub mod auth;
+pub mod clients;
 pub mod coaches;
 pub mod docs;
 pub mod extract;
 pub mod me;
 pub mod ops;
 pub mod organization;
+pub mod plans;
+pub mod programs;
 pub mod service_tokens;
+pub mod sessions;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     organization::configure(cfg);
     coaches::configure(cfg);
     service_tokens::configure(cfg);
+    programs::configure(cfg);
+    clients::configure(cfg);
+    plans::configure(cfg);
+    sessions::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -124,5 +132,52 @@ mod tests {
             cursor: Some(encode_cursor(id)),
         };
         assert_eq!(q.parse().unwrap(), (50, Some(id)));
+    }
+}
+
+/// The ETag of a record at a revision.
+pub fn etag(revision: i32) -> String {
+    format!("\"{revision}\"")
+}
+
+/// The `If-Match` header of a request, if any.
+pub fn if_match(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+}
+
+/// Honors `If-Match`: when present it must name the current revision (or be `*`), else 412.
+pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiError> {
+    let Some(value) = if_match else {
+        return Ok(());
+    };
+    let current = etag(revision);
+    let matches = value.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed(format!(
+            "The record changed since you read it (now {current}); read it again and retry."
+        )))
+    }
+}
+
+/// `{client_id}` in a path: a client's id, or `me` for a client's own token.
+pub fn client_id_of(principal: &crate::auth::Principal, raw: &str) -> Result<Uuid, ApiError> {
+    if raw == "me" {
+        return principal.client_id.ok_or(ApiError::NotFound);
+    }
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// Today in the client's time zone.
+pub fn today_in(timezone: &str) -> chrono::NaiveDate {
+    let now = chrono::Utc::now();
+    match timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => now.with_timezone(&tz).date_naive(),
+        Err(_) => now.date_naive(),
     }
 }

@@ -31,6 +31,9 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: Uuid,
+    /// A client's own record, for her tokens (`{client_id}` = `me`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<Uuid>,
 }
 
 struct Key {
@@ -89,6 +92,7 @@ impl JwtKeys {
         user_id: Uuid,
         organization_id: Uuid,
         role: Role,
+        client_id: Option<Uuid>,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -101,6 +105,7 @@ impl JwtKeys {
             nbf: now,
             exp: now + self.ttl.as_secs() as i64,
             jti: Uuid::now_v7(),
+            cid: client_id,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.current_kid.clone());
@@ -152,7 +157,9 @@ mod tests {
     fn issued_tokens_verify_with_all_claims() {
         let k = keys(SECRET, None);
         let (user, org) = (Uuid::now_v7(), Uuid::now_v7());
-        let claims = k.verify(&k.issue(user, org, Role::Coach).unwrap()).unwrap();
+        let claims = k
+            .verify(&k.issue(user, org, Role::Coach, None).unwrap())
+            .unwrap();
         assert_eq!(
             (claims.sub, claims.org, claims.role),
             (user, org, Role::Coach)
@@ -173,7 +180,7 @@ mod tests {
     fn another_key_is_rejected_but_the_previous_key_still_verifies() {
         let old = keys(OTHER, None);
         let token = old
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
             .unwrap();
         assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
         assert!(keys(SECRET, Some(OTHER)).verify(&token).is_ok());
@@ -183,7 +190,7 @@ mod tests {
     fn tampered_and_unsigned_tokens_are_rejected() {
         let k = keys(SECRET, None);
         let token = k
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Client)
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Client, None)
             .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         use base64::Engine;

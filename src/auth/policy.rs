@@ -32,6 +32,8 @@ pub struct RouteRule {
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
+const STAFF: &[Role] = &[Role::Admin, Role::Coach];
+const ANYONE: &[Role] = &[Role::Admin, Role::Coach, Role::Client];
 
 const fn rule(method: &'static str, path: &'static str, access: Access) -> RouteRule {
     RouteRule {
@@ -94,6 +96,106 @@ pub const ROUTES: &[RouteRule] = &[
         "/v1/service-tokens/{id}",
         Access::Roles(ADMIN, None),
     ),
+    rule(
+        "GET",
+        "/v1/programs",
+        Access::Roles(ANYONE, Some(Scope::ProgramsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/programs",
+        Access::Roles(STAFF, Some(Scope::ProgramsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/programs/{id}",
+        Access::Roles(ANYONE, Some(Scope::ProgramsRead)),
+    ),
+    rule(
+        "PUT",
+        "/v1/programs/{id}",
+        Access::Roles(STAFF, Some(Scope::ProgramsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients",
+        Access::Roles(STAFF, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "PATCH",
+        "/v1/clients/{client_id}",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "DELETE",
+        "/v1/clients/{client_id}",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/invitation",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/export",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/plan",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/plan",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/plan/today",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/plan/transitions",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/plan/transitions",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/sessions",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/sessions",
+        Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/readiness-tests",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/readiness-tests",
+        Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
+    ),
 ];
 
 pub fn rule_for(method: &str, path_pattern: &str) -> Option<&'static RouteRule> {
@@ -129,9 +231,30 @@ pub fn decide(access: Access, principal: Option<&Principal>) -> Decision {
     }
 }
 
-/// Whether a record of `organization_id` is within the principal's reach at all.
-pub fn same_organization(principal: &Principal, organization_id: Uuid) -> bool {
-    principal.organization_id == organization_id
+/// Who a client record belongs to: what access to her depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOwnership {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub coach_id: Option<Uuid>,
+}
+
+/// May this principal touch this client? An admin (or her service token): any client of her
+/// organization. A coach: her own clients. A client: herself.
+pub fn may_access_client(principal: &Principal, client: &ClientOwnership) -> bool {
+    if principal.organization_id != client.organization_id {
+        return false;
+    }
+    match principal.role {
+        Role::Admin => true,
+        Role::Coach => client.coach_id == Some(principal.user_id),
+        Role::Client => principal.client_id == Some(client.id),
+    }
+}
+
+/// The coach a client list is limited to, if any (a coach sees only her own clients).
+pub fn client_list_restriction(principal: &Principal) -> Option<Uuid> {
+    (principal.role == Role::Coach).then_some(principal.user_id)
 }
 
 #[cfg(test)]
@@ -144,6 +267,7 @@ mod tests {
             user_id: Uuid::now_v7(),
             organization_id: Uuid::now_v7(),
             role,
+            client_id: None,
             service_token: None,
         }
     }
@@ -156,6 +280,45 @@ mod tests {
             }),
             ..user(Role::Admin)
         }
+    }
+
+    #[test]
+    fn client_access_follows_role_and_ownership() {
+        let coach = user(Role::Coach);
+        let client = ClientOwnership {
+            id: Uuid::now_v7(),
+            organization_id: coach.organization_id,
+            coach_id: Some(coach.user_id),
+        };
+        assert!(may_access_client(&coach, &client));
+        let other_coach = Principal {
+            user_id: Uuid::now_v7(),
+            ..coach.clone()
+        };
+        assert!(!may_access_client(&other_coach, &client));
+        let admin = Principal {
+            role: Role::Admin,
+            ..other_coach.clone()
+        };
+        assert!(may_access_client(&admin, &client));
+        let foreign_admin = Principal {
+            organization_id: Uuid::now_v7(),
+            ..admin.clone()
+        };
+        assert!(!may_access_client(&foreign_admin, &client));
+        let herself = Principal {
+            role: Role::Client,
+            client_id: Some(client.id),
+            ..other_coach.clone()
+        };
+        assert!(may_access_client(&herself, &client));
+        let someone_else = Principal {
+            client_id: Some(Uuid::now_v7()),
+            ..herself.clone()
+        };
+        assert!(!may_access_client(&someone_else, &client));
+        assert_eq!(client_list_restriction(&coach), Some(coach.user_id));
+        assert_eq!(client_list_restriction(&admin), None);
     }
 
     #[test]

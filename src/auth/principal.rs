@@ -31,6 +31,8 @@ pub struct Principal {
     pub user_id: Uuid,
     pub organization_id: Uuid,
     pub role: Role,
+    /// For a client: her own record.
+    pub client_id: Option<Uuid>,
     pub service_token: Option<ServiceTokenGrant>,
 }
 
@@ -99,6 +101,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiErr
             user_id: found.created_by,
             organization_id: found.organization_id,
             role: Role::Admin,
+            client_id: None,
             service_token: Some(ServiceTokenGrant {
                 id: found.id,
                 scopes: Scope::parse_list(&found.scopes),
@@ -115,6 +118,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiErr
         user_id: claims.sub,
         organization_id: claims.org,
         role: claims.role,
+        client_id: claims.cid,
         service_token: None,
     })
 }

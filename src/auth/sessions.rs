@@ -65,7 +65,7 @@ async fn issue(
     )
     .await?;
     Ok(TokenPair {
-        access_token: keys.issue(user.id, user.organization_id, user.role())?,
+        access_token: keys.issue(user.id, user.organization_id, user.role(), user.client_id)?,
         token_type: "Bearer",
         expires_in: keys.ttl().as_secs(),
         refresh_token: refresh,

@@ -66,3 +66,39 @@ pub async fn record(
         .await
         .map(|_| ())
 }
+
+/// What changed between two states: `{field: {from, to}}` for every field that differs.
+pub fn diff(before: &impl serde::Serialize, after: &impl serde::Serialize) -> Value {
+    let (Ok(Value::Object(before)), Ok(Value::Object(after))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Value::Object(Default::default());
+    };
+    let changed = after
+        .into_iter()
+        .filter(|(key, value)| before.get(key) != Some(value))
+        .map(|(key, value)| {
+            let from = before.get(&key).cloned().unwrap_or(Value::Null);
+            (key, serde_json::json!({"from": from, "to": value}))
+        })
+        .collect();
+    Value::Object(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lists_only_changed_fields() {
+        let before = serde_json::json!({"name": "Ana", "status": "active", "notes": null});
+        let after = serde_json::json!({"name": "Ana", "status": "paused", "notes": "moved"});
+        assert_eq!(
+            diff(&before, &after),
+            serde_json::json!({
+                "status": {"from": "active", "to": "paused"},
+                "notes": {"from": null, "to": "moved"}
+            })
+        );
+    }
+}

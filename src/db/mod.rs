@@ -2,9 +2,14 @@
 //! aggregate. Nothing above this floor writes SQL.
 
 pub mod audit;
+pub mod clients;
 pub mod embedded;
+pub mod erasure;
 pub mod organizations;
+pub mod plans;
+pub mod programs;
 pub mod schema;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

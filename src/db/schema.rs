@@ -15,6 +15,134 @@ diesel::table! {
 }
 
 diesel::table! {
+    clients (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        external_id -> Nullable<Text>,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        coach_id -> Nullable<Uuid>,
+        delivery_date -> Date,
+        delivery_type -> Text,
+        perineal_tear_grade -> Nullable<Int2>,
+        breastfeeding -> Bool,
+        cleared_for_exercise -> Bool,
+        cleared_on -> Nullable<Date>,
+        cleared_by -> Nullable<Uuid>,
+        status -> Text,
+        notes -> Nullable<Text>,
+        timezone -> Text,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    plan_transitions (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        plan_id -> Uuid,
+        client_id -> Uuid,
+        action -> Text,
+        from_stage -> Text,
+        from_level -> Nullable<Int4>,
+        from_status -> Text,
+        to_stage -> Text,
+        to_level -> Nullable<Int4>,
+        to_status -> Text,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        reason -> Text,
+        rule_ids -> Text,
+        override_gate -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    plans (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        program_id -> Uuid,
+        program_version -> Int4,
+        stage -> Text,
+        level -> Nullable<Int4>,
+        status -> Text,
+        started_on -> Date,
+        step_started_at -> Timestamptz,
+        recommendation -> Nullable<Jsonb>,
+        revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    program_versions (program_id, version) {
+        program_id -> Uuid,
+        version -> Int4,
+        name -> Text,
+        stages -> Jsonb,
+        published_by -> Nullable<Uuid>,
+        published_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    programs (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        key -> Text,
+        name -> Text,
+        current_version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    readiness_results (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        plan_id -> Nullable<Uuid>,
+        stage -> Text,
+        test -> Text,
+        reached -> Int4,
+        side -> Text,
+        symptom_free -> Bool,
+        passed -> Bool,
+        performed_on -> Date,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_logs (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        plan_id -> Nullable<Uuid>,
+        performed_on -> Date,
+        stage -> Text,
+        level -> Nullable<Int4>,
+        completed -> Bool,
+        duration_minutes -> Nullable<Int4>,
+        rpe -> Nullable<Int2>,
+        notes -> Nullable<Text>,
+        request_digest -> Bytea,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -76,10 +204,18 @@ diesel::table! {
         deactivated_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        client_id -> Nullable<Uuid>,
     }
 }
 
 diesel::joinable!(audit_events -> organizations (organization_id));
+diesel::joinable!(clients -> organizations (organization_id));
+diesel::joinable!(plan_transitions -> plans (plan_id));
+diesel::joinable!(plans -> clients (client_id));
+diesel::joinable!(program_versions -> programs (program_id));
+diesel::joinable!(programs -> organizations (organization_id));
+diesel::joinable!(readiness_results -> clients (client_id));
+diesel::joinable!(session_logs -> clients (client_id));
 diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(service_tokens -> organizations (organization_id));
@@ -88,9 +224,16 @@ diesel::joinable!(users -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    clients,
     invitations,
     organizations,
+    plan_transitions,
+    plans,
+    program_versions,
+    programs,
+    readiness_results,
     refresh_tokens,
     service_tokens,
+    session_logs,
     users,
 );

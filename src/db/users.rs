@@ -25,6 +25,8 @@ pub struct User {
     pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For a client's login: her client record.
+    pub client_id: Option<Uuid>,
 }
 
 impl User {
@@ -44,6 +46,7 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
+    pub client_id: Option<Uuid>,
 }
 
 /// Whether an error is the per-organization email uniqueness violation.
@@ -64,6 +67,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResu
             users::name.eq(new.name),
             users::email.eq(new.email),
             users::password_hash.eq(new.password_hash),
+            users::client_id.eq(new.client_id),
         ))
         .returning(User::as_returning())
         .get_result(conn)
@@ -195,4 +199,17 @@ pub async fn email_in_use(conn: &mut AsyncPgConnection, email: &str) -> QueryRes
     ))
     .get_result(conn)
     .await
+}
+
+/// The login of a client record, if she has one.
+pub async fn find_by_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::client_id.eq(client_id))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
 }

@@ -1,4 +1,9 @@
-//! The practice's rules in plain Rust: no database, no HTTP, no clock. Values here are valid
-//! once built ("parse, don't validate"); everything above this floor trusts them.
+//! The practice's rules in plain Rust: no database, no HTTP, no clock (today's date is always
+//! an argument). Values here are valid once built ("parse, don't validate"); everything above
+//! this floor trusts them.
 
+pub mod client;
 pub mod identity;
+pub mod plan;
+pub mod prescription;
+pub mod program;

@@ -6,13 +6,13 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use runback::auth::jwt::{kid_of, Claims, JwtKeys, AUDIENCE, ISSUER};
-use runback::auth::policy::{self, Access, Decision};
+use runback::auth::policy::{self, Access, ClientOwnership, Decision};
 use runback::auth::principal::{Principal, ServiceTokenGrant};
 use runback::domain::identity::{Role, Scope};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, Caller, TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{spawn_app, Caller, JWT_SECRET};
 
 fn documented_routes() -> Vec<(String, String)> {
     let doc: Value = serde_json::from_str(&runback::openapi::document_json()).unwrap();
@@ -58,6 +58,7 @@ fn claims(role: Role, exp_offset: i64) -> Claims {
         nbf: now,
         exp: now + exp_offset,
         jti: Uuid::now_v7(),
+        cid: None,
     }
 }
 
@@ -95,7 +96,7 @@ fn invalid_tokens(coach_token: &str) -> Vec<(&'static str, String)> {
         std::time::Duration::from_secs(900),
     )
     .unwrap()
-    .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin)
+    .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
     .unwrap();
     let mut wrong_aud = claims(Role::Admin, 600);
     wrong_aud.aud = "another-api".into();
@@ -125,38 +126,12 @@ struct Valid {
     same_org: bool,
 }
 
-async fn client_user(app: &TestApp, admin: &Caller, email: &str) -> Caller {
-    // Client records arrive with the coaching workflow; a client-role account is enough to
-    // check what the role may call.
-    let hash = runback::auth::password::hash(PASSWORD.into())
-        .await
-        .unwrap();
-    let mut conn = app.conn().await;
-    let user = runback::db::users::insert(
-        &mut conn,
-        runback::db::users::NewUser {
-            organization_id: admin.organization_id,
-            role: Role::Client,
-            name: "Ana Lima",
-            email,
-            password_hash: Some(&hash),
-        },
-    )
-    .await
-    .unwrap();
-    let pair: Value = app.login(email, PASSWORD).await.json().await.unwrap();
-    Caller {
-        token: pair["access_token"].as_str().unwrap().into(),
-        user_id: user.id,
-        organization_id: admin.organization_id,
-    }
-}
-
 fn principal(caller: &Caller, role: Role, scopes: Option<Vec<Scope>>) -> Principal {
     Principal {
         user_id: caller.user_id,
         organization_id: caller.organization_id,
         role,
+        client_id: caller.client_id,
         service_token: scopes.map(|scopes| ServiceTokenGrant {
             id: Uuid::nil(),
             scopes,
@@ -179,8 +154,22 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
     let other_coach = app
         .new_coach(&admin, "Zoe Park", "zoe@riverside.example")
         .await;
-    let client_a = client_user(&app, &admin, "ana@example.org").await;
-    let client_b = client_user(&app, &admin, "bea@example.org").await;
+    let client_a = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client_b = app
+        .new_client(&other_coach, "Bea Souza", "bea@example.org")
+        .await;
+    let target_client = ClientOwnership {
+        id: client_a.client_id.unwrap(),
+        organization_id: admin.organization_id,
+        coach_id: Some(coach.user_id),
+    };
+    let programs: Value = app
+        .get("/v1/programs", Some(&admin.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let program_id = programs["items"][0]["id"].as_str().unwrap().to_string();
     let (_, all_scopes) = app
         .new_service_token(&admin, &Scope::ALL.map(|s| s.as_str()))
         .await;
@@ -260,19 +249,26 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
     invalid.push(("revoked service token", revoked));
 
     let mut checked = 0;
-    for (method, template) in documented_routes() {
+    let mut routes = documented_routes();
+    // Deletions last, so that what they remove is there for every other check.
+    routes.sort_by_key(|(method, _)| method == "DELETE");
+    for (method, template) in routes {
         let rule = policy::rule_for(&method, &template).unwrap();
         if rule.access == Access::Public {
             continue;
         }
-        let path = template.replace(
-            "{id}",
-            &if template.starts_with("/v1/coaches") {
-                target_coach.user_id.to_string()
-            } else {
-                target_token_id.to_string()
-            },
-        );
+        let path = template
+            .replace("{client_id}", &target_client.id.to_string())
+            .replace(
+                "{id}",
+                &if template.starts_with("/v1/coaches") {
+                    target_coach.user_id.to_string()
+                } else if template.starts_with("/v1/programs") {
+                    program_id.clone()
+                } else {
+                    target_token_id.to_string()
+                },
+            );
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = matches!(method, Method::POST | Method::PATCH | Method::PUT).then(|| json!({}));
         let status = |res: reqwest::Response| res.status().as_u16();
@@ -300,8 +296,34 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
             match policy::decide(rule.access, Some(&caller.principal)) {
                 Decision::Forbidden => assert_eq!(got, 403, "{}: {method} {path}", caller.name),
                 Decision::Unauthenticated => unreachable!(),
-                Decision::Allow if template.contains('{') && !caller.same_org => {
-                    assert_eq!(got, 404, "{}: {method} {path}", caller.name)
+                Decision::Allow if !reaches(&template, caller, &target_client) => {
+                    // Out of reach looks exactly like not there: a 404, or the same 422 a
+                    // malformed body gets for an id that does not exist.
+                    let nowhere = template
+                        .replace("{client_id}", &Uuid::now_v7().to_string())
+                        .replace("{id}", &Uuid::now_v7().to_string());
+                    let res = app
+                        .request(
+                            method.clone(),
+                            &nowhere,
+                            Some(&caller.caller.token),
+                            body.as_ref(),
+                        )
+                        .await;
+                    assert_eq!(
+                        got,
+                        status(res),
+                        "{}: {method} {path} reveals existence",
+                        caller.name
+                    );
+                    assert!(
+                        got == 404 || got == 422,
+                        "{}: {method} {path} got {got}",
+                        caller.name
+                    );
+                    if body.is_none() {
+                        assert_eq!(got, 404, "{}: {method} {path}", caller.name);
+                    }
                 }
                 Decision::Allow => assert!(
                     got != 401 && got != 403 && got < 500,
@@ -312,7 +334,16 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
             checked += 1;
         }
     }
-    assert!(checked >= 80, "only {checked} checks ran");
+    assert!(checked >= 200, "only {checked} checks ran");
+}
+
+/// Whether the object a path names is within the caller's reach.
+fn reaches(template: &str, caller: &Valid, client: &ClientOwnership) -> bool {
+    if template.contains("{client_id}") {
+        policy::may_access_client(&caller.principal, client)
+    } else {
+        !template.contains('{') || caller.same_org
+    }
 }
 
 #[tokio::test]

@@ -299,6 +299,8 @@ pub struct Caller {
     pub token: String,
     pub user_id: Uuid,
     pub organization_id: Uuid,
+    /// For a client: her record.
+    pub client_id: Option<Uuid>,
 }
 
 impl TestApp {
@@ -363,6 +365,7 @@ impl TestApp {
             token: body["access_token"].as_str().unwrap().to_string(),
             user_id,
             organization_id,
+            client_id: None,
         }
     }
 
@@ -390,7 +393,60 @@ impl TestApp {
             token: pair["access_token"].as_str().unwrap().to_string(),
             user_id: body["coach"]["id"].as_str().unwrap().parse().unwrap(),
             organization_id: admin.organization_id,
+            client_id: None,
         }
+    }
+
+    /// A client added by `coach`, 100 days postpartum and cleared, who accepted her invitation
+    /// and is signed in.
+    pub async fn new_client(&self, coach: &Caller, name: &str, email: &str) -> Caller {
+        let delivery = (chrono::Utc::now().date_naive() - chrono::Duration::days(100)).to_string();
+        let client = self
+            .create_client(
+                coach,
+                &json!({"name": name, "email": email, "delivery_date": delivery,
+                "delivery_type": "vaginal", "cleared_for_exercise": true}),
+            )
+            .await;
+        let id = client["id"].as_str().unwrap();
+        let res = self
+            .request(
+                Method::POST,
+                &format!("/v1/clients/{id}/invitation"),
+                Some(&coach.token),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 201, "client invited");
+        let invitation: Value = res.json().await.unwrap();
+        let res = self
+            .post(
+                "/v1/auth/invitations/accept",
+                None,
+                &json!({"token": invitation["token"], "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "client accepted");
+        let pair: Value = res.json().await.unwrap();
+        let me: Value = self
+            .get("/v1/me", pair["access_token"].as_str())
+            .await
+            .json()
+            .await
+            .unwrap();
+        Caller {
+            token: pair["access_token"].as_str().unwrap().to_string(),
+            user_id: me["user_id"].as_str().unwrap().parse().unwrap(),
+            organization_id: coach.organization_id,
+            client_id: Some(id.parse().unwrap()),
+        }
+    }
+
+    /// Creates a client record; returns it.
+    pub async fn create_client(&self, caller: &Caller, body: &Value) -> Value {
+        let res = self.post("/v1/clients", Some(&caller.token), body).await;
+        assert_eq!(res.status(), 201, "client created");
+        res.json().await.unwrap()
     }
 
     /// A service token made by `admin` with these scopes.

@@ -1,0 +1,874 @@
+//! Clients: the records coaches keep on the new mothers they coach. Created and changed by
+//! coaches and admins; a client reads her own record. `DELETE` erases her data.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{JsonBody, QueryParams};
+use super::plans::{PlanView, TransitionView};
+use super::sessions::{ReadinessResultView, SessionLogView};
+use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
+use crate::auth::invitations::{self, NewInvitation};
+use crate::auth::Principal;
+use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
+use crate::db::{audit, erasure, plans, sessions, users};
+use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
+use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::domain::program::StageKey;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_clients)
+        .service(create_client)
+        .service(get_client)
+        .service(update_client)
+        .service(delete_client)
+        .service(invite_client)
+        .service(export_client);
+}
+
+/// Who cleared the client for exercise, and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Clearance {
+    pub cleared: bool,
+    pub on: Option<NaiveDate>,
+    /// The coach or admin who recorded the clinician's clearance.
+    pub by: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "external_id": "RP-1042",
+    "name": "Ana Lima",
+    "email": "ana.lima@example.org",
+    "phone": "+44 7700 900123",
+    "coach_id": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f",
+    "delivery_date": "2026-08-20",
+    "days_postpartum": 97,
+    "delivery_type": "caesarean",
+    "perineal_tear_grade": null,
+    "breastfeeding": true,
+    "cleared_for_exercise": {"cleared": true, "on": "2026-10-02", "by": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f"},
+    "status": "active",
+    "notes": "Prefers morning sessions.",
+    "timezone": "Europe/London",
+    "created_at": "2026-09-15T09:00:00Z",
+    "updated_at": "2026-11-20T18:12:00Z"
+}))]
+pub struct ClientView {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub coach_id: Option<Uuid>,
+    /// The baby's birth date.
+    pub delivery_date: NaiveDate,
+    /// Computed for today in the client's time zone.
+    pub days_postpartum: i64,
+    pub delivery_type: DeliveryType,
+    #[schema(minimum = 0, maximum = 4)]
+    pub perineal_tear_grade: Option<i16>,
+    pub breastfeeding: bool,
+    pub cleared_for_exercise: Clearance,
+    pub status: ClientStatus,
+    pub notes: Option<String>,
+    /// IANA time zone; "today" is computed in it.
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        Self {
+            days_postpartum: days_postpartum(c.delivery_date, today_in(&c.timezone)),
+            id: c.id,
+            external_id: c.external_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            coach_id: c.coach_id,
+            delivery_date: c.delivery_date,
+            delivery_type: DeliveryType::parse(&c.delivery_type).unwrap_or(DeliveryType::Vaginal),
+            perineal_tear_grade: c.perineal_tear_grade,
+            breastfeeding: c.breastfeeding,
+            cleared_for_exercise: Clearance {
+                cleared: c.cleared_for_exercise,
+                on: c.cleared_on,
+                by: c.cleared_by,
+            },
+            status: ClientStatus::parse(&c.status).unwrap_or(ClientStatus::Active),
+            notes: c.notes,
+            timezone: c.timezone,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A client as a coach enters her, or as an import row carries her.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "external_id": "RP-1042",
+    "name": "Ana Lima",
+    "email": "ana.lima@example.org",
+    "delivery_date": "2026-08-20",
+    "delivery_type": "caesarean",
+    "breastfeeding": true,
+    "cleared_for_exercise": true,
+    "timezone": "Europe/London"
+}))]
+pub struct ClientInput {
+    /// The practice's own id for her (unique in the organization); used by imports.
+    #[schema(min_length = 1, max_length = 100)]
+    pub external_id: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(min_length = 3, max_length = 254)]
+    pub email: Option<String>,
+    #[schema(min_length = 3, max_length = 40)]
+    pub phone: Option<String>,
+    /// Her coach. A coach's new clients are her own; only an admin assigns another coach.
+    pub coach_id: Option<Uuid>,
+    /// The baby's birth date: not in the future, not before 1990.
+    pub delivery_date: NaiveDate,
+    pub delivery_type: DeliveryType,
+    #[schema(minimum = 0, maximum = 4)]
+    pub perineal_tear_grade: Option<u8>,
+    #[serde(default)]
+    pub breastfeeding: bool,
+    /// A clinician has cleared her for exercise (recorded with the date and by whom).
+    #[serde(default)]
+    pub cleared_for_exercise: bool,
+    /// When she was cleared (default: today).
+    pub cleared_on: Option<NaiveDate>,
+    pub status: Option<ClientStatus>,
+    #[schema(max_length = 10000)]
+    pub notes: Option<String>,
+    /// IANA time zone, default `UTC`.
+    #[schema(example = "Europe/London")]
+    pub timezone: Option<String>,
+}
+
+impl ClientInput {
+    fn from_client(c: &Client) -> Self {
+        Self {
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            coach_id: c.coach_id,
+            delivery_date: c.delivery_date,
+            delivery_type: DeliveryType::parse(&c.delivery_type).unwrap_or(DeliveryType::Vaginal),
+            perineal_tear_grade: c.perineal_tear_grade.map(|g| g as u8),
+            breastfeeding: c.breastfeeding,
+            cleared_for_exercise: c.cleared_for_exercise,
+            cleared_on: c.cleared_on,
+            status: ClientStatus::parse(&c.status),
+            notes: c.notes.clone(),
+            timezone: Some(c.timezone.clone()),
+        }
+    }
+
+    /// Validates every field; the stored values, or every problem with its field.
+    pub fn validate(
+        self,
+        today: NaiveDate,
+        recorded_by: Uuid,
+        previous: Option<&Client>,
+    ) -> Result<ClientFields, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut check = |field: &str, result: Result<(), &str>| {
+            if let Err(message) = result {
+                errors.push(FieldError::new(field, message));
+            }
+        };
+        let clean = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let external_id = clean(self.external_id);
+        if let Some(x) = &external_id {
+            check(
+                "external_id",
+                if x.chars().count() > 100 || x.chars().any(char::is_control) {
+                    Err("must be 1 to 100 characters without control characters")
+                } else {
+                    Ok(())
+                },
+            );
+        }
+        let name = PersonName::parse(&self.name).map(|n| n.as_str().to_string());
+        check("name", name.as_ref().map(|_| ()).map_err(|m| *m));
+        let email = clean(self.email);
+        let email = match email.as_deref().map(EmailAddress::parse) {
+            Some(Ok(e)) => Some(e.as_str().to_string()),
+            Some(Err(m)) => {
+                check("email", Err(m));
+                None
+            }
+            None => None,
+        };
+        let phone = clean(self.phone);
+        if let Some(p) = &phone {
+            let ok = (3..=40).contains(&p.len())
+                && p.chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            check(
+                "phone",
+                if ok {
+                    Ok(())
+                } else {
+                    Err("must be a phone number (digits, spaces, + - ( ) .)")
+                },
+            );
+        }
+        check(
+            "delivery_date",
+            check_delivery_date(self.delivery_date, today),
+        );
+        if let Some(g) = self.perineal_tear_grade {
+            check(
+                "perineal_tear_grade",
+                if g <= 4 {
+                    Ok(())
+                } else {
+                    Err("must be between 0 and 4")
+                },
+            );
+        }
+        let notes = clean(self.notes);
+        if let Some(n) = &notes {
+            check(
+                "notes",
+                if n.chars().count() <= 10_000 {
+                    Ok(())
+                } else {
+                    Err("must be at most 10000 characters")
+                },
+            );
+        }
+        let timezone = clean(self.timezone).unwrap_or_else(|| "UTC".into());
+        check(
+            "timezone",
+            timezone
+                .parse::<chrono_tz::Tz>()
+                .map(|_| ())
+                .map_err(|_| "must be an IANA time zone such as Europe/London"),
+        );
+        if let Some(on) = self.cleared_on {
+            check(
+                "cleared_on",
+                if on > today {
+                    Err("must not be in the future")
+                } else if on < self.delivery_date {
+                    Err("must not be before the delivery date")
+                } else {
+                    Ok(())
+                },
+            );
+        }
+        let (cleared_on, cleared_by) = match (self.cleared_for_exercise, previous) {
+            (false, _) => (None, None),
+            // Unchanged clearance keeps who gave it and when.
+            (true, Some(p))
+                if p.cleared_for_exercise
+                    && self.cleared_on.is_none_or(|on| Some(on) == p.cleared_on) =>
+            {
+                (p.cleared_on, p.cleared_by)
+            }
+            (true, _) => (Some(self.cleared_on.unwrap_or(today)), Some(recorded_by)),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ClientFields {
+            external_id,
+            name: name.unwrap_or_default(),
+            email,
+            phone,
+            coach_id: self.coach_id,
+            delivery_date: self.delivery_date,
+            delivery_type: self.delivery_type.as_str().into(),
+            perineal_tear_grade: self.perineal_tear_grade.map(i16::from),
+            breastfeeding: self.breastfeeding,
+            cleared_for_exercise: self.cleared_for_exercise,
+            cleared_on,
+            cleared_by,
+            status: self.status.unwrap_or(ClientStatus::Active).as_str().into(),
+            notes,
+            timezone,
+        })
+    }
+}
+
+/// Checks who may set `coach_id`: a coach keeps her clients to herself; an admin assigns any
+/// active coach of the organization.
+async fn check_coach(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    fields: &mut ClientFields,
+    previous: Option<Uuid>,
+) -> Result<(), ApiError> {
+    match principal.role {
+        Role::Coach => match fields.coach_id {
+            None if previous.is_none() => fields.coach_id = Some(principal.user_id),
+            Some(id) if id == principal.user_id => {}
+            other if other == previous => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "coach_id",
+                    "only an admin assigns a client to another coach",
+                ))
+            }
+        },
+        _ => {
+            if let Some(id) = fields.coach_id.filter(|id| Some(*id) != previous) {
+                if !clients::is_coach_of(conn, principal.organization_id, id).await? {
+                    return Err(ApiError::invalid(
+                        "coach_id",
+                        "is not an active coach of this organization",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn duplicate(e: diesel::result::Error) -> ApiError {
+    match clients::duplicate_of(&e) {
+        Some(field) => ApiError::Conflict(format!(
+            "Another client of this organization has this {field}."
+        )),
+        None => e.into(),
+    }
+}
+
+/// The plan a dashboard row shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanSummary {
+    pub id: Uuid,
+    pub stage: StageKey,
+    pub level: Option<i32>,
+    pub status: crate::domain::plan::PlanStatus,
+}
+
+/// One dashboard row: everything a coach sees at a glance, without more calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientSummary {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub coach_id: Option<Uuid>,
+    pub status: ClientStatus,
+    pub days_postpartum: i64,
+    pub cleared_for_exercise: bool,
+    /// The live plan, if any.
+    pub plan: Option<PlanSummary>,
+    pub sessions_last_14_days: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ClientSummary {
+    fn from_row(r: ClientSummaryRow, today: NaiveDate) -> Self {
+        Self {
+            id: r.id,
+            external_id: r.external_id,
+            name: r.name,
+            email: r.email,
+            coach_id: r.coach_id,
+            status: ClientStatus::parse(&r.status).unwrap_or(ClientStatus::Active),
+            days_postpartum: days_postpartum(r.delivery_date, today),
+            cleared_for_exercise: r.cleared_for_exercise,
+            plan: match (
+                r.plan_id,
+                r.stage.as_deref().and_then(StageKey::parse),
+                r.plan_status
+                    .as_deref()
+                    .and_then(crate::domain::plan::PlanStatus::parse),
+            ) {
+                (Some(id), Some(stage), Some(status)) => Some(PlanSummary {
+                    id,
+                    stage,
+                    level: r.level,
+                    status,
+                }),
+                _ => None,
+            },
+            sessions_last_14_days: r.sessions_last_14_days,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClientListQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    pub status: Option<ClientStatus>,
+    /// Clients whose live plan is at this stage.
+    pub stage: Option<StageKey>,
+    pub coach_id: Option<Uuid>,
+    /// Part of a name, email or external id.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only clients changed since then (for offline sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// The clients the caller coaches (all of them, for an admin), one summary each.
+#[utoipa::path(tag = "clients", operation_id = "listClients", security(("bearer" = [])),
+    params(ClientListQuery),
+    responses((status = 200, description = "A page of client summaries", body = Page<ClientSummary>), ReadErrors))]
+#[get("/v1/clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<ClientListQuery>,
+) -> ApiResult<web::Json<Page<ClientSummary>>> {
+    let (limit, after) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::invalid("q", "must be at most 200 characters"));
+    }
+    let filter = ClientFilter {
+        status: query.status.map(|s| s.as_str().to_string()),
+        stage: query.stage.map(|s| s.as_str().to_string()),
+        coach_id: query.coach_id,
+        q: query.q.filter(|q| !q.trim().is_empty()),
+        updated_since: query.updated_since,
+    };
+    let today = Utc::now().date_naive();
+    let mut conn = state.pool.get().await?;
+    let rows = clients::list_summaries(&mut conn, &principal, &filter, today, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        |r| ClientSummary::from_row(r, today),
+    )))
+}
+
+/// Add a client.
+#[utoipa::path(tag = "clients", operation_id = "createClient", security(("bearer" = [])),
+    request_body = ClientInput,
+    responses((status = 201, description = "Created", body = ClientView,
+            headers(("ETag" = String, description = "The revision, for If-Match"))),
+        Conflict, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    JsonBody(input): JsonBody<ClientInput>,
+) -> ApiResult<HttpResponse> {
+    let today = Utc::now().date_naive();
+    let mut fields = input
+        .validate(today, principal.user_id, None)
+        .map_err(ApiError::Validation)?;
+    let mut conn = state.pool.get().await?;
+    let client = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            check_coach(conn, &principal, &mut fields, None).await?;
+            let client = clients::insert(conn, principal.organization_id, &fields)
+                .await
+                .map_err(duplicate)?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "client.create",
+                "client",
+                client.id,
+                serde_json::to_value(&fields).unwrap_or_default(),
+            )
+            .await?;
+            Ok(client)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::ETAG, etag(client.revision)))
+        .json(ClientView::from(client)))
+}
+
+/// One client (`me` for a client's own record).
+#[utoipa::path(tag = "clients", operation_id = "getClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    responses((status = 200, description = "The client", body = ClientView,
+            headers(("ETag" = String, description = "The revision, for If-Match"))),
+        NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(client.revision)))
+        .json(ClientView::from(client)))
+}
+
+/// A JSON Merge Patch (RFC 7396) of a client: send only what changes; `null` clears an
+/// optional field.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"cleared_for_exercise": true, "notes": "Cleared by Dr Shah at the 8-week check."}))]
+pub struct ClientPatch {
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Uuid>)]
+    pub coach_id: Option<Option<Uuid>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub delivery_date: Option<Option<NaiveDate>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<DeliveryType>)]
+    pub delivery_type: Option<Option<DeliveryType>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 4)]
+    pub perineal_tear_grade: Option<Option<u8>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<bool>)]
+    pub breastfeeding: Option<Option<bool>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<bool>)]
+    pub cleared_for_exercise: Option<Option<bool>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub cleared_on: Option<Option<NaiveDate>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<ClientStatus>)]
+    pub status: Option<Option<ClientStatus>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "super::extract::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Option<Option<String>>,
+}
+
+/// RFC 7396: objects merge key by key, `null` removes, anything else replaces.
+fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (key, value) in p {
+                if value.is_null() {
+                    t.remove(&key);
+                } else {
+                    merge_patch(t.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// Change a client (JSON Merge Patch).
+///
+/// Send `If-Match` with the ETag you read: a change made meanwhile by someone else is then a
+/// 412 instead of being overwritten.
+#[utoipa::path(tag = "clients", operation_id = "updateClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body(content = ClientPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The updated client", body = ClientView,
+            headers(("ETag" = String, description = "The new revision"))),
+        (status = 412, description = "The client changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
+        NotFound, Conflict, AuthenticatedBodyErrors, BodyErrors))]
+#[patch("/v1/clients/{client_id}")]
+pub async fn update_client(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(patch): JsonBody<ClientPatch>,
+) -> ApiResult<HttpResponse> {
+    let id = client_id_of(&principal, &client_id)?;
+    let if_match = if_match(&req);
+    let patch = serde_json::to_value(&patch).map_err(anyhow::Error::from)?;
+    let mut conn = state.pool.get().await?;
+    let updated = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let before = clients::find_accessible(conn, &principal, id, true).await?;
+            check_if_match(if_match.as_deref(), before.revision)?;
+            let mut merged = serde_json::to_value(ClientInput::from_client(&before))
+                .map_err(anyhow::Error::from)?;
+            merge_patch(&mut merged, patch);
+            let input: ClientInput = serde_json::from_value(merged).map_err(|e| {
+                let message = e.to_string();
+                let field = message
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next())
+                    .unwrap_or("body");
+                ApiError::invalid(
+                    field,
+                    if message.starts_with("missing field") {
+                        "may not be null".to_string()
+                    } else {
+                        message.clone()
+                    },
+                )
+            })?;
+            let today = today_in(&before.timezone);
+            let mut fields = input
+                .validate(today, principal.user_id, Some(&before))
+                .map_err(ApiError::Validation)?;
+            check_coach(conn, &principal, &mut fields, before.coach_id).await?;
+            let after = clients::update(conn, before.id, before.revision, &fields)
+                .await
+                .map_err(duplicate)?
+                .ok_or_else(|| {
+                    ApiError::PreconditionFailed(
+                        "The client changed meanwhile; read it again.".into(),
+                    )
+                })?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "client.update",
+                "client",
+                after.id,
+                audit::diff(&ClientFields::from(&before), &fields),
+            )
+            .await?;
+            Ok(after)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(updated.revision)))
+        .json(ClientView::from(updated)))
+}
+
+/// Erase a client: her record, plans, sessions, results and login are deleted.
+///
+/// One audit event records that an erasure happened, with nothing personal in it.
+#[utoipa::path(tag = "clients", operation_id = "eraseClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id")),
+    responses((status = 204, description = "Erased"), NotFound, ReadErrors))]
+#[delete("/v1/clients/{client_id}")]
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let client = clients::find_accessible(conn, &principal, id, true).await?;
+        let counts = erasure::erase_client(conn, client.id).await?;
+        audit::record(
+            conn,
+            principal.organization_id,
+            principal.actor(),
+            "client.erase",
+            "client",
+            client.id,
+            serde_json::json!({"rows_deleted": counts}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Invite the client to the app.
+///
+/// She needs an email on her record. The answer's one-time token (valid 7 days) lets her set a
+/// password at `POST /v1/auth/invitations/accept`; inviting again replaces nothing already used.
+#[utoipa::path(tag = "clients", operation_id = "inviteClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id")),
+    responses((status = 201, description = "Invited", body = NewInvitation),
+        (status = 422, description = "She has no email on record", body = crate::error::Problem, content_type = "application/problem+json"),
+        NotFound, Conflict, ReadErrors))]
+#[post("/v1/clients/{client_id}/invitation")]
+pub async fn invite_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let invitation = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            let email = client.email.clone().ok_or_else(|| {
+                ApiError::invalid(
+                    "email",
+                    "the client needs an email before she can be invited",
+                )
+            })?;
+            let user = match users::find_by_client(conn, client.id).await? {
+                Some(u) if u.is_activated() => {
+                    return Err(ApiError::Conflict("She already has an account.".into()))
+                }
+                Some(u) => u,
+                None => users::insert(
+                    conn,
+                    users::NewUser {
+                        organization_id: client.organization_id,
+                        role: Role::Client,
+                        name: &client.name,
+                        email: &email,
+                        password_hash: None,
+                        client_id: Some(client.id),
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    if users::is_duplicate_email(&e) {
+                        ApiError::Conflict(
+                            "A staff account of this organization uses this email.".into(),
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?,
+            };
+            let invitation =
+                invitations::create(conn, client.organization_id, user.id, principal.user_id)
+                    .await?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "client.invite",
+                "client",
+                client.id,
+                serde_json::json!({"user_id": user.id, "expires_at": invitation.expires_at}),
+            )
+            .await?;
+            Ok(invitation)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(invitation))
+}
+
+/// Everything the service holds about a client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientExport {
+    pub exported_at: DateTime<Utc>,
+    pub client: ClientView,
+    pub plans: Vec<PlanView>,
+    pub transitions: Vec<TransitionView>,
+    pub sessions: Vec<SessionLogView>,
+    pub readiness_results: Vec<ReadinessResultView>,
+}
+
+/// All of a client's data as one JSON document (her right of access).
+#[utoipa::path(tag = "clients", operation_id = "exportClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    responses((status = 200, description = "Everything about her", body = ClientExport), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/export")]
+pub async fn export_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<web::Json<ClientExport>> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let plans = plans::all_for_client(&mut conn, client.id).await?;
+    let transitions = plans::transitions_for_client(&mut conn, client.id, None, i64::MAX).await?;
+    let sessions = sessions::all_sessions(&mut conn, client.id).await?;
+    let results = sessions::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
+    Ok(web::Json(ClientExport {
+        exported_at: Utc::now(),
+        client: client.into(),
+        plans: plans
+            .into_iter()
+            .map(PlanView::without_prescription)
+            .collect(),
+        transitions: transitions.into_iter().map(TransitionView::from).collect(),
+        sessions: sessions.into_iter().map(SessionLogView::from).collect(),
+        readiness_results: results.into_iter().map(ReadinessResultView::from).collect(),
+    }))
+}

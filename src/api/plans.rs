@@ -1,0 +1,489 @@
+//! Plans: a client's run through a program. Assign one, read it with its recommendation and
+//! next session, see today's prescription, and move it with transitions (coaches).
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{JsonBody, QueryParams};
+use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
+use crate::auth::Principal;
+use crate::db::clients::{self, Client};
+use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
+use crate::db::{audit, programs, sessions};
+use crate::domain::client::{days_postpartum, ClientFacts};
+use crate::domain::plan::{
+    apply_transition, PlanStatus, Step, TransitionAction, TransitionError, TransitionRequest,
+};
+use crate::domain::prescription::{prescribe, Prescription};
+use crate::domain::program::{self, StageKey};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(assign_plan)
+        .service(get_plan)
+        .service(get_today)
+        .service(list_transitions)
+        .service(create_transition);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937c00-1111-7222-8333-444455556666",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "program_id": "01937a4e-9000-7000-8000-000000000001",
+    "program_version": 1,
+    "stage": "jogging",
+    "level": 3,
+    "status": "active",
+    "started_on": "2026-09-15",
+    "step_started_at": "2026-11-18T07:30:00Z",
+    "recommendation": null,
+    "created_at": "2026-09-15T09:05:00Z",
+    "updated_at": "2026-11-18T07:30:00Z"
+}))]
+pub struct PlanView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub program_id: Uuid,
+    /// The program version the plan pinned when it started.
+    pub program_version: i32,
+    pub stage: StageKey,
+    /// The jogging ladder level (jogging only).
+    pub level: Option<i32>,
+    pub status: PlanStatus,
+    pub started_on: NaiveDate,
+    /// When the plan entered its current stage or level.
+    pub step_started_at: DateTime<Utc>,
+    /// The progression engine's latest output (null until it has run).
+    #[schema(value_type = Option<Object>)]
+    pub recommendation: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Today's prescription (omitted in exports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_session: Option<Prescription>,
+}
+
+impl PlanView {
+    pub fn without_prescription(p: Plan) -> Self {
+        let state = p.state();
+        Self {
+            id: p.id,
+            client_id: p.client_id,
+            program_id: p.program_id,
+            program_version: p.program_version,
+            stage: state.step.stage,
+            level: p.level,
+            status: state.status,
+            started_on: p.started_on,
+            step_started_at: p.step_started_at,
+            recommendation: p.recommendation,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            next_session: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanPosition {
+    pub stage: StageKey,
+    pub level: Option<i32>,
+    pub status: PlanStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Actor {
+    /// `user`, `service_token` or `engine`.
+    #[serde(rename = "type")]
+    pub actor_type: String,
+    pub id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionView {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub action: TransitionAction,
+    pub from: PlanPosition,
+    pub to: PlanPosition,
+    pub actor: Actor,
+    pub reason: String,
+    /// The rules behind it (`R1`…`R10`), if any.
+    pub rule_ids: Vec<String>,
+    /// A coach overrode an entry gate.
+    pub override_gate: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn action_of(s: &str) -> TransitionAction {
+    use TransitionAction::*;
+    [
+        Advance, Hold, Regress, Pause, Resume, Complete, Discharge, Set,
+    ]
+    .into_iter()
+    .find(|a| a.as_str() == s)
+    .unwrap_or(Hold)
+}
+
+impl From<Transition> for TransitionView {
+    fn from(t: Transition) -> Self {
+        let position = |stage: &str, level, status: &str| PlanPosition {
+            stage: StageKey::parse(stage).unwrap_or(StageKey::Crawling),
+            level,
+            status: PlanStatus::parse(status).unwrap_or(PlanStatus::Active),
+        };
+        Self {
+            id: t.id,
+            plan_id: t.plan_id,
+            action: action_of(&t.action),
+            from: position(&t.from_stage, t.from_level, &t.from_status),
+            to: position(&t.to_stage, t.to_level, &t.to_status),
+            actor: Actor {
+                actor_type: t.actor_type,
+                id: t.actor_id,
+            },
+            reason: t.reason,
+            rule_ids: t.rule_ids.split_whitespace().map(str::to_string).collect(),
+            override_gate: t.override_gate,
+            created_at: t.created_at,
+        }
+    }
+}
+
+fn facts(client: &Client, today: NaiveDate) -> ClientFacts {
+    ClientFacts {
+        days_postpartum: days_postpartum(client.delivery_date, today),
+        cleared_for_exercise: client.cleared_for_exercise,
+    }
+}
+
+/// Today's prescription for a client's plan, on `date`.
+async fn prescription(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    plan: &Plan,
+    date: NaiveDate,
+) -> ApiResult<Prescription> {
+    let program = programs::find(
+        conn,
+        client.organization_id,
+        plan.program_id,
+        Some(plan.program_version),
+    )
+    .await?;
+    let state = plan.state();
+    let stage = program::stage(&program.stages, state.step.stage).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "plan {} at a stage its program lacks",
+            plan.id
+        ))
+    })?;
+    let running_days = sessions::running_days(conn, client.id, date - Duration::days(7)).await?;
+    let reason = if state.status == PlanStatus::Active {
+        None
+    } else {
+        plans::last_status_change(conn, plan.id)
+            .await?
+            .map(|t| t.reason)
+    };
+    Ok(prescribe(
+        state,
+        stage,
+        facts(client, date),
+        date,
+        &running_days,
+        reason.as_deref(),
+    ))
+}
+
+fn plan_response(
+    status: actix_web::http::StatusCode,
+    view: PlanView,
+    revision: i32,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((actix_web::http::header::ETAG, etag(revision)))
+        .json(view)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"program_id": "01937a4e-9000-7000-8000-000000000001"}))]
+pub struct AssignPlan {
+    /// The program (its current version is pinned).
+    pub program_id: Uuid,
+    /// Default: today in the client's time zone.
+    pub started_on: Option<NaiveDate>,
+}
+
+/// Assign a program to a client: her plan starts at the program's first stage.
+#[utoipa::path(tag = "plans", operation_id = "assignPlan", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id")),
+    request_body = AssignPlan,
+    responses((status = 201, description = "The new plan", body = PlanView,
+            headers(("ETag" = String, description = "The plan's revision, for If-Match"))),
+        (status = 409, description = "She already has an active or paused plan", body = Problem, content_type = "application/problem+json"),
+        NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients/{client_id}/plan")]
+pub async fn assign_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(body): JsonBody<AssignPlan>,
+) -> ApiResult<HttpResponse> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let (plan, next) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            let today = today_in(&client.timezone);
+            let program = programs::find(conn, principal.organization_id, body.program_id, None)
+                .await
+                .map_err(|e| match e {
+                    diesel::result::Error::NotFound => ApiError::invalid("program_id", "is not a program of this organization"),
+                    other => other.into(),
+                })?;
+            let first = program.stages.first().ok_or_else(|| ApiError::invalid("program_id", "the program has no stages"))?;
+            let started_on = body.started_on.unwrap_or(today);
+            if started_on < client.delivery_date || started_on > today + Duration::days(365) {
+                return Err(ApiError::invalid("started_on", "must be after the delivery date and within a year"));
+            }
+            let plan = plans::insert(conn, NewPlan {
+                organization_id: principal.organization_id,
+                client_id: client.id,
+                program_id: program.program.id,
+                program_version: program.version,
+                step: Step::start_of(first),
+                started_on,
+            })
+            .await
+            .map_err(|e| if plans::is_second_live_plan(&e) {
+                ApiError::Conflict("She already has an active or paused plan; complete or discharge it first.".into())
+            } else {
+                e.into()
+            })?;
+            clients::touch(conn, client.id).await?;
+            audit::record(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", plan.id,
+                serde_json::json!({"client_id": client.id, "program_id": plan.program_id, "program_version": plan.program_version, "stage": plan.stage})).await?;
+            let next = prescription(conn, &client, &plan, today).await?;
+            Ok((plan, next))
+        })
+        .await?;
+    let revision = plan.revision;
+    let mut view = PlanView::without_prescription(plan);
+    view.next_session = Some(next);
+    Ok(plan_response(
+        actix_web::http::StatusCode::CREATED,
+        view,
+        revision,
+    ))
+}
+
+async fn load_plan(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    raw: &str,
+    lock: bool,
+) -> ApiResult<(Client, Plan)> {
+    let id = client_id_of(principal, raw)?;
+    let client = clients::find_accessible(conn, principal, id, lock).await?;
+    let plan = plans::current_for_client(conn, client.id, lock)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((client, plan))
+}
+
+/// The client's current plan, with its latest recommendation and next session.
+#[utoipa::path(tag = "plans", operation_id = "getPlan", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    responses((status = 200, description = "The plan", body = PlanView,
+            headers(("ETag" = String, description = "The plan's revision, for If-Match"))),
+        NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/plan")]
+pub async fn get_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let (client, plan) = load_plan(&mut conn, &principal, &client_id, false).await?;
+    let next = prescription(&mut conn, &client, &plan, today_in(&client.timezone)).await?;
+    let revision = plan.revision;
+    let mut view = PlanView::without_prescription(plan);
+    view.next_session = Some(next);
+    Ok(plan_response(
+        actix_web::http::StatusCode::OK,
+        view,
+        revision,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TodayQuery {
+    /// The day to prescribe for (default: today in the client's time zone).
+    pub date: Option<NaiveDate>,
+}
+
+/// Today's prescription: the stage's exercises with doses, or the run–walk intervals to play,
+/// or a rest day, with safety notes. A paused or finished plan says so and why.
+#[utoipa::path(tag = "plans", operation_id = "getToday", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), TodayQuery),
+    responses((status = 200, description = "The prescription", body = Prescription), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/plan/today")]
+pub async fn get_today(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<TodayQuery>,
+) -> ApiResult<web::Json<Prescription>> {
+    let mut conn = state.pool.get().await?;
+    let (client, plan) = load_plan(&mut conn, &principal, &client_id, false).await?;
+    let date = query.date.unwrap_or_else(|| today_in(&client.timezone));
+    Ok(web::Json(
+        prescription(&mut conn, &client, &plan, date).await?,
+    ))
+}
+
+/// The plan history of a client, newest first.
+#[utoipa::path(tag = "plans", operation_id = "listTransitions", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), PageQuery),
+    responses((status = 200, description = "A page of transitions", body = Page<TransitionView>), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/plan/transitions")]
+pub async fn list_transitions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<web::Json<Page<TransitionView>>> {
+    let (limit, before) = query.parse()?;
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let rows = plans::transitions_for_client(&mut conn, client.id, before, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |t| t.id,
+        TransitionView::from,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "advance", "reason": "Two green runs with green next-day reports."}))]
+pub struct TransitionBody {
+    pub action: TransitionAction,
+    /// With `set` only: the stage to move to.
+    pub stage: Option<StageKey>,
+    /// With `set` only: the jogging level.
+    #[schema(minimum = 1)]
+    pub level: Option<u32>,
+    /// Why, in words the client and other coaches will read.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+    /// Move past an entry gate (day 84, clearance, open red flag); recorded and audited.
+    #[serde(default)]
+    pub override_gate: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionResult {
+    pub transition: TransitionView,
+    pub plan: PlanView,
+}
+
+/// Apply a decision to the plan (coaches and admins).
+///
+/// Send `If-Match` with the plan's ETag: if another coach moved the plan meanwhile, this is a
+/// 412 instead of a double move. Gates hold for coaches too: moving into jogging before day 84,
+/// without clearance, or with an open red flag is a 409 unless `override_gate` is true.
+#[utoipa::path(tag = "plans", operation_id = "createTransition", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id"),
+        ("If-Match" = Option<String>, Header, description = "The plan's ETag")),
+    request_body = TransitionBody,
+    responses((status = 201, description = "Applied", body = TransitionResult,
+            headers(("ETag" = String, description = "The plan's new revision"))),
+        (status = 412, description = "The plan changed since you read it", body = Problem, content_type = "application/problem+json"),
+        Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients/{client_id}/plan/transitions")]
+pub async fn create_transition(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(body): JsonBody<TransitionBody>,
+) -> ApiResult<HttpResponse> {
+    let reason = body.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::invalid(
+            "reason",
+            "must be between 1 and 2000 characters",
+        ));
+    }
+    let if_match = if_match(&req);
+    let mut conn = state.pool.get().await?;
+    let (transition, plan, next) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let (client, plan) = load_plan(conn, &principal, &client_id, true).await?;
+            check_if_match(if_match.as_deref(), plan.revision)?;
+            let program = programs::find(conn, client.organization_id, plan.program_id, Some(plan.program_version)).await?;
+            let today = today_in(&client.timezone);
+            let request = TransitionRequest {
+                action: body.action,
+                stage: body.stage,
+                level: body.level,
+                override_gate: body.override_gate,
+            };
+            // Open red flags arrive with symptom reports; until then there are none.
+            let open_red_flag = false;
+            let target = apply_transition(plan.state(), &request, &program.stages, facts(&client, today), open_red_flag)
+                .map_err(|e| match e {
+                    TransitionError::Conflict(message) => ApiError::Conflict(message),
+                    TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),
+                    TransitionError::Invalid { field, message } => ApiError::invalid(field, message),
+                })?;
+            let rule_ids: Vec<String> = if body.override_gate { vec!["R1".into()] } else { vec![] };
+            let transition = plans::record_transition(conn, NewTransition {
+                plan: &plan,
+                action: body.action,
+                to: target,
+                actor: principal.actor(),
+                reason: &reason,
+                rule_ids: &rule_ids,
+                override_gate: body.override_gate,
+            })
+            .await?;
+            let updated = plans::save_state(conn, &plan, target).await?;
+            clients::touch(conn, client.id).await?;
+            audit::record(conn, principal.organization_id, principal.actor(), "plan.transition", "plan", plan.id,
+                serde_json::json!({
+                    "action": body.action.as_str(),
+                    "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
+                    "to": {"stage": updated.stage, "level": updated.level, "status": updated.status},
+                    "reason": reason,
+                    "override_gate": body.override_gate,
+                })).await?;
+            let next = prescription(conn, &client, &updated, today).await?;
+            Ok((transition, updated, next))
+        })
+        .await?;
+    let revision = plan.revision;
+    let mut view = PlanView::without_prescription(plan);
+    view.next_session = Some(next);
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::ETAG, etag(revision)))
+        .json(TransitionResult {
+            transition: transition.into(),
+            plan: view,
+        }))
+}

@@ -1,0 +1,430 @@
+//! What the client did: logged sessions (retry-safe with a client-generated id) and readiness
+//! test results.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{JsonBody, QueryParams};
+use super::{client_id_of, today_in, Page, PageQuery};
+use crate::auth::Principal;
+use crate::db::sessions::{self, NewSessionLog, Range, ReadinessResult, SessionLog};
+use crate::db::{audit, clients, plans, programs};
+use crate::domain::program::{ReadinessTestKey, StageKey};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_sessions)
+        .service(log_session)
+        .service(list_readiness)
+        .service(record_readiness);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937d00-aaaa-7bbb-8ccc-dddddddddddd",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "plan_id": "01937c00-1111-7222-8333-444455556666",
+    "performed_on": "2026-11-24",
+    "stage": "jogging",
+    "level": 3,
+    "completed": true,
+    "duration_minutes": 32,
+    "rpe": 5,
+    "notes": "Felt strong; walked the last interval.",
+    "created_at": "2026-11-24T08:10:00Z",
+    "updated_at": "2026-11-24T08:10:00Z"
+}))]
+pub struct SessionLogView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub plan_id: Option<Uuid>,
+    pub performed_on: NaiveDate,
+    pub stage: StageKey,
+    pub level: Option<i32>,
+    pub completed: bool,
+    pub duration_minutes: Option<i32>,
+    /// Rate of perceived exertion, 0–10.
+    pub rpe: Option<i16>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SessionLog> for SessionLogView {
+    fn from(s: SessionLog) -> Self {
+        Self {
+            id: s.id,
+            client_id: s.client_id,
+            plan_id: s.plan_id,
+            performed_on: s.performed_on,
+            stage: StageKey::parse(&s.stage).unwrap_or(StageKey::Crawling),
+            level: s.level,
+            completed: s.completed,
+            duration_minutes: s.duration_minutes,
+            rpe: s.rpe,
+            notes: s.notes,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "id": "01937d00-aaaa-7bbb-8ccc-dddddddddddd",
+    "performed_on": "2026-11-24",
+    "completed": true,
+    "duration_minutes": 32,
+    "rpe": 5
+}))]
+pub struct NewSession {
+    /// Optional id made by the app, so a retry after a lost answer does not log twice.
+    pub id: Option<Uuid>,
+    pub performed_on: NaiveDate,
+    /// Default: the plan's current stage.
+    pub stage: Option<StageKey>,
+    /// Default: the plan's current level (jogging).
+    #[schema(minimum = 1)]
+    pub level: Option<u32>,
+    pub completed: bool,
+    #[schema(minimum = 0, maximum = 600)]
+    pub duration_minutes: Option<u32>,
+    #[schema(minimum = 0, maximum = 10)]
+    pub rpe: Option<u8>,
+    #[schema(max_length = 5000)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SessionListQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    /// Sessions performed on or after this date.
+    pub since: Option<NaiveDate>,
+    /// Sessions performed on or before this date.
+    pub until: Option<NaiveDate>,
+    /// Only sessions changed since then (for offline sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// A client's logged sessions, oldest first.
+#[utoipa::path(tag = "sessions", operation_id = "listSessions", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), SessionListQuery),
+    responses((status = 200, description = "A page of sessions", body = Page<SessionLogView>), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<SessionListQuery>,
+) -> ApiResult<web::Json<Page<SessionLogView>>> {
+    let (limit, after) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let range = Range {
+        since: query.since,
+        until: query.until,
+        updated_since: query.updated_since,
+    };
+    let rows = sessions::list_sessions(&mut conn, client.id, &range, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |s| s.id,
+        SessionLogView::from,
+    )))
+}
+
+/// Log a session.
+///
+/// Retrying with the same `id` and body answers 200 with the first record and writes nothing;
+/// the same `id` with another body is a 409.
+#[utoipa::path(tag = "sessions", operation_id = "logSession", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    request_body = NewSession,
+    responses((status = 201, description = "Logged", body = SessionLogView),
+        (status = 200, description = "A retry of a session already logged", body = SessionLogView),
+        Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients/{client_id}/sessions")]
+pub async fn log_session(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(body): JsonBody<NewSession>,
+) -> ApiResult<HttpResponse> {
+    let digest =
+        crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
+    let mut errors = Vec::new();
+    if body.duration_minutes.is_some_and(|m| m > 600) {
+        errors.push(FieldError::new(
+            "duration_minutes",
+            "must be between 0 and 600",
+        ));
+    }
+    if body.rpe.is_some_and(|r| r > 10) {
+        errors.push(FieldError::new("rpe", "must be between 0 and 10"));
+    }
+    if body
+        .notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 5000)
+    {
+        errors.push(FieldError::new("notes", "must be at most 5000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let (log, created) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            if let Some(existing) = body.id {
+                if let Some((first, owner)) = sessions::find_session(conn, principal.organization_id, existing).await? {
+                    return if owner == client.id && first.request_digest == digest {
+                        Ok((first, false))
+                    } else {
+                        Err(ApiError::Conflict("A different session was already logged with this id.".into()))
+                    };
+                }
+            }
+            let today = today_in(&client.timezone);
+            if body.performed_on > today + Duration::days(1) || body.performed_on < client.delivery_date {
+                return Err(ApiError::invalid("performed_on", "must be between the delivery date and today"));
+            }
+            let plan = plans::current_for_client(conn, client.id, false).await?.filter(|p| p.is_live());
+            let (stage, level) = match (&plan, body.stage) {
+                (_, Some(stage)) => (stage, body.level),
+                (Some(p), None) => {
+                    let s = p.state().step;
+                    (s.stage, body.level.or(s.level))
+                }
+                (None, None) => return Err(ApiError::invalid("stage", "is required when she has no active plan")),
+            };
+            if stage != StageKey::Jogging && level.is_some() {
+                return Err(ApiError::invalid("level", "only jogging sessions have a level"));
+            }
+            if level.is_some_and(|l| l == 0 || l > 100) {
+                return Err(ApiError::invalid("level", "must be a level of the ladder"));
+            }
+            let new = NewSessionLog {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                organization_id: principal.organization_id,
+                client_id: client.id,
+                plan_id: plan.as_ref().map(|p| p.id),
+                performed_on: body.performed_on,
+                stage: stage.as_str().into(),
+                level: level.map(|l| l as i32),
+                completed: body.completed,
+                duration_minutes: body.duration_minutes.map(|m| m as i32),
+                rpe: body.rpe.map(i16::from),
+                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
+                request_digest: digest.clone(),
+                recorded_by: Some(principal.user_id),
+            };
+            let Some(log) = sessions::insert_session(conn, &new).await? else {
+                // Same id inserted concurrently by a retry: answer like a retry.
+                return Err(ApiError::Conflict("This session is being logged by another request; retry.".into()));
+            };
+            clients::touch(conn, client.id).await?;
+            audit::record(conn, principal.organization_id, principal.actor(), "session.log", "session", log.id,
+                serde_json::json!({"client_id": client.id, "performed_on": log.performed_on, "stage": log.stage,
+                    "level": log.level, "completed": log.completed, "duration_minutes": log.duration_minutes, "rpe": log.rpe})).await?;
+            Ok((log, true))
+        })
+        .await?;
+    let view = SessionLogView::from(log);
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Left,
+    Right,
+    Both,
+}
+
+impl Side {
+    fn as_str(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+            Side::Both => "both",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessResultView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub test: String,
+    pub stage: StageKey,
+    /// Reps or seconds reached.
+    pub reached: i32,
+    pub side: String,
+    pub symptom_free: bool,
+    /// Reached the test's dose, symptom-free.
+    pub passed: bool,
+    pub performed_on: NaiveDate,
+    pub notes: Option<String>,
+    /// Who recorded it.
+    pub recorded_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ReadinessResult> for ReadinessResultView {
+    fn from(r: ReadinessResult) -> Self {
+        Self {
+            id: r.id,
+            client_id: r.client_id,
+            test: r.test,
+            stage: StageKey::parse(&r.stage).unwrap_or(StageKey::Crawling),
+            reached: r.reached,
+            side: r.side,
+            symptom_free: r.symptom_free,
+            passed: r.passed,
+            performed_on: r.performed_on,
+            notes: r.notes,
+            recorded_by: r.recorded_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"test": "single_leg_squat", "reached": 10, "side": "left", "symptom_free": true}))]
+pub struct NewReadinessResult {
+    pub test: ReadinessTestKey,
+    /// Reps or seconds reached.
+    #[schema(minimum = 0, maximum = 100000)]
+    pub reached: u32,
+    pub side: Side,
+    pub symptom_free: bool,
+    /// Default: today in the client's time zone.
+    pub performed_on: Option<NaiveDate>,
+    #[schema(max_length = 5000)]
+    pub notes: Option<String>,
+}
+
+/// A client's readiness-test results, oldest first.
+#[utoipa::path(tag = "readiness", operation_id = "listReadinessResults", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), PageQuery),
+    responses((status = 200, description = "A page of results", body = Page<ReadinessResultView>), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/readiness-tests")]
+pub async fn list_readiness(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<web::Json<Page<ReadinessResultView>>> {
+    let (limit, after) = query.parse()?;
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let rows = sessions::list_readiness(&mut conn, client.id, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        ReadinessResultView::from,
+    )))
+}
+
+/// Record a readiness-test result.
+///
+/// It passes when it reaches the test's dose (from her plan's program) symptom-free.
+#[utoipa::path(tag = "readiness", operation_id = "recordReadinessResult", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    request_body = NewReadinessResult,
+    responses((status = 201, description = "Recorded", body = ReadinessResultView),
+        NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients/{client_id}/readiness-tests")]
+pub async fn record_readiness(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(body): JsonBody<NewReadinessResult>,
+) -> ApiResult<HttpResponse> {
+    if body.reached > 100_000 {
+        return Err(ApiError::invalid("reached", "must be between 0 and 100000"));
+    }
+    if body
+        .notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 5000)
+    {
+        return Err(ApiError::invalid(
+            "notes",
+            "must be at most 5000 characters",
+        ));
+    }
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let result = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            let plan = plans::current_for_client(conn, client.id, false).await?
+                .filter(|p| p.is_live())
+                .ok_or_else(|| ApiError::invalid("test", "she has no active plan to test against"))?;
+            let program = programs::find(conn, client.organization_id, plan.program_id, Some(plan.program_version)).await?;
+            let (stage, spec) = program.stages.iter()
+                .find_map(|s| s.readiness_tests.iter().find(|t| t.key == body.test).map(|t| (s.key, t.clone())))
+                .ok_or_else(|| ApiError::invalid("test", "is not a readiness test of her program"))?;
+            if spec.per_side && body.side == Side::Both {
+                return Err(ApiError::invalid("side", "this test is recorded for the left and the right side"));
+            }
+            let today = today_in(&client.timezone);
+            let performed_on = body.performed_on.unwrap_or(today);
+            if performed_on > today + Duration::days(1) || performed_on < client.delivery_date {
+                return Err(ApiError::invalid("performed_on", "must be between the delivery date and today"));
+            }
+            let result = sessions::insert_readiness(conn, &ReadinessResult {
+                id: Uuid::now_v7(),
+                organization_id: principal.organization_id,
+                client_id: client.id,
+                plan_id: Some(plan.id),
+                stage: stage.as_str().into(),
+                test: body.test.as_str().into(),
+                reached: body.reached as i32,
+                side: body.side.as_str().into(),
+                symptom_free: body.symptom_free,
+                passed: body.symptom_free && body.reached >= spec.target(),
+                performed_on,
+                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
+                recorded_by: Some(principal.user_id),
+                created_at: Utc::now(),
+            })
+            .await?;
+            clients::touch(conn, client.id).await?;
+            audit::record(conn, principal.organization_id, principal.actor(), "readiness.record", "readiness_result", result.id,
+                serde_json::json!({"client_id": client.id, "test": result.test, "reached": result.reached, "side": result.side,
+                    "symptom_free": result.symptom_free, "passed": result.passed})).await?;
+            Ok(result)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ReadinessResultView::from(result)))
+}

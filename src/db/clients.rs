@@ -1,0 +1,300 @@
+//! Clients: the new mothers of an organization. Every client-scoped query starts from
+//! `find_accessible`, which applies the access policy: anything out of reach is `NotFound`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Int4, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::clients;
+use crate::auth::policy::{self, ClientOwnership};
+use crate::auth::Principal;
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = clients)]
+pub struct Client {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub coach_id: Option<Uuid>,
+    pub delivery_date: NaiveDate,
+    pub delivery_type: String,
+    pub perineal_tear_grade: Option<i16>,
+    pub breastfeeding: bool,
+    pub cleared_for_exercise: bool,
+    pub cleared_on: Option<NaiveDate>,
+    pub cleared_by: Option<Uuid>,
+    pub status: String,
+    pub notes: Option<String>,
+    pub timezone: String,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Client {
+    pub fn ownership(&self) -> ClientOwnership {
+        ClientOwnership {
+            id: self.id,
+            organization_id: self.organization_id,
+            coach_id: self.coach_id,
+        }
+    }
+}
+
+/// The values of a new client, already validated.
+#[derive(Debug, Clone, Insertable, AsChangeset, serde::Serialize)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
+pub struct ClientFields {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub coach_id: Option<Uuid>,
+    pub delivery_date: NaiveDate,
+    pub delivery_type: String,
+    pub perineal_tear_grade: Option<i16>,
+    pub breastfeeding: bool,
+    pub cleared_for_exercise: bool,
+    pub cleared_on: Option<NaiveDate>,
+    pub cleared_by: Option<Uuid>,
+    pub status: String,
+    pub notes: Option<String>,
+    pub timezone: String,
+}
+
+impl From<&Client> for ClientFields {
+    fn from(c: &Client) -> Self {
+        Self {
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            coach_id: c.coach_id,
+            delivery_date: c.delivery_date,
+            delivery_type: c.delivery_type.clone(),
+            perineal_tear_grade: c.perineal_tear_grade,
+            breastfeeding: c.breastfeeding,
+            cleared_for_exercise: c.cleared_for_exercise,
+            cleared_on: c.cleared_on,
+            cleared_by: c.cleared_by,
+            status: c.status.clone(),
+            notes: c.notes.clone(),
+            timezone: c.timezone.clone(),
+        }
+    }
+}
+
+/// Which uniqueness rule a write broke, if any.
+pub fn duplicate_of(e: &diesel::result::Error) -> Option<&'static str> {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => match info.constraint_name() {
+            Some("clients_organization_external_id_key") => Some("external_id"),
+            Some("clients_organization_email_key") => Some("email"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    fields: &ClientFields,
+) -> QueryResult<Client> {
+    diesel::insert_into(clients::table)
+        .values((
+            clients::id.eq(Uuid::now_v7()),
+            clients::organization_id.eq(organization_id),
+            fields,
+        ))
+        .returning(Client::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The client, if the principal may touch her; `NotFound` otherwise (existence is never
+/// revealed). `lock` takes a row lock for a write.
+pub async fn find_accessible(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    id: Uuid,
+    lock: bool,
+) -> QueryResult<Client> {
+    let query = clients::table
+        .find(id)
+        .filter(clients::organization_id.eq(principal.organization_id))
+        .select(Client::as_select());
+    let client = if lock {
+        query.for_update().first(conn).await?
+    } else {
+        query.first(conn).await?
+    };
+    if policy::may_access_client(principal, &client.ownership()) {
+        Ok(client)
+    } else {
+        Err(diesel::result::Error::NotFound)
+    }
+}
+
+/// Saves new values and bumps the revision; `NotFound` when `expected_revision` is stale.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    expected_revision: i32,
+    fields: &ClientFields,
+) -> QueryResult<Option<Client>> {
+    diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::revision.eq(expected_revision)),
+    )
+    .set((
+        fields,
+        clients::revision.eq(clients::revision + 1),
+        clients::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(Client::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Marks the client changed (a plan, session or result of hers), for `updated_since` syncs.
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(clients::table.find(id))
+        .set(clients::updated_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Whether `coach_id` is an active coach of the organization.
+pub async fn is_coach_of(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    coach_id: Uuid,
+) -> QueryResult<bool> {
+    use super::schema::users;
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .find(coach_id)
+            .filter(users::organization_id.eq(organization_id))
+            .filter(users::role.eq("coach"))
+            .filter(users::deactivated_at.is_null()),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// One row of the dashboard list: the client and what a coach needs at a glance.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClientSummaryRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub external_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub coach_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Date)]
+    pub delivery_date: NaiveDate,
+    #[diesel(sql_type = Bool)]
+    pub cleared_for_exercise: bool,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub plan_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub stage: Option<String>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub level: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub plan_status: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub sessions_last_14_days: i64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ClientFilter {
+    pub status: Option<String>,
+    pub stage: Option<String>,
+    pub coach_id: Option<Uuid>,
+    /// Matched against name, email and external id, case-insensitively.
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A page of the clients the principal may see, with their summaries, in one statement.
+pub async fn list_summaries(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    filter: &ClientFilter,
+    today: NaiveDate,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ClientSummaryRow>> {
+    let only_coach = policy::client_list_restriction(principal);
+    diesel::sql_query(
+        "SELECT c.id, c.external_id, c.name, c.email, c.coach_id, c.status, c.delivery_date,
+                c.cleared_for_exercise, c.updated_at,
+                p.id AS plan_id, p.stage, p.level, p.status AS plan_status,
+                (SELECT count(*) FROM session_logs s
+                  WHERE s.client_id = c.id AND s.performed_on > $9 - 14) AS sessions_last_14_days
+           FROM clients c
+           LEFT JOIN plans p ON p.client_id = c.id AND p.status IN ('active', 'paused')
+          WHERE c.organization_id = $1
+            AND ($2::uuid IS NULL OR c.coach_id = $2)
+            AND ($3::uuid IS NULL OR c.coach_id = $3)
+            AND ($4::text IS NULL OR c.status = $4)
+            AND ($5::text IS NULL OR p.stage = $5)
+            AND ($6::text IS NULL OR c.name ILIKE $6 OR c.email ILIKE $6 OR c.external_id ILIKE $6)
+            AND ($7::timestamptz IS NULL OR c.updated_at >= $7)
+            AND ($8::uuid IS NULL OR c.id > $8)
+          ORDER BY c.id
+          LIMIT $10",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(principal.organization_id)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(only_coach)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(filter.coach_id)
+    .bind::<Nullable<Text>, _>(filter.status.as_deref())
+    .bind::<Nullable<Text>, _>(filter.stage.as_deref())
+    .bind::<Nullable<Text>, _>(filter.q.as_deref().map(like_pattern))
+    .bind::<Nullable<Timestamptz>, _>(filter.updated_since)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(after)
+    .bind::<Date, _>(today)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+}

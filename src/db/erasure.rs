@@ -1,0 +1,97 @@
+//! Erasure of a client: every row about her, in every table, goes. One audit event remains to
+//! say that an erasure happened (with counts, and nothing personal).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{
+    audit_events, clients, plan_transitions, plans, readiness_results, session_logs, users,
+};
+
+/// Deletes the client and everything of hers; returns how many rows each table lost.
+pub async fn erase_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<serde_json::Map<String, serde_json::Value>> {
+    let plan_ids: Vec<Uuid> = plans::table
+        .filter(plans::client_id.eq(client_id))
+        .select(plans::id)
+        .load(conn)
+        .await?;
+    let session_ids: Vec<Uuid> = session_logs::table
+        .filter(session_logs::client_id.eq(client_id))
+        .select(session_logs::id)
+        .load(conn)
+        .await?;
+    let result_ids: Vec<Uuid> = readiness_results::table
+        .filter(readiness_results::client_id.eq(client_id))
+        .select(readiness_results::id)
+        .load(conn)
+        .await?;
+    let user_ids: Vec<Uuid> = users::table
+        .filter(users::client_id.eq(client_id))
+        .select(users::id)
+        .load(conn)
+        .await?;
+    let mut about_her: Vec<Uuid> = vec![client_id];
+    about_her.extend(&plan_ids);
+    about_her.extend(&session_ids);
+    about_her.extend(&result_ids);
+    about_her.extend(&user_ids);
+
+    let mut counts = serde_json::Map::new();
+    let mut count = |table: &str, n: usize| {
+        counts.insert(table.into(), n.into());
+    };
+    count(
+        "audit_events",
+        diesel::delete(
+            audit_events::table.filter(
+                audit_events::entity_id
+                    .eq_any(&about_her)
+                    .or(audit_events::actor_id.eq_any(&user_ids)),
+            ),
+        )
+        .execute(conn)
+        .await?,
+    );
+    count(
+        "readiness_results",
+        diesel::delete(readiness_results::table.filter(readiness_results::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "session_logs",
+        diesel::delete(session_logs::table.filter(session_logs::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "plan_transitions",
+        diesel::delete(plan_transitions::table.filter(plan_transitions::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "plans",
+        diesel::delete(plans::table.filter(plans::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    // Her login, with its refresh tokens and invitations (cascading).
+    count(
+        "users",
+        diesel::delete(users::table.filter(users::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "clients",
+        diesel::delete(clients::table.find(client_id))
+            .execute(conn)
+            .await?,
+    );
+    Ok(counts)
+}

@@ -1,0 +1,238 @@
+//! Plans and their transition history.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::audit::Actor;
+use super::schema::{plan_transitions, plans};
+use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
+use crate::domain::program::StageKey;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans)]
+pub struct Plan {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub client_id: Uuid,
+    pub program_id: Uuid,
+    pub program_version: i32,
+    pub stage: String,
+    pub level: Option<i32>,
+    pub status: String,
+    pub started_on: NaiveDate,
+    pub step_started_at: DateTime<Utc>,
+    pub recommendation: Option<serde_json::Value>,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Plan {
+    pub fn state(&self) -> PlanState {
+        PlanState {
+            step: Step {
+                stage: StageKey::parse(&self.stage).unwrap_or(StageKey::Crawling),
+                level: self.level.map(|l| l as u32),
+            },
+            status: PlanStatus::parse(&self.status).unwrap_or(PlanStatus::Paused),
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.state().status, PlanStatus::Active | PlanStatus::Paused)
+    }
+}
+
+pub fn is_second_live_plan(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some("plans_one_live_per_client")
+    )
+}
+
+pub struct NewPlan {
+    pub organization_id: Uuid,
+    pub client_id: Uuid,
+    pub program_id: Uuid,
+    pub program_version: i32,
+    pub step: Step,
+    pub started_on: NaiveDate,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewPlan) -> QueryResult<Plan> {
+    diesel::insert_into(plans::table)
+        .values((
+            plans::id.eq(Uuid::now_v7()),
+            plans::organization_id.eq(new.organization_id),
+            plans::client_id.eq(new.client_id),
+            plans::program_id.eq(new.program_id),
+            plans::program_version.eq(new.program_version),
+            plans::stage.eq(new.step.stage.as_str()),
+            plans::level.eq(new.step.level.map(|l| l as i32)),
+            plans::status.eq(PlanStatus::Active.as_str()),
+            plans::started_on.eq(new.started_on),
+        ))
+        .returning(Plan::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The client's current plan: the live one, else the most recent. `lock` for a write.
+pub async fn current_for_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    lock: bool,
+) -> QueryResult<Option<Plan>> {
+    let query = plans::table
+        .filter(plans::client_id.eq(client_id))
+        .order((
+            diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('active', 'paused')").desc(),
+            plans::id.desc(),
+        ))
+        .select(Plan::as_select());
+    if lock {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+pub async fn all_for_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<Vec<Plan>> {
+    plans::table
+        .filter(plans::client_id.eq(client_id))
+        .order(plans::id.asc())
+        .select(Plan::as_select())
+        .load(conn)
+        .await
+}
+
+/// Moves the plan to `state` (resetting the step clock when the step changes) and bumps the
+/// revision.
+pub async fn save_state(
+    conn: &mut AsyncPgConnection,
+    plan: &Plan,
+    state: PlanState,
+) -> QueryResult<Plan> {
+    let step_changed = state.step != plan.state().step;
+    diesel::update(plans::table.find(plan.id))
+        .set((
+            plans::stage.eq(state.step.stage.as_str()),
+            plans::level.eq(state.step.level.map(|l| l as i32)),
+            plans::status.eq(state.status.as_str()),
+            plans::step_started_at.eq(if step_changed {
+                Utc::now()
+            } else {
+                plan.step_started_at
+            }),
+            plans::revision.eq(plans::revision + 1),
+            plans::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Plan::as_returning())
+        .get_result(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plan_transitions)]
+pub struct Transition {
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub client_id: Uuid,
+    pub action: String,
+    pub from_stage: String,
+    pub from_level: Option<i32>,
+    pub from_status: String,
+    pub to_stage: String,
+    pub to_level: Option<i32>,
+    pub to_status: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub reason: String,
+    pub rule_ids: String,
+    pub override_gate: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewTransition<'a> {
+    pub plan: &'a Plan,
+    pub action: TransitionAction,
+    pub to: PlanState,
+    pub actor: Actor,
+    pub reason: &'a str,
+    pub rule_ids: &'a [String],
+    pub override_gate: bool,
+}
+
+pub async fn record_transition(
+    conn: &mut AsyncPgConnection,
+    t: NewTransition<'_>,
+) -> QueryResult<Transition> {
+    let from = t.plan.state();
+    let (actor_type, actor_id) = match t.actor {
+        Actor::User(id) => ("user", Some(id)),
+        Actor::ServiceToken(id) => ("service_token", Some(id)),
+        Actor::Engine | Actor::System => ("engine", None),
+    };
+    diesel::insert_into(plan_transitions::table)
+        .values((
+            plan_transitions::id.eq(Uuid::now_v7()),
+            plan_transitions::organization_id.eq(t.plan.organization_id),
+            plan_transitions::plan_id.eq(t.plan.id),
+            plan_transitions::client_id.eq(t.plan.client_id),
+            plan_transitions::action.eq(t.action.as_str()),
+            plan_transitions::from_stage.eq(from.step.stage.as_str()),
+            plan_transitions::from_level.eq(from.step.level.map(|l| l as i32)),
+            plan_transitions::from_status.eq(from.status.as_str()),
+            plan_transitions::to_stage.eq(t.to.step.stage.as_str()),
+            plan_transitions::to_level.eq(t.to.step.level.map(|l| l as i32)),
+            plan_transitions::to_status.eq(t.to.status.as_str()),
+            plan_transitions::actor_type.eq(actor_type),
+            plan_transitions::actor_id.eq(actor_id),
+            plan_transitions::reason.eq(t.reason),
+            plan_transitions::rule_ids.eq(t.rule_ids.join(" ")),
+            plan_transitions::override_gate.eq(t.override_gate),
+        ))
+        .returning(Transition::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A page of a client's transitions, newest first.
+pub async fn transitions_for_client(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Transition>> {
+    let mut query = plan_transitions::table
+        .filter(plan_transitions::client_id.eq(client_id))
+        .order(plan_transitions::id.desc())
+        .select(Transition::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(plan_transitions::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// The latest transition of a plan into its current status (why it is paused, say).
+pub async fn last_status_change(
+    conn: &mut AsyncPgConnection,
+    plan_id: Uuid,
+) -> QueryResult<Option<Transition>> {
+    plan_transitions::table
+        .filter(plan_transitions::plan_id.eq(plan_id))
+        .filter(plan_transitions::from_status.ne(plan_transitions::to_status))
+        .order(plan_transitions::id.desc())
+        .select(Transition::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
