@@ -108,33 +108,6 @@ impl<T> Page<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
-        assert_eq!(decode_cursor("not a cursor"), None);
-        let q = PageQuery {
-            limit: Some(0),
-            cursor: None,
-        };
-        assert!(q.parse().is_err());
-        let q = PageQuery {
-            limit: Some(201),
-            cursor: None,
-        };
-        assert!(q.parse().is_err());
-        let q = PageQuery {
-            limit: None,
-            cursor: Some(encode_cursor(id)),
-        };
-        assert_eq!(q.parse().unwrap(), (50, Some(id)));
-    }
-}
-
 /// The ETag of a record at a revision.
 pub fn etag(revision: i32) -> String {
     format!("\"{revision}\"")
@@ -179,5 +152,32 @@ pub fn today_in(timezone: &str) -> chrono::NaiveDate {
     match timezone.parse::<chrono_tz::Tz>() {
         Ok(tz) => now.with_timezone(&tz).date_naive(),
         Err(_) => now.date_naive(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        let q = PageQuery {
+            limit: Some(0),
+            cursor: None,
+        };
+        assert!(q.parse().is_err());
+        let q = PageQuery {
+            limit: Some(201),
+            cursor: None,
+        };
+        assert!(q.parse().is_err());
+        let q = PageQuery {
+            limit: None,
+            cursor: Some(encode_cursor(id)),
+        };
+        assert_eq!(q.parse().unwrap(), (50, Some(id)));
     }
 }

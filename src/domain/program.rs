@@ -493,7 +493,7 @@ pub fn validate_stages(stages: &[Stage]) -> Vec<FieldError> {
 }
 
 /// A program's stages, looked up by key.
-pub fn stage<'a>(stages: &'a [Stage], key: StageKey) -> Option<&'a Stage> {
+pub fn stage(stages: &[Stage], key: StageKey) -> Option<&Stage> {
     stages.iter().find(|s| s.key == key)
 }
 
