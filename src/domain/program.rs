@@ -46,6 +46,7 @@ impl StageKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadinessTestKey {
+    #[serde(rename = "walk_30_min")]
     Walk30Min,
     SingleLegBalance,
     SingleLegSquat,
@@ -501,6 +502,26 @@ pub fn stage(stages: &[Stage], key: StageKey) -> Option<&Stage> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn readiness_test_keys_serialize_as_their_names() {
+        use ReadinessTestKey::*;
+        for key in [
+            Walk30Min,
+            SingleLegBalance,
+            SingleLegSquat,
+            JogOnTheSpot,
+            ForwardBounds,
+            HopInPlace,
+            RunningMan,
+            SingleLegCalfRaise,
+            SingleLegBridge,
+            SingleLegSitToStand,
+            SideLyingAbduction,
+        ] {
+            assert_eq!(serde_json::to_value(key).unwrap(), key.as_str());
+        }
+    }
 
     #[test]
     fn the_default_program_is_valid_and_follows_the_method() {

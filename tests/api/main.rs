@@ -2,9 +2,12 @@
 
 mod access;
 mod auth;
+mod clients;
 mod coaches;
 mod errors;
 mod helpers;
 mod operations;
+mod programs;
 mod service_tokens;
 mod startup;
+mod workflow;
