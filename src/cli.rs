@@ -34,6 +34,9 @@ enum Command {
     Openapi,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create a demo practice (admin, two coaches, a dozen clients at every stage) and print
+    /// the logins.
+    Demo,
     /// Manage administrators.
     Admin {
         #[command(subcommand)]
@@ -150,6 +153,30 @@ pub async fn run() -> anyhow::Result<()> {
             let applied = db::run_migrations(&database.url).await;
             database.close();
             println!("applied {} migration(s)", applied?);
+            Ok(())
+        }
+        Command::Demo => {
+            let database = Database::open(&settings).await?;
+            let result = async {
+                db::run_migrations(&database.url).await?;
+                let mut conn = AsyncPgConnection::establish(&database.url).await?;
+                crate::demo::create(&mut conn, chrono::Utc::now().date_naive()).await
+            }
+            .await;
+            database.close();
+            let demo = result?;
+            println!(
+                "{} Sign in with any of these, password \"{}\":",
+                if demo.created {
+                    "Demo practice created."
+                } else {
+                    "The demo practice exists already."
+                },
+                crate::demo::DEMO_PASSWORD
+            );
+            for (email, role) in demo.logins {
+                println!("  {role:<7} {email}");
+            }
             Ok(())
         }
         Command::Admin {

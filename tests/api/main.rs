@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod clients;
 mod coaches;
+mod demo;
 mod errors;
 mod helpers;
 mod operations;

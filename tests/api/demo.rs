@@ -1,0 +1,67 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
+    let app = spawn_app().await;
+    let mut conn = app.conn().await;
+    let today = chrono::Utc::now().date_naive();
+    let demo = runback::demo::create(&mut conn, today).await.unwrap();
+    assert!(demo.created);
+    assert_eq!(demo.logins.len(), 5);
+    let again = runback::demo::create(&mut conn, today).await.unwrap();
+    assert!(!again.created, "running it twice changes nothing");
+
+    let mut tokens = vec![];
+    for (email, role) in &demo.logins {
+        let res = app.login(email, runback::demo::DEMO_PASSWORD).await;
+        assert_eq!(res.status(), 200, "{role} {email}");
+        let pair: Value = res.json().await.unwrap();
+        tokens.push((
+            role.to_string(),
+            pair["access_token"].as_str().unwrap().to_string(),
+        ));
+    }
+    let admin = &tokens[0].1;
+    let list: Value = app
+        .get("/v1/clients?limit=200", Some(admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12);
+    for stage in ["crawling", "walking_hills", "lunges", "jogging"] {
+        assert!(
+            items.iter().any(|c| c["plan"]["stage"] == stage),
+            "nobody at {stage}"
+        );
+    }
+    assert!(items
+        .iter()
+        .any(|c| c["sessions_last_14_days"].as_i64().unwrap() >= 5));
+    for item in items {
+        let id = item["id"].as_str().unwrap();
+        let res = app
+            .get(&format!("/v1/clients/{id}/plan/today"), Some(admin))
+            .await;
+        assert_eq!(res.status(), 200, "{}", item["name"]);
+    }
+    let coach = &tokens[1].1;
+    let mine: Value = app
+        .get("/v1/clients", Some(coach))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 6);
+    let client = &tokens[3].1;
+    let today: Value = app
+        .get("/v1/clients/me/plan/today", Some(client))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(today["stage"], "crawling");
+}
