@@ -3,7 +3,9 @@
 //! this floor trusts them.
 
 pub mod client;
+pub mod engine;
 pub mod identity;
 pub mod plan;
 pub mod prescription;
 pub mod program;
+pub mod triage;

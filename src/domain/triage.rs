@@ -1,0 +1,589 @@
+//! Triage of one symptom report: pure, deterministic, each finding with its rule id.
+//!
+//! - `red_medical`: any medical flag, or new or increased bleeding → stop all exercise, seek
+//!   medical care today.
+//! - `red_pelvic`: a bulge, faecal or flatus incontinence, urgency hard to defer, pain with
+//!   sex, obstructed defecation; or a pelvic symptom the next day or in daily life; or a pelvic
+//!   symptom in 2 of the client's last 3 reports at the same step → stop impact, see a
+//!   pelvic-health physiotherapist.
+//! - `amber`: a pelvic symptom during or right after activity only; any pain of 3 or more; pain
+//!   not settled by the next morning; abdominal doming → walk the rest of the run; repeat or
+//!   drop a level.
+//! - `green`: none of the above (pain up to 2 is fine).
+//! - Advisories (no effect on the level): under 6 hours of sleep, fatigue 8 or more.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageLevel {
+    Green,
+    Amber,
+    RedPelvic,
+    RedMedical,
+}
+
+impl TriageLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageLevel::Green => "green",
+            TriageLevel::Amber => "amber",
+            TriageLevel::RedPelvic => "red_pelvic",
+            TriageLevel::RedMedical => "red_medical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Green, Self::Amber, Self::RedPelvic, Self::RedMedical]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+
+    pub fn is_red(self) -> bool {
+        matches!(self, TriageLevel::RedPelvic | TriageLevel::RedMedical)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    /// During the session.
+    During,
+    /// Right after the session.
+    ImmediatelyAfter,
+    /// The morning after a session.
+    NextDay,
+    /// Any time, not tied to a session.
+    DailyLife,
+}
+
+impl Timing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timing::During => "during",
+            Timing::ImmediatelyAfter => "immediately_after",
+            Timing::NextDay => "next_day",
+            Timing::DailyLife => "daily_life",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::During,
+            Self::ImmediatelyAfter,
+            Self::NextDay,
+            Self::DailyLife,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+
+    fn around_activity(self) -> bool {
+        matches!(self, Timing::During | Timing::ImmediatelyAfter)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PainLocation {
+    PelvicGirdle,
+    Pubic,
+    LowBack,
+    Hip,
+    Knee,
+    ShinFoot,
+    AbdominalWall,
+    CSectionScar,
+    Perineum,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pain {
+    pub location: PainLocation,
+    /// Numeric rating scale, 0 (none) to 10 (worst imaginable).
+    #[schema(minimum = 0, maximum = 10)]
+    pub nrs: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UrineLeak {
+    #[default]
+    None,
+    Drops,
+    Small,
+    Moderate,
+    Large,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakTrigger {
+    Impact,
+    CoughSneeze,
+    Urgency,
+    Unaware,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Bleeding {
+    #[default]
+    None,
+    Spotting,
+    NewOrIncreased,
+}
+
+/// What a client reports: every field is optional but `timing`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Symptoms {
+    pub pain: Vec<Pain>,
+    pub pain_settled_by_next_morning: Option<bool>,
+    pub urine_leak: Option<UrineLeak>,
+    pub leak_trigger: Option<LeakTrigger>,
+    pub urgency_hard_to_defer: bool,
+    pub faecal_or_flatus_incontinence: bool,
+    pub bulge_seen_or_felt: bool,
+    pub abdominal_doming: bool,
+    pub dyspareunia: bool,
+    pub obstructed_defecation: bool,
+    pub pelvic_heaviness: Option<u8>,
+    pub bleeding: Option<Bleeding>,
+    pub chest_pain: bool,
+    pub calf_pain_or_swelling: bool,
+    pub dizziness_or_fainting: bool,
+    pub breathless_at_rest: bool,
+    pub severe_abdominal_pain: bool,
+    pub fever: bool,
+    pub sleep_hours: Option<f32>,
+    pub fatigue: Option<u8>,
+}
+
+impl Symptoms {
+    /// A leak, any heaviness, or any of the pelvic yes/no symptoms.
+    pub fn has_pelvic_symptom(&self) -> bool {
+        self.urine_leak.is_some_and(|l| l != UrineLeak::None)
+            || self.pelvic_heaviness.is_some_and(|h| h >= 1)
+            || self.urgency_hard_to_defer
+            || self.faecal_or_flatus_incontinence
+            || self.bulge_seen_or_felt
+            || self.abdominal_doming
+            || self.dyspareunia
+            || self.obstructed_defecation
+    }
+
+    pub fn max_pain(&self) -> u8 {
+        self.pain.iter().map(|p| p.nrs).max().unwrap_or(0)
+    }
+}
+
+/// One reason for a triage level or a recommendation, in words a mother understands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Finding {
+    /// A stable rule id (`red_medical.chest_pain`, `amber.pain`, `R6`…).
+    #[schema(example = "amber.pelvic_symptom_during_activity")]
+    pub rule: String,
+    pub message: String,
+}
+
+impl Finding {
+    fn new(rule: &str, message: &str) -> Self {
+        Self {
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Triage {
+    pub level: TriageLevel,
+    pub findings: Vec<Finding>,
+}
+
+/// What triage needs to know of the client's previous reports at the same step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlierReport {
+    pub had_pelvic_symptom: bool,
+}
+
+/// Triage of one report. `earlier` are the client's previous reports at the same stage and
+/// level, newest first (only the first two count).
+pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage {
+    let mut findings: Vec<(TriageLevel, Finding)> = Vec::new();
+    let mut add =
+        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
+    use TriageLevel::*;
+
+    let medical: [(bool, &str, &str); 7] = [
+        (s.chest_pain, "red_medical.chest_pain", "Chest pain"),
+        (
+            s.calf_pain_or_swelling,
+            "red_medical.calf_pain_or_swelling",
+            "Calf pain or swelling",
+        ),
+        (
+            s.dizziness_or_fainting,
+            "red_medical.dizziness_or_fainting",
+            "Dizziness or fainting",
+        ),
+        (
+            s.breathless_at_rest,
+            "red_medical.breathless_at_rest",
+            "Breathlessness at rest",
+        ),
+        (
+            s.severe_abdominal_pain,
+            "red_medical.severe_abdominal_pain",
+            "Severe abdominal pain",
+        ),
+        (s.fever, "red_medical.fever", "A fever"),
+        (
+            s.bleeding == Some(Bleeding::NewOrIncreased),
+            "red_medical.bleeding",
+            "New or increased bleeding",
+        ),
+    ];
+    for (present, rule, what) in medical {
+        if present {
+            add(
+                RedMedical,
+                rule,
+                &format!("{what} needs a doctor: stop all exercise and get medical care today."),
+            );
+        }
+    }
+
+    let pelvic_red: [(bool, &str, &str); 5] = [
+        (
+            s.bulge_seen_or_felt,
+            "red_pelvic.bulge",
+            "A bulge you can see or feel",
+        ),
+        (
+            s.faecal_or_flatus_incontinence,
+            "red_pelvic.bowel_or_wind_leak",
+            "Losing control of your bowels or wind",
+        ),
+        (
+            s.urgency_hard_to_defer,
+            "red_pelvic.urgency",
+            "Urgency you cannot hold",
+        ),
+        (s.dyspareunia, "red_pelvic.painful_sex", "Pain with sex"),
+        (
+            s.obstructed_defecation,
+            "red_pelvic.obstructed_defecation",
+            "Trouble emptying your bowels",
+        ),
+    ];
+    for (present, rule, what) in pelvic_red {
+        if present {
+            add(RedPelvic, rule, &format!("{what} needs a pelvic-health physiotherapist: stop running and other impact until you have seen one."));
+        }
+    }
+    let pelvic = s.has_pelvic_symptom();
+    if pelvic && !timing.around_activity() {
+        add(RedPelvic, "red_pelvic.symptom_outside_activity",
+            "Pelvic symptoms the next day or in daily life mean your pelvic floor needs more help: stop impact and see a pelvic-health physiotherapist.");
+    }
+    let recurring = earlier
+        .iter()
+        .take(2)
+        .filter(|r| r.had_pelvic_symptom)
+        .count();
+    if pelvic && recurring >= 1 {
+        add(RedPelvic, "red_pelvic.recurring",
+            "Pelvic symptoms keep coming back at this step: stop impact and see a pelvic-health physiotherapist.");
+    }
+
+    if pelvic && timing.around_activity() {
+        add(Amber, "amber.pelvic_symptom_during_activity",
+            "Pelvic symptoms during or right after exercise: walk the rest of the run, and repeat this step or drop a level.");
+    }
+    if s.max_pain() >= 3 {
+        add(Amber, "amber.pain", "Pain of 3 or more out of 10: walk the rest of the run, and repeat this step or drop a level.");
+    }
+    if s.pain_settled_by_next_morning == Some(false) {
+        add(
+            Amber,
+            "amber.pain_not_settled",
+            "Pain that had not settled by the next morning: repeat this step before moving on.",
+        );
+    }
+    if s.abdominal_doming {
+        add(
+            Amber,
+            "amber.abdominal_doming",
+            "Doming along your tummy means the load is too high for your core right now: ease off.",
+        );
+    }
+
+    let level = findings.iter().map(|(l, _)| *l).max().unwrap_or(Green);
+    // The strongest findings first.
+    findings.sort_by(|a, b| b.0.cmp(&a.0));
+    Triage {
+        level,
+        findings: findings.into_iter().map(|(_, f)| f).collect(),
+    }
+}
+
+/// Advice that does not change the level.
+pub fn advisories(s: &Symptoms) -> Vec<Finding> {
+    let mut notes = Vec::new();
+    if s.sleep_hours.is_some_and(|h| h < 6.0) {
+        notes.push(Finding::new(
+            "advisory.sleep",
+            "Under 6 hours of sleep: keep today's session easy and listen to your body.",
+        ));
+    }
+    if s.fatigue.is_some_and(|f| f >= 8) {
+        notes.push(Finding::new(
+            "advisory.fatigue",
+            "You are very tired: a rest day or a gentle walk is a fine choice today.",
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TriageLevel::*;
+
+    fn level(timing: Timing, s: &Symptoms) -> TriageLevel {
+        triage(timing, s, &[]).level
+    }
+
+    fn pain(nrs: u8) -> Symptoms {
+        Symptoms {
+            pain: vec![Pain {
+                location: PainLocation::Knee,
+                nrs,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nothing_reported_is_green() {
+        let t = triage(Timing::ImmediatelyAfter, &Symptoms::default(), &[]);
+        assert_eq!(
+            t,
+            Triage {
+                level: Green,
+                findings: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn pain_2_is_green_and_3_is_amber() {
+        assert_eq!(level(Timing::During, &pain(2)), Green);
+        assert_eq!(level(Timing::During, &pain(3)), Amber);
+        assert_eq!(
+            triage(Timing::During, &pain(3), &[]).findings[0].rule,
+            "amber.pain"
+        );
+    }
+
+    #[test]
+    fn pain_not_settled_and_doming_are_amber() {
+        let s = Symptoms {
+            pain_settled_by_next_morning: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::ImmediatelyAfter, &s), Amber);
+        let s = Symptoms {
+            pain_settled_by_next_morning: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::ImmediatelyAfter, &s), Green);
+        let s = Symptoms {
+            abdominal_doming: true,
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::During, &s), Amber);
+    }
+
+    #[test]
+    fn a_leak_during_a_run_is_amber_but_the_next_morning_it_is_red_pelvic() {
+        let leak = Symptoms {
+            urine_leak: Some(UrineLeak::Drops),
+            leak_trigger: Some(LeakTrigger::Impact),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::During, &leak), Amber);
+        assert_eq!(level(Timing::ImmediatelyAfter, &leak), Amber);
+        assert_eq!(level(Timing::NextDay, &leak), RedPelvic);
+        assert_eq!(level(Timing::DailyLife, &leak), RedPelvic);
+        let none = Symptoms {
+            urine_leak: Some(UrineLeak::None),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::NextDay, &none), Green);
+    }
+
+    #[test]
+    fn heaviness_of_1_is_a_pelvic_symptom_and_0_is_not() {
+        let heavy = |h| Symptoms {
+            pelvic_heaviness: Some(h),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::During, &heavy(0)), Green);
+        assert_eq!(level(Timing::During, &heavy(1)), Amber);
+        assert_eq!(level(Timing::NextDay, &heavy(1)), RedPelvic);
+    }
+
+    #[test]
+    fn the_red_pelvic_symptoms_refer_at_any_timing() {
+        for s in [
+            Symptoms {
+                bulge_seen_or_felt: true,
+                ..Default::default()
+            },
+            Symptoms {
+                faecal_or_flatus_incontinence: true,
+                ..Default::default()
+            },
+            Symptoms {
+                urgency_hard_to_defer: true,
+                ..Default::default()
+            },
+            Symptoms {
+                dyspareunia: true,
+                ..Default::default()
+            },
+            Symptoms {
+                obstructed_defecation: true,
+                ..Default::default()
+            },
+        ] {
+            for timing in [
+                Timing::During,
+                Timing::ImmediatelyAfter,
+                Timing::NextDay,
+                Timing::DailyLife,
+            ] {
+                assert_eq!(level(timing, &s), RedPelvic, "{s:?} {timing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pelvic_symptom_in_two_of_the_last_three_reports_is_red_pelvic() {
+        let leak = Symptoms {
+            urine_leak: Some(UrineLeak::Small),
+            ..Default::default()
+        };
+        let with = EarlierReport {
+            had_pelvic_symptom: true,
+        };
+        let without = EarlierReport {
+            had_pelvic_symptom: false,
+        };
+        assert_eq!(
+            triage(Timing::During, &leak, &[without, without]).level,
+            Amber
+        );
+        assert_eq!(
+            triage(Timing::During, &leak, &[without, with]).level,
+            RedPelvic
+        );
+        assert_eq!(triage(Timing::During, &leak, &[with]).level, RedPelvic);
+        // Only the last three count.
+        assert_eq!(
+            triage(Timing::During, &leak, &[without, without, with]).level,
+            Amber
+        );
+        // A clean report now is not red, whatever came before.
+        assert_eq!(
+            triage(Timing::During, &Symptoms::default(), &[with, with]).level,
+            Green
+        );
+    }
+
+    #[test]
+    fn every_medical_flag_and_new_bleeding_is_red_medical() {
+        for s in [
+            Symptoms {
+                chest_pain: true,
+                ..Default::default()
+            },
+            Symptoms {
+                calf_pain_or_swelling: true,
+                ..Default::default()
+            },
+            Symptoms {
+                dizziness_or_fainting: true,
+                ..Default::default()
+            },
+            Symptoms {
+                breathless_at_rest: true,
+                ..Default::default()
+            },
+            Symptoms {
+                severe_abdominal_pain: true,
+                ..Default::default()
+            },
+            Symptoms {
+                fever: true,
+                ..Default::default()
+            },
+            Symptoms {
+                bleeding: Some(Bleeding::NewOrIncreased),
+                ..Default::default()
+            },
+        ] {
+            let t = triage(Timing::During, &s, &[]);
+            assert_eq!(t.level, RedMedical, "{s:?}");
+            assert!(t.findings[0].rule.starts_with("red_medical."));
+        }
+        let spotting = Symptoms {
+            bleeding: Some(Bleeding::Spotting),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::During, &spotting), Green);
+    }
+
+    #[test]
+    fn the_worst_finding_decides_and_comes_first() {
+        let s = Symptoms {
+            chest_pain: true,
+            bulge_seen_or_felt: true,
+            pain: vec![Pain {
+                location: PainLocation::Hip,
+                nrs: 7,
+            }],
+            ..Default::default()
+        };
+        let t = triage(Timing::During, &s, &[]);
+        assert_eq!(t.level, RedMedical);
+        assert!(t.findings[0].rule.starts_with("red_medical"));
+        assert!(t.findings.iter().any(|f| f.rule == "red_pelvic.bulge"));
+        assert!(t.findings.iter().any(|f| f.rule == "amber.pain"));
+    }
+
+    #[test]
+    fn advisories_do_not_change_the_level() {
+        let s = Symptoms {
+            sleep_hours: Some(5.5),
+            fatigue: Some(8),
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::DailyLife, &s), Green);
+        let rules: Vec<_> = advisories(&s).into_iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["advisory.sleep", "advisory.fatigue"]);
+        let rested = Symptoms {
+            sleep_hours: Some(6.0),
+            fatigue: Some(7),
+            ..Default::default()
+        };
+        assert!(advisories(&rested).is_empty());
+    }
+}
