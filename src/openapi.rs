@@ -38,6 +38,8 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "plans", description = "A client's run through a program, today's prescription, transitions"),
         (name = "sessions", description = "What the client did"),
         (name = "readiness", description = "Readiness-test results"),
+        (name = "symptom-reports", description = "Symptoms, their triage, and the timeline"),
+        (name = "flags", description = "The coach's inbox"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -375,7 +375,24 @@ pub struct ClientSummary {
     /// The live plan, if any.
     pub plan: Option<PlanSummary>,
     pub sessions_last_14_days: i64,
+    /// Her latest symptom report, if any.
+    pub last_report: Option<LastReport>,
+    /// Her open flags, by level.
+    pub open_flags: OpenFlags,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastReport {
+    pub triage: crate::domain::triage::TriageLevel,
+    pub reported_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenFlags {
+    pub red_medical: i64,
+    pub red_pelvic: i64,
+    pub amber: i64,
 }
 
 impl ClientSummary {
@@ -405,6 +422,23 @@ impl ClientSummary {
                 _ => None,
             },
             sessions_last_14_days: r.sessions_last_14_days,
+            last_report: match (
+                r.last_report_triage
+                    .as_deref()
+                    .and_then(crate::domain::triage::TriageLevel::parse),
+                r.last_report_on,
+            ) {
+                (Some(triage), Some(reported_on)) => Some(LastReport {
+                    triage,
+                    reported_on,
+                }),
+                _ => None,
+            },
+            open_flags: OpenFlags {
+                red_medical: r.open_red_medical,
+                red_pelvic: r.open_red_pelvic,
+                amber: r.open_amber,
+            },
             updated_at: r.updated_at,
         }
     }
@@ -429,6 +463,8 @@ pub struct ClientListQuery {
     pub q: Option<String>,
     /// Only clients changed since then (for offline sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only clients with an open flag of this level.
+    pub flag: Option<crate::domain::triage::TriageLevel>,
 }
 
 /// The clients the caller coaches (all of them, for an admin), one summary each.
@@ -455,6 +491,7 @@ pub async fn list_clients(
         coach_id: query.coach_id,
         q: query.q.filter(|q| !q.trim().is_empty()),
         updated_since: query.updated_since,
+        flag: query.flag.map(|f| f.as_str().to_string()),
     };
     let today = Utc::now().date_naive();
     let mut conn = state.pool.get().await?;
@@ -841,6 +878,8 @@ pub struct ClientExport {
     pub transitions: Vec<TransitionView>,
     pub sessions: Vec<SessionLogView>,
     pub readiness_results: Vec<ReadinessResultView>,
+    pub symptom_reports: Vec<super::reports::SymptomReportView>,
+    pub flags: Vec<super::reports::FlagView>,
 }
 
 /// All of a client's data as one JSON document (her right of access).
@@ -860,6 +899,9 @@ pub async fn export_client(
     let transitions = plans::transitions_for_client(&mut conn, client.id, None, i64::MAX).await?;
     let sessions = sessions::all_sessions(&mut conn, client.id).await?;
     let results = sessions::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
+    let reports =
+        crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
+    let flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
     Ok(web::Json(ClientExport {
         exported_at: Utc::now(),
         client: client.into(),
@@ -870,5 +912,7 @@ pub async fn export_client(
         transitions: transitions.into_iter().map(TransitionView::from).collect(),
         sessions: sessions.into_iter().map(SessionLogView::from).collect(),
         readiness_results: results.into_iter().map(ReadinessResultView::from).collect(),
+        symptom_reports: reports.into_iter().map(Into::into).collect(),
+        flags: flags.into_iter().map(Into::into).collect(),
     }))
 }

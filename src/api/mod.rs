@@ -11,6 +11,7 @@ pub mod ops;
 pub mod organization;
 pub mod plans;
 pub mod programs;
+pub mod reports;
 pub mod service_tokens;
 pub mod sessions;
 
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     clients::configure(cfg);
     plans::configure(cfg);
     sessions::configure(cfg);
+    reports::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -444,8 +444,10 @@ pub async fn create_transition(
                 level: body.level,
                 override_gate: body.override_gate,
             };
-            // Open red flags arrive with symptom reports; until then there are none.
-            let open_red_flag = false;
+            let open_red_flag = crate::db::reports::open_levels(conn, client.id)
+                .await?
+                .iter()
+                .any(|l| l.is_red());
             let target = apply_transition(plan.state(), &request, &program.stages, facts(&client, today), open_red_flag)
                 .map_err(|e| match e {
                     TransitionError::Conflict(message) => ApiError::Conflict(message),

@@ -192,6 +192,36 @@ pub const ROUTES: &[RouteRule] = &[
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),
     rule(
+        "GET",
+        "/v1/clients/{client_id}/symptom-reports",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/symptom-reports",
+        Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/symptom-reports/{report_id}",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
+        "/v1/clients/{client_id}/timeline",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
+        "/v1/flags",
+        Access::Roles(STAFF, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/flags/{id}/resolve",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
         "POST",
         "/v1/clients/{client_id}/readiness-tests",
         Access::Roles(ANYONE, Some(Scope::ClientsWrite)),

@@ -225,6 +225,16 @@ pub struct ClientSummaryRow {
     pub plan_status: Option<String>,
     #[diesel(sql_type = BigInt)]
     pub sessions_last_14_days: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_report_triage: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub last_report_on: Option<NaiveDate>,
+    #[diesel(sql_type = BigInt)]
+    pub open_red_medical: i64,
+    #[diesel(sql_type = BigInt)]
+    pub open_red_pelvic: i64,
+    #[diesel(sql_type = BigInt)]
+    pub open_amber: i64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -235,6 +245,8 @@ pub struct ClientFilter {
     /// Matched against name, email and external id, case-insensitively.
     pub q: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only clients with an open flag of this level.
+    pub flag: Option<String>,
 }
 
 fn like_pattern(q: &str) -> String {
@@ -260,9 +272,17 @@ pub async fn list_summaries(
                 c.cleared_for_exercise, c.updated_at,
                 p.id AS plan_id, p.stage, p.level, p.status AS plan_status,
                 (SELECT count(*) FROM session_logs s
-                  WHERE s.client_id = c.id AND s.performed_on > $9 - 14) AS sessions_last_14_days
+                  WHERE s.client_id = c.id AND s.performed_on > $9 - 14) AS sessions_last_14_days,
+                lr.triage_level AS last_report_triage, lr.reported_on AS last_report_on,
+                fl.red_medical AS open_red_medical, fl.red_pelvic AS open_red_pelvic, fl.amber AS open_amber
            FROM clients c
            LEFT JOIN plans p ON p.client_id = c.id AND p.status IN ('active', 'paused')
+           LEFT JOIN LATERAL (SELECT r.triage_level, r.reported_on FROM symptom_reports r
+                               WHERE r.client_id = c.id ORDER BY r.id DESC LIMIT 1) lr ON true
+           CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE f.level = 'red_medical') AS red_medical,
+                                      count(*) FILTER (WHERE f.level = 'red_pelvic') AS red_pelvic,
+                                      count(*) FILTER (WHERE f.level = 'amber') AS amber
+                                 FROM flags f WHERE f.client_id = c.id AND f.status = 'open') fl
           WHERE c.organization_id = $1
             AND ($2::uuid IS NULL OR c.coach_id = $2)
             AND ($3::uuid IS NULL OR c.coach_id = $3)
@@ -271,6 +291,8 @@ pub async fn list_summaries(
             AND ($6::text IS NULL OR c.name ILIKE $6 OR c.email ILIKE $6 OR c.external_id ILIKE $6)
             AND ($7::timestamptz IS NULL OR c.updated_at >= $7)
             AND ($8::uuid IS NULL OR c.id > $8)
+            AND ($11::text IS NULL OR EXISTS (SELECT 1 FROM flags f2
+                  WHERE f2.client_id = c.id AND f2.status = 'open' AND f2.level = $11))
           ORDER BY c.id
           LIMIT $10",
     )
@@ -284,6 +306,7 @@ pub async fn list_summaries(
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(after)
     .bind::<Date, _>(today)
     .bind::<BigInt, _>(limit)
+    .bind::<Nullable<Text>, _>(filter.flag.as_deref())
     .load(conn)
     .await
 }

@@ -6,7 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{
-    audit_events, clients, plan_transitions, plans, readiness_results, session_logs, users,
+    audit_events, clients, flags, plan_transitions, plans, readiness_results, session_logs,
+    symptom_reports, users,
 };
 
 /// Deletes the client and everything of hers; returns how many rows each table lost.
@@ -29,6 +30,16 @@ pub async fn erase_client(
         .select(readiness_results::id)
         .load(conn)
         .await?;
+    let report_ids: Vec<Uuid> = symptom_reports::table
+        .filter(symptom_reports::client_id.eq(client_id))
+        .select(symptom_reports::id)
+        .load(conn)
+        .await?;
+    let flag_ids: Vec<Uuid> = flags::table
+        .filter(flags::client_id.eq(client_id))
+        .select(flags::id)
+        .load(conn)
+        .await?;
     let user_ids: Vec<Uuid> = users::table
         .filter(users::client_id.eq(client_id))
         .select(users::id)
@@ -39,6 +50,8 @@ pub async fn erase_client(
     about_her.extend(&session_ids);
     about_her.extend(&result_ids);
     about_her.extend(&user_ids);
+    about_her.extend(&report_ids);
+    about_her.extend(&flag_ids);
 
     let mut counts = serde_json::Map::new();
     let mut count = |table: &str, n: usize| {
@@ -55,6 +68,19 @@ pub async fn erase_client(
         )
         .execute(conn)
         .await?,
+    );
+    // Reports first: flags point at their first report (checked at commit).
+    count(
+        "symptom_reports",
+        diesel::delete(symptom_reports::table.filter(symptom_reports::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "flags",
+        diesel::delete(flags::table.filter(flags::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
     );
     count(
         "readiness_results",

@@ -8,6 +8,8 @@ pub mod erasure;
 pub mod organizations;
 pub mod plans;
 pub mod programs;
+pub mod progress;
+pub mod reports;
 pub mod schema;
 pub mod sessions;
 pub mod tokens;

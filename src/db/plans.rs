@@ -236,3 +236,20 @@ pub async fn last_status_change(
         .await
         .optional()
 }
+
+/// Stores the engine's latest output on the plan (a new revision: the plan reads differently).
+pub async fn set_recommendation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    recommendation: &serde_json::Value,
+) -> QueryResult<Plan> {
+    diesel::update(plans::table.find(id))
+        .set((
+            plans::recommendation.eq(recommendation),
+            plans::revision.eq(plans::revision + 1),
+            plans::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Plan::as_returning())
+        .get_result(conn)
+        .await
+}

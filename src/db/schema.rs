@@ -143,6 +143,53 @@ diesel::table! {
 }
 
 diesel::table! {
+    flags (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        level -> Text,
+        severity -> Int2,
+        status -> Text,
+        report_id -> Uuid,
+        report_count -> Int4,
+        last_report_at -> Timestamptz,
+        opened_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Uuid>,
+        resolution_note -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    symptom_reports (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        plan_id -> Nullable<Uuid>,
+        session_id -> Nullable<Uuid>,
+        stage -> Nullable<Text>,
+        level -> Nullable<Int4>,
+        timing -> Text,
+        reported_on -> Date,
+        symptoms -> Jsonb,
+        triage_level -> Text,
+        findings -> Jsonb,
+        advisories -> Jsonb,
+        max_pain -> Int2,
+        pelvic_symptom -> Bool,
+        urine_leak -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recommendation -> Nullable<Jsonb>,
+        flag_id -> Nullable<Uuid>,
+        request_digest -> Bytea,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -210,6 +257,8 @@ diesel::table! {
 
 diesel::joinable!(audit_events -> organizations (organization_id));
 diesel::joinable!(clients -> organizations (organization_id));
+diesel::joinable!(flags -> clients (client_id));
+diesel::joinable!(symptom_reports -> clients (client_id));
 diesel::joinable!(plan_transitions -> plans (plan_id));
 diesel::joinable!(plans -> clients (client_id));
 diesel::joinable!(program_versions -> programs (program_id));
@@ -225,6 +274,7 @@ diesel::joinable!(users -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     clients,
+    flags,
     invitations,
     organizations,
     plan_transitions,
@@ -235,5 +285,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     service_tokens,
     session_logs,
+    symptom_reports,
     users,
 );

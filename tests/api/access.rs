@@ -163,6 +163,18 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         organization_id: admin.organization_id,
         coach_id: Some(coach.user_id),
     };
+    let report: Value = app
+        .post(
+            &format!("/v1/clients/{}/symptom-reports", target_client.id),
+            Some(&coach.token),
+            &json!({"timing": "daily_life", "bulge_seen_or_felt": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let report_id = report["id"].as_str().unwrap().to_string();
+    let flag_id = report["flag_id"].as_str().unwrap().to_string();
     let programs: Value = app
         .get("/v1/programs", Some(&admin.token))
         .await
@@ -170,6 +182,14 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         .await
         .unwrap();
     let program_id = programs["items"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .post(
+            &format!("/v1/clients/{}/plan", target_client.id),
+            Some(&coach.token),
+            &json!({"program_id": program_id}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
     let (_, all_scopes) = app
         .new_service_token(&admin, &Scope::ALL.map(|s| s.as_str()))
         .await;
@@ -259,12 +279,15 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         }
         let path = template
             .replace("{client_id}", &target_client.id.to_string())
+            .replace("{report_id}", &report_id)
             .replace(
                 "{id}",
                 &if template.starts_with("/v1/coaches") {
                     target_coach.user_id.to_string()
                 } else if template.starts_with("/v1/programs") {
                     program_id.clone()
+                } else if template.starts_with("/v1/flags") {
+                    flag_id.clone()
                 } else {
                     target_token_id.to_string()
                 },
@@ -301,6 +324,7 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                     // malformed body gets for an id that does not exist.
                     let nowhere = template
                         .replace("{client_id}", &Uuid::now_v7().to_string())
+                        .replace("{report_id}", &Uuid::now_v7().to_string())
                         .replace("{id}", &Uuid::now_v7().to_string());
                     let res = app
                         .request(
@@ -325,6 +349,11 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                         assert_eq!(got, 404, "{}: {method} {path}", caller.name);
                     }
                 }
+                Decision::Allow if method == Method::GET => assert_eq!(
+                    got, 200,
+                    "{}: {method} {path} should read what it may reach",
+                    caller.name
+                ),
                 Decision::Allow => assert!(
                     got != 401 && got != 403 && got < 500,
                     "{}: {method} {path} got {got}",
@@ -339,7 +368,7 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
 
 /// Whether the object a path names is within the caller's reach.
 fn reaches(template: &str, caller: &Valid, client: &ClientOwnership) -> bool {
-    if template.contains("{client_id}") {
+    if template.contains("{client_id}") || template.starts_with("/v1/flags/") {
         policy::may_access_client(&caller.principal, client)
     } else {
         !template.contains('{') || caller.same_org

@@ -1,0 +1,802 @@
+//! Listening to the body: symptom reports (triaged at once, the engine run on the plan), the
+//! coach's inbox of flags, and a client's timeline for dashboards.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{JsonBody, QueryParams};
+use super::plans::TransitionView;
+use super::{client_id_of, today_in, Page, PageQuery};
+use crate::auth::Principal;
+use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
+use crate::db::{audit, clients, plans, progress, sessions};
+use crate::domain::engine::Recommendation;
+use crate::domain::plan::PlanStatus;
+use crate::domain::program::StageKey;
+use crate::domain::triage::{
+    self, advisories, Bleeding, EarlierReport, Finding, LeakTrigger, Pain, Symptoms, Timing,
+    Triage, TriageLevel, UrineLeak,
+};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_reports)
+        .service(submit_report)
+        .service(get_report)
+        .service(list_flags)
+        .service(resolve_flag)
+        .service(timeline);
+}
+
+/// A symptom report as the client's app sends it. Every field is optional except `timing`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "timing": "during",
+    "session_id": "01937d00-aaaa-7bbb-8ccc-dddddddddddd",
+    "pain": [{"location": "pelvic_girdle", "nrs": 3}],
+    "urine_leak": "drops",
+    "leak_trigger": "impact",
+    "pelvic_heaviness": 1,
+    "sleep_hours": 5.5,
+    "fatigue": 6
+}))]
+pub struct SymptomReportInput {
+    /// Optional id made by the app, so a retry after a lost answer does not report twice.
+    pub id: Option<Uuid>,
+    /// When the symptoms were felt: during or right after a session, the next morning, or in
+    /// daily life.
+    pub timing: Timing,
+    /// The session this report is about (must be hers).
+    pub session_id: Option<Uuid>,
+    /// The day the symptoms are about (default: today in her time zone).
+    pub reported_on: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub pain: Vec<Pain>,
+    pub pain_settled_by_next_morning: Option<bool>,
+    pub urine_leak: Option<UrineLeak>,
+    pub leak_trigger: Option<LeakTrigger>,
+    #[serde(default)]
+    pub urgency_hard_to_defer: bool,
+    #[serde(default)]
+    pub faecal_or_flatus_incontinence: bool,
+    #[serde(default)]
+    pub bulge_seen_or_felt: bool,
+    #[serde(default)]
+    pub abdominal_doming: bool,
+    #[serde(default)]
+    pub dyspareunia: bool,
+    #[serde(default)]
+    pub obstructed_defecation: bool,
+    /// 0 (none) to 10.
+    #[schema(minimum = 0, maximum = 10)]
+    pub pelvic_heaviness: Option<u8>,
+    pub bleeding: Option<Bleeding>,
+    #[serde(default)]
+    pub chest_pain: bool,
+    #[serde(default)]
+    pub calf_pain_or_swelling: bool,
+    #[serde(default)]
+    pub dizziness_or_fainting: bool,
+    #[serde(default)]
+    pub breathless_at_rest: bool,
+    #[serde(default)]
+    pub severe_abdominal_pain: bool,
+    #[serde(default)]
+    pub fever: bool,
+    #[schema(minimum = 0, maximum = 24)]
+    pub sleep_hours: Option<f32>,
+    #[schema(minimum = 0, maximum = 10)]
+    pub fatigue: Option<u8>,
+    #[schema(max_length = 5000)]
+    pub notes: Option<String>,
+}
+
+impl SymptomReportInput {
+    fn validate(&self) -> Result<Symptoms, ApiError> {
+        let mut errors = Vec::new();
+        for (i, p) in self.pain.iter().enumerate() {
+            if p.nrs > 10 {
+                errors.push(FieldError::new(
+                    format!("pain[{i}].nrs"),
+                    "must be between 0 and 10",
+                ));
+            }
+        }
+        if self.pain.len() > 10 {
+            errors.push(FieldError::new("pain", "at most 10 entries"));
+        }
+        if self.pelvic_heaviness.is_some_and(|h| h > 10) {
+            errors.push(FieldError::new(
+                "pelvic_heaviness",
+                "must be between 0 and 10",
+            ));
+        }
+        if self.fatigue.is_some_and(|f| f > 10) {
+            errors.push(FieldError::new("fatigue", "must be between 0 and 10"));
+        }
+        if self
+            .sleep_hours
+            .is_some_and(|h| !(0.0..=24.0).contains(&h) || h.is_nan())
+        {
+            errors.push(FieldError::new("sleep_hours", "must be between 0 and 24"));
+        }
+        if self.leak_trigger.is_some() && self.urine_leak.is_none_or(|l| l == UrineLeak::None) {
+            errors.push(FieldError::new("leak_trigger", "only with a urine leak"));
+        }
+        if self
+            .notes
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 5000)
+        {
+            errors.push(FieldError::new("notes", "must be at most 5000 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(Symptoms {
+            pain: self.pain.clone(),
+            pain_settled_by_next_morning: self.pain_settled_by_next_morning,
+            urine_leak: self.urine_leak,
+            leak_trigger: self.leak_trigger,
+            urgency_hard_to_defer: self.urgency_hard_to_defer,
+            faecal_or_flatus_incontinence: self.faecal_or_flatus_incontinence,
+            bulge_seen_or_felt: self.bulge_seen_or_felt,
+            abdominal_doming: self.abdominal_doming,
+            dyspareunia: self.dyspareunia,
+            obstructed_defecation: self.obstructed_defecation,
+            pelvic_heaviness: self.pelvic_heaviness,
+            bleeding: self.bleeding,
+            chest_pain: self.chest_pain,
+            calf_pain_or_swelling: self.calf_pain_or_swelling,
+            dizziness_or_fainting: self.dizziness_or_fainting,
+            breathless_at_rest: self.breathless_at_rest,
+            severe_abdominal_pain: self.severe_abdominal_pain,
+            fever: self.fever,
+            sleep_hours: self.sleep_hours,
+            fatigue: self.fatigue,
+        })
+    }
+}
+
+/// A stored report: what she said, its triage and advisories.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SymptomReportView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub session_id: Option<Uuid>,
+    pub plan_id: Option<Uuid>,
+    /// The plan's step when she reported.
+    pub stage: Option<StageKey>,
+    pub level: Option<i32>,
+    pub timing: Timing,
+    pub reported_on: NaiveDate,
+    /// Everything she reported, as sent.
+    #[schema(value_type = Object)]
+    pub symptoms: serde_json::Value,
+    pub notes: Option<String>,
+    pub triage: Triage,
+    pub advisories: Vec<Finding>,
+    /// The flag this report opened or joined, if any.
+    pub flag_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<SymptomReport> for SymptomReportView {
+    fn from(r: SymptomReport) -> Self {
+        Self {
+            triage: Triage {
+                level: r.triage_level(),
+                findings: serde_json::from_value(r.findings).unwrap_or_default(),
+            },
+            advisories: serde_json::from_value(r.advisories).unwrap_or_default(),
+            id: r.id,
+            client_id: r.client_id,
+            session_id: r.session_id,
+            plan_id: r.plan_id,
+            stage: r.stage.as_deref().and_then(StageKey::parse),
+            level: r.level,
+            timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
+            reported_on: r.reported_on,
+            symptoms: r.symptoms,
+            notes: r.notes,
+            flag_id: r.flag_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The answer to a new report: the report with its triage, and the plan's new recommendation.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e00-0000-7000-8000-000000000001",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "session_id": null, "plan_id": "01937c00-1111-7222-8333-444455556666",
+    "stage": "jogging", "level": 3, "timing": "during", "reported_on": "2026-11-25",
+    "symptoms": {"urine_leak": "drops", "leak_trigger": "impact"}, "notes": null,
+    "triage": {"level": "amber", "findings": [{"rule": "amber.pelvic_symptom_during_activity",
+        "message": "Pelvic symptoms during or right after exercise: walk the rest of the run, and repeat this step or drop a level."}]},
+    "advisories": [], "flag_id": "01937e00-0000-7000-8000-0000000000f1",
+    "created_at": "2026-11-25T07:40:00Z",
+    "recommendation": {"decision": "hold", "target_stage": "jogging", "target_level": 3, "completes_plan": false,
+        "reasons": [{"rule": "R6", "message": "An amber report at this step: repeat it before moving on."},
+                    {"rule": "R5", "message": "Symptoms during a run: walk the rest of that run."}]}
+}))]
+pub struct SubmittedReport {
+    #[serde(flatten)]
+    pub report: SymptomReportView,
+    /// The plan's new recommendation (null without an active plan).
+    pub recommendation: Option<Recommendation>,
+}
+
+/// Report symptoms.
+///
+/// Triage answers at once (`green`, `amber`, `red_pelvic`, `red_medical`, each finding with its
+/// rule), the engine reruns on her plan, and red findings act at once: `red_medical` pauses the
+/// plan, `red_pelvic` moves a jogging plan back to lunges; both open a flag in her coach's
+/// inbox. Retrying with the same `id` and body returns the first answer (200).
+#[utoipa::path(tag = "symptom-reports", operation_id = "submitSymptomReport", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    request_body = SymptomReportInput,
+    responses((status = 201, description = "Triaged", body = SubmittedReport),
+        (status = 200, description = "A retry of a report already received", body = SubmittedReport),
+        Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/clients/{client_id}/symptom-reports")]
+pub async fn submit_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    JsonBody(body): JsonBody<SymptomReportInput>,
+) -> ApiResult<HttpResponse> {
+    let symptoms = body.validate()?;
+    let digest =
+        crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let (report, recommendation, created) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            if let Some(existing) = body.id {
+                if let Some(first) = reports::find(conn, principal.organization_id, existing).await? {
+                    return if first.client_id == client.id && first.request_digest == digest {
+                        let recommendation = first.recommendation.clone().and_then(|r| serde_json::from_value(r).ok());
+                        Ok((first, recommendation, false))
+                    } else {
+                        Err(ApiError::Conflict("A different report was already sent with this id.".into()))
+                    };
+                }
+            }
+            if let Some(session_id) = body.session_id {
+                match sessions::find_session(conn, principal.organization_id, session_id).await? {
+                    Some((_, owner)) if owner == client.id => {}
+                    _ => return Err(ApiError::invalid("session_id", "is not one of her sessions")),
+                }
+            }
+            let today = today_in(&client.timezone);
+            let reported_on = body.reported_on.unwrap_or(today);
+            if reported_on > today + Duration::days(1) || reported_on < client.delivery_date {
+                return Err(ApiError::invalid("reported_on", "must be between the delivery date and today"));
+            }
+            let plan = plans::current_for_client(conn, client.id, true).await?.filter(|p| p.is_live());
+            let earlier: Vec<EarlierReport> = match &plan {
+                Some(p) => reports::earlier_pelvic_at_step(conn, p.id, &p.stage, p.level)
+                    .await?
+                    .into_iter()
+                    .map(|had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
+                    .collect(),
+                None => vec![],
+            };
+            let triage = triage::triage(body.timing, &symptoms, &earlier);
+            let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
+            if let Some(map) = symptoms_json.as_object_mut() {
+                for key in ["id", "timing", "session_id", "reported_on", "notes"] {
+                    map.remove(key);
+                }
+            }
+            let report = reports::insert(conn, &SymptomReport {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                organization_id: principal.organization_id,
+                client_id: client.id,
+                plan_id: plan.as_ref().map(|p| p.id),
+                session_id: body.session_id,
+                stage: plan.as_ref().map(|p| p.stage.clone()),
+                level: plan.as_ref().and_then(|p| p.level),
+                timing: body.timing.as_str().into(),
+                reported_on,
+                symptoms: symptoms_json,
+                triage_level: triage.level.as_str().into(),
+                findings: serde_json::to_value(&triage.findings).map_err(anyhow::Error::from)?,
+                advisories: serde_json::to_value(advisories(&symptoms)).map_err(anyhow::Error::from)?,
+                max_pain: i16::from(symptoms.max_pain()),
+                pelvic_symptom: symptoms.has_pelvic_symptom(),
+                urine_leak: symptoms.urine_leak.map(|l| serde_json::to_value(l).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
+                recommendation: None,
+                flag_id: None,
+                request_digest: digest.clone(),
+                recorded_by: Some(principal.user_id),
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            })
+            .await?;
+            audit::record(conn, principal.organization_id, principal.actor(), "symptom_report.create", "symptom_report", report.id,
+                serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level})).await?;
+            let flag_id = if triage.level == TriageLevel::Green {
+                None
+            } else {
+                let (flag, opened) = reports::raise_flag(conn, principal.organization_id, client.id, triage.level, report.id).await?;
+                audit::record(conn, principal.organization_id, principal.actor(), if opened { "flag.open" } else { "flag.add_report" }, "flag", flag.id,
+                    serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id, "report_count": flag.report_count})).await?;
+                Some(flag.id)
+            };
+            let recommendation = match plan {
+                Some(plan) => Some(progress::run_engine(conn, &client, plan, today).await?.recommendation),
+                None => None,
+            };
+            let recommendation_json = recommendation.as_ref().map(|r| serde_json::to_value(r).unwrap_or_default());
+            let report = reports::set_outcome(conn, report.id, flag_id, recommendation_json.as_ref()).await?;
+            clients::touch(conn, client.id).await?;
+            Ok((report, recommendation, true))
+        })
+        .await?;
+    let answer = SubmittedReport {
+        report: report.into(),
+        recommendation,
+    };
+    Ok(if created {
+        HttpResponse::Created().json(answer)
+    } else {
+        HttpResponse::Ok().json(answer)
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportListQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    /// Reports about this day or later.
+    pub since: Option<NaiveDate>,
+    /// Reports about this day or earlier.
+    pub until: Option<NaiveDate>,
+    /// Only reports triaged at this level.
+    pub triage: Option<TriageLevel>,
+    /// Only reports changed since then (for offline sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// A client's symptom reports, oldest first.
+#[utoipa::path(tag = "symptom-reports", operation_id = "listSymptomReports", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), ReportListQuery),
+    responses((status = 200, description = "A page of reports", body = Page<SymptomReportView>), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/symptom-reports")]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<ReportListQuery>,
+) -> ApiResult<web::Json<Page<SymptomReportView>>> {
+    let (limit, after) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let filter = ReportFilter {
+        since: query.since,
+        until: query.until,
+        triage: query.triage.map(|t| t.as_str().to_string()),
+        updated_since: query.updated_since,
+    };
+    let rows = reports::list(&mut conn, client.id, &filter, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        SymptomReportView::from,
+    )))
+}
+
+/// One symptom report.
+#[utoipa::path(tag = "symptom-reports", operation_id = "getSymptomReport", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"),
+        ("report_id" = Uuid, Path, description = "The report's id")),
+    responses((status = 200, description = "The report", body = SymptomReportView), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/symptom-reports/{report_id}")]
+pub async fn get_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<web::Json<SymptomReportView>> {
+    let (client_ref, report_id) = path.into_inner();
+    let id = client_id_of(&principal, &client_ref)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let report = reports::find(&mut conn, principal.organization_id, report_id)
+        .await?
+        .filter(|r| r.client_id == client.id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(web::Json(report.into()))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagClient {
+    pub id: Uuid,
+    pub name: String,
+    pub stage: Option<StageKey>,
+    pub level: Option<i32>,
+    pub plan_status: Option<PlanStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagReport {
+    pub id: Uuid,
+    pub timing: Timing,
+    pub reported_on: NaiveDate,
+    pub findings: Vec<Finding>,
+}
+
+/// A flag in a coach's inbox.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e00-0000-7000-8000-0000000000f1", "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "level": "red_pelvic", "status": "open", "report_id": "01937e00-0000-7000-8000-000000000001",
+    "report_count": 1, "opened_at": "2026-11-25T07:40:00Z", "last_report_at": "2026-11-25T07:40:00Z",
+    "resolved_at": null, "resolved_by": null, "resolution_note": null
+}))]
+pub struct FlagView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent.
+    pub level: TriageLevel,
+    pub status: FlagStatus,
+    /// The report that opened the flag.
+    pub report_id: Uuid,
+    /// Reports of the same level that joined it while it was open.
+    pub report_count: i32,
+    pub opened_at: DateTime<Utc>,
+    pub last_report_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<Uuid>,
+    pub resolution_note: Option<String>,
+    /// The client at a glance (inbox only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<FlagClient>,
+    /// The report that raised it (inbox only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<FlagReport>,
+}
+
+impl From<Flag> for FlagView {
+    fn from(f: Flag) -> Self {
+        Self {
+            id: f.id,
+            client_id: f.client_id,
+            level: TriageLevel::parse(&f.level).unwrap_or(TriageLevel::Amber),
+            status: if f.status == "open" {
+                FlagStatus::Open
+            } else {
+                FlagStatus::Resolved
+            },
+            report_id: f.report_id,
+            report_count: f.report_count,
+            opened_at: f.opened_at,
+            last_report_at: f.last_report_at,
+            resolved_at: f.resolved_at,
+            resolved_by: f.resolved_by,
+            resolution_note: f.resolution_note,
+            client: None,
+            report: None,
+        }
+    }
+}
+
+impl From<InboxRow> for FlagView {
+    fn from(row: InboxRow) -> Self {
+        let client = FlagClient {
+            id: row.flag.client_id,
+            name: row.client_name,
+            stage: row.plan_stage.as_deref().and_then(StageKey::parse),
+            level: row.plan_level,
+            plan_status: row.plan_status.as_deref().and_then(PlanStatus::parse),
+        };
+        let report = FlagReport {
+            id: row.flag.report_id,
+            timing: Timing::parse(&row.report_timing).unwrap_or(Timing::DailyLife),
+            reported_on: row.report_reported_on,
+            findings: serde_json::from_value(row.report_findings).unwrap_or_default(),
+        };
+        Self {
+            client: Some(client),
+            report: Some(report),
+            ..FlagView::from(row.flag)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FlagListQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    #[param(max_length = 64)]
+    pub cursor: Option<String>,
+    /// `open` (default) or `resolved`.
+    pub status: Option<FlagStatus>,
+    pub level: Option<TriageLevel>,
+    pub client_id: Option<Uuid>,
+}
+
+/// The coach's inbox: her clients' flags (all clients' for an admin), most urgent first.
+#[utoipa::path(tag = "flags", operation_id = "listFlags", security(("bearer" = [])),
+    params(FlagListQuery),
+    responses((status = 200, description = "A page of flags", body = Page<FlagView>), ReadErrors))]
+#[get("/v1/flags")]
+pub async fn list_flags(
+    state: web::Data<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<FlagListQuery>,
+) -> ApiResult<web::Json<Page<FlagView>>> {
+    let (limit, after) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let status = match query.status.unwrap_or(FlagStatus::Open) {
+        FlagStatus::Open => "open",
+        FlagStatus::Resolved => "resolved",
+    };
+    let level = query.level.map(|l| l.as_str());
+    let mut conn = state.pool.get().await?;
+    let rows = reports::inbox(
+        &mut conn,
+        &principal,
+        status,
+        level,
+        query.client_id,
+        after,
+        limit,
+    )
+    .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.flag.id,
+        FlagView::from,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Seen by the pelvic-health physio on 28 Nov; cleared to return to lunges, jogging from next week."}))]
+pub struct ResolveFlag {
+    /// What was done, for the record (kept, never deleted).
+    #[schema(min_length = 1, max_length = 5000)]
+    pub note: String,
+}
+
+/// Resolve a flag with a note.
+///
+/// Resolution is recorded, never deleted. Once a client's red flags are resolved, her coach
+/// can move the plan on again (into jogging too).
+#[utoipa::path(tag = "flags", operation_id = "resolveFlag", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The flag's id")),
+    request_body = ResolveFlag,
+    responses((status = 200, description = "Resolved", body = FlagView),
+        Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/flags/{id}/resolve")]
+pub async fn resolve_flag(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    JsonBody(body): JsonBody<ResolveFlag>,
+) -> ApiResult<web::Json<FlagView>> {
+    let note = body.note.trim().to_string();
+    if note.is_empty() || note.chars().count() > 5000 {
+        return Err(ApiError::invalid(
+            "note",
+            "must be between 1 and 5000 characters",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let flag = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let flag = reports::find_accessible(conn, &principal, *id).await?;
+            if flag.status != "open" {
+                return Err(ApiError::Conflict("This flag is already resolved.".into()));
+            }
+            let flag = reports::resolve(conn, flag.id, principal.user_id, &note).await?;
+            clients::touch(conn, flag.client_id).await?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "flag.resolve",
+                "flag",
+                flag.id,
+                serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": note}),
+            )
+            .await?;
+            Ok(flag)
+        })
+        .await?;
+    Ok(web::Json(flag.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// First day (default: 90 days ago).
+    pub since: Option<NaiveDate>,
+    /// Last day (default: today). At most 366 days after `since`.
+    pub until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEntry {
+    Session {
+        date: NaiveDate,
+        id: Uuid,
+        stage: StageKey,
+        level: Option<i32>,
+        completed: bool,
+        duration_minutes: Option<i32>,
+        rpe: Option<i16>,
+    },
+    Report {
+        date: NaiveDate,
+        id: Uuid,
+        timing: Timing,
+        triage: TriageLevel,
+        max_pain: i16,
+        urine_leak: Option<String>,
+    },
+    Readiness {
+        date: NaiveDate,
+        id: Uuid,
+        test: String,
+        side: String,
+        reached: i32,
+        passed: bool,
+    },
+    Transition {
+        date: NaiveDate,
+        #[schema(inline)]
+        transition: TransitionView,
+    },
+}
+
+impl TimelineEntry {
+    fn date(&self) -> NaiveDate {
+        match self {
+            TimelineEntry::Session { date, .. }
+            | TimelineEntry::Report { date, .. }
+            | TimelineEntry::Readiness { date, .. }
+            | TimelineEntry::Transition { date, .. } => *date,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    /// Sessions, reports, readiness results and plan changes, by date.
+    pub items: Vec<TimelineEntry>,
+}
+
+/// A client's history merged by date, ready to plot: sessions, reports (triage, highest pain,
+/// leak), readiness results and plan changes.
+#[utoipa::path(tag = "symptom-reports", operation_id = "getTimeline", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), TimelineQuery),
+    responses((status = 200, description = "The timeline", body = Timeline), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/timeline")]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<TimelineQuery>,
+) -> ApiResult<web::Json<Timeline>> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.pool.get().await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let until = query.until.unwrap_or_else(|| today_in(&client.timezone));
+    let since = query.since.unwrap_or(until - Duration::days(90));
+    if since > until || until - since > Duration::days(366) {
+        return Err(ApiError::invalid(
+            "since",
+            "the range must run forwards and span at most 366 days",
+        ));
+    }
+    let range = sessions::Range {
+        since: Some(since),
+        until: Some(until),
+        updated_since: None,
+    };
+    let mut items: Vec<TimelineEntry> =
+        sessions::list_sessions(&mut conn, client.id, &range, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|s| TimelineEntry::Session {
+                date: s.performed_on,
+                id: s.id,
+                stage: StageKey::parse(&s.stage).unwrap_or(StageKey::Crawling),
+                level: s.level,
+                completed: s.completed,
+                duration_minutes: s.duration_minutes,
+                rpe: s.rpe,
+            })
+            .collect();
+    let filter = ReportFilter {
+        since: Some(since),
+        until: Some(until),
+        ..Default::default()
+    };
+    items.extend(
+        reports::list(&mut conn, client.id, &filter, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|r| TimelineEntry::Report {
+                date: r.reported_on,
+                id: r.id,
+                timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
+                triage: r.triage_level(),
+                max_pain: r.max_pain,
+                urine_leak: r.urine_leak,
+            }),
+    );
+    items.extend(
+        sessions::list_readiness(&mut conn, client.id, None, 10_000)
+            .await?
+            .into_iter()
+            .filter(|r| r.performed_on >= since && r.performed_on <= until)
+            .map(|r| TimelineEntry::Readiness {
+                date: r.performed_on,
+                id: r.id,
+                test: r.test,
+                side: r.side,
+                reached: r.reached,
+                passed: r.passed,
+            }),
+    );
+    items.extend(
+        plans::transitions_for_client(&mut conn, client.id, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|t| (t.created_at.date_naive(), t))
+            .filter(|(d, _)| *d >= since && *d <= until)
+            .map(|(date, t)| TimelineEntry::Transition {
+                date,
+                transition: t.into(),
+            }),
+    );
+    items.sort_by_key(TimelineEntry::date);
+    Ok(web::Json(Timeline {
+        since,
+        until,
+        items,
+    }))
+}

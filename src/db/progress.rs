@@ -1,0 +1,233 @@
+//! The engine at work: after every new session, symptom report or readiness result, in the
+//! same transaction, load what the engine needs, ask it, store its recommendation on the plan
+//! and apply what applies itself. Red decisions always apply at once (the plan pauses, or a
+//! jogging plan goes back to lunges); green and amber ones only where the organization has
+//! `auto_progress` on.
+
+use chrono::{Duration, NaiveDate};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+
+use super::audit::{self, Actor};
+use super::clients::Client;
+use super::plans::{self, NewTransition, Plan};
+use super::{organizations, programs, reports, sessions};
+use crate::domain::client::{days_postpartum, ClientFacts};
+use crate::domain::engine::{
+    self, Decision, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
+};
+use crate::domain::plan::{previous_step, PlanState, PlanStatus, Step, TransitionAction};
+use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
+use crate::domain::triage::Timing;
+
+/// What the engine decided and what it changed.
+pub struct Outcome {
+    pub recommendation: Recommendation,
+    pub plan: Plan,
+}
+
+fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
+    stages
+        .iter()
+        .find(|s| s.key == StageKey::Jogging)
+        .and_then(|s| s.levels.get(level.unwrap_or(1).max(1) as usize - 1))
+        .map(|l| l.running_seconds() as f32 / 60.0)
+        .unwrap_or(0.0)
+}
+
+fn test_key(s: &str) -> Option<ReadinessTestKey> {
+    serde_json::from_value(serde_json::Value::String(s.into())).ok()
+}
+
+/// Runs the engine on the client's live plan and applies what applies itself.
+pub async fn run_engine(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    plan: Plan,
+    today: NaiveDate,
+) -> QueryResult<Outcome> {
+    let organization = organizations::find(conn, client.organization_id).await?;
+    let program = programs::find(
+        conn,
+        client.organization_id,
+        plan.program_id,
+        Some(plan.program_version),
+    )
+    .await?;
+    let state = plan.state();
+    let sessions_at_step: Vec<SessionFact> =
+        sessions::for_plan_step(conn, plan.id, plan.step_started_at, &plan.stage, plan.level)
+            .await?
+            .into_iter()
+            .map(|s| SessionFact {
+                performed_on: s.performed_on,
+                completed: s.completed,
+                running_minutes: if s.stage == "jogging" {
+                    running_minutes(&program.stages, s.level)
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+    let reports_at_step: Vec<ReportFact> =
+        reports::for_plan_since(conn, plan.id, plan.step_started_at)
+            .await?
+            .into_iter()
+            .filter(|r| r.stage.as_deref() == Some(plan.stage.as_str()) && r.level == plan.level)
+            .map(|r| ReportFact {
+                date: r.reported_on,
+                timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
+                level: r.triage_level(),
+                max_pain: r.max_pain.clamp(0, 10) as u8,
+                pelvic_symptom: r.pelvic_symptom,
+            })
+            .collect();
+    let readiness: Vec<ReadinessFact> = sessions::readiness_for_plan(conn, plan.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(ReadinessFact {
+                test: test_key(&r.test)?,
+                side: match r.side.as_str() {
+                    "left" => TestSide::Left,
+                    "right" => TestSide::Right,
+                    _ => TestSide::Both,
+                },
+                passed: r.passed,
+            })
+        })
+        .collect();
+    let open_flags = reports::open_levels(conn, client.id).await?;
+    let week_start = today - Duration::days(6);
+    let fortnight_start = today - Duration::days(13);
+    let (mut this_week, mut last_week) = (0.0, 0.0);
+    for (day, level) in sessions::runs_since(conn, client.id, fortnight_start).await? {
+        let minutes = running_minutes(&program.stages, level);
+        if day >= week_start {
+            this_week += minutes
+        } else {
+            last_week += minutes
+        }
+    }
+    let (mut pain_this, mut pain_last) = (0u8, 0u8);
+    for (day, pain) in reports::pain_since(conn, client.id, fortnight_start).await? {
+        let pain = pain.clamp(0, 10) as u8;
+        if day >= week_start {
+            pain_this = pain_this.max(pain)
+        } else {
+            pain_last = pain_last.max(pain)
+        }
+    }
+    let recommendation = engine::recommend(&EngineInput {
+        today,
+        client: ClientFacts {
+            days_postpartum: days_postpartum(client.delivery_date, today),
+            cleared_for_exercise: client.cleared_for_exercise,
+        },
+        plan: state,
+        stages: &program.stages,
+        sessions: &sessions_at_step,
+        reports: &reports_at_step,
+        readiness: &readiness,
+        open_flags: &open_flags,
+        running_minutes_this_week: this_week,
+        running_minutes_last_week: last_week,
+        max_pain_this_week: pain_this,
+        max_pain_last_week: pain_last,
+    });
+
+    let target = Step {
+        stage: recommendation.target_stage,
+        level: recommendation.target_level,
+    };
+    let applied: Option<(TransitionAction, PlanState)> = match recommendation.decision {
+        // Red decisions apply themselves at once.
+        Decision::Stop if state.status == PlanStatus::Active => Some((
+            TransitionAction::Pause,
+            PlanState {
+                status: PlanStatus::Paused,
+                ..state
+            },
+        )),
+        Decision::Refer if target != state.step => Some((
+            TransitionAction::Set,
+            PlanState {
+                step: target,
+                ..state
+            },
+        )),
+        // Green and amber ones only where the organization lets the engine move plans.
+        Decision::Advance if organization.auto_progress && recommendation.completes_plan => Some((
+            TransitionAction::Complete,
+            PlanState {
+                status: PlanStatus::Completed,
+                ..state
+            },
+        )),
+        Decision::Advance if organization.auto_progress => Some((
+            TransitionAction::Advance,
+            PlanState {
+                step: target,
+                ..state
+            },
+        )),
+        Decision::Regress
+            if organization.auto_progress
+                && previous_step(&program.stages, state.step) == Some(target) =>
+        {
+            Some((
+                TransitionAction::Regress,
+                PlanState {
+                    step: target,
+                    ..state
+                },
+            ))
+        }
+        _ => None,
+    };
+    let recommendation_json =
+        serde_json::to_value(&recommendation).expect("recommendation serializes");
+    let mut plan = plan;
+    if let Some((action, to)) = applied.filter(|(_, to)| *to != state) {
+        let rule_ids: Vec<String> = recommendation
+            .reasons
+            .iter()
+            .map(|r| r.rule.clone())
+            .filter(|r| r.starts_with('R'))
+            .collect();
+        let reason = recommendation
+            .reasons
+            .first()
+            .map(|r| r.message.clone())
+            .unwrap_or_default();
+        plans::record_transition(
+            conn,
+            NewTransition {
+                plan: &plan,
+                action,
+                to,
+                actor: Actor::Engine,
+                reason: &reason,
+                rule_ids: &rule_ids,
+                override_gate: false,
+            },
+        )
+        .await?;
+        audit::record(conn, client.organization_id, Actor::Engine, "plan.transition", "plan", plan.id, serde_json::json!({
+            "action": action.as_str(),
+            "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
+            "to": {"stage": to.step.stage.as_str(), "level": to.step.level, "status": to.status.as_str()},
+            "rule_ids": rule_ids,
+        }))
+        .await?;
+        plan = plans::save_state(conn, &plan, to).await?;
+    }
+    let plan = plans::set_recommendation(conn, plan.id, &recommendation_json).await?;
+    audit::record(conn, client.organization_id, Actor::Engine, "plan.recommend", "plan", plan.id,
+        serde_json::json!({"decision": recommendation.decision.as_str(), "target_stage": recommendation.target_stage.as_str(), "target_level": recommendation.target_level}))
+        .await?;
+    Ok(Outcome {
+        recommendation,
+        plan,
+    })
+}
