@@ -11,4 +11,5 @@ mod operations;
 mod programs;
 mod service_tokens;
 mod startup;
+mod symptoms;
 mod workflow;
