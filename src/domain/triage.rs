@@ -326,7 +326,7 @@ pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage
 
     let level = findings.iter().map(|(l, _)| *l).max().unwrap_or(Green);
     // The strongest findings first.
-    findings.sort_by(|a, b| b.0.cmp(&a.0));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.0));
     Triage {
         level,
         findings: findings.into_iter().map(|(_, f)| f).collect(),
