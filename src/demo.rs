@@ -10,10 +10,11 @@ use crate::db::audit::{self, Actor};
 use crate::db::clients::{self, ClientFields};
 use crate::db::plans::{self, NewPlan, NewTransition};
 use crate::db::sessions::{self, NewSessionLog, ReadinessResult};
-use crate::db::{organizations, programs, users};
+use crate::db::{organizations, programs, progress, users};
 use crate::domain::identity::Role;
 use crate::domain::plan::{next_step, PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
+use crate::domain::triage::{LeakTrigger, Pain, PainLocation, Symptoms, Timing, UrineLeak};
 
 pub const DEMO_PASSWORD: &str = "runback demo password";
 pub const ADMIN_EMAIL: &str = "admin@riverside-demo.example";
@@ -276,6 +277,88 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     sessions::insert_session(conn, &log).await?;
                 }
             }
+            // After each run, the next morning's report; a few tell a story.
+            if spec.stage == StageKey::Jogging && spec.status == PlanStatus::Active {
+                let runs = sessions::runs_since(conn, client.id, today - Duration::days(8)).await?;
+                for (i, (ran_on, _)) in runs.iter().enumerate() {
+                    let next_morning = *ran_on + Duration::days(1);
+                    if next_morning > today {
+                        continue;
+                    }
+                    let last = i + 1 == runs.len();
+                    let symptoms = match spec.name {
+                        "Kavya Rao" if last => Symptoms {
+                            urine_leak: Some(UrineLeak::Small),
+                            leak_trigger: Some(LeakTrigger::CoughSneeze),
+                            ..Default::default()
+                        },
+                        "Imani Cole" if last => Symptoms {
+                            pain: vec![Pain {
+                                location: PainLocation::Knee,
+                                nrs: 3,
+                            }],
+                            pain_settled_by_next_morning: Some(true),
+                            ..Default::default()
+                        },
+                        _ => Symptoms {
+                            sleep_hours: Some(6.5),
+                            fatigue: Some(4),
+                            ..Default::default()
+                        },
+                    };
+                    let symptoms_json = serde_json::to_value(&symptoms)?;
+                    progress::record_report(
+                        conn,
+                        &client,
+                        Actor::System,
+                        progress::NewReport {
+                            id: Uuid::now_v7(),
+                            timing: Timing::NextDay,
+                            symptoms: &symptoms,
+                            symptoms_json,
+                            reported_on: next_morning,
+                            session_id: None,
+                            notes: None,
+                            request_digest: crate::auth::secrets::digest(&format!(
+                                "demo report {} {next_morning}",
+                                client.id
+                            )),
+                            recorded_by: None,
+                        },
+                        today,
+                    )
+                    .await?;
+                }
+            }
+            if spec.name == "Bea Souza" {
+                let symptoms = Symptoms {
+                    abdominal_doming: true,
+                    ..Default::default()
+                };
+                progress::record_report(
+                    conn,
+                    &client,
+                    Actor::System,
+                    progress::NewReport {
+                        id: Uuid::now_v7(),
+                        timing: Timing::During,
+                        symptoms: &symptoms,
+                        symptoms_json: serde_json::to_value(&symptoms)?,
+                        reported_on: today - Duration::days(1),
+                        session_id: None,
+                        notes: Some(
+                            "Saw a ridge along my tummy during the bear-crawl hold.".into(),
+                        ),
+                        request_digest: crate::auth::secrets::digest(&format!(
+                            "demo doming {}",
+                            client.id
+                        )),
+                        recorded_by: None,
+                    },
+                    today,
+                )
+                .await?;
+            }
             let tests: &[(&str, i32, &str)] = match spec.stage {
                 StageKey::WalkingHills => &[
                     ("walk_30_min", 1800, "both"),
@@ -323,6 +406,13 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     },
                 )
                 .await?;
+            }
+            // Every live plan gets the engine's view of what she has done.
+            if let Some(plan) = plans::current_for_client(conn, client.id, false)
+                .await?
+                .filter(|p| p.is_live())
+            {
+                progress::run_engine(conn, &client, plan, today).await?;
             }
         }
         let _ = admin;

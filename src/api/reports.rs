@@ -20,8 +20,7 @@ use crate::domain::engine::Recommendation;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
-    self, advisories, Bleeding, EarlierReport, Finding, LeakTrigger, Pain, Symptoms, Timing,
-    Triage, TriageLevel, UrineLeak,
+    Bleeding, Finding, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel, UrineLeak,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::startup::AppState;
@@ -265,85 +264,65 @@ pub async fn submit_report(
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
             if let Some(existing) = body.id {
-                if let Some(first) = reports::find(conn, principal.organization_id, existing).await? {
+                if let Some(first) =
+                    reports::find(conn, principal.organization_id, existing).await?
+                {
                     return if first.client_id == client.id && first.request_digest == digest {
-                        let recommendation = first.recommendation.clone().and_then(|r| serde_json::from_value(r).ok());
+                        let recommendation = first
+                            .recommendation
+                            .clone()
+                            .and_then(|r| serde_json::from_value(r).ok());
                         Ok((first, recommendation, false))
                     } else {
-                        Err(ApiError::Conflict("A different report was already sent with this id.".into()))
+                        Err(ApiError::Conflict(
+                            "A different report was already sent with this id.".into(),
+                        ))
                     };
                 }
             }
             if let Some(session_id) = body.session_id {
                 match sessions::find_session(conn, principal.organization_id, session_id).await? {
                     Some((_, owner)) if owner == client.id => {}
-                    _ => return Err(ApiError::invalid("session_id", "is not one of her sessions")),
+                    _ => {
+                        return Err(ApiError::invalid(
+                            "session_id",
+                            "is not one of her sessions",
+                        ))
+                    }
                 }
             }
             let today = today_in(&client.timezone);
             let reported_on = body.reported_on.unwrap_or(today);
             if reported_on > today + Duration::days(1) || reported_on < client.delivery_date {
-                return Err(ApiError::invalid("reported_on", "must be between the delivery date and today"));
+                return Err(ApiError::invalid(
+                    "reported_on",
+                    "must be between the delivery date and today",
+                ));
             }
-            let plan = plans::current_for_client(conn, client.id, true).await?.filter(|p| p.is_live());
-            let earlier: Vec<EarlierReport> = match &plan {
-                Some(p) => reports::earlier_pelvic_at_step(conn, p.id, &p.stage, p.level)
-                    .await?
-                    .into_iter()
-                    .map(|had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
-                    .collect(),
-                None => vec![],
-            };
-            let triage = triage::triage(body.timing, &symptoms, &earlier);
             let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
             if let Some(map) = symptoms_json.as_object_mut() {
                 for key in ["id", "timing", "session_id", "reported_on", "notes"] {
                     map.remove(key);
                 }
             }
-            let report = reports::insert(conn, &SymptomReport {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                organization_id: principal.organization_id,
-                client_id: client.id,
-                plan_id: plan.as_ref().map(|p| p.id),
-                session_id: body.session_id,
-                stage: plan.as_ref().map(|p| p.stage.clone()),
-                level: plan.as_ref().and_then(|p| p.level),
-                timing: body.timing.as_str().into(),
-                reported_on,
-                symptoms: symptoms_json,
-                triage_level: triage.level.as_str().into(),
-                findings: serde_json::to_value(&triage.findings).map_err(anyhow::Error::from)?,
-                advisories: serde_json::to_value(advisories(&symptoms)).map_err(anyhow::Error::from)?,
-                max_pain: i16::from(symptoms.max_pain()),
-                pelvic_symptom: symptoms.has_pelvic_symptom(),
-                urine_leak: symptoms.urine_leak.map(|l| serde_json::to_value(l).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
-                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
-                recommendation: None,
-                flag_id: None,
-                request_digest: digest.clone(),
-                recorded_by: Some(principal.user_id),
-                created_at: Utc::now(),
-                updated_at: Utc::now(),
-            })
+            let (report, recommendation) = progress::record_report(
+                conn,
+                &client,
+                principal.actor(),
+                progress::NewReport {
+                    id: body.id.unwrap_or_else(Uuid::now_v7),
+                    timing: body.timing,
+                    symptoms: &symptoms,
+                    symptoms_json,
+                    reported_on,
+                    session_id: body.session_id,
+                    notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
+                    request_digest: digest.clone(),
+                    recorded_by: Some(principal.user_id),
+                },
+                today,
+            )
             .await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "symptom_report.create", "symptom_report", report.id,
-                serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level})).await?;
-            let flag_id = if triage.level == TriageLevel::Green {
-                None
-            } else {
-                let (flag, opened) = reports::raise_flag(conn, principal.organization_id, client.id, triage.level, report.id).await?;
-                audit::record(conn, principal.organization_id, principal.actor(), if opened { "flag.open" } else { "flag.add_report" }, "flag", flag.id,
-                    serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id, "report_count": flag.report_count})).await?;
-                Some(flag.id)
-            };
-            let recommendation = match plan {
-                Some(plan) => Some(progress::run_engine(conn, &client, plan, today).await?.recommendation),
-                None => None,
-            };
-            let recommendation_json = recommendation.as_ref().map(|r| serde_json::to_value(r).unwrap_or_default());
-            let report = reports::set_outcome(conn, report.id, flag_id, recommendation_json.as_ref()).await?;
-            clients::touch(conn, client.id).await?;
             Ok((report, recommendation, true))
         })
         .await?;

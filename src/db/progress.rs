@@ -11,6 +11,7 @@ use diesel_async::AsyncPgConnection;
 use super::audit::{self, Actor};
 use super::clients::Client;
 use super::plans::{self, NewTransition, Plan};
+use super::reports::SymptomReport;
 use super::{organizations, programs, reports, sessions};
 use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::engine::{
@@ -18,7 +19,8 @@ use crate::domain::engine::{
 };
 use crate::domain::plan::{previous_step, PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
-use crate::domain::triage::Timing;
+use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
+use uuid::Uuid;
 
 /// What the engine decided and what it changed.
 pub struct Outcome {
@@ -230,4 +232,104 @@ pub async fn run_engine(
         recommendation,
         plan,
     })
+}
+
+/// A report to record, already validated.
+pub struct NewReport<'a> {
+    pub id: Uuid,
+    pub timing: Timing,
+    pub symptoms: &'a Symptoms,
+    /// What she sent, as stored and shown back.
+    pub symptoms_json: serde_json::Value,
+    pub reported_on: NaiveDate,
+    pub session_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub request_digest: Vec<u8>,
+    pub recorded_by: Option<Uuid>,
+}
+
+/// Records a symptom report in one go: triage against her earlier reports at the same step,
+/// the flag it opens or joins, the engine on her live plan, and the audit trail.
+pub async fn record_report(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    actor: Actor,
+    new: NewReport<'_>,
+    today: NaiveDate,
+) -> QueryResult<(SymptomReport, Option<Recommendation>)> {
+    let plan = plans::current_for_client(conn, client.id, true)
+        .await?
+        .filter(|p| p.is_live());
+    let earlier: Vec<EarlierReport> = match &plan {
+        Some(p) => reports::earlier_pelvic_at_step(conn, p.id, &p.stage, p.level)
+            .await?
+            .into_iter()
+            .map(|had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
+            .collect(),
+        None => vec![],
+    };
+    let triage = triage::triage(new.timing, new.symptoms, &earlier);
+    let report = reports::insert(
+        conn,
+        &SymptomReport {
+            id: new.id,
+            organization_id: client.organization_id,
+            client_id: client.id,
+            plan_id: plan.as_ref().map(|p| p.id),
+            session_id: new.session_id,
+            stage: plan.as_ref().map(|p| p.stage.clone()),
+            level: plan.as_ref().and_then(|p| p.level),
+            timing: new.timing.as_str().into(),
+            reported_on: new.reported_on,
+            symptoms: new.symptoms_json,
+            triage_level: triage.level.as_str().into(),
+            findings: json(&triage.findings),
+            advisories: json(&advisories(new.symptoms)),
+            max_pain: i16::from(new.symptoms.max_pain()),
+            pelvic_symptom: new.symptoms.has_pelvic_symptom(),
+            urine_leak: new
+                .symptoms
+                .urine_leak
+                .and_then(|l| json(&l).as_str().map(String::from)),
+            notes: new.notes,
+            recommendation: None,
+            flag_id: None,
+            request_digest: new.request_digest,
+            recorded_by: new.recorded_by,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        },
+    )
+    .await?;
+    audit::record(conn, client.organization_id, actor, "symptom_report.create", "symptom_report", report.id,
+        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level})).await?;
+    let flag_id = if triage.level == TriageLevel::Green {
+        None
+    } else {
+        let (flag, opened) = reports::raise_flag(
+            conn,
+            client.organization_id,
+            client.id,
+            triage.level,
+            report.id,
+        )
+        .await?;
+        audit::record(conn, client.organization_id, actor, if opened { "flag.open" } else { "flag.add_report" }, "flag", flag.id,
+            serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id, "report_count": flag.report_count})).await?;
+        Some(flag.id)
+    };
+    let recommendation = match plan {
+        Some(plan) => Some(run_engine(conn, client, plan, today).await?.recommendation),
+        None => None,
+    };
+    let recommendation_json = recommendation.as_ref().map(json);
+    let report =
+        reports::set_outcome(conn, report.id, flag_id, recommendation_json.as_ref()).await?;
+    super::clients::touch(conn, client.id).await?;
+    Ok((report, recommendation))
+}
+
+/// The domain's plain values as JSON (they always serialize).
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("domain values serialize")
 }

@@ -48,6 +48,20 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
             .await;
         assert_eq!(res.status(), 200, "{}", item["name"]);
     }
+    let flags: Value = app
+        .get("/v1/flags", Some(admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let levels: Vec<&str> = flags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels.first(), Some(&"red_pelvic"), "{levels:?}");
+    assert!(levels.contains(&"amber"), "{levels:?}");
     let coach = &tokens[1].1;
     let mine: Value = app
         .get("/v1/clients", Some(coach))
