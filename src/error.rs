@@ -16,8 +16,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// One field that failed validation.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
+    /// For bulk imports: the row, numbered as in the file (a CSV header is row 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub row: Option<u64>,
     /// Where the problem is: a JSON path into the body (`pain[0].nrs`), a query parameter, or a header.
     #[schema(example = "email")]
     pub field: String,
@@ -29,8 +33,16 @@ pub struct FieldError {
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
+            row: None,
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    pub fn at_row(self, row: u64) -> Self {
+        Self {
+            row: Some(row),
+            ..self
         }
     }
 }

@@ -40,6 +40,7 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "readiness", description = "Readiness-test results"),
         (name = "symptom-reports", description = "Symptoms, their triage, and the timeline"),
         (name = "flags", description = "The coach's inbox"),
+        (name = "imports", description = "Bulk client import for scripts"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

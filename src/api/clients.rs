@@ -161,7 +161,7 @@ pub struct ClientInput {
 }
 
 impl ClientInput {
-    fn from_client(c: &Client) -> Self {
+    pub fn from_client(c: &Client) -> Self {
         Self {
             external_id: c.external_id.clone(),
             name: c.name.clone(),
@@ -672,7 +672,7 @@ pub struct ClientPatch {
 }
 
 /// RFC 7396: objects merge key by key, `null` removes, anything else replaces.
-fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
+pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
     match (target, patch) {
         (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
             for (key, value) in p {

@@ -107,19 +107,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if declared_length.is_some_and(|n| n > limit) {
                 return Err(too_large());
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("The body could not be read: {e}."))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, limit, too_large).await?;
             parse_json(&body).map(JsonBody)
         })
     }
+}
+
+/// Reads a request body, refusing it as soon as it passes `limit` bytes.
+pub async fn read_limited(
+    payload: &mut Payload,
+    limit: usize,
+    too_large: impl Fn() -> ApiError,
+) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("The body could not be read: {e}.")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Query parameters of type `T`; a bad value is a 422 naming the parameter.

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod coaches;
 pub mod docs;
 pub mod extract;
+pub mod imports;
 pub mod me;
 pub mod ops;
 pub mod organization;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     plans::configure(cfg);
     sessions::configure(cfg);
     reports::configure(cfg);
+    imports::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

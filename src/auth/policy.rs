@@ -218,6 +218,11 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         "POST",
+        "/v1/imports/clients",
+        Access::Roles(STAFF, Some(Scope::ClientsImport)),
+    ),
+    rule(
+        "POST",
         "/v1/flags/{id}/resolve",
         Access::Roles(STAFF, Some(Scope::ClientsWrite)),
     ),

@@ -190,6 +190,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (organization_id, key) {
+        organization_id -> Uuid,
+        key -> Text,
+        request_digest -> Bytea,
+        response_status -> Nullable<Int2>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -275,6 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     clients,
     flags,
+    idempotency_keys,
     invitations,
     organizations,
     plan_transitions,

@@ -7,6 +7,7 @@ mod coaches;
 mod demo;
 mod errors;
 mod helpers;
+mod imports;
 mod operations;
 mod programs;
 mod service_tokens;

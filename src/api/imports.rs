@@ -1,0 +1,552 @@
+//! Bulk client import for scripts: JSON arrays, NDJSON or CSV; upsert by `external_id`;
+//! atomic by default, or skipping bad rows; a dry run writes nothing; an `Idempotency-Key`
+//! makes retries safe. Written in whole chunks per statement.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::clients::{merge_patch, ClientInput};
+use super::docs::{AuthenticatedBodyErrors, BodyErrors};
+use super::extract::{read_limited, QueryParams};
+use crate::auth::Principal;
+use crate::db::clients::{Client, ClientFields};
+use crate::db::{audit, imports, programs, users};
+use crate::domain::identity::Role;
+use crate::domain::plan::Step;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::startup::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(import_clients);
+}
+
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_ROWS: usize = 100_000;
+pub const MAX_ERRORS_SHOWN: usize = 1_000;
+
+const COLUMNS: [&str; 16] = [
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "coach_id",
+    "coach_email",
+    "delivery_date",
+    "delivery_type",
+    "perineal_tear_grade",
+    "breastfeeding",
+    "cleared_for_exercise",
+    "cleared_on",
+    "status",
+    "notes",
+    "timezone",
+    "program",
+];
+const REQUIRED: [&str; 4] = ["external_id", "name", "delivery_date", "delivery_type"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Any bad row fails the whole batch (the default).
+    Fail,
+    /// Import the good rows and list the bad ones.
+    Skip,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Validate everything and answer what would happen, writing nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// `fail` (default): all or nothing. `skip`: import the good rows.
+    pub on_error: Option<OnError>,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "dry_run": false, "rows": 3, "created": 2, "updated": 1, "unchanged": 0, "failed": 0,
+    "plans_started": 2, "errors": [], "errors_not_shown": 0
+}))]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Data rows read.
+    pub rows: u64,
+    pub created: u64,
+    /// Existing clients (same `external_id`) with at least one field changed.
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Bad rows (skipped with `on_error=skip`).
+    pub failed: u64,
+    /// Plans started for rows naming a `program`.
+    pub plans_started: u64,
+    /// The first 1,000 problems, each with its row as numbered in the file (a CSV header is row 1).
+    pub errors: Vec<FieldError>,
+    pub errors_not_shown: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Json,
+    Ndjson,
+    Csv,
+}
+
+fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
+    let unsupported = || {
+        ApiError::UnsupportedMediaType(
+            "Send application/json (an array), application/x-ndjson or text/csv.".into(),
+        )
+    };
+    let mime = req.mime_type().ok().flatten().ok_or_else(unsupported)?;
+    match (mime.type_().as_str(), mime.subtype().as_str()) {
+        ("application", "json") => Ok(Format::Json),
+        ("application", "x-ndjson") | ("application", "ndjson") => Ok(Format::Ndjson),
+        ("text", "csv") => Ok(Format::Csv),
+        _ => Err(unsupported()),
+    }
+}
+
+type Row = (u64, Result<Map<String, Value>, FieldError>);
+
+fn too_many_rows() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "An import is limited to {MAX_ROWS} rows and {MAX_BYTES} bytes (32 MiB)."
+    ))
+}
+
+fn csv_value(column: &str, cell: &str) -> Value {
+    match column {
+        "breastfeeding" | "cleared_for_exercise" => match cell.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Value::Bool(true),
+            "false" | "no" | "n" | "0" => Value::Bool(false),
+            _ => Value::String(cell.into()),
+        },
+        "perineal_tear_grade" => cell
+            .parse::<u8>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(cell.into())),
+        _ => Value::String(cell.into()),
+    }
+}
+
+/// Splits a body into rows (numbered as in the file), without holding more than the rows.
+fn read_rows(format: Format, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+    let object = |row: u64, value: Value| match value {
+        Value::Object(map) => (row, Ok(map)),
+        _ => (
+            row,
+            Err(FieldError::new("row", "must be a JSON object").at_row(row)),
+        ),
+    };
+    let rows: Vec<Row> = match format {
+        Format::Json => {
+            let values: Vec<Value> =
+                serde_json::from_slice(body).map_err(|e| match e.classify() {
+                    serde_json::error::Category::Data => {
+                        ApiError::invalid("body", "must be a JSON array of client objects")
+                    }
+                    _ => ApiError::BadRequest(format!("The body is not valid JSON: {e}.")),
+                })?;
+            if values.len() > MAX_ROWS {
+                return Err(too_many_rows());
+            }
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| object(i as u64 + 1, v))
+                .collect()
+        }
+        Format::Ndjson => {
+            let mut rows = Vec::new();
+            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if rows.len() == MAX_ROWS {
+                    return Err(too_many_rows());
+                }
+                let row = i as u64 + 1;
+                rows.push(match serde_json::from_slice::<Value>(line) {
+                    Ok(v) => object(row, v),
+                    Err(e) => (
+                        row,
+                        Err(FieldError::new("row", format!("not valid JSON: {e}")).at_row(row)),
+                    ),
+                });
+            }
+            rows
+        }
+        Format::Csv => {
+            let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .from_reader(body);
+            let headers: Vec<String> = reader
+                .headers()
+                .map_err(|e| ApiError::BadRequest(format!("The CSV header cannot be read: {e}.")))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            let mut errors: Vec<FieldError> = headers
+                .iter()
+                .filter(|h| !COLUMNS.contains(&h.as_str()))
+                .map(|h| FieldError::new(h.clone(), "is not a column of a client import").at_row(1))
+                .collect();
+            errors.extend(
+                REQUIRED
+                    .iter()
+                    .filter(|r| !headers.iter().any(|h| h == *r))
+                    .map(|r| FieldError::new(*r, "this column is required").at_row(1)),
+            );
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let mut rows = Vec::new();
+            for (i, record) in reader.records().enumerate() {
+                if rows.len() == MAX_ROWS {
+                    return Err(too_many_rows());
+                }
+                let row = i as u64 + 2;
+                rows.push(match record {
+                    Ok(record) if record.len() != headers.len() => (
+                        row,
+                        Err(FieldError::new(
+                            "row",
+                            format!(
+                                "has {} cells; the header has {}",
+                                record.len(),
+                                headers.len()
+                            ),
+                        )
+                        .at_row(row)),
+                    ),
+                    Ok(record) => {
+                        let map = headers
+                            .iter()
+                            .zip(record.iter())
+                            .filter(|(_, cell)| !cell.trim().is_empty())
+                            .map(|(h, cell)| (h.clone(), csv_value(h, cell.trim())))
+                            .collect();
+                        (row, Ok(map))
+                    }
+                    Err(e) => (
+                        row,
+                        Err(FieldError::new("row", format!("cannot be read: {e}")).at_row(row)),
+                    ),
+                });
+            }
+            rows
+        }
+    };
+    Ok(rows)
+}
+
+fn take_string(
+    map: &mut Map<String, Value>,
+    key: &str,
+    row: u64,
+) -> Result<Option<String>, FieldError> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(FieldError::new(key, "must be a string").at_row(row)),
+    }
+}
+
+/// A row ready to write.
+struct Prepared {
+    row: u64,
+    fields: ClientFields,
+    existing: Option<Client>,
+    program: Option<String>,
+}
+
+/// Import clients in bulk.
+///
+/// Upserts by `external_id` within your organization. Bodies: a JSON array of client objects,
+/// NDJSON (one object per line), or CSV with a header row whose columns are the client fields
+/// (plus optional `coach_email` and `program`, a program key to start her plan at its first
+/// stage). In an update, fields the row leaves out keep their values. Up to 100,000 rows and
+/// 32 MiB. With `Idempotency-Key`, a repeat with the same body returns the first answer.
+#[utoipa::path(tag = "imports", operation_id = "importClients", security(("bearer" = [])),
+    params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    request_body(description = "The clients", content(
+        (Vec<ClientInput> = "application/json"),
+        (String = "application/x-ndjson", example = json!("{\"external_id\":\"RP-1\",\"name\":\"Ana Lima\",\"delivery_date\":\"2026-08-20\",\"delivery_type\":\"vaginal\"}\n")),
+        (String = "text/csv", example = json!("external_id,name,email,delivery_date,delivery_type,coach_email,program\nRP-1,Ana Lima,ana@example.org,2026-08-20,vaginal,maya@riverside.example,return_to_running_postpartum\n"))
+    )),
+    responses((status = 200, description = "Imported (or, with dry_run, what would happen)", body = ImportReport),
+        (status = 422, description = "Bad rows (each with its row number), an unknown or missing column, or an Idempotency-Key reused with another body", body = crate::error::Problem, content_type = "application/problem+json"),
+        AuthenticatedBodyErrors, BodyErrors))]
+#[post("/v1/imports/clients")]
+pub async fn import_clients(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<ImportQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let format = format_of(&req)?;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_string))
+        .transpose()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable text"))?;
+    if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 255) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 characters",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BYTES) {
+        return Err(too_many_rows());
+    }
+    let body = read_limited(&mut payload.into_inner(), MAX_BYTES, too_many_rows).await?;
+    let skip = query.on_error == Some(OnError::Skip);
+    let digest = crate::auth::secrets::digest(&format!(
+        "{}|{}|{}|{}",
+        query.dry_run,
+        skip,
+        req.content_type(),
+        crate::auth::secrets::hex_digest(&body)
+    ));
+    let rows = read_rows(format, &body)?;
+    drop(body);
+
+    let mut conn = state.pool.get().await?;
+    let today = Utc::now().date_naive();
+    let (status, report) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            if let Some(key) = &key {
+                match imports::claim_key(conn, principal.organization_id, key, &digest).await? {
+                    imports::KeyState::New => {}
+                    imports::KeyState::Replay { status, body } => {
+                        let report: ImportReport = serde_json::from_value(body).map_err(anyhow::Error::from)?;
+                        return Ok((status, report));
+                    }
+                    imports::KeyState::Mismatch => {
+                        return Err(ApiError::invalid("Idempotency-Key", "was already used with another request"))
+                    }
+                }
+            }
+            let total = rows.len() as u64;
+            let mut errors: Vec<FieldError> = Vec::new();
+            let mut maps = Vec::with_capacity(rows.len());
+            for (row, parsed) in rows {
+                match parsed {
+                    Ok(map) => maps.push((row, map)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            // Everything the rows refer to, in a few queries.
+            let external_ids: Vec<String> = maps
+                .iter()
+                .filter_map(|(_, m)| m.get("external_id").and_then(Value::as_str).map(|s| s.trim().to_string()))
+                .collect();
+            let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
+                .await?
+                .into_iter()
+                .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
+                .collect();
+            let coaches: HashMap<String, Uuid> = users::list_in_organization(conn, principal.organization_id, Role::Coach, None, i64::MAX)
+                .await?
+                .into_iter()
+                .map(|u| (u.email.to_lowercase(), u.id))
+                .collect();
+            let coach_ids: HashSet<Uuid> = coaches.values().copied().collect();
+
+            let mut prepared: Vec<Prepared> = Vec::with_capacity(maps.len());
+            let mut seen: HashSet<String> = HashSet::new();
+            for (row, mut map) in maps {
+                let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
+                    let at = |e: FieldError| vec![e.at_row(row)];
+                    let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
+                    let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
+                    let external_id = match map.get("external_id") {
+                        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                        _ => return Err(at(FieldError::new("external_id", "is required to import"))),
+                    };
+                    if !seen.insert(external_id.clone()) {
+                        return Err(at(FieldError::new("external_id", "appears twice in this import")));
+                    }
+                    let before = existing.get(&external_id);
+                    let mut merged = match before {
+                        Some(c) => serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default(),
+                        None => Value::Object(Map::new()),
+                    };
+                    merge_patch(&mut merged, Value::Object(map));
+                    let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
+                        let path = e.path().to_string();
+                        let message = e.into_inner().to_string();
+                        let field = message
+                            .split('`')
+                            .nth(1)
+                            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+                            .map(str::to_string)
+                            .unwrap_or(path);
+                        at(FieldError::new(field, message))
+                    })?;
+                    let mut fields = input
+                        .validate(today, principal.user_id, before)
+                        .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
+                    fields.coach_id = match (coach_email, fields.coach_id) {
+                        (Some(email), _) => Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
+                            at(FieldError::new("coach_email", "is not an active coach of this organization"))
+                        })?),
+                        (None, Some(id)) if coach_ids.contains(&id) => Some(id),
+                        (None, Some(_)) => return Err(at(FieldError::new("coach_id", "is not an active coach of this organization"))),
+                        (None, None) => None,
+                    };
+                    if principal.role == Role::Coach {
+                        match fields.coach_id {
+                            None => fields.coach_id = Some(principal.user_id),
+                            Some(id) if id == principal.user_id => {}
+                            Some(_) => return Err(at(FieldError::new("coach_email", "a coach imports clients for herself only"))),
+                        }
+                        if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
+                            return Err(at(FieldError::new("external_id", "belongs to a client of another coach")));
+                        }
+                    }
+                    Ok(Prepared { row, fields, existing: before.cloned(), program })
+                })();
+                match outcome {
+                    Ok(p) => prepared.push(p),
+                    Err(mut e) => errors.append(&mut e),
+                }
+            }
+            // Emails must stay unique in the organization.
+            let emails: Vec<String> = prepared.iter().filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase())).collect();
+            let owners: HashMap<String, Option<String>> = imports::emails_in_use(conn, principal.organization_id, &emails).await?.into_iter().collect();
+            let mut batch_emails: HashSet<String> = HashSet::new();
+            let mut bad_rows: HashSet<u64> = HashSet::new();
+            for p in &prepared {
+                if let Some(email) = p.fields.email.as_ref().map(|e| e.to_lowercase()) {
+                    let taken = owners.get(&email).is_some_and(|owner| owner.as_ref() != p.fields.external_id.as_ref());
+                    if taken || !batch_emails.insert(email) {
+                        errors.push(FieldError::new("email", "another client of this organization has this email").at_row(p.row));
+                        bad_rows.insert(p.row);
+                    }
+                }
+            }
+            prepared.retain(|p| !bad_rows.contains(&p.row));
+            let program_keys: HashSet<&str> = prepared.iter().filter_map(|p| p.program.as_deref()).collect();
+            let mut program_steps: HashMap<String, (Uuid, i32, Step)> = HashMap::new();
+            for key in program_keys {
+                if let Some(program) = programs::find_by_key(conn, principal.organization_id, key).await? {
+                    let version = programs::find(conn, principal.organization_id, program.id, None).await?;
+                    if let Some(first) = version.stages.first() {
+                        program_steps.insert(key.to_string(), (program.id, version.version, Step::start_of(first)));
+                    }
+                }
+            }
+            prepared.retain(|p| match &p.program {
+                Some(key) if !program_steps.contains_key(key) => {
+                    errors.push(FieldError::new("program", "is not a program key of this organization").at_row(p.row));
+                    false
+                }
+                _ => true,
+            });
+
+            errors.sort_by_key(|e| e.row);
+            let failed = errors.iter().filter_map(|e| e.row).collect::<HashSet<_>>().len() as u64;
+            if !errors.is_empty() && !skip {
+                let shown = errors.len().min(MAX_ERRORS_SHOWN);
+                return Err(ApiError::Validation(errors.drain(..shown).collect()));
+            }
+            let mut created: Vec<(Uuid, &ClientFields)> = Vec::new();
+            let mut updated: Vec<(Uuid, &ClientFields, Value)> = Vec::new();
+            let mut unchanged = 0u64;
+            for p in &prepared {
+                match &p.existing {
+                    None => created.push((Uuid::now_v7(), &p.fields)),
+                    Some(before) => {
+                        let was = ClientFields::from(before);
+                        let changes = audit::diff(&was, &p.fields);
+                        if changes.as_object().is_some_and(|c| c.is_empty()) {
+                            unchanged += 1;
+                        } else {
+                            updated.push((before.id, &p.fields, changes));
+                        }
+                    }
+                }
+            }
+            let plans_started;
+            if !query.dry_run {
+                imports::insert_clients(conn, principal.organization_id, &created).await.map_err(|e| {
+                    if crate::db::clients::duplicate_of(&e).is_some() {
+                        ApiError::Conflict("Another import added some of these clients at the same time; retry.".into())
+                    } else {
+                        e.into()
+                    }
+                })?;
+                let rows: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
+                imports::update_clients(conn, principal.organization_id, &rows).await?;
+                let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, serde_json::to_value(f).unwrap_or_default())).collect();
+                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.create", "client", &created_events).await?;
+                let updated_events: Vec<(Uuid, Value)> = updated.iter().map(|(id, _, c)| (*id, c.clone())).collect();
+                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.update", "client", &updated_events).await?;
+                let ids: HashMap<&str, Uuid> = created
+                    .iter()
+                    .map(|(id, f)| (f.external_id.as_deref().unwrap_or_default(), *id))
+                    .chain(prepared.iter().filter_map(|p| p.existing.as_ref().map(|c| (p.fields.external_id.as_deref().unwrap_or_default(), c.id))))
+                    .collect();
+                let plan_rows: Vec<(Uuid, Uuid, i32, String, Option<i32>)> = prepared
+                    .iter()
+                    .filter_map(|p| {
+                        let (program_id, version, step) = program_steps.get(p.program.as_ref()?)?;
+                        let client_id = *ids.get(p.fields.external_id.as_deref()?)?;
+                        Some((client_id, *program_id, *version, step.stage.as_str().to_string(), step.level.map(|l| l as i32)))
+                    })
+                    .collect();
+                let made = imports::start_plans(conn, principal.organization_id, &plan_rows, today).await?;
+                plans_started = made.len() as u64;
+                let plan_events: Vec<(Uuid, Value)> = made.iter().map(|(plan, client)| (*plan, serde_json::json!({"client_id": client, "source": "import"}))).collect();
+                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", &plan_events).await?;
+            } else {
+                plans_started = prepared.iter().filter(|p| p.program.is_some()).count() as u64;
+            }
+            let errors_not_shown = errors.len().saturating_sub(MAX_ERRORS_SHOWN) as u64;
+            errors.truncate(MAX_ERRORS_SHOWN);
+            let report = ImportReport {
+                dry_run: query.dry_run,
+                rows: total,
+                created: created.len() as u64,
+                updated: updated.len() as u64,
+                unchanged,
+                failed,
+                plans_started,
+                errors,
+                errors_not_shown,
+            };
+            if let Some(key) = &key {
+                let body = serde_json::to_value(&report).map_err(anyhow::Error::from)?;
+                imports::store_response(conn, principal.organization_id, key, 200, &body).await?;
+            }
+            Ok((200, report))
+        })
+        .await?;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .json(report))
+}
