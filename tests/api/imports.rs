@@ -474,3 +474,41 @@ async fn a_coach_imports_only_for_herself() {
         .unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_python_script_and_example_csv_work() {
+    let app = spawn_app().await;
+    let (admin, _) = setup(&app).await;
+    let (_, token) = app.new_service_token(&admin, &["clients:import"]).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = |dry: bool| {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(format!("{root}/examples/import_clients.py"))
+            .arg(format!("{root}/examples/clients.csv"))
+            .env("RUNBACK_URL", &app.address)
+            .env("RUNBACK_TOKEN", &token);
+        if dry {
+            cmd.env("DRY_RUN", "1");
+        }
+        cmd.output().unwrap()
+    };
+    let out = tokio::task::block_in_place(|| run(true));
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("would import 2 rows: 2 created"),
+        "{out:?}"
+    );
+    let out = tokio::task::block_in_place(|| run(false));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "imported 2 rows: 2 created, 0 updated, 0 unchanged, 0 failed, 1 plans started"
+        ),
+        "{out:?}"
+    );
+    // Run again: the same body, the same Idempotency-Key, the first answer.
+    let out = tokio::task::block_in_place(|| run(false));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 created"),
+        "{out:?}"
+    );
+}
