@@ -601,11 +601,17 @@ pub async fn resolve_flag(
     let mut conn = state.pool.get().await?;
     let flag = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let flag = reports::find_accessible(conn, &principal, *id).await?;
-            if flag.status != "open" {
-                return Err(ApiError::Conflict("This flag is already resolved.".into()));
+            let (flag, client) = reports::find_accessible(conn, &principal, *id).await?;
+            let flag = reports::resolve(conn, flag.id, principal.user_id, &note)
+                .await?
+                .ok_or_else(|| ApiError::Conflict("This flag is already resolved.".into()))?;
+            // The engine sees the flag gone at once.
+            if let Some(plan) = plans::current_for_client(conn, client.id, true)
+                .await?
+                .filter(|p| p.is_live())
+            {
+                progress::run_engine(conn, &client, plan, today_in(&client.timezone)).await?;
             }
-            let flag = reports::resolve(conn, flag.id, principal.user_id, &note).await?;
             clients::touch(conn, flag.client_id).await?;
             audit::record(
                 conn,

@@ -71,19 +71,25 @@ pub async fn run_engine(
                 },
             })
             .collect();
-    let reports_at_step: Vec<ReportFact> =
-        reports::for_plan_since(conn, plan.id, plan.step_started_at)
-            .await?
-            .into_iter()
-            .filter(|r| r.stage.as_deref() == Some(plan.stage.as_str()) && r.level == plan.level)
-            .map(|r| ReportFact {
-                date: r.reported_on,
-                timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
-                level: r.triage_level(),
-                max_pain: r.max_pain.clamp(0, 10) as u8,
-                pelvic_symptom: r.pelvic_symptom,
-            })
-            .collect();
+    // Reports count from the step's start, or from the coach's last resolution of a flag,
+    // whichever is later: what she reviewed no longer holds the plan.
+    let since = reports::last_resolution(conn, client.id)
+        .await?
+        .map_or(plan.step_started_at, |resolved| {
+            resolved.max(plan.step_started_at)
+        });
+    let reports_at_step: Vec<ReportFact> = reports::for_plan_since(conn, plan.id, since)
+        .await?
+        .into_iter()
+        .filter(|r| r.stage.as_deref() == Some(plan.stage.as_str()) && r.level == plan.level)
+        .map(|r| ReportFact {
+            date: r.reported_on,
+            timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
+            level: r.triage_level(),
+            max_pain: r.max_pain.clamp(0, 10) as u8,
+            pelvic_symptom: r.pelvic_symptom,
+        })
+        .collect();
     let readiness: Vec<ReadinessFact> = sessions::readiness_for_plan(conn, plan.id)
         .await?
         .into_iter()

@@ -277,30 +277,43 @@ pub async fn open_levels(
         .collect())
 }
 
-/// A flag the principal may see (its client within reach), locked for a write when asked.
+/// A flag the principal may see (its client within reach), with its client locked for the
+/// write to come (clients are always locked before their flags).
 pub async fn find_accessible(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     id: Uuid,
-) -> QueryResult<Flag> {
+) -> QueryResult<(Flag, super::clients::Client)> {
     let flag: Flag = flags::table
         .find(id)
         .filter(flags::organization_id.eq(principal.organization_id))
         .select(Flag::as_select())
-        .for_update()
         .first(conn)
         .await?;
-    super::clients::find_accessible(conn, principal, flag.client_id, false).await?;
-    Ok(flag)
+    let client = super::clients::find_accessible(conn, principal, flag.client_id, true).await?;
+    Ok((flag, client))
 }
 
+/// When a coach last resolved one of the client's flags.
+pub async fn last_resolution(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    flags::table
+        .filter(flags::client_id.eq(client_id))
+        .select(diesel::dsl::max(flags::resolved_at))
+        .first(conn)
+        .await
+}
+
+/// Resolves an open flag; `None` when it was not open (any more).
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     by: Uuid,
     note: &str,
-) -> QueryResult<Flag> {
-    diesel::update(flags::table.find(id))
+) -> QueryResult<Option<Flag>> {
+    diesel::update(flags::table.find(id).filter(flags::status.eq("open")))
         .set((
             flags::status.eq("resolved"),
             flags::resolved_at.eq(diesel::dsl::now),
@@ -311,6 +324,7 @@ pub async fn resolve(
         .returning(Flag::as_returning())
         .get_result(conn)
         .await
+        .optional()
 }
 
 /// One inbox row: the flag, its client, and the report that raised it.

@@ -283,6 +283,12 @@ pub fn apply_transition(
         }
         Resume => {
             require(&[PlanStatus::Paused])?;
+            if open_red_flag && !request.override_gate {
+                return Err(TransitionError::Gate {
+                    rule: "R9",
+                    message: "A red flag is open: resolve it before the plan resumes.".into(),
+                });
+            }
             Ok(PlanState {
                 status: PlanStatus::Active,
                 ..state
@@ -430,6 +436,19 @@ mod tests {
             false
         )
         .is_err());
+        assert!(
+            matches!(
+                apply_transition(
+                    paused,
+                    &request(TransitionAction::Resume),
+                    &stages,
+                    ok,
+                    true
+                ),
+                Err(TransitionError::Gate { rule: "R9", .. })
+            ),
+            "no resuming over an open red flag"
+        );
         let resumed = apply_transition(
             paused,
             &request(TransitionAction::Resume),

@@ -341,6 +341,37 @@ async fn chest_pain_pauses_the_plan_and_opens_an_urgent_flag_and_a_second_red_re
         .unwrap();
     assert_eq!(list["items"][0]["open_flags"]["red_medical"], 1);
     assert_eq!(list["items"][0]["last_report"]["triage"], "red_medical");
+    let problem = assert_problem(
+        s.transition(json!({"action": "resume", "reason": "Feels better."}))
+            .await,
+        409,
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("R9"),
+        "{problem}"
+    );
+    let flag = inbox[0]["id"].as_str().unwrap();
+    let res = s
+        .app
+        .post(
+            &format!("/v1/flags/{flag}/resolve"),
+            Some(&s.coach.token),
+            &json!({"note": "GP: reflux, not cardiac. Cleared."}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_ne!(
+        s.plan().await["recommendation"]["decision"],
+        "stop",
+        "the resolved flag no longer stops her"
+    );
+    assert_eq!(
+        s.transition(json!({"action": "resume", "reason": "Cleared by her GP."}))
+            .await
+            .status(),
+        201
+    );
     let none: Value = s
         .app
         .get("/v1/clients?flag=amber", Some(&s.coach.token))
