@@ -83,7 +83,7 @@ CREATE TABLE audit_events (
     occurred_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_events_organization_time_idx ON audit_events (organization_id, occurred_at);
-CREATE INDEX audit_events_entity_idx ON audit_events (entity, entity_id);
+CREATE INDEX audit_events_entity_idx ON audit_events (entity_id);
 
 -- Audit events are never updated.
 CREATE FUNCTION audit_events_are_append_only() RETURNS trigger

@@ -267,6 +267,16 @@ fn take_string(
     }
 }
 
+/// A new client's values for the audit trail, leaving out what was not given.
+fn without_nulls(fields: &ClientFields) -> Value {
+    match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        _ => Value::Null,
+    }
+}
+
 /// A row ready to write.
 struct Prepared {
     row: u64,
@@ -501,7 +511,7 @@ pub async fn import_clients(
                 })?;
                 let rows: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
                 imports::update_clients(conn, principal.organization_id, &rows).await?;
-                let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, serde_json::to_value(f).unwrap_or_default())).collect();
+                let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, without_nulls(f))).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.create", "client", &created_events).await?;
                 let updated_events: Vec<(Uuid, Value)> = updated.iter().map(|(id, _, c)| (*id, c.clone())).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.update", "client", &updated_events).await?;
