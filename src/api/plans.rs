@@ -172,15 +172,15 @@ async fn prescription(
     plan: &Plan,
     date: NaiveDate,
 ) -> ApiResult<Prescription> {
-    let program = programs::find(
+    let stages = programs::pinned_stages(
         conn,
         client.organization_id,
         plan.program_id,
-        Some(plan.program_version),
+        plan.program_version,
     )
     .await?;
     let state = plan.state();
-    let stage = program::stage(&program.stages, state.step.stage).ok_or_else(|| {
+    let stage = program::stage(&stages, state.step.stage).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "plan {} at a stage its program lacks",
             plan.id
@@ -436,7 +436,7 @@ pub async fn create_transition(
         .transaction::<_, ApiError, _>(async |conn| {
             let (client, plan) = load_plan(conn, &principal, &client_id, true).await?;
             check_if_match(if_match.as_deref(), plan.revision)?;
-            let program = programs::find(conn, client.organization_id, plan.program_id, Some(plan.program_version)).await?;
+            let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
             let today = today_in(&client.timezone);
             let request = TransitionRequest {
                 action: body.action,
@@ -448,7 +448,7 @@ pub async fn create_transition(
                 .await?
                 .iter()
                 .any(|l| l.is_red());
-            let target = apply_transition(plan.state(), &request, &program.stages, facts(&client, today), open_red_flag)
+            let target = apply_transition(plan.state(), &request, &stages, facts(&client, today), open_red_flag)
                 .map_err(|e| match e {
                     TransitionError::Conflict(message) => ApiError::Conflict(message),
                     TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),

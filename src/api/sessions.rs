@@ -393,8 +393,8 @@ pub async fn record_readiness(
             let plan = plans::current_for_client(conn, client.id, false).await?
                 .filter(|p| p.is_live())
                 .ok_or_else(|| ApiError::invalid("test", "she has no active plan to test against"))?;
-            let program = programs::find(conn, client.organization_id, plan.program_id, Some(plan.program_version)).await?;
-            let (stage, spec) = program.stages.iter()
+            let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
+            let (stage, spec) = stages.iter()
                 .find_map(|s| s.readiness_tests.iter().find(|t| t.key == body.test).map(|t| (s.key, t.clone())))
                 .ok_or_else(|| ApiError::invalid("test", "is not a readiness test of her program"))?;
             if spec.per_side && body.side == Side::Both {

@@ -219,3 +219,39 @@ pub async fn list(
         .map(|(p, v)| ProgramVersion::from_rows(p, v))
         .collect()
 }
+
+/// Published versions never change, so their stages are read once per process and kept.
+type StageCache =
+    std::sync::RwLock<std::collections::HashMap<(Uuid, i32), (Uuid, std::sync::Arc<Vec<Stage>>)>>;
+
+fn stage_cache() -> &'static StageCache {
+    static CACHE: std::sync::OnceLock<StageCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The stages of a published version (the one a plan pinned), from memory after the first read.
+pub async fn pinned_stages(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+    version: i32,
+) -> QueryResult<std::sync::Arc<Vec<Stage>>> {
+    if let Some((owner, stages)) = stage_cache()
+        .read()
+        .expect("cache lock")
+        .get(&(id, version))
+    {
+        return if *owner == organization_id {
+            Ok(stages.clone())
+        } else {
+            Err(diesel::result::Error::NotFound)
+        };
+    }
+    let program = find(conn, organization_id, id, Some(version)).await?;
+    let stages = std::sync::Arc::new(program.stages);
+    stage_cache()
+        .write()
+        .expect("cache lock")
+        .insert((id, version), (organization_id, stages.clone()));
+    Ok(stages)
+}

@@ -49,11 +49,11 @@ pub async fn run_engine(
     today: NaiveDate,
 ) -> QueryResult<Outcome> {
     let organization = organizations::find(conn, client.organization_id).await?;
-    let program = programs::find(
+    let stages = programs::pinned_stages(
         conn,
         client.organization_id,
         plan.program_id,
-        Some(plan.program_version),
+        plan.program_version,
     )
     .await?;
     let state = plan.state();
@@ -65,7 +65,7 @@ pub async fn run_engine(
                 performed_on: s.performed_on,
                 completed: s.completed,
                 running_minutes: if s.stage == "jogging" {
-                    running_minutes(&program.stages, s.level)
+                    running_minutes(&stages, s.level)
                 } else {
                     0.0
                 },
@@ -110,7 +110,7 @@ pub async fn run_engine(
     let fortnight_start = today - Duration::days(13);
     let (mut this_week, mut last_week) = (0.0, 0.0);
     for (day, level) in sessions::runs_since(conn, client.id, fortnight_start).await? {
-        let minutes = running_minutes(&program.stages, level);
+        let minutes = running_minutes(&stages, level);
         if day >= week_start {
             this_week += minutes
         } else {
@@ -133,7 +133,7 @@ pub async fn run_engine(
             cleared_for_exercise: client.cleared_for_exercise,
         },
         plan: state,
-        stages: &program.stages,
+        stages: &stages,
         sessions: &sessions_at_step,
         reports: &reports_at_step,
         readiness: &readiness,
@@ -180,8 +180,7 @@ pub async fn run_engine(
             },
         )),
         Decision::Regress
-            if organization.auto_progress
-                && previous_step(&program.stages, state.step) == Some(target) =>
+            if organization.auto_progress && previous_step(&stages, state.step) == Some(target) =>
         {
             Some((
                 TransitionAction::Regress,
