@@ -72,8 +72,21 @@ impl EmbeddedPostgres {
         let data_dir = data_dir
             .canonicalize()
             .with_context(|| format!("resolving {}", data_dir.display()))?;
-        let cluster_dir = data_dir.join("postgres");
         let run_as = is_root().then_some(SYSTEM_USER);
+        let cluster_dir = match run_as {
+            Some(user) if !reachable_by(user, &data_dir)? => {
+                // A private folder (say, under a 0700 temporary directory) that the server's
+                // user cannot enter: keep the cluster in that user's home instead.
+                let elsewhere = fallback_cluster_dir(user, &data_dir);
+                tracing::warn!(
+                    data_dir = %data_dir.display(),
+                    cluster = %elsewhere.display(),
+                    "the `{user}` user cannot enter the data folder; keeping the PostgreSQL cluster in its home"
+                );
+                elsewhere
+            }
+            _ => data_dir.join("postgres"),
+        };
         let pg = Self {
             bin_dir,
             cluster_dir,
@@ -81,9 +94,6 @@ impl EmbeddedPostgres {
             started_here: false,
         };
         pg.check_socket_path()?;
-        if let Some(user) = run_as {
-            pg.check_reachable_by(user)?;
-        }
         if !pg.cluster_dir.join("PG_VERSION").exists() {
             pg.init_cluster()?;
         }
@@ -136,26 +146,6 @@ impl EmbeddedPostgres {
             bail!(
                 "the data folder {} is too deep for PostgreSQL's Unix socket; set DATA_DIR to a shorter path or set DATABASE_URL",
                 self.cluster_dir.display()
-            );
-        }
-        Ok(())
-    }
-
-    fn check_reachable_by(&self, user: &str) -> anyhow::Result<()> {
-        let parent = self
-            .cluster_dir
-            .parent()
-            .map(|p| p.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let out = Command::new("runuser")
-            .args(["-u", user, "--", "test", "-x", &parent])
-            .output()
-            .context("running `runuser` (needed to start PostgreSQL as root)")?;
-        if !out.status.success() {
-            bail!(
-                "running as root, runback starts PostgreSQL as the `{user}` user, who cannot enter {parent}. \
-                 Make the folders on that path traversable (chmod o+x), set DATA_DIR to a folder `{user}` can reach, \
-                 or set DATABASE_URL."
             );
         }
         Ok(())
@@ -282,6 +272,34 @@ impl EmbeddedPostgres {
             .output()
             .with_context(|| format!("running {}", binary.display()))
     }
+}
+
+/// Whether `user` may enter `dir` (every folder on its path).
+fn reachable_by(user: &str, dir: &Path) -> anyhow::Result<bool> {
+    let out = Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(dir)
+        .output()
+        .context("running `runuser` (needed to start PostgreSQL as root)")?;
+    Ok(out.status.success())
+}
+
+/// `~user/runback-clusters/<digest of the data folder's path>`: one cluster per project folder.
+fn fallback_cluster_dir(user: &str, data_dir: &Path) -> PathBuf {
+    let home = Command::new("getent")
+        .args(["passwd", user])
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .split(':')
+                .nth(5)
+                .map(|h| PathBuf::from(h.trim()))
+        })
+        .filter(|h| h.is_dir())
+        .unwrap_or_else(|| PathBuf::from("/var/lib/postgresql"));
+    let digest = crate::auth::secrets::hex_digest(data_dir.to_string_lossy().as_bytes());
+    home.join("runback-clusters").join(&digest[..16])
 }
 
 fn is_root() -> bool {

@@ -180,3 +180,49 @@ async fn without_database_url_it_runs_its_own_postgresql_and_stops_it() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test]
+async fn as_root_in_a_folder_postgres_cannot_enter_the_cluster_lives_in_its_home() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // Only root hands the server to the `postgres` user.
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let data = scratch_dir("private");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let port = free_port();
+    let mut child = runback()
+        .env("DATA_DIR", &data)
+        .env("LOG_FORMAT", "json")
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(port, &mut child).await;
+    let out = terminate(child);
+    assert!(out.status.success(), "{out:?}");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("keeping the PostgreSQL cluster in its home"),
+        "{log}"
+    );
+    let cluster = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            v["cluster"]
+                .as_str()
+                .filter(|c| c.contains("runback-clusters"))
+                .map(str::to_string)
+        })
+        .expect("the log names where the cluster lives");
+    assert!(
+        !std::path::Path::new(&cluster)
+            .join("postmaster.pid")
+            .exists(),
+        "stopped"
+    );
+    let _ = std::fs::remove_dir_all(&cluster);
+    let _ = std::fs::remove_dir_all(&data);
+}
