@@ -117,7 +117,41 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
     }
 }
 
-type Row = (u64, Result<Map<String, Value>, FieldError>);
+/// A row as read: a JSON object, or a CSV record kept compact until its turn comes.
+enum RowData {
+    Object(Map<String, Value>),
+    Csv(csv::StringRecord),
+}
+
+impl RowData {
+    fn external_id(&self, headers: &[String]) -> Option<String> {
+        match self {
+            RowData::Object(map) => map
+                .get("external_id")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string()),
+            RowData::Csv(record) => headers
+                .iter()
+                .position(|h| h == "external_id")
+                .and_then(|i| record.get(i))
+                .map(|s| s.trim().to_string()),
+        }
+    }
+
+    fn into_map(self, headers: &[String]) -> Map<String, Value> {
+        match self {
+            RowData::Object(map) => map,
+            RowData::Csv(record) => headers
+                .iter()
+                .zip(record.iter())
+                .filter(|(_, cell)| !cell.trim().is_empty())
+                .map(|(h, cell)| (h.clone(), csv_value(h, cell.trim())))
+                .collect(),
+        }
+    }
+}
+
+type Row = (u64, Result<RowData, FieldError>);
 
 fn too_many_rows() -> ApiError {
     ApiError::PayloadTooLarge(format!(
@@ -141,15 +175,15 @@ fn csv_value(column: &str, cell: &str) -> Value {
 }
 
 /// Splits a body into rows (numbered as in the file), without holding more than the rows.
-fn read_rows(format: Format, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+fn read_rows(format: Format, body: &[u8]) -> Result<(Vec<String>, Vec<Row>), ApiError> {
     let object = |row: u64, value: Value| match value {
-        Value::Object(map) => (row, Ok(map)),
+        Value::Object(map) => (row, Ok(RowData::Object(map))),
         _ => (
             row,
             Err(FieldError::new("row", "must be a JSON object").at_row(row)),
         ),
     };
-    let rows: Vec<Row> = match format {
+    let (headers, rows): (Vec<String>, Vec<Row>) = match format {
         Format::Json => {
             let values: Vec<Value> =
                 serde_json::from_slice(body).map_err(|e| match e.classify() {
@@ -161,11 +195,12 @@ fn read_rows(format: Format, body: &[u8]) -> Result<Vec<Row>, ApiError> {
             if values.len() > MAX_ROWS {
                 return Err(too_many_rows());
             }
-            values
+            let rows = values
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| object(i as u64 + 1, v))
-                .collect()
+                .collect();
+            (vec![], rows)
         }
         Format::Ndjson => {
             let mut rows = Vec::new();
@@ -186,7 +221,7 @@ fn read_rows(format: Format, body: &[u8]) -> Result<Vec<Row>, ApiError> {
                     ),
                 });
             }
-            rows
+            (vec![], rows)
         }
         Format::Csv => {
             let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
@@ -233,25 +268,17 @@ fn read_rows(format: Format, body: &[u8]) -> Result<Vec<Row>, ApiError> {
                         )
                         .at_row(row)),
                     ),
-                    Ok(record) => {
-                        let map = headers
-                            .iter()
-                            .zip(record.iter())
-                            .filter(|(_, cell)| !cell.trim().is_empty())
-                            .map(|(h, cell)| (h.clone(), csv_value(h, cell.trim())))
-                            .collect();
-                        (row, Ok(map))
-                    }
+                    Ok(record) => (row, Ok(RowData::Csv(record))),
                     Err(e) => (
                         row,
                         Err(FieldError::new("row", format!("cannot be read: {e}")).at_row(row)),
                     ),
                 });
             }
-            rows
+            (headers, rows)
         }
     };
-    Ok(rows)
+    Ok((headers, rows))
 }
 
 fn take_string(
@@ -340,7 +367,7 @@ pub async fn import_clients(
         req.content_type(),
         crate::auth::secrets::hex_digest(&body)
     ));
-    let rows = read_rows(format, &body)?;
+    let (headers, rows) = read_rows(format, &body)?;
     drop(body);
 
     let mut conn = state.pool.get().await?;
@@ -371,7 +398,7 @@ pub async fn import_clients(
             // Everything the rows refer to, in a few queries.
             let external_ids: Vec<String> = maps
                 .iter()
-                .filter_map(|(_, m)| m.get("external_id").and_then(Value::as_str).map(|s| s.trim().to_string()))
+                .filter_map(|(_, data)| data.external_id(&headers))
                 .collect();
             let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
                 .await?
@@ -387,7 +414,8 @@ pub async fn import_clients(
 
             let mut prepared: Vec<Prepared> = Vec::with_capacity(maps.len());
             let mut seen: HashSet<String> = HashSet::new();
-            for (row, mut map) in maps {
+            for (row, data) in maps {
+                let mut map = data.into_map(&headers);
                 let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
                     let at = |e: FieldError| vec![e.at_row(row)];
                     let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
