@@ -106,7 +106,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
         let org = organizations::insert(conn, "Riverside Physio (demo)").await?;
         let program = programs::create_default(conn, org.id).await?;
-        let admin = users::insert(
+        users::insert(
             conn,
             users::NewUser {
                 organization_id: org.id,
@@ -415,7 +415,6 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                 progress::run_engine(conn, &client, plan, today).await?;
             }
         }
-        let _ = admin;
         Ok(())
     })
     .await?;

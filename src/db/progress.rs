@@ -22,12 +22,6 @@ use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use uuid::Uuid;
 
-/// What the engine decided and what it changed.
-pub struct Outcome {
-    pub recommendation: Recommendation,
-    pub plan: Plan,
-}
-
 fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
     stages
         .iter()
@@ -41,13 +35,14 @@ fn test_key(s: &str) -> Option<ReadinessTestKey> {
     serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
-/// Runs the engine on the client's live plan and applies what applies itself.
+/// Runs the engine on the client's live plan, applies what applies itself, and returns its
+/// recommendation (also stored on the plan).
 pub async fn run_engine(
     conn: &mut AsyncPgConnection,
     client: &Client,
     plan: Plan,
     today: NaiveDate,
-) -> QueryResult<Outcome> {
+) -> QueryResult<Recommendation> {
     let organization = organizations::find(conn, client.organization_id).await?;
     let stages = programs::pinned_stages(
         conn,
@@ -229,14 +224,11 @@ pub async fn run_engine(
         .await?;
         plan = plans::save_state(conn, &plan, to).await?;
     }
-    let plan = plans::set_recommendation(conn, plan.id, &recommendation_json).await?;
+    plans::set_recommendation(conn, plan.id, &recommendation_json).await?;
     audit::record(conn, client.organization_id, Actor::Engine, "plan.recommend", "plan", plan.id,
         serde_json::json!({"decision": recommendation.decision.as_str(), "target_stage": recommendation.target_stage.as_str(), "target_level": recommendation.target_level}))
         .await?;
-    Ok(Outcome {
-        recommendation,
-        plan,
-    })
+    Ok(recommendation)
 }
 
 /// A report to record, already validated.
@@ -324,7 +316,7 @@ pub async fn record_report(
         Some(flag.id)
     };
     let recommendation = match plan {
-        Some(plan) => Some(run_engine(conn, client, plan, today).await?.recommendation),
+        Some(plan) => Some(run_engine(conn, client, plan, today).await?),
         None => None,
     };
     let recommendation_json = recommendation.as_ref().map(json);

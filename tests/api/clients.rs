@@ -65,7 +65,7 @@ async fn every_client_field_is_validated_and_named() {
 #[tokio::test]
 async fn external_ids_and_emails_are_unique_per_organization() {
     let app = spawn_app().await;
-    let (admin, coach) = staff(&app).await;
+    let (_, coach) = staff(&app).await;
     app.create_client(&coach, &ana()).await;
     let mut same_external = ana();
     same_external["email"] = json!("other@example.org");
@@ -93,7 +93,6 @@ async fn external_ids_and_emails_are_unique_per_organization() {
             .status(),
         201
     );
-    let _ = admin;
 }
 
 #[tokio::test]
@@ -299,6 +298,23 @@ async fn the_dashboard_list_filters_and_pages_without_losing_or_repeating_anyone
         .await
         .unwrap();
     assert!(recent["items"].as_array().unwrap().len() <= 9);
+    let future = (Utc::now() + Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .replace('+', "%2B");
+    let none_since: Value = app
+        .get(
+            &format!("/v1/clients?updated_since={future}"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        none_since["items"].as_array().unwrap().len(),
+        0,
+        "nothing changed after tomorrow"
+    );
 }
 
 #[tokio::test]
