@@ -304,6 +304,26 @@ fn without_nulls(fields: &ClientFields) -> Value {
     }
 }
 
+/// Bad rows: the first 1,000 problems, how many in all, and which rows.
+#[derive(Default)]
+struct Problems {
+    shown: Vec<FieldError>,
+    count: usize,
+    failed_rows: HashSet<u64>,
+}
+
+impl Problems {
+    fn add(&mut self, e: FieldError) {
+        self.count += 1;
+        if let Some(row) = e.row {
+            self.failed_rows.insert(row);
+        }
+        if self.shown.len() < MAX_ERRORS_SHOWN {
+            self.shown.push(e);
+        }
+    }
+}
+
 /// A row ready to write.
 struct Prepared {
     row: u64,
@@ -387,149 +407,147 @@ pub async fn import_clients(
                 }
             }
             let total = rows.len() as u64;
-            let mut errors: Vec<FieldError> = Vec::new();
-            let mut maps = Vec::with_capacity(rows.len());
-            for (row, parsed) in rows {
-                match parsed {
-                    Ok(map) => maps.push((row, map)),
-                    Err(e) => errors.push(e),
-                }
-            }
-            // Everything the rows refer to, in a few queries.
-            let external_ids: Vec<String> = maps
-                .iter()
-                .filter_map(|(_, data)| data.external_id(&headers))
-                .collect();
-            let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
-                .await?
-                .into_iter()
-                .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
-                .collect();
             let coaches: HashMap<String, Uuid> = users::list_in_organization(conn, principal.organization_id, Role::Coach, None, i64::MAX)
                 .await?
                 .into_iter()
                 .map(|u| (u.email.to_lowercase(), u.id))
                 .collect();
             let coach_ids: HashSet<Uuid> = coaches.values().copied().collect();
-
-            let mut prepared: Vec<Prepared> = Vec::with_capacity(maps.len());
+            let mut problems = Problems::default();
             let mut seen: HashSet<String> = HashSet::new();
-            for (row, data) in maps {
-                let mut map = data.into_map(&headers);
-                let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
-                    let at = |e: FieldError| vec![e.at_row(row)];
-                    let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
-                    let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
-                    let external_id = match map.get("external_id") {
-                        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-                        _ => return Err(at(FieldError::new("external_id", "is required to import"))),
-                    };
-                    if !seen.insert(external_id.clone()) {
-                        return Err(at(FieldError::new("external_id", "appears twice in this import")));
-                    }
-                    let before = existing.get(&external_id);
-                    let mut merged = match before {
-                        Some(c) => serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default(),
-                        None => Value::Object(Map::new()),
-                    };
-                    merge_patch(&mut merged, Value::Object(map));
-                    let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
-                        let path = e.path().to_string();
-                        let message = e.into_inner().to_string();
-                        let field = message
-                            .split('`')
-                            .nth(1)
-                            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
-                            .map(str::to_string)
-                            .unwrap_or(path);
-                        at(FieldError::new(field, message))
-                    })?;
-                    let mut fields = input
-                        .validate(today, principal.user_id, before)
-                        .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
-                    fields.coach_id = match (coach_email, fields.coach_id) {
-                        (Some(email), _) => Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
-                            at(FieldError::new("coach_email", "is not an active coach of this organization"))
-                        })?),
-                        (None, Some(id)) if coach_ids.contains(&id) => Some(id),
-                        (None, Some(_)) => return Err(at(FieldError::new("coach_id", "is not an active coach of this organization"))),
-                        (None, None) => None,
-                    };
-                    if principal.role == Role::Coach {
-                        match fields.coach_id {
-                            None => fields.coach_id = Some(principal.user_id),
-                            Some(id) if id == principal.user_id => {}
-                            Some(_) => return Err(at(FieldError::new("coach_email", "a coach imports clients for herself only"))),
-                        }
-                        if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
-                            return Err(at(FieldError::new("external_id", "belongs to a client of another coach")));
-                        }
-                    }
-                    Ok(Prepared { row, fields, existing: before.cloned(), program })
-                })();
-                match outcome {
-                    Ok(p) => prepared.push(p),
-                    Err(mut e) => errors.append(&mut e),
-                }
-            }
-            // Emails must stay unique in the organization.
-            let emails: Vec<String> = prepared.iter().filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase())).collect();
-            let owners: HashMap<String, Option<String>> = imports::emails_in_use(conn, principal.organization_id, &emails).await?.into_iter().collect();
             let mut batch_emails: HashSet<String> = HashSet::new();
-            let mut bad_rows: HashSet<u64> = HashSet::new();
-            for p in &prepared {
-                if let Some(email) = p.fields.email.as_ref().map(|e| e.to_lowercase()) {
-                    let taken = owners.get(&email).is_some_and(|owner| owner.as_ref() != p.fields.external_id.as_ref());
-                    if taken || !batch_emails.insert(email) {
-                        errors.push(FieldError::new("email", "another client of this organization has this email").at_row(p.row));
-                        bad_rows.insert(p.row);
+            let mut program_steps: HashMap<String, Option<(Uuid, i32, Step)>> = HashMap::new();
+            let (mut created_count, mut updated_count, mut unchanged, mut plans_started) = (0u64, 0u64, 0u64, 0u64);
+            let mut rows = rows.into_iter().peekable();
+            // Validate and write a chunk at a time, so memory stays bounded by the chunk; the one
+            // transaction still makes the whole batch all or nothing.
+            while rows.peek().is_some() {
+                let mut chunk = Vec::with_capacity(imports::CHUNK);
+                for (row, parsed) in rows.by_ref().take(imports::CHUNK) {
+                    match parsed {
+                        Ok(data) => chunk.push((row, data)),
+                        Err(e) => problems.add(e),
                     }
                 }
-            }
-            prepared.retain(|p| !bad_rows.contains(&p.row));
-            let program_keys: HashSet<&str> = prepared.iter().filter_map(|p| p.program.as_deref()).collect();
-            let mut program_steps: HashMap<String, (Uuid, i32, Step)> = HashMap::new();
-            for key in program_keys {
-                if let Some(program) = programs::find_by_key(conn, principal.organization_id, key).await? {
-                    let version = programs::find(conn, principal.organization_id, program.id, None).await?;
-                    if let Some(first) = version.stages.first() {
-                        program_steps.insert(key.to_string(), (program.id, version.version, Step::start_of(first)));
+                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).collect();
+                let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
+                    .await?
+                    .into_iter()
+                    .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
+                    .collect();
+                let mut prepared: Vec<Prepared> = Vec::with_capacity(chunk.len());
+                for (row, data) in chunk {
+                    let mut map = data.into_map(&headers);
+                    let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
+                        let at = |e: FieldError| vec![e.at_row(row)];
+                        let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
+                        let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
+                        let external_id = match map.get("external_id") {
+                            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                            _ => return Err(at(FieldError::new("external_id", "is required to import"))),
+                        };
+                        if !seen.insert(external_id.clone()) {
+                            return Err(at(FieldError::new("external_id", "appears twice in this import")));
+                        }
+                        let before = existing.get(&external_id);
+                        let mut merged = match before {
+                            Some(c) => serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default(),
+                            None => Value::Object(Map::new()),
+                        };
+                        merge_patch(&mut merged, Value::Object(map));
+                        let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
+                            let path = e.path().to_string();
+                            let message = e.into_inner().to_string();
+                            let field = message
+                                .split('`')
+                                .nth(1)
+                                .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+                                .map(str::to_string)
+                                .unwrap_or(path);
+                            at(FieldError::new(field, message))
+                        })?;
+                        let mut fields = input
+                            .validate(today, principal.user_id, before)
+                            .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
+                        fields.coach_id = match (coach_email, fields.coach_id) {
+                            (Some(email), _) => Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
+                                at(FieldError::new("coach_email", "is not an active coach of this organization"))
+                            })?),
+                            (None, Some(id)) if coach_ids.contains(&id) => Some(id),
+                            (None, Some(_)) => return Err(at(FieldError::new("coach_id", "is not an active coach of this organization"))),
+                            (None, None) => None,
+                        };
+                        if principal.role == Role::Coach {
+                            match fields.coach_id {
+                                None => fields.coach_id = Some(principal.user_id),
+                                Some(id) if id == principal.user_id => {}
+                                Some(_) => return Err(at(FieldError::new("coach_email", "a coach imports clients for herself only"))),
+                            }
+                            if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
+                                return Err(at(FieldError::new("external_id", "belongs to a client of another coach")));
+                            }
+                        }
+                        Ok(Prepared { row, fields, existing: before.cloned(), program })
+                    })();
+                    match outcome {
+                        Ok(p) => prepared.push(p),
+                        Err(es) => es.into_iter().for_each(|e| problems.add(e)),
                     }
                 }
-            }
-            prepared.retain(|p| match &p.program {
-                Some(key) if !program_steps.contains_key(key) => {
-                    errors.push(FieldError::new("program", "is not a program key of this organization").at_row(p.row));
-                    false
+                // Emails must stay unique in the organization (and in this import).
+                let emails: Vec<String> = prepared.iter().filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase())).collect();
+                let owners: HashMap<String, Option<String>> = imports::emails_in_use(conn, principal.organization_id, &emails).await?.into_iter().collect();
+                let mut kept = Vec::with_capacity(prepared.len());
+                for p in prepared {
+                    if let Some(email) = p.fields.email.as_ref().map(|e| e.to_lowercase()) {
+                        let taken = owners.get(&email).is_some_and(|owner| owner.as_ref() != p.fields.external_id.as_ref());
+                        if taken || !batch_emails.insert(email) {
+                            problems.add(FieldError::new("email", "another client of this organization has this email").at_row(p.row));
+                            continue;
+                        }
+                    }
+                    if let Some(key) = &p.program {
+                        if !program_steps.contains_key(key) {
+                            let step = match programs::find_by_key(conn, principal.organization_id, key).await? {
+                                Some(program) => {
+                                    let version = programs::find(conn, principal.organization_id, program.id, None).await?;
+                                    version.stages.first().map(|first| (program.id, version.version, Step::start_of(first)))
+                                }
+                                None => None,
+                            };
+                            program_steps.insert(key.clone(), step);
+                        }
+                        if program_steps[key].is_none() {
+                            problems.add(FieldError::new("program", "is not a program key of this organization").at_row(p.row));
+                            continue;
+                        }
+                    }
+                    kept.push(p);
                 }
-                _ => true,
-            });
-
-            errors.sort_by_key(|e| e.row);
-            let failed = errors.iter().filter_map(|e| e.row).collect::<HashSet<_>>().len() as u64;
-            if !errors.is_empty() && !skip {
-                let shown = errors.len().min(MAX_ERRORS_SHOWN);
-                return Err(ApiError::Validation(errors.drain(..shown).collect()));
-            }
-            let mut created: Vec<(Uuid, &ClientFields)> = Vec::new();
-            let mut updated: Vec<(Uuid, &ClientFields, Value)> = Vec::new();
-            let mut unchanged = 0u64;
-            for p in &prepared {
-                match &p.existing {
-                    None => created.push((Uuid::now_v7(), &p.fields)),
-                    Some(before) => {
-                        let was = ClientFields::from(before);
-                        let changes = audit::diff(&was, &p.fields);
-                        if changes.as_object().is_some_and(|c| c.is_empty()) {
-                            unchanged += 1;
-                        } else {
-                            updated.push((before.id, &p.fields, changes));
+                let prepared = kept;
+                let mut created: Vec<(Uuid, &ClientFields)> = Vec::new();
+                let mut updated: Vec<(Uuid, &ClientFields, Value)> = Vec::new();
+                for p in &prepared {
+                    match &p.existing {
+                        None => created.push((Uuid::now_v7(), &p.fields)),
+                        Some(before) => {
+                            let changes = audit::diff(&ClientFields::from(before), &p.fields);
+                            if changes.as_object().is_some_and(|c| c.is_empty()) {
+                                unchanged += 1;
+                            } else {
+                                updated.push((before.id, &p.fields, changes));
+                            }
                         }
                     }
                 }
-            }
-            let plans_started;
-            if !query.dry_run {
+                created_count += created.len() as u64;
+                updated_count += updated.len() as u64;
+                // Once a row has failed an all-or-nothing import, nothing more is written: the
+                // rest is only validated, to list every bad row.
+                if query.dry_run || (problems.count > 0 && !skip) {
+                    plans_started += prepared.iter().filter(|p| p.program.is_some() && p.existing.is_none()).count() as u64;
+                    continue;
+                }
                 imports::insert_clients(conn, principal.organization_id, &created).await.map_err(|e| {
                     if crate::db::clients::duplicate_of(&e).is_some() {
                         ApiError::Conflict("Another import added some of these clients at the same time; retry.".into())
@@ -537,11 +555,11 @@ pub async fn import_clients(
                         e.into()
                     }
                 })?;
-                let rows: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
-                imports::update_clients(conn, principal.organization_id, &rows).await?;
+                let rows_to_update: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
+                imports::update_clients(conn, principal.organization_id, &rows_to_update).await?;
                 let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, without_nulls(f))).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.create", "client", &created_events).await?;
-                let updated_events: Vec<(Uuid, Value)> = updated.iter().map(|(id, _, c)| (*id, c.clone())).collect();
+                let updated_events: Vec<(Uuid, Value)> = updated.into_iter().map(|(id, _, c)| (id, c)).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.update", "client", &updated_events).await?;
                 let ids: HashMap<&str, Uuid> = created
                     .iter()
@@ -551,29 +569,32 @@ pub async fn import_clients(
                 let plan_rows: Vec<(Uuid, Uuid, i32, String, Option<i32>)> = prepared
                     .iter()
                     .filter_map(|p| {
-                        let (program_id, version, step) = program_steps.get(p.program.as_ref()?)?;
+                        let (program_id, version, step) = program_steps.get(p.program.as_ref()?)?.as_ref()?;
                         let client_id = *ids.get(p.fields.external_id.as_deref()?)?;
                         Some((client_id, *program_id, *version, step.stage.as_str().to_string(), step.level.map(|l| l as i32)))
                     })
                     .collect();
                 let made = imports::start_plans(conn, principal.organization_id, &plan_rows, today).await?;
-                plans_started = made.len() as u64;
+                plans_started += made.len() as u64;
                 let plan_events: Vec<(Uuid, Value)> = made.iter().map(|(plan, client)| (*plan, serde_json::json!({"client_id": client, "source": "import"}))).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", &plan_events).await?;
-            } else {
-                plans_started = prepared.iter().filter(|p| p.program.is_some()).count() as u64;
             }
-            let errors_not_shown = errors.len().saturating_sub(MAX_ERRORS_SHOWN) as u64;
-            errors.truncate(MAX_ERRORS_SHOWN);
+            let Problems { mut shown, count, failed_rows } = problems;
+            shown.sort_by_key(|e| e.row);
+            let failed = failed_rows.len() as u64;
+            if count > 0 && !skip {
+                return Err(ApiError::Validation(shown));
+            }
+            let errors_not_shown = (count - shown.len()) as u64;
             let report = ImportReport {
                 dry_run: query.dry_run,
                 rows: total,
-                created: created.len() as u64,
-                updated: updated.len() as u64,
+                created: created_count,
+                updated: updated_count,
                 unchanged,
                 failed,
                 plans_started,
-                errors,
+                errors: shown,
                 errors_not_shown,
             };
             if let Some(key) = &key {
