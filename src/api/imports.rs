@@ -174,97 +174,144 @@ fn csv_value(column: &str, cell: &str) -> Value {
     }
 }
 
-/// Splits a body into rows (numbered as in the file), without holding more than the rows.
-fn read_rows(format: Format, body: &[u8]) -> Result<(Vec<String>, Vec<Row>), ApiError> {
-    let object = |row: u64, value: Value| match value {
+/// The rows of a body, read one at a time as the import goes (numbered as in the file), so
+/// that memory holds the body and one chunk of rows, not every row at once.
+enum Rows<'a> {
+    /// The array's elements, still unparsed (a borrowed slice of the body each).
+    Json(std::iter::Enumerate<std::vec::IntoIter<&'a serde_json::value::RawValue>>),
+    Ndjson(std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>),
+    Csv {
+        records: csv::StringRecordsIntoIter<&'a [u8]>,
+        width: usize,
+        next: u64,
+    },
+}
+
+fn newline(b: &u8) -> bool {
+    *b == b'\n'
+}
+
+impl<'a> Rows<'a> {
+    /// Checks what can be checked before the first row (the JSON array's shape, the CSV
+    /// header) and returns the source with the CSV header's columns.
+    fn open(format: Format, body: &'a [u8]) -> Result<(Vec<String>, Rows<'a>), ApiError> {
+        match format {
+            Format::Json => {
+                let values: Vec<&serde_json::value::RawValue> =
+                    serde_json::from_slice(body).map_err(|e| match e.classify() {
+                        serde_json::error::Category::Data => {
+                            ApiError::invalid("body", "must be a JSON array of client objects")
+                        }
+                        _ => ApiError::BadRequest(format!("The body is not valid JSON: {e}.")),
+                    })?;
+                if values.len() > MAX_ROWS {
+                    return Err(too_many_rows());
+                }
+                Ok((vec![], Rows::Json(values.into_iter().enumerate())))
+            }
+            Format::Ndjson => Ok((
+                vec![],
+                Rows::Ndjson(body.split(newline as fn(&u8) -> bool).enumerate()),
+            )),
+            Format::Csv => {
+                let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(body);
+                let headers: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| {
+                        ApiError::BadRequest(format!("The CSV header cannot be read: {e}."))
+                    })?
+                    .iter()
+                    .map(|h| h.trim().to_string())
+                    .collect();
+                let mut errors: Vec<FieldError> = headers
+                    .iter()
+                    .filter(|h| !COLUMNS.contains(&h.as_str()))
+                    .map(|h| {
+                        FieldError::new(h.clone(), "is not a column of a client import").at_row(1)
+                    })
+                    .collect();
+                errors.extend(
+                    REQUIRED
+                        .iter()
+                        .filter(|r| !headers.iter().any(|h| h == *r))
+                        .map(|r| FieldError::new(*r, "this column is required").at_row(1)),
+                );
+                if !errors.is_empty() {
+                    return Err(ApiError::Validation(errors));
+                }
+                let width = headers.len();
+                Ok((
+                    headers,
+                    Rows::Csv {
+                        records: reader.into_records(),
+                        width,
+                        next: 2,
+                    },
+                ))
+            }
+        }
+    }
+}
+
+fn object(row: u64, value: Value) -> Row {
+    match value {
         Value::Object(map) => (row, Ok(RowData::Object(map))),
         _ => (
             row,
             Err(FieldError::new("row", "must be a JSON object").at_row(row)),
         ),
-    };
-    let (headers, rows): (Vec<String>, Vec<Row>) = match format {
-        Format::Json => {
-            let values: Vec<Value> =
-                serde_json::from_slice(body).map_err(|e| match e.classify() {
-                    serde_json::error::Category::Data => {
-                        ApiError::invalid("body", "must be a JSON array of client objects")
-                    }
-                    _ => ApiError::BadRequest(format!("The body is not valid JSON: {e}.")),
-                })?;
-            if values.len() > MAX_ROWS {
-                return Err(too_many_rows());
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        match self {
+            Rows::Json(values) => {
+                let (i, raw) = values.next()?;
+                let row = i as u64 + 1;
+                Some(match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(v) => object(row, v),
+                    Err(e) => (
+                        row,
+                        Err(FieldError::new("row", format!("cannot be read: {e}")).at_row(row)),
+                    ),
+                })
             }
-            let rows = values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| object(i as u64 + 1, v))
-                .collect();
-            (vec![], rows)
-        }
-        Format::Ndjson => {
-            let mut rows = Vec::new();
-            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+            Rows::Ndjson(lines) => loop {
+                let (i, line) = lines.next()?;
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                if rows.len() == MAX_ROWS {
-                    return Err(too_many_rows());
-                }
                 let row = i as u64 + 1;
-                rows.push(match serde_json::from_slice::<Value>(line) {
+                return Some(match serde_json::from_slice::<Value>(line) {
                     Ok(v) => object(row, v),
                     Err(e) => (
                         row,
                         Err(FieldError::new("row", format!("not valid JSON: {e}")).at_row(row)),
                     ),
                 });
-            }
-            (vec![], rows)
-        }
-        Format::Csv => {
-            let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .flexible(true)
-                .from_reader(body);
-            let headers: Vec<String> = reader
-                .headers()
-                .map_err(|e| ApiError::BadRequest(format!("The CSV header cannot be read: {e}.")))?
-                .iter()
-                .map(|h| h.trim().to_string())
-                .collect();
-            let mut errors: Vec<FieldError> = headers
-                .iter()
-                .filter(|h| !COLUMNS.contains(&h.as_str()))
-                .map(|h| FieldError::new(h.clone(), "is not a column of a client import").at_row(1))
-                .collect();
-            errors.extend(
-                REQUIRED
-                    .iter()
-                    .filter(|r| !headers.iter().any(|h| h == *r))
-                    .map(|r| FieldError::new(*r, "this column is required").at_row(1)),
-            );
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let mut rows = Vec::new();
-            for (i, record) in reader.records().enumerate() {
-                if rows.len() == MAX_ROWS {
-                    return Err(too_many_rows());
-                }
-                let row = i as u64 + 2;
-                rows.push(match record {
-                    Ok(record) if record.len() != headers.len() => (
+            },
+            Rows::Csv {
+                records,
+                width,
+                next,
+            } => {
+                let record = records.next()?;
+                let row = *next;
+                *next += 1;
+                Some(match record {
+                    Ok(record) if record.len() != *width => (
                         row,
                         Err(FieldError::new(
                             "row",
-                            format!(
-                                "has {} cells; the header has {}",
-                                record.len(),
-                                headers.len()
-                            ),
+                            format!("has {} cells; the header has {}", record.len(), width),
                         )
                         .at_row(row)),
                     ),
@@ -273,12 +320,10 @@ fn read_rows(format: Format, body: &[u8]) -> Result<(Vec<String>, Vec<Row>), Api
                         row,
                         Err(FieldError::new("row", format!("cannot be read: {e}")).at_row(row)),
                     ),
-                });
+                })
             }
-            (headers, rows)
         }
-    };
-    Ok((headers, rows))
+    }
 }
 
 fn take_string(
@@ -387,8 +432,7 @@ pub async fn import_clients(
         req.content_type(),
         crate::auth::secrets::hex_digest(&body)
     ));
-    let (headers, rows) = read_rows(format, &body)?;
-    drop(body);
+    let (headers, rows) = Rows::open(format, &body)?;
 
     let mut conn = state.pool.get().await?;
     let today = Utc::now().date_naive();
@@ -406,7 +450,7 @@ pub async fn import_clients(
                     }
                 }
             }
-            let total = rows.len() as u64;
+            let mut total = 0u64;
             let coaches: HashMap<String, Uuid> = users::list_in_organization(conn, principal.organization_id, Role::Coach, None, i64::MAX)
                 .await?
                 .into_iter()
@@ -418,12 +462,16 @@ pub async fn import_clients(
             let mut batch_emails: HashSet<String> = HashSet::new();
             let mut program_steps: HashMap<String, Option<(Uuid, i32, Step)>> = HashMap::new();
             let (mut created_count, mut updated_count, mut unchanged, mut plans_started) = (0u64, 0u64, 0u64, 0u64);
-            let mut rows = rows.into_iter().peekable();
-            // Validate and write a chunk at a time, so memory stays bounded by the chunk; the one
-            // transaction still makes the whole batch all or nothing.
+            let mut rows = rows.peekable();
+            // Read, validate and write a chunk at a time, so memory holds the body and one
+            // chunk; the one transaction still makes the whole batch all or nothing.
             while rows.peek().is_some() {
                 let mut chunk = Vec::with_capacity(imports::CHUNK);
                 for (row, parsed) in rows.by_ref().take(imports::CHUNK) {
+                    total += 1;
+                    if total > MAX_ROWS as u64 {
+                        return Err(too_many_rows());
+                    }
                     match parsed {
                         Ok(data) => chunk.push((row, data)),
                         Err(e) => problems.add(e),

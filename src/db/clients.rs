@@ -11,7 +11,7 @@ use super::schema::clients;
 use crate::auth::policy::{self, ClientOwnership};
 use crate::auth::Principal;
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = clients)]
 pub struct Client {
     pub id: Uuid,
