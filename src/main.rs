@@ -1,6 +1,24 @@
 use std::process::ExitCode;
 
+/// glibc gives each thread that allocates under contention an arena of its own and rarely
+/// hands freed memory back from them, so a busy server's resident memory ratchets up to many
+/// times what it uses (measured in BENCHMARKS.md). One arena (with glibc's per-thread caches)
+/// keeps it near the working set. glibc's own `MALLOC_ARENA_MAX` still wins when set.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -96,6 +96,27 @@ async fn a_csv_with_bom_quotes_crlf_and_utf8_imports_and_reimports_unchanged() {
         count(&app, "audit_events WHERE action = 'client.import.create'").await,
         3
     );
+    // Each created client's event holds who created her and the values given, nulls left out.
+    #[derive(diesel::QueryableByName)]
+    struct Event {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        changes: Value,
+    }
+    let event: Event = diesel::sql_query(format!(
+        "SELECT e.changes FROM audit_events e JOIN clients c ON c.id = e.entity_id
+          WHERE e.action = 'client.import.create' AND c.external_id = 'RP-3'
+            AND e.actor_type = 'user' AND e.actor_id = '{}'",
+        admin.user_id
+    ))
+    .get_result(&mut app.conn().await)
+    .await
+    .unwrap();
+    assert_eq!(event.changes["name"], "Bea Souza");
+    assert_eq!(event.changes["delivery_date"], "2026-06-15");
+    assert_eq!(event.changes["delivery_type"], "assisted_vaginal");
+    assert_eq!(event.changes["breastfeeding"], false);
+    assert!(event.changes.get("email").is_none(), "{}", event.changes);
+    assert!(event.changes.get("revision").is_none(), "{}", event.changes);
 
     let again: Value = post(&app, &admin.token, "", "text/csv", CSV, None)
         .await
