@@ -339,6 +339,16 @@ fn take_string(
     }
 }
 
+/// A new client's values for the audit trail, leaving out what was not given.
+fn without_nulls(fields: &ClientFields) -> Value {
+    match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        _ => Value::Null,
+    }
+}
+
 /// Bad rows: the first 1,000 problems, how many in all, and which rows.
 #[derive(Default)]
 struct Problems {
@@ -586,7 +596,7 @@ pub async fn import_clients(
                     plans_started += prepared.iter().filter(|p| p.program.is_some() && p.existing.is_none()).count() as u64;
                     continue;
                 }
-                imports::insert_clients(conn, principal.organization_id, principal.actor(), &created).await.map_err(|e| {
+                imports::insert_clients(conn, principal.organization_id, &created).await.map_err(|e| {
                     if crate::db::clients::duplicate_of(&e).is_some() {
                         ApiError::Conflict("Another import added some of these clients at the same time; retry.".into())
                     } else {
@@ -595,6 +605,8 @@ pub async fn import_clients(
                 })?;
                 let rows_to_update: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
                 imports::update_clients(conn, principal.organization_id, &rows_to_update).await?;
+                let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, without_nulls(f))).collect();
+                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.create", "client", &created_events).await?;
                 let updated_events: Vec<(Uuid, Value)> = updated.into_iter().map(|(id, _, c)| (id, c)).collect();
                 imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.update", "client", &updated_events).await?;
                 let ids: HashMap<&str, Uuid> = created

@@ -134,55 +134,25 @@ macro_rules! bind_columns {
     };
 }
 
-/// Inserts new clients (with the ids given) and, in the same statement, an audit event for
-/// each holding the values it was created with (its non-null fields, taken from the row as
-/// written), a chunk per statement.
+/// Inserts new clients (with the ids given), a chunk per statement.
 pub async fn insert_clients(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    actor: Actor,
     rows: &[(Uuid, &ClientFields)],
 ) -> QueryResult<usize> {
-    let (actor_type, actor_id) = actor_parts(actor);
     let mut written = 0;
     for chunk in rows.chunks(CHUNK) {
         let c = Columns::from_rows(chunk);
-        let audit_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
         let query = diesel::sql_query(format!(
-            "WITH u AS (SELECT u.*, a.audit_id FROM {UNNEST_CLIENT_COLUMNS}
-                          JOIN UNNEST($2::uuid[], $18::uuid[]) AS a(id, audit_id) ON a.id = u.id),
-                  made AS (
-                    INSERT INTO clients (organization_id, id, external_id, name, email, phone, coach_id, delivery_date,
-                        delivery_type, perineal_tear_grade, breastfeeding, cleared_for_exercise, cleared_on, cleared_by,
-                        status, notes, timezone)
-                    SELECT $1, id, external_id, name, email, phone, coach_id, delivery_date, delivery_type,
-                           perineal_tear_grade, breastfeeding, cleared_for_exercise, cleared_on, cleared_by, status,
-                           notes, timezone
-                      FROM u
-                    RETURNING *)
-             INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, entity, entity_id, changes)
-             SELECT u.audit_id, $1, $19, $20, 'client.import.create', 'client', m.id,
-                    jsonb_strip_nulls(to_jsonb(m) - 'id' - 'organization_id' - 'revision' - 'created_at' - 'updated_at')
-               FROM made m JOIN u ON u.id = m.id"
+            "INSERT INTO clients (organization_id, id, external_id, name, email, phone, coach_id, delivery_date,
+                delivery_type, perineal_tear_grade, breastfeeding, cleared_for_exercise, cleared_on, cleared_by,
+                status, notes, timezone)
+             SELECT $1, u.* FROM {UNNEST_CLIENT_COLUMNS}"
         ))
         .bind::<SqlUuid, _>(organization_id);
-        written += bind_columns!(query, c)
-            .bind::<Array<SqlUuid>, _>(&audit_ids)
-            .bind::<Text, _>(actor_type)
-            .bind::<Nullable<SqlUuid>, _>(actor_id)
-            .execute(conn)
-            .await?;
+        written += bind_columns!(query, c).execute(conn).await?;
     }
     Ok(written)
-}
-
-fn actor_parts(actor: Actor) -> (&'static str, Option<Uuid>) {
-    match actor {
-        Actor::User(id) => ("user", Some(id)),
-        Actor::ServiceToken(id) => ("service_token", Some(id)),
-        Actor::Engine => ("engine", None),
-        Actor::System => ("system", None),
-    }
 }
 
 /// Overwrites existing clients (by id) with new values, bumping their revisions.
@@ -219,7 +189,12 @@ pub async fn record_audit_events(
     entity: &str,
     events: &[(Uuid, serde_json::Value)],
 ) -> QueryResult<()> {
-    let (actor_type, actor_id) = actor_parts(actor);
+    let (actor_type, actor_id) = match actor {
+        Actor::User(id) => ("user", Some(id)),
+        Actor::ServiceToken(id) => ("service_token", Some(id)),
+        Actor::Engine => ("engine", None),
+        Actor::System => ("system", None),
+    };
     for chunk in events.chunks(CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
         let entity_ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
