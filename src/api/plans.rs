@@ -294,6 +294,10 @@ async fn load_plan(
     lock: bool,
 ) -> ApiResult<(Client, Plan)> {
     let id = client_id_of(principal, raw)?;
+    if !lock {
+        let (client, plan) = plans::with_client(conn, principal, id).await?;
+        return Ok((client, plan.ok_or(ApiError::NotFound)?));
+    }
     let client = clients::find_accessible(conn, principal, id, lock).await?;
     let plan = plans::current_for_client(conn, client.id, lock)
         .await?

@@ -137,6 +137,12 @@ pub async fn find_accessible(
     } else {
         query.first(conn).await?
     };
+    accessible(principal, client)
+}
+
+/// The client if the principal may reach her; `NotFound` otherwise (out of reach looks the
+/// same as nonexistent).
+pub fn accessible(principal: &Principal, client: Client) -> QueryResult<Client> {
     if policy::may_access_client(principal, &client.ownership()) {
         Ok(client)
     } else {

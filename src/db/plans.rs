@@ -6,7 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::audit::Actor;
-use super::schema::{plan_transitions, plans};
+use super::clients::Client;
+use super::schema::{clients, plan_transitions, plans};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
 
@@ -98,6 +99,28 @@ pub async fn current_for_client(
     } else {
         query.first(conn).await.optional()
     }
+}
+
+/// A client the principal may reach and her current plan (live first, then the latest), in
+/// one read.
+pub async fn with_client(
+    conn: &mut AsyncPgConnection,
+    principal: &crate::auth::Principal,
+    client_id: Uuid,
+) -> QueryResult<(Client, Option<Plan>)> {
+    let (client, plan) = clients::table
+        .left_join(plans::table)
+        .filter(clients::id.eq(client_id))
+        .filter(clients::organization_id.eq(principal.organization_id))
+        .order((
+            diesel::dsl::sql::<diesel::sql_types::Bool>("plans.status IN ('active', 'paused')")
+                .desc(),
+            plans::id.desc(),
+        ))
+        .select((Client::as_select(), Option::<Plan>::as_select()))
+        .first::<(Client, Option<Plan>)>(conn)
+        .await?;
+    Ok((super::clients::accessible(principal, client)?, plan))
 }
 
 pub async fn all_for_client(
