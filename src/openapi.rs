@@ -41,6 +41,7 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "symptom-reports", description = "Symptoms, their triage, and the timeline"),
         (name = "flags", description = "The coach's inbox"),
         (name = "imports", description = "Bulk client import for scripts"),
+        (name = "audit", description = "Who changed or looked at what, and when (admins)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -902,6 +902,16 @@ pub async fn export_client(
     let reports =
         crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
     let flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
+    super::audit_staff_read(
+        &mut conn,
+        &principal,
+        client.id,
+        "client.export",
+        serde_json::json!({
+            "plans": plans.len(), "sessions": sessions.len(), "symptom_reports": reports.len(),
+        }),
+    )
+    .await?;
     Ok(web::Json(ClientExport {
         exported_at: Utc::now(),
         client: client.into(),

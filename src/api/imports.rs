@@ -197,8 +197,8 @@ impl<'a> Rows<'a> {
     fn open(format: Format, body: &'a [u8]) -> Result<(Vec<String>, Rows<'a>), ApiError> {
         match format {
             Format::Json => {
-                let values: Vec<&serde_json::value::RawValue> =
-                    serde_json::from_slice(body).map_err(|e| match e.classify() {
+                let values: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)
+                    .map_err(|e| match e.classify() {
                         serde_json::error::Category::Data => {
                             ApiError::invalid("body", "must be a JSON array of client objects")
                         }

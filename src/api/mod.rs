@@ -1,6 +1,7 @@
 //! The HTTP floor: one module of thin handlers per resource, with their request and response
 //! types. A handler extracts, lets the policy decide, calls the query layer and answers.
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod coaches;
@@ -22,6 +23,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::auth::Principal;
+use crate::domain::identity::Role;
 use crate::error::ApiError;
 
 /// Registers every documented route; the OpenAPI document is collected from these.
@@ -38,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     sessions::configure(cfg);
     reports::configure(cfg);
     imports::configure(cfg);
+    audit::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -184,4 +188,29 @@ mod tests {
         };
         assert_eq!(q.parse().unwrap(), (50, Some(id)));
     }
+}
+
+/// Staff reads of a client's health data are audited (who looked at what, when); her own reads
+/// are not.
+pub async fn audit_staff_read(
+    conn: &mut diesel_async::AsyncPgConnection,
+    principal: &Principal,
+    client_id: Uuid,
+    action: &str,
+    what: serde_json::Value,
+) -> Result<(), ApiError> {
+    if principal.role == Role::Client {
+        return Ok(());
+    }
+    crate::db::audit::record(
+        conn,
+        principal.organization_id,
+        principal.actor(),
+        action,
+        "client",
+        client_id,
+        what,
+    )
+    .await?;
+    Ok(())
 }

@@ -381,6 +381,15 @@ pub async fn list_reports(
         updated_since: query.updated_since,
     };
     let rows = reports::list(&mut conn, client.id, &filter, after, limit).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    super::audit_staff_read(
+        &mut conn,
+        &principal,
+        client.id,
+        "symptom_report.read",
+        serde_json::json!({"report_ids": ids}),
+    )
+    .await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -408,6 +417,14 @@ pub async fn get_report(
         .await?
         .filter(|r| r.client_id == client.id)
         .ok_or(ApiError::NotFound)?;
+    super::audit_staff_read(
+        &mut conn,
+        &principal,
+        client.id,
+        "symptom_report.read",
+        serde_json::json!({"report_ids": [report.id]}),
+    )
+    .await?;
     Ok(web::Json(report.into()))
 }
 
@@ -716,6 +733,14 @@ pub async fn timeline(
             "the range must run forwards and span at most 366 days",
         ));
     }
+    super::audit_staff_read(
+        &mut conn,
+        &principal,
+        client.id,
+        "client.timeline.read",
+        serde_json::json!({"since": since, "until": until}),
+    )
+    .await?;
     let range = sessions::Range {
         since: Some(since),
         until: Some(until),

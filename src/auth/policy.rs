@@ -63,6 +63,7 @@ pub const ROUTES: &[RouteRule] = &[
         "/v1/organization",
         Access::Roles(ADMIN, Some(Scope::OrganizationWrite)),
     ),
+    rule("GET", "/v1/audit-events", Access::Roles(ADMIN, None)),
     rule(
         "GET",
         "/v1/coaches",

@@ -1,6 +1,7 @@
 //! The audit trail: one appended row per write, in the same transaction as the write.
 
-use diesel::prelude::Insertable;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
@@ -65,6 +66,69 @@ pub async fn record(
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub changes: Value,
+}
+
+/// Which events to list; every field narrows.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The organization's events, newest first, continuing before `before`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    filter: &AuditFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query = audit_events::table
+        .filter(audit_events::organization_id.eq(organization_id))
+        .select(AuditEvent::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(entity) = &filter.entity {
+        query = query.filter(audit_events::entity.eq(entity.clone()));
+    }
+    if let Some(id) = filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(id));
+    }
+    if let Some(id) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(id));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::occurred_at.lt(until));
+    }
+    if let Some(before) = before {
+        query = query.filter(audit_events::id.lt(before));
+    }
+    query.load(conn).await
 }
 
 /// What changed between two states: `{field: {from, to}}` for every field that differs.

@@ -1,6 +1,7 @@
 //! API tests: the real server on a random port, a fresh real PostgreSQL database per test.
 
 mod access;
+mod audit;
 mod auth;
 mod clients;
 mod coaches;

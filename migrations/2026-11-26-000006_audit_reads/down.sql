@@ -1,0 +1,2 @@
+DROP INDEX audit_events_actor_idx;
+DROP INDEX audit_events_organization_id_idx;
