@@ -174,12 +174,15 @@ fn csv_value(column: &str, cell: &str) -> Value {
     }
 }
 
+/// An NDJSON body's lines, numbered from 0.
+type Lines<'a> = std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>;
+
 /// The rows of a body, read one at a time as the import goes (numbered as in the file), so
 /// that memory holds the body and one chunk of rows, not every row at once.
 enum Rows<'a> {
     /// The array's elements, still unparsed (a borrowed slice of the body each).
     Json(std::iter::Enumerate<std::vec::IntoIter<&'a serde_json::value::RawValue>>),
-    Ndjson(std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>),
+    Ndjson(Lines<'a>),
     Csv {
         records: csv::StringRecordsIntoIter<&'a [u8]>,
         width: usize,

@@ -163,6 +163,31 @@ pub fn today_in(timezone: &str) -> chrono::NaiveDate {
     }
 }
 
+/// Staff reads of a client's health data are audited (who looked at what, when); her own reads
+/// are not.
+pub async fn audit_staff_read(
+    conn: &mut diesel_async::AsyncPgConnection,
+    principal: &Principal,
+    client_id: Uuid,
+    action: &str,
+    what: serde_json::Value,
+) -> Result<(), ApiError> {
+    if principal.role == Role::Client {
+        return Ok(());
+    }
+    crate::db::audit::record(
+        conn,
+        principal.organization_id,
+        principal.actor(),
+        action,
+        "client",
+        client_id,
+        what,
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,29 +213,4 @@ mod tests {
         };
         assert_eq!(q.parse().unwrap(), (50, Some(id)));
     }
-}
-
-/// Staff reads of a client's health data are audited (who looked at what, when); her own reads
-/// are not.
-pub async fn audit_staff_read(
-    conn: &mut diesel_async::AsyncPgConnection,
-    principal: &Principal,
-    client_id: Uuid,
-    action: &str,
-    what: serde_json::Value,
-) -> Result<(), ApiError> {
-    if principal.role == Role::Client {
-        return Ok(());
-    }
-    crate::db::audit::record(
-        conn,
-        principal.organization_id,
-        principal.actor(),
-        action,
-        "client",
-        client_id,
-        what,
-    )
-    .await?;
-    Ok(())
 }
