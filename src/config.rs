@@ -39,6 +39,9 @@ pub struct Settings {
     /// `POSTGRES_BIN_DIR`: where the PostgreSQL server binaries are, for the embedded mode;
     /// default: found through `pg_config`, `PATH` or `/usr/lib/postgresql/*/bin`.
     pub postgres_bin_dir: Option<PathBuf>,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.org`) whose browser
+    /// pages may call the API; default none.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -115,6 +118,7 @@ impl Settings {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )?,
             postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
+            cors_allowed_origins: origins(var("CORS_ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
         })
     }
 
@@ -134,13 +138,45 @@ impl Settings {
             json_body_limit: 64 * 1024,
             http_workers: 2,
             postgres_bin_dir: None,
+            cors_allowed_origins: vec![],
         }
     }
+}
+
+/// The origins of a comma-separated list, each `scheme://host[:port]` with nothing after.
+fn origins(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let url = url::Url::parse(o).map_err(|e| {
+                anyhow::anyhow!("CORS_ALLOWED_ORIGINS: {o:?} is not an origin: {e}")
+            })?;
+            let origin = url.origin().ascii_serialization();
+            anyhow::ensure!(
+                matches!(url.scheme(), "http" | "https") && origin == o.trim_end_matches('/'),
+                "CORS_ALLOWED_ORIGINS: {o:?} is not an origin (scheme://host[:port], no path)"
+            );
+            Ok(origin)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_origins_are_checked() {
+        assert_eq!(origins("").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            origins("https://app.example.org, http://localhost:5173").unwrap(),
+            vec!["https://app.example.org", "http://localhost:5173"]
+        );
+        assert!(origins("https://app.example.org/path").is_err());
+        assert!(origins("app.example.org").is_err());
+        assert!(origins("*").is_err());
+    }
 
     #[test]
     fn redacts_password() {

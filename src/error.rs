@@ -92,6 +92,8 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
+    #[error("request headers too large: {0}")]
+    HeadersTooLarge(String),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("validation failed")]
@@ -123,6 +125,10 @@ impl ApiError {
                 "The resource changed since it was read",
             ),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "The request body is too large"),
+            ApiError::HeadersTooLarge(_) => (
+                "headers-too-large",
+                "The request's header fields are too large",
+            ),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
@@ -144,6 +150,7 @@ impl ApiError {
             | ApiError::Conflict(d)
             | ApiError::PreconditionFailed(d)
             | ApiError::PayloadTooLarge(d)
+            | ApiError::HeadersTooLarge(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
             ApiError::NotFound => "No such resource.".into(),
             ApiError::MethodNotAllowed(methods) => format!(
@@ -196,6 +203,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

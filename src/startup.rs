@@ -89,11 +89,25 @@ async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 }
 
 /// Echoes the request id of the log lines in `x-request-id`, so a caller can quote it.
+/// All header fields of a request together may take this many bytes (names and values).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "The request's header fields take {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}."
+        ))
+        .into());
+    }
     let mut res = next.call(req).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut()
@@ -131,6 +145,7 @@ impl Application {
             .build()
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         let docs_spec = document.clone();
+        let cors_origins = state.settings.cors_allowed_origins.clone();
         let workers = state.settings.http_workers.max(1);
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -153,6 +168,10 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store")),
                 )
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
         })
         .workers(workers)
         .listen(listener)?
@@ -197,4 +216,30 @@ impl Application {
         self.state.pool.close();
         result
     }
+}
+
+/// Browser pages from the configured origins may call the API (credentials travel in the
+/// `Authorization` header, never cookies); other origins get no CORS headers, so browsers keep
+/// their pages from reading the answers.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    origins
+        .iter()
+        .fold(actix_cors::Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin)
+        })
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            actix_web::http::header::ETAG,
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+        ])
+        .block_on_origin_mismatch(false)
+        .max_age(3600)
 }

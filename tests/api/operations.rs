@@ -151,3 +151,82 @@ fn every_operation_is_documented_for_a_frontend() {
         }
     }
 }
+
+#[tokio::test]
+async fn cors_is_closed_by_default_and_open_only_to_configured_origins() {
+    let preflight = |app: &crate::helpers::TestApp, origin: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/me", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let get = |app: &crate::helpers::TestApp, origin: &str| {
+        app.client
+            .get(format!("{}/healthz", app.address))
+            .header("origin", origin)
+            .send()
+    };
+
+    let closed = spawn_app().await;
+    let res = get(&closed, "https://app.example.org").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+    let res = preflight(&closed, "https://app.example.org").await.unwrap();
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+
+    let open =
+        spawn_app_with(|s| s.cors_allowed_origins = vec!["https://app.example.org".into()]).await;
+    let res = preflight(&open, "https://app.example.org").await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let res = get(&open, "https://app.example.org").await.unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("etag") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    // Another origin is answered (the API is not a browser's gatekeeper) but without CORS
+    // headers, so a browser keeps its page from reading the answer.
+    let res = get(&open, "https://evil.example").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+    let res = preflight(&open, "https://evil.example").await.unwrap();
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn no_server_banner_and_oversized_headers_are_a_431() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz", None).await;
+    assert!(!res.headers().contains_key("server"), "{:?}", res.headers());
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-padding", "a".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 431).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("16384"),
+        "{problem}"
+    );
+}
