@@ -18,7 +18,8 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn parts(self) -> (&'static str, Option<Uuid>) {
+    /// The audit trail's `actor_type` and `actor_id` for this actor.
+    pub fn parts(self) -> (&'static str, Option<Uuid>) {
         match self {
             Actor::User(id) => ("user", Some(id)),
             Actor::ServiceToken(id) => ("service_token", Some(id)),

@@ -189,12 +189,7 @@ pub async fn record_audit_events(
     entity: &str,
     events: &[(Uuid, serde_json::Value)],
 ) -> QueryResult<()> {
-    let (actor_type, actor_id) = match actor {
-        Actor::User(id) => ("user", Some(id)),
-        Actor::ServiceToken(id) => ("service_token", Some(id)),
-        Actor::Engine => ("engine", None),
-        Actor::System => ("system", None),
-    };
+    let (actor_type, actor_id) = actor.parts();
     for chunk in events.chunks(CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
         let entity_ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
