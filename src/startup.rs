@@ -159,6 +159,7 @@ impl Application {
                 .split_for_parts();
             app.service(Scalar::with_url("/docs", docs_spec.clone()))
                 .default_service(web::to(no_route))
+                .wrap(from_fn(crate::api::idempotency::idempotency))
                 .wrap(from_fn(crate::auth::principal::authorize))
                 .wrap(prometheus.clone())
                 .wrap(from_fn(request_id_header))
@@ -200,12 +201,19 @@ impl Application {
         let state = self.state.clone();
         let forget = Arc::new(tokio::sync::Notify::new());
         let stop_forgetting = forget.clone();
-        // Keep the login throttle's memory bounded.
+        // Keep the login throttle's memory bounded, and drop idempotency keys past their time.
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => state.login_throttle.forget_idle(),
+                    _ = tick.tick() => {
+                        state.login_throttle.forget_idle();
+                        if let Ok(mut conn) = state.pool.get().await {
+                            if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
+                                tracing::warn!(error = %e, "purging expired idempotency keys");
+                            }
+                        }
+                    }
                     _ = stop_forgetting.notified() => break,
                 }
             }

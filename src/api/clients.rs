@@ -1,6 +1,7 @@
 //! Clients: the records coaches keep on the new mothers they coach. Created and changed by
 //! coaches and admins; a client reads her own record. `DELETE` erases her data.
 
+use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -506,13 +507,14 @@ pub async fn list_clients(
 
 /// Add a client.
 #[utoipa::path(tag = "clients", operation_id = "createClient", security(("bearer" = [])),
+    params(IdempotencyKey),
     request_body = ClientInput,
     responses((status = 201, description = "Created", body = ClientView,
             headers(("ETag" = String, description = "The revision, for If-Match"))),
         Conflict, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/clients")]
 pub async fn create_client(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<HttpResponse> {
@@ -520,7 +522,7 @@ pub async fn create_client(
     let mut fields = input
         .validate(today, principal.user_id, None)
         .map_err(ApiError::Validation)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let client = conn
         .transaction::<_, ApiError, _>(async |conn| {
             check_coach(conn, &principal, &mut fields, None).await?;
@@ -780,7 +782,7 @@ pub async fn delete_client(
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let client = clients::find_accessible(conn, &principal, id, true).await?;
-        let counts = erasure::erase_client(conn, client.id).await?;
+        let counts = erasure::erase_client(conn, client.organization_id, client.id).await?;
         audit::record(
             conn,
             principal.organization_id,

@@ -1,5 +1,6 @@
 //! Staff: an admin adds coaches (each gets an invitation), edits and removes them.
 
+use super::idempotency::Db;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -160,13 +161,13 @@ pub async fn list_coaches(
         Conflict, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/coaches")]
 pub async fn create_coach(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     JsonBody(body): JsonBody<NewCoach>,
 ) -> ApiResult<HttpResponse> {
     let name = parse_name(&body.name)?;
     let email = parse_email(&body.email)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let created = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let coach = users::insert(

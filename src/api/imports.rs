@@ -2,6 +2,7 @@
 //! atomic by default, or skipping bad rows; a dry run writes nothing; an `Idempotency-Key`
 //! makes retries safe. Written in whole chunks per statement.
 
+use super::idempotency::IdempotencyKey;
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
@@ -18,7 +19,7 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors};
 use super::extract::{read_limited, QueryParams};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
-use crate::db::{audit, imports, programs, users};
+use crate::db::{audit, idempotency, imports, programs, users};
 use crate::domain::identity::Role;
 use crate::domain::plan::Step;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -388,7 +389,7 @@ struct Prepared {
 /// stage). In an update, fields the row leaves out keep their values. Up to 100,000 rows and
 /// 32 MiB. With `Idempotency-Key`, a repeat with the same body returns the first answer.
 #[utoipa::path(tag = "imports", operation_id = "importClients", security(("bearer" = [])),
-    params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    params(ImportQuery, IdempotencyKey),
     request_body(description = "The clients", content(
         (Vec<ClientInput> = "application/json"),
         (String = "application/x-ndjson", example = json!("{\"external_id\":\"RP-1\",\"name\":\"Ana Lima\",\"delivery_date\":\"2026-08-20\",\"delivery_type\":\"vaginal\"}\n")),
@@ -442,13 +443,13 @@ pub async fn import_clients(
     let (status, report) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             if let Some(key) = &key {
-                match imports::claim_key(conn, principal.organization_id, key, &digest).await? {
-                    imports::KeyState::New => {}
-                    imports::KeyState::Replay { status, body } => {
-                        let report: ImportReport = serde_json::from_value(body).map_err(anyhow::Error::from)?;
-                        return Ok((status, report));
+                match idempotency::claim(conn, principal.organization_id, key, &digest).await? {
+                    idempotency::KeyState::New => {}
+                    idempotency::KeyState::Replay(first) => {
+                        let report: ImportReport = serde_json::from_slice(&first.body).map_err(anyhow::Error::from)?;
+                        return Ok((first.status, report));
                     }
-                    imports::KeyState::Mismatch => {
+                    idempotency::KeyState::Mismatch => {
                         return Err(ApiError::invalid("Idempotency-Key", "was already used with another request"))
                     }
                 }
@@ -649,8 +650,10 @@ pub async fn import_clients(
                 errors_not_shown,
             };
             if let Some(key) = &key {
-                let body = serde_json::to_value(&report).map_err(anyhow::Error::from)?;
-                imports::store_response(conn, principal.organization_id, key, 200, &body).await?;
+                let body = serde_json::to_vec(&report).map_err(anyhow::Error::from)?;
+                let headers = vec![("content-type".to_string(), "application/json".to_string())];
+                let answer = idempotency::StoredResponse { status: 200, headers, body };
+                idempotency::store(conn, principal.organization_id, key, &answer).await?;
             }
             Ok((200, report))
         })

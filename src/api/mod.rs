@@ -7,6 +7,7 @@ pub mod clients;
 pub mod coaches;
 pub mod docs;
 pub mod extract;
+pub mod idempotency;
 pub mod imports;
 pub mod me;
 pub mod ops;

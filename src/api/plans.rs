@@ -1,6 +1,7 @@
 //! Plans: a client's run through a program. Assign one, read it with its recommendation and
 //! next session, see today's prescription, and move it with transitions (coaches).
 
+use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -226,7 +227,7 @@ pub struct AssignPlan {
 
 /// Assign a program to a client: her plan starts at the program's first stage.
 #[utoipa::path(tag = "plans", operation_id = "assignPlan", security(("bearer" = [])),
-    params(("client_id" = String, Path, description = "The client's id")),
+    params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id")),
     request_body = AssignPlan,
     responses((status = 201, description = "The new plan", body = PlanView,
             headers(("ETag" = String, description = "The plan's revision, for If-Match"))),
@@ -234,13 +235,13 @@ pub struct AssignPlan {
         NotFound, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/clients/{client_id}/plan")]
 pub async fn assign_plan(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<AssignPlan>,
 ) -> ApiResult<HttpResponse> {
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let (plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
@@ -412,7 +413,7 @@ pub struct TransitionResult {
 /// 412 instead of a double move. Gates hold for coaches too: moving into jogging before day 84,
 /// without clearance, or with an open red flag is a 409 unless `override_gate` is true.
 #[utoipa::path(tag = "plans", operation_id = "createTransition", security(("bearer" = [])),
-    params(("client_id" = String, Path, description = "The client's id"),
+    params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id"),
         ("If-Match" = Option<String>, Header, description = "The plan's ETag")),
     request_body = TransitionBody,
     responses((status = 201, description = "Applied", body = TransitionResult,
@@ -422,7 +423,7 @@ pub struct TransitionResult {
 #[post("/v1/clients/{client_id}/plan/transitions")]
 pub async fn create_transition(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<TransitionBody>,
@@ -435,7 +436,7 @@ pub async fn create_transition(
         ));
     }
     let if_match = if_match(&req);
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let (transition, plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let (client, plan) = load_plan(conn, &principal, &client_id, true).await?;

@@ -1,6 +1,7 @@
 //! Programs: versioned templates of stages. Every organization starts with Return to Running
 //! Postpartum; coaches and admins may publish their own versions and programs.
 
+use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -133,12 +134,13 @@ pub async fn list_programs(
 /// Stages follow the method's order; keys are unique, positions 1, 2, 3…, doses positive, and
 /// each jogging level runs at most 10 % or 1 minute longer than the one before.
 #[utoipa::path(tag = "programs", operation_id = "createProgram", security(("bearer" = [])),
+    params(IdempotencyKey),
     request_body = NewProgram,
     responses((status = 201, description = "Created at version 1", body = ProgramView),
         Conflict, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/programs")]
 pub async fn create_program(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     JsonBody(body): JsonBody<NewProgram>,
 ) -> ApiResult<HttpResponse> {
@@ -155,7 +157,7 @@ pub async fn create_program(
         ));
     }
     validate(&body.name, &body.stages)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let created = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let program = programs::create(

@@ -1,6 +1,7 @@
 //! Listening to the body: symptom reports (triaged at once, the engine run on the plan), the
 //! coach's inbox of flags, and a client's timeline for dashboards.
 
+use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
@@ -243,14 +244,14 @@ pub struct SubmittedReport {
 /// plan, `red_pelvic` moves a jogging plan back to lunges; both open a flag in her coach's
 /// inbox. Retrying with the same `id` and body returns the first answer (200).
 #[utoipa::path(tag = "symptom-reports", operation_id = "submitSymptomReport", security(("bearer" = [])),
-    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id, or `me`")),
     request_body = SymptomReportInput,
     responses((status = 201, description = "Triaged", body = SubmittedReport),
         (status = 200, description = "A retry of a report already received", body = SubmittedReport),
         Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/clients/{client_id}/symptom-reports")]
 pub async fn submit_report(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<SymptomReportInput>,
@@ -259,7 +260,7 @@ pub async fn submit_report(
     let digest =
         crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let (report, recommendation, created) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
@@ -597,13 +598,13 @@ pub struct ResolveFlag {
 /// Resolution is recorded, never deleted. Once a client's red flags are resolved, her coach
 /// can move the plan on again (into jogging too).
 #[utoipa::path(tag = "flags", operation_id = "resolveFlag", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The flag's id")),
+    params(IdempotencyKey, ("id" = Uuid, Path, description = "The flag's id")),
     request_body = ResolveFlag,
     responses((status = 200, description = "Resolved", body = FlagView),
         Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/flags/{id}/resolve")]
 pub async fn resolve_flag(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     id: web::Path<Uuid>,
     JsonBody(body): JsonBody<ResolveFlag>,
@@ -615,7 +616,7 @@ pub async fn resolve_flag(
             "must be between 1 and 5000 characters",
         ));
     }
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let flag = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let (flag, client) = reports::find_accessible(conn, &principal, *id).await?;

@@ -1,6 +1,7 @@
 //! What the client did: logged sessions (retry-safe with a client-generated id) and readiness
 //! test results.
 
+use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
@@ -157,14 +158,14 @@ pub async fn list_sessions(
 /// Retrying with the same `id` and body answers 200 with the first record and writes nothing;
 /// the same `id` with another body is a 409.
 #[utoipa::path(tag = "sessions", operation_id = "logSession", security(("bearer" = [])),
-    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id, or `me`")),
     request_body = NewSession,
     responses((status = 201, description = "Logged", body = SessionLogView),
         (status = 200, description = "A retry of a session already logged", body = SessionLogView),
         Conflict, NotFound, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/clients/{client_id}/sessions")]
 pub async fn log_session(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<NewSession>,
@@ -192,7 +193,7 @@ pub async fn log_session(
         return Err(ApiError::Validation(errors));
     }
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let (log, created) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
@@ -361,13 +362,13 @@ pub async fn list_readiness(
 ///
 /// It passes when it reaches the test's dose (from her plan's program) symptom-free.
 #[utoipa::path(tag = "readiness", operation_id = "recordReadinessResult", security(("bearer" = [])),
-    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id, or `me`")),
     request_body = NewReadinessResult,
     responses((status = 201, description = "Recorded", body = ReadinessResultView),
         NotFound, AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/clients/{client_id}/readiness-tests")]
 pub async fn record_readiness(
-    state: web::Data<AppState>,
+    db: Db,
     principal: Principal,
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<NewReadinessResult>,
@@ -386,7 +387,7 @@ pub async fn record_readiness(
         ));
     }
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = db.get().await?;
     let result = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;

@@ -44,6 +44,11 @@ impl Principal {
             None => Actor::User(self.user_id),
         }
     }
+
+    /// The principal of a request that passed the policy (for middleware after `authorize`).
+    pub fn of(req: &HttpRequest) -> Option<Principal> {
+        req.extensions().get::<Authorized>().map(|a| a.0.clone())
+    }
 }
 
 /// Marks a request that passed the policy; only then can a handler get its principal.

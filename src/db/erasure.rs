@@ -13,6 +13,7 @@ use super::schema::{
 /// Deletes the client and everything of hers; returns how many rows each table lost.
 pub async fn erase_client(
     conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<serde_json::Map<String, serde_json::Value>> {
     let plan_ids: Vec<Uuid> = plans::table
@@ -68,6 +69,11 @@ pub async fn erase_client(
         )
         .execute(conn)
         .await?,
+    );
+    // Answers kept for idempotent retries hold her records as they were sent.
+    count(
+        "idempotency_keys",
+        super::idempotency::forget_mentioning(conn, organization_id, &about_her).await?,
     );
     // Reports first: flags point at their first report (checked at commit).
     count(

@@ -1,5 +1,5 @@
 //! Set-based writes for bulk imports: whole chunks of rows per statement through `UNNEST`,
-//! never row by row; and idempotency keys.
+//! never row by row.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::audit::Actor;
 use super::clients::{Client, ClientFields};
-use super::schema::idempotency_keys;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -257,80 +256,4 @@ pub async fn start_plans(
         made.extend(rows.into_iter().map(|m| (m.id, m.client_id)));
     }
     Ok(made)
-}
-
-/// What an idempotency key already holds.
-pub enum KeyState {
-    /// First use: the key is now taken by this request (until its transaction ends).
-    New,
-    /// Used before with the same request: its answer.
-    Replay {
-        status: u16,
-        body: serde_json::Value,
-    },
-    /// Used before with another request.
-    Mismatch,
-}
-
-/// Takes an idempotency key for this request; a concurrent request with the same key waits
-/// for this one's transaction to finish.
-pub async fn claim_key(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    key: &str,
-    digest: &[u8],
-) -> QueryResult<KeyState> {
-    // Keys are kept for 48 hours (at least the promised 24).
-    diesel::sql_query(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - interval '48 hours'",
-    )
-    .execute(conn)
-    .await?;
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::organization_id.eq(organization_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_digest.eq(digest),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 1 {
-        return Ok(KeyState::New);
-    }
-    let (stored_digest, status, body): (Vec<u8>, Option<i16>, Option<serde_json::Value>) =
-        idempotency_keys::table
-            .find((organization_id, key))
-            .select((
-                idempotency_keys::request_digest,
-                idempotency_keys::response_status,
-                idempotency_keys::response_body,
-            ))
-            .first(conn)
-            .await?;
-    Ok(match (stored_digest == digest, status, body) {
-        (true, Some(status), Some(body)) => KeyState::Replay {
-            status: status as u16,
-            body,
-        },
-        (true, _, _) => KeyState::New,
-        (false, _, _) => KeyState::Mismatch,
-    })
-}
-
-pub async fn store_response(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    key: &str,
-    status: u16,
-    body: &serde_json::Value,
-) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((organization_id, key)))
-        .set((
-            idempotency_keys::response_status.eq(status as i16),
-            idempotency_keys::response_body.eq(body),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod embedded;
 pub mod erasure;
+pub mod idempotency;
 pub mod imports;
 pub mod organizations;
 pub mod plans;

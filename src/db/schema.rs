@@ -195,8 +195,9 @@ diesel::table! {
         key -> Text,
         request_digest -> Bytea,
         response_status -> Nullable<Int2>,
-        response_body -> Nullable<Jsonb>,
         created_at -> Timestamptz,
+        response_headers -> Jsonb,
+        response_bytes -> Nullable<Bytea>,
     }
 }
 

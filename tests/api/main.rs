@@ -8,6 +8,7 @@ mod coaches;
 mod demo;
 mod errors;
 mod helpers;
+mod idempotency;
 mod imports;
 mod operations;
 mod programs;
