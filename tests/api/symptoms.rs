@@ -598,3 +598,53 @@ async fn reports_are_validated_retry_safe_and_readable() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_red_report_racing_a_coach_transition_loses_neither() {
+    for round in 0..4 {
+        let s = Scene::new(120, "lunges", None).await;
+        let advance =
+            json!({"action": "advance", "reason": format!("race {round}"), "override_gate": true});
+        let red = json!({"timing": "daily_life", "chest_pain": true});
+        let path = format!("/v1/clients/{}/symptom-reports", s.client);
+        let (moved, reported) = tokio::join!(
+            s.transition(advance),
+            s.app.post(&path, Some(&s.coach.token), &red)
+        );
+        assert_eq!(reported.status(), 201, "the report is always taken");
+        let moved = moved.status().as_u16();
+        // Either order is fine: advanced then paused, or paused and the advance refused.
+        assert!(moved == 201 || moved == 409, "transition answered {moved}");
+        let plan = s.plan().await;
+        assert_eq!(
+            plan["status"], "paused",
+            "the red report's pause survives (round {round})"
+        );
+        let history: Value = s
+            .app
+            .get(
+                &format!("/v1/clients/{}/plan/transitions", s.client),
+                Some(&s.coach.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = history["items"].as_array().unwrap();
+        let coach_moves = items
+            .iter()
+            .filter(|t| t["reason"] == format!("race {round}"))
+            .count();
+        assert_eq!(
+            coach_moves,
+            usize::from(moved == 201),
+            "an acknowledged move is in the history"
+        );
+        // The plan is where its newest transition left it.
+        let newest = &items[0];
+        assert_eq!(plan["stage"], newest["to"]["stage"], "{history}");
+        assert_eq!(plan["level"], newest["to"]["level"], "{history}");
+        assert_eq!(plan["status"], newest["to"]["status"], "{history}");
+        assert_eq!(s.inbox().await.len(), 1, "one urgent flag");
+    }
+}
