@@ -230,7 +230,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         )?;
         let applied = db::run_migrations(&database.url).await?;
         tracing::info!(applied, "migrations up to date");
-        let pool = db::build_pool(&database.url, settings.pool_size, settings.acquire_timeout)?;
+        let pool = db::build_pool(&database.url, &settings)?;
         crate::auth::password::warm_up();
         let bind = settings.bind_addr.clone();
         let app = Application::build(settings, pool, jwt)?;

@@ -26,6 +26,14 @@ pub struct Settings {
     pub pool_size: usize,
     /// `DATABASE_ACQUIRE_TIMEOUT_MS`, default 2000: how long a request waits for a connection before a 503.
     pub acquire_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`, default 5000: the longest one SQL statement may run
+    /// (a transaction left idle is ended after twice that).
+    pub statement_timeout: Duration,
+    /// `EXPENSIVE_REQUESTS_PER_MINUTE`, default 30: imports and exports, per caller and per IP.
+    pub expensive_requests_per_minute: u32,
+    /// `CLIENT_REQUEST_TIMEOUT_MS`, default 10000: a client must send a request's head within
+    /// this time (slow senders are cut off).
+    pub client_request_timeout: Duration,
     /// `DATA_DIR`, default `./data`: the embedded PostgreSQL and its generated secret live here.
     pub data_dir: PathBuf,
     /// `LOG_FORMAT`: `text` (default) or `json`.
@@ -109,6 +117,15 @@ impl Settings {
             access_token_ttl: Duration::from_secs(ttl),
             pool_size: parsed("DATABASE_POOL_SIZE", 16)?,
             acquire_timeout: Duration::from_millis(parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 2000)?),
+            statement_timeout: Duration::from_millis(parsed(
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                5000,
+            )?),
+            expensive_requests_per_minute: parsed("EXPENSIVE_REQUESTS_PER_MINUTE", 30)?,
+            client_request_timeout: Duration::from_millis(parsed(
+                "CLIENT_REQUEST_TIMEOUT_MS",
+                10_000,
+            )?),
             data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())),
             log_format,
             login_attempts_per_minute: parsed("LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
@@ -132,6 +149,9 @@ impl Settings {
             access_token_ttl: Duration::from_secs(900),
             pool_size: 8,
             acquire_timeout: Duration::from_millis(2000),
+            statement_timeout: Duration::from_millis(5000),
+            expensive_requests_per_minute: 30,
+            client_request_timeout: Duration::from_millis(10_000),
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             login_attempts_per_minute: 10,

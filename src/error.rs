@@ -264,7 +264,10 @@ impl From<diesel::result::Error> for ApiError {
             other => {
                 // tokio-postgres reports a lost server as an unknown database error.
                 let text = other.to_string();
-                if is_connection_lost(&text) {
+                // The statement timeout: the database is too busy to answer in time.
+                if is_connection_lost(&text)
+                    || text.contains("canceling statement due to statement timeout")
+                {
                     ApiError::Unavailable(text)
                 } else {
                     ApiError::Internal(anyhow::Error::new(other))

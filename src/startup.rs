@@ -18,7 +18,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{ExpensiveThrottle, LoginThrottle};
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::error::ApiError;
@@ -29,6 +29,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub settings: Settings,
     pub login_throttle: LoginThrottle,
+    pub expensive_throttle: ExpensiveThrottle,
     pub metrics: Metrics,
     pub openapi_json: String,
     /// Path templates and their methods, for telling 405 from 404.
@@ -134,6 +135,7 @@ impl Application {
             pool,
             jwt,
             login_throttle: LoginThrottle::new(settings.login_attempts_per_minute),
+            expensive_throttle: ExpensiveThrottle::new(settings.expensive_requests_per_minute),
             settings,
             openapi_json: document.to_json()?,
             routes: route_table(&document),
@@ -147,6 +149,7 @@ impl Application {
         let docs_spec = document.clone();
         let cors_origins = state.settings.cors_allowed_origins.clone();
         let workers = state.settings.http_workers.max(1);
+        let client_request_timeout = state.settings.client_request_timeout;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -176,7 +179,7 @@ impl Application {
         })
         .workers(workers)
         .listen(listener)?
-        .client_request_timeout(Duration::from_secs(10))
+        .client_request_timeout(client_request_timeout)
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(15)
         .run();
@@ -208,6 +211,7 @@ impl Application {
                 tokio::select! {
                     _ = tick.tick() => {
                         state.login_throttle.forget_idle();
+                        state.expensive_throttle.forget_idle();
                         if let Ok(mut conn) = state.pool.get().await {
                             if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
                                 tracing::warn!(error = %e, "purging expired idempotency keys");

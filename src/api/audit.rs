@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::docs::ReadErrors;
+use super::docs::{ReadErrors, TooManyRequests};
 use super::extract::QueryParams;
 use super::{Page, PageQuery};
 use crate::auth::Principal;
@@ -111,7 +111,7 @@ pub struct AuditQuery {
 /// read of a client's symptom reports, timeline or export by staff.
 #[utoipa::path(tag = "audit", operation_id = "listAuditEvents", security(("bearer" = [])),
     params(AuditQuery),
-    responses((status = 200, description = "A page of events", body = Page<AuditEventView>), ReadErrors))]
+    responses((status = 200, description = "A page of events", body = Page<AuditEventView>), ReadErrors, TooManyRequests))]
 #[get("/v1/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,

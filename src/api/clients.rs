@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::docs::{
+    AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors, TooManyRequests,
+};
 use super::extract::{JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::sessions::{ReadinessResultView, SessionLogView};
@@ -887,7 +889,7 @@ pub struct ClientExport {
 /// All of a client's data as one JSON document (her right of access).
 #[utoipa::path(tag = "clients", operation_id = "exportClient", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`")),
-    responses((status = 200, description = "Everything about her", body = ClientExport), NotFound, ReadErrors))]
+    responses((status = 200, description = "Everything about her", body = ClientExport), NotFound, ReadErrors, TooManyRequests))]
 #[get("/v1/clients/{client_id}/export")]
 pub async fn export_client(
     state: web::Data<AppState>,

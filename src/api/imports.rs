@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::clients::{merge_patch, ClientInput};
-use super::docs::{AuthenticatedBodyErrors, BodyErrors};
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, TooManyRequests};
 use super::extract::{read_limited, QueryParams};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
@@ -397,7 +397,7 @@ struct Prepared {
     )),
     responses((status = 200, description = "Imported (or, with dry_run, what would happen)", body = ImportReport),
         (status = 422, description = "Bad rows (each with its row number), an unknown or missing column, or an Idempotency-Key reused with another body", body = crate::error::Problem, content_type = "application/problem+json"),
-        AuthenticatedBodyErrors, BodyErrors))]
+        AuthenticatedBodyErrors, BodyErrors, TooManyRequests))]
 #[post("/v1/imports/clients")]
 pub async fn import_clients(
     req: HttpRequest,

@@ -234,6 +234,20 @@ pub const ROUTES: &[RouteRule] = &[
     ),
 ];
 
+/// Routes that cost the database much more than a read of one record: limited per caller and
+/// per IP address (`EXPENSIVE_REQUESTS_PER_MINUTE`), 429 with `Retry-After` beyond.
+pub const EXPENSIVE: &[(&str, &str)] = &[
+    ("POST", "/v1/imports/clients"),
+    ("GET", "/v1/clients/{client_id}/export"),
+    ("GET", "/v1/audit-events"),
+];
+
+pub fn is_expensive(method: &str, path_pattern: &str) -> bool {
+    EXPENSIVE
+        .iter()
+        .any(|(m, p)| *m == method && *p == path_pattern)
+}
+
 pub fn rule_for(method: &str, path_pattern: &str) -> Option<&'static RouteRule> {
     ROUTES
         .iter()

@@ -144,9 +144,10 @@ pub async fn authorize(
 }
 
 async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
-    let rule = req
-        .match_pattern()
-        .and_then(|pattern| policy::rule_for(req.method().as_str(), &pattern));
+    let pattern = req.match_pattern();
+    let rule = pattern
+        .as_deref()
+        .and_then(|pattern| policy::rule_for(req.method().as_str(), pattern));
     // Unknown paths and methods fall through to the 404/405 answers.
     let Some(rule) = rule else {
         return Ok(());
@@ -174,6 +175,17 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         }
     }
     if let Some(p) = principal {
+        if pattern.is_some_and(|pattern| policy::is_expensive(req.method().as_str(), &pattern)) {
+            let ip = req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
+            let caller = p.service_token.as_ref().map_or(p.user_id, |t| t.id);
+            state
+                .expensive_throttle
+                .check(caller, &ip)
+                .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+        }
         req.extensions_mut().insert(Authorized(p));
     }
     Ok(())

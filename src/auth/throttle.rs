@@ -1,6 +1,8 @@
-//! Login throttling: attempts are limited per client IP address and per account (email), so
+//! Throttles. Login attempts are limited per client IP address and per account (email), so
 //! neither one address guessing many accounts nor many addresses guessing one account gets far.
-//! Limits are per process; with several copies behind a load balancer each keeps its own.
+//! Expensive requests (imports, exports, the audit trail) are limited per caller and per IP
+//! address, so one script or one address cannot starve the rest. Limits are per process; with
+//! several copies behind a load balancer each keeps its own.
 
 use std::num::NonZeroU32;
 
@@ -43,9 +45,60 @@ impl LoginThrottle {
     }
 }
 
+/// Expensive requests, per principal (user or service token) and per IP address.
+pub struct ExpensiveThrottle {
+    by_caller: DefaultKeyedRateLimiter<uuid::Uuid>,
+    by_ip: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl ExpensiveThrottle {
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+        let quota = Quota::per_minute(n).allow_burst(n);
+        Self {
+            by_caller: RateLimiter::keyed(quota),
+            by_ip: RateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one request; `Err(seconds)` says how long to wait before the next one.
+    pub fn check(&self, caller: uuid::Uuid, ip: &str) -> Result<(), u64> {
+        let wait = |outcome: governor::NotUntil<_>| {
+            outcome.wait_time_from(self.clock.now()).as_secs().max(1)
+        };
+        self.by_caller.check_key(&caller).map_err(wait)?;
+        self.by_ip.check_key(&ip.to_string()).map_err(wait)?;
+        Ok(())
+    }
+
+    pub fn forget_idle(&self) {
+        self.by_caller.retain_recent();
+        self.by_ip.retain_recent();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expensive_requests_are_limited_per_caller_and_per_ip() {
+        let t = ExpensiveThrottle::new(2);
+        let (ana, bea) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        assert!(t.check(ana, "10.0.0.1").is_ok());
+        assert!(t.check(ana, "10.0.0.2").is_ok());
+        assert!(
+            t.check(ana, "10.0.0.3").unwrap_err() >= 1,
+            "the caller from anywhere"
+        );
+        assert!(t.check(bea, "10.0.0.1").is_ok());
+        assert!(t.check(bea, "10.0.0.2").is_ok());
+        let t2 = ExpensiveThrottle::new(1);
+        assert!(t2.check(ana, "10.0.0.9").is_ok());
+        assert!(t2.check(bea, "10.0.0.9").is_err(), "the address for anyone");
+    }
 
     #[test]
     fn limits_per_ip_and_per_account() {

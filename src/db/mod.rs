@@ -26,7 +26,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -39,15 +39,32 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 /// without a test query (`RecyclingMethod::Fast`: a `SELECT 1` per checkout cost a round trip
 /// on every request); one whose server went away is known as broken when it is handed back
 /// (its socket closed) and is dropped, so a restarted PostgreSQL leaves no dead connections.
-pub fn build_pool(url: &str, size: usize, acquire_timeout: Duration) -> anyhow::Result<DbPool> {
+/// Every connection carries a statement timeout, and a transaction left idle is ended by the
+/// server, so no request holds a connection or a lock for long.
+pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    let statement_ms = settings.statement_timeout.as_millis();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {statement_ms}; SET idle_in_transaction_session_timeout = {}",
+                statement_ms * 2
+            ))
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    let acquire = settings.acquire_timeout;
     Pool::builder(manager)
-        .max_size(size)
-        .wait_timeout(Some(acquire_timeout))
-        .create_timeout(Some(acquire_timeout))
-        .recycle_timeout(Some(acquire_timeout))
+        .max_size(settings.pool_size)
+        .wait_timeout(Some(acquire))
+        .create_timeout(Some(acquire))
+        .recycle_timeout(Some(acquire))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")

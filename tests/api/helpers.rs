@@ -269,7 +269,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     settings.login_attempts_per_minute = 1000;
     tweak(&mut settings);
     let pool_url = settings.database_url.clone().unwrap();
-    let pool = db::build_pool(&pool_url, settings.pool_size, settings.acquire_timeout).unwrap();
+    let pool = db::build_pool(&pool_url, &settings).unwrap();
     let jwt = JwtKeys::new(
         settings.jwt_secret.as_deref().unwrap(),
         settings.jwt_previous_secret.as_deref(),

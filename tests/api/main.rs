@@ -10,6 +10,7 @@ mod errors;
 mod helpers;
 mod idempotency;
 mod imports;
+mod limits;
 mod operations;
 mod programs;
 mod service_tokens;
