@@ -8,6 +8,7 @@ mod coaches;
 mod demo;
 mod errors;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod imports;
 mod limits;
