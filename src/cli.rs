@@ -239,6 +239,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             "listening on http://{host}:{port} (interactive docs: http://{host}:{port}/docs)",
             port = app.port()
         );
+        app.stop_on_signals();
         app.run_until_stopped().await?;
         tracing::info!("stopped");
         Ok(())

@@ -34,6 +34,9 @@ pub struct Settings {
     /// `CLIENT_REQUEST_TIMEOUT_MS`, default 10000: a client must send a request's head within
     /// this time (slow senders are cut off).
     pub client_request_timeout: Duration,
+    /// `SHUTDOWN_DRAIN_MS`, default 2000: after SIGTERM, how long the service keeps serving
+    /// while `/readyz` says 503, before it closes its listener.
+    pub shutdown_drain: Duration,
     /// `DATA_DIR`, default `./data`: the embedded PostgreSQL and its generated secret live here.
     pub data_dir: PathBuf,
     /// `LOG_FORMAT`: `text` (default) or `json`.
@@ -126,6 +129,7 @@ impl Settings {
                 "CLIENT_REQUEST_TIMEOUT_MS",
                 10_000,
             )?),
+            shutdown_drain: Duration::from_millis(parsed("SHUTDOWN_DRAIN_MS", 2000)?),
             data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())),
             log_format,
             login_attempts_per_minute: parsed("LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
@@ -152,6 +156,7 @@ impl Settings {
             statement_timeout: Duration::from_millis(5000),
             expensive_requests_per_minute: 30,
             client_request_timeout: Duration::from_millis(10_000),
+            shutdown_drain: Duration::from_millis(2000),
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             login_attempts_per_minute: 10,

@@ -169,6 +169,9 @@ impl ApiError {
                 format!("Slow down; try again in {retry_after_secs} s.")
             }
             // The cause stays in the log; the caller learns only that it is temporary.
+            ApiError::Unavailable(cause) if cause == SHUTTING_DOWN => {
+                "This instance is shutting down; send new requests elsewhere.".into()
+            }
             ApiError::Unavailable(_) => "The database is unavailable; try again shortly.".into(),
             ApiError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
         }
@@ -190,6 +193,9 @@ impl ApiError {
 }
 
 /// Seconds a client should wait before retrying while the database is away.
+/// The cause `/readyz` gives while the service drains before stopping.
+pub const SHUTTING_DOWN: &str = "shutting down";
+
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 impl ResponseError for ApiError {

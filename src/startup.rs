@@ -182,6 +182,7 @@ impl Application {
         .client_request_timeout(client_request_timeout)
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(15)
+        .disable_signals()
         .run();
         Ok(Self {
             port,
@@ -199,7 +200,43 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully).
+    /// Stops the server gracefully on SIGTERM or SIGINT: `/readyz` answers 503 at once (so a
+    /// load balancer stops sending new work), requests keep being served for the drain period
+    /// (`SHUTDOWN_DRAIN_MS`), then the listener closes and in-flight requests finish (up to 15 s)
+    /// before the pool closes. A second signal skips the rest of the drain.
+    pub fn stop_on_signals(&self) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!("cannot listen for SIGTERM/SIGINT");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            state.shutting_down.store(true, Ordering::Relaxed);
+            let drain = state.settings.shutdown_drain;
+            tracing::info!(
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: not ready any more; draining"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(drain) => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("closing the listener; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+    }
+
+    /// Serves until the server is stopped (see [`Application::stop_on_signals`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let forget = Arc::new(tokio::sync::Notify::new());

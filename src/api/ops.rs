@@ -46,7 +46,7 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
     if state.is_shutting_down() {
-        return Err(ApiError::Unavailable("shutting down".into()));
+        return Err(ApiError::Unavailable(crate::error::SHUTTING_DOWN.into()));
     }
     crate::db::ping(&state.pool, Duration::from_secs(1))
         .await

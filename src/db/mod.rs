@@ -45,17 +45,31 @@ pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Resu
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     let statement_ms = settings.statement_timeout.as_millis();
+    // Each connection's I/O runs as a task on the runtime that opens it. Open them on the
+    // runtime that builds the pool (it lives as long as the service), not on whichever HTTP
+    // worker asked first: a worker's runtime ends with the worker at shutdown, and would take
+    // with it the connections other workers are still finishing requests on.
+    let home = tokio::runtime::Handle::try_current().ok();
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
+        let home = home.clone();
         Box::pin(async move {
-            let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(&format!(
-                "SET statement_timeout = {statement_ms}; SET idle_in_transaction_session_timeout = {}",
-                statement_ms * 2
-            ))
-            .await
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-            Ok(conn)
+            let open = async move {
+                let mut conn = AsyncPgConnection::establish(&url).await?;
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {statement_ms}; SET idle_in_transaction_session_timeout = {}",
+                    statement_ms * 2
+                ))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(conn)
+            };
+            match home {
+                Some(runtime) => runtime.spawn(open).await.map_err(|e| {
+                    diesel::ConnectionError::BadConnection(format!("opening a connection: {e}"))
+                })?,
+                None => open.await,
+            }
         })
     });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);

@@ -15,6 +15,7 @@ mod limits;
 mod operations;
 mod programs;
 mod service_tokens;
+mod shutdown;
 mod startup;
 mod symptoms;
 mod workflow;
