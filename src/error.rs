@@ -284,14 +284,17 @@ impl From<diesel::result::Error> for ApiError {
 }
 
 fn is_connection_lost(text: &str) -> bool {
-    const SIGNS: [&str; 6] = [
+    const SIGNS: [&str; 8] = [
         "connection closed",
         "connection reset",
-        "Connection refused",
+        "connection refused",
         "broken pipe",
         "terminating connection",
         "the database system is",
+        "error communicating with the server",
+        "unexpected eof",
     ];
+    let text = text.to_lowercase();
     SIGNS.iter().any(|sign| text.contains(sign))
 }
 
@@ -326,6 +329,10 @@ mod tests {
     #[test]
     fn lost_connection_is_unavailable() {
         assert!(is_connection_lost("connection closed"));
+        assert!(is_connection_lost(
+            "error communicating with the server: Connection reset by peer (os error 104)"
+        ));
+        assert!(is_connection_lost("Broken pipe (os error 32)"));
         assert!(!is_connection_lost("duplicate key value"));
     }
 }

@@ -265,6 +265,18 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     }
     drop(conn);
     let db_url = with_database(&server.base_url, &db_name);
+    start_app(db_url, db_name, maintenance_url, tweak).await
+}
+
+/// Starts the real application on an existing, migrated database; `db_name` is dropped
+/// through `maintenance_url` when the app is dropped.
+pub async fn start_app(
+    db_url: String,
+    db_name: String,
+    maintenance_url: String,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    init_logs();
     let mut settings = Settings::for_database(db_url.clone(), JWT_SECRET.into());
     settings.login_attempts_per_minute = 1000;
     tweak(&mut settings);

@@ -13,6 +13,7 @@ mod idempotency;
 mod imports;
 mod limits;
 mod operations;
+mod outage;
 mod programs;
 mod service_tokens;
 mod shutdown;
