@@ -179,7 +179,7 @@ async fn an_outage_fails_fast_recovers_without_a_restart_and_loses_no_acknowledg
     .unwrap();
     drop(conn);
     let found: HashMap<String, i64> = rows.into_iter().map(|r| (r.notes, r.n)).collect();
-    let l = ledger.lock().unwrap();
+    let l = std::mem::take(&mut *ledger.lock().unwrap());
     let recovered = recovered.expect("the service recovered");
     let slowest = l
         .during_outage
@@ -239,7 +239,6 @@ async fn an_outage_fails_fast_recovers_without_a_restart_and_loses_no_acknowledg
         "recovered in {recovered:?}"
     );
     assert!(l.other_failures.is_empty(), "{:?}", l.other_failures);
-    drop(l);
     drop(app);
     tokio::task::spawn_blocking(move || pg.stop())
         .await
