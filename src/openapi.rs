@@ -42,6 +42,7 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "flags", description = "The coach's inbox"),
         (name = "imports", description = "Bulk client import for scripts"),
         (name = "audit", description = "Who changed or looked at what, and when (admins)"),
+        (name = "fhir", description = "FHIR R4 documents for clinical systems"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

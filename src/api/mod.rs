@@ -7,6 +7,7 @@ pub mod clients;
 pub mod coaches;
 pub mod docs;
 pub mod extract;
+pub mod fhir;
 pub mod idempotency;
 pub mod imports;
 pub mod me;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     reports::configure(cfg);
     imports::configure(cfg);
     audit::configure(cfg);
+    fhir::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

@@ -159,6 +159,16 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         "GET",
+        "/v1/clients/{client_id}/fhir",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
+        "/v1/programs/{id}/fhir",
+        Access::Roles(ANYONE, Some(Scope::ProgramsRead)),
+    ),
+    rule(
+        "GET",
         "/v1/clients/{client_id}/plan",
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),
@@ -239,6 +249,7 @@ pub const ROUTES: &[RouteRule] = &[
 pub const EXPENSIVE: &[(&str, &str)] = &[
     ("POST", "/v1/imports/clients"),
     ("GET", "/v1/clients/{client_id}/export"),
+    ("GET", "/v1/clients/{client_id}/fhir"),
     ("GET", "/v1/audit-events"),
 ];
 

@@ -7,6 +7,7 @@ mod clients;
 mod coaches;
 mod demo;
 mod errors;
+mod fhir;
 mod helpers;
 mod hostile;
 mod idempotency;
