@@ -37,6 +37,15 @@ pub struct Settings {
     /// `SHUTDOWN_DRAIN_MS`, default 2000: after SIGTERM, how long the service keeps serving
     /// while `/readyz` says 503, before it closes its listener.
     pub shutdown_drain: Duration,
+    /// `WEBHOOK_ALLOW_HTTP`, default false: accept `http://` webhook URLs (local development).
+    pub webhook_allow_http: bool,
+    /// `WEBHOOK_POLL_MS`, default 1000: how often due webhook deliveries are looked for.
+    pub webhook_poll: Duration,
+    /// `WEBHOOK_RETRY_BASE_MS`, default 5000: the first retry's delay; later ones grow to 10 h.
+    pub webhook_retry_base: Duration,
+    /// `WEBHOOK_RETRY_WINDOW_SECS`, default 86400: how long a delivery is retried before it
+    /// fails and its endpoint is disabled.
+    pub webhook_retry_window: Duration,
     /// `DATA_DIR`, default `./data`: the embedded PostgreSQL and its generated secret live here.
     pub data_dir: PathBuf,
     /// `LOG_FORMAT`: `text` (default) or `json`.
@@ -130,6 +139,10 @@ impl Settings {
                 10_000,
             )?),
             shutdown_drain: Duration::from_millis(parsed("SHUTDOWN_DRAIN_MS", 2000)?),
+            webhook_allow_http: parsed("WEBHOOK_ALLOW_HTTP", false)?,
+            webhook_poll: Duration::from_millis(parsed("WEBHOOK_POLL_MS", 1000)?),
+            webhook_retry_base: Duration::from_millis(parsed("WEBHOOK_RETRY_BASE_MS", 5000)?),
+            webhook_retry_window: Duration::from_secs(parsed("WEBHOOK_RETRY_WINDOW_SECS", 86_400)?),
             data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())),
             log_format,
             login_attempts_per_minute: parsed("LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
@@ -157,6 +170,10 @@ impl Settings {
             expensive_requests_per_minute: 30,
             client_request_timeout: Duration::from_millis(10_000),
             shutdown_drain: Duration::from_millis(2000),
+            webhook_allow_http: false,
+            webhook_poll: Duration::from_millis(1000),
+            webhook_retry_base: Duration::from_millis(5000),
+            webhook_retry_window: Duration::from_secs(86_400),
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             login_attempts_per_minute: 10,

@@ -4,7 +4,7 @@
 //! Floors, each using only the ones below it:
 //! 1. `domain` (the practice's rules, pure), `error`, `config`;
 //! 2. `db` (schema, pool, queries) and `auth` (tokens, passwords, the access policy);
-//! 3. `api` (thin handlers per resource);
+//! 3. `api` (thin handlers per resource) and `webhooks` (the delivery worker);
 //! 4. `startup`, `openapi`, `telemetry`, `cli` (wiring).
 
 pub mod api;
@@ -18,3 +18,4 @@ pub mod error;
 pub mod openapi;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;

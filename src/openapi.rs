@@ -43,6 +43,7 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "imports", description = "Bulk client import for scripts"),
         (name = "audit", description = "Who changed or looked at what, and when (admins)"),
         (name = "fhir", description = "FHIR R4 documents for clinical systems"),
+        (name = "webhooks", description = "Events pushed to dashboards (admins)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -259,9 +259,19 @@ impl Application {
                 }
             }
         });
+        // Webhook deliveries from the outbox, until the server stops.
+        let stop_webhooks = Arc::new(tokio::sync::Notify::new());
+        let dispatcher = tokio::spawn(crate::webhooks::run(
+            self.state.pool.clone(),
+            Arc::new(self.state.settings.clone()),
+            stop_webhooks.clone(),
+        ));
         let result = self.server.await;
         self.state.shutting_down.store(true, Ordering::Relaxed);
         forget.notify_one();
+        stop_webhooks.notify_one();
+        // A round in progress finishes (its sends are bounded by their timeout).
+        let _ = tokio::time::timeout(Duration::from_secs(15), dispatcher).await;
         self.state.pool.close();
         result
     }

@@ -19,9 +19,10 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, TooManyRequests};
 use super::extract::{read_limited, QueryParams};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
-use crate::db::{audit, idempotency, imports, programs, users};
+use crate::db::{audit, idempotency, imports, programs, users, webhooks};
 use crate::domain::identity::Role;
 use crate::domain::plan::Step;
+use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::startup::AppState;
 
@@ -649,6 +650,19 @@ pub async fn import_clients(
                 errors: shown,
                 errors_not_shown,
             };
+            if !query.dry_run && created_count + updated_count + plans_started > 0 {
+                webhooks::enqueue(
+                    conn,
+                    principal.organization_id,
+                    EventType::ClientImported.as_str(),
+                    None,
+                    serde_json::json!({
+                        "rows": total, "created": created_count, "updated": updated_count,
+                        "unchanged": unchanged, "failed": failed, "plans_started": plans_started,
+                    }),
+                )
+                .await?;
+            }
             if let Some(key) = &key {
                 let body = serde_json::to_vec(&report).map_err(anyhow::Error::from)?;
                 let headers = vec![("content-type".to_string(), "application/json".to_string())];

@@ -18,6 +18,7 @@ pub mod programs;
 pub mod reports;
 pub mod service_tokens;
 pub mod sessions;
+pub mod webhooks;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     imports::configure(cfg);
     audit::configure(cfg);
     fhir::configure(cfg);
+    webhooks::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

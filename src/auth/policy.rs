@@ -64,6 +64,18 @@ pub const ROUTES: &[RouteRule] = &[
         Access::Roles(ADMIN, Some(Scope::OrganizationWrite)),
     ),
     rule("GET", "/v1/audit-events", Access::Roles(ADMIN, None)),
+    // Webhooks carry a signing secret: only a signed-in admin manages them.
+    rule("GET", "/v1/webhooks", Access::Roles(ADMIN, None)),
+    rule("POST", "/v1/webhooks", Access::Roles(ADMIN, None)),
+    rule("GET", "/v1/webhooks/{id}", Access::Roles(ADMIN, None)),
+    rule("PATCH", "/v1/webhooks/{id}", Access::Roles(ADMIN, None)),
+    rule("DELETE", "/v1/webhooks/{id}", Access::Roles(ADMIN, None)),
+    rule(
+        "GET",
+        "/v1/webhooks/{id}/deliveries",
+        Access::Roles(ADMIN, None),
+    ),
+    rule("POST", "/v1/webhooks/{id}/test", Access::Roles(ADMIN, None)),
     rule(
         "GET",
         "/v1/coaches",

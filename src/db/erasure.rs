@@ -75,6 +75,10 @@ pub async fn erase_client(
         "idempotency_keys",
         super::idempotency::forget_mentioning(conn, organization_id, &about_her).await?,
     );
+    count(
+        "webhook_events",
+        super::webhooks::forget_client(conn, client_id).await?,
+    );
     // Reports first: flags point at their first report (checked at commit).
     count(
         "symptom_reports",

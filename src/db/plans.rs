@@ -1,5 +1,6 @@
 //! Plans and their transition history.
 
+use crate::domain::webhook::EventType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -202,7 +203,7 @@ pub async fn record_transition(
         Actor::ServiceToken(id) => ("service_token", Some(id)),
         Actor::Engine | Actor::System => ("engine", None),
     };
-    diesel::insert_into(plan_transitions::table)
+    let transition = diesel::insert_into(plan_transitions::table)
         .values((
             plan_transitions::id.eq(Uuid::now_v7()),
             plan_transitions::organization_id.eq(t.plan.organization_id),
@@ -223,7 +224,23 @@ pub async fn record_transition(
         ))
         .returning(Transition::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    super::webhooks::enqueue(
+        conn,
+        t.plan.organization_id,
+        EventType::PlanTransitioned.as_str(),
+        Some(transition.client_id),
+        serde_json::json!({
+            "transition_id": transition.id, "plan_id": transition.plan_id,
+            "client_id": transition.client_id, "action": transition.action,
+            "from": {"stage": transition.from_stage, "level": transition.from_level, "status": transition.from_status},
+            "to": {"stage": transition.to_stage, "level": transition.to_level, "status": transition.to_status},
+            "actor": {"type": transition.actor_type, "id": transition.actor_id},
+            "created_at": transition.created_at,
+        }),
+    )
+    .await?;
+    Ok(transition)
 }
 
 /// A page of a client's transitions, newest first.

@@ -1,5 +1,6 @@
 //! Symptom reports and the flags they raise.
 
+use crate::domain::webhook::EventType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -49,11 +50,24 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     report: &SymptomReport,
 ) -> QueryResult<SymptomReport> {
-    diesel::insert_into(symptom_reports::table)
+    let report = diesel::insert_into(symptom_reports::table)
         .values(report)
         .returning(SymptomReport::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    super::webhooks::enqueue(
+        conn,
+        report.organization_id,
+        EventType::SymptomReportCreated.as_str(),
+        Some(report.client_id),
+        serde_json::json!({
+            "report_id": report.id, "client_id": report.client_id,
+            "triage_level": report.triage_level, "timing": report.timing,
+            "reported_on": report.reported_on, "created_at": report.created_at,
+        }),
+    )
+    .await?;
+    Ok(report)
 }
 
 pub async fn set_outcome(
@@ -245,6 +259,17 @@ pub async fn raise_flag(
         .returning(Flag::as_returning())
         .get_result(conn)
         .await?;
+    super::webhooks::enqueue(
+        conn,
+        organization_id,
+        EventType::FlagOpened.as_str(),
+        Some(client_id),
+        serde_json::json!({
+            "flag_id": flag.id, "client_id": client_id, "level": flag.level,
+            "report_id": report_id, "opened_at": flag.opened_at,
+        }),
+    )
+    .await?;
     Ok((flag, true))
 }
 
@@ -313,7 +338,7 @@ pub async fn resolve(
     by: Uuid,
     note: &str,
 ) -> QueryResult<Option<Flag>> {
-    diesel::update(flags::table.find(id).filter(flags::status.eq("open")))
+    let resolved = diesel::update(flags::table.find(id).filter(flags::status.eq("open")))
         .set((
             flags::status.eq("resolved"),
             flags::resolved_at.eq(diesel::dsl::now),
@@ -324,7 +349,21 @@ pub async fn resolve(
         .returning(Flag::as_returning())
         .get_result(conn)
         .await
-        .optional()
+        .optional()?;
+    if let Some(flag) = &resolved {
+        super::webhooks::enqueue(
+            conn,
+            flag.organization_id,
+            EventType::FlagResolved.as_str(),
+            Some(flag.client_id),
+            serde_json::json!({
+                "flag_id": flag.id, "client_id": flag.client_id, "level": flag.level,
+                "resolved_by": by, "resolved_at": flag.resolved_at,
+            }),
+        )
+        .await?;
+    }
+    Ok(resolved)
 }
 
 /// One inbox row: the flag, its client, and the report that raised it.

@@ -9,3 +9,4 @@ pub mod plan;
 pub mod prescription;
 pub mod program;
 pub mod triage;
+pub mod webhook;

@@ -209,6 +209,17 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         .new_coach(&admin, "Ines Duarte", "ines@riverside.example")
         .await;
     let (target_token_id, _) = app.new_service_token(&admin, &["clients:read"]).await;
+    let webhook: Value = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": "https://hooks.riverside.example/in", "events": ["flag.opened"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let webhook_id = webhook["id"].as_str().unwrap().to_string();
 
     let token_caller = |token: String| Caller {
         token,
@@ -288,6 +299,8 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                     program_id.clone()
                 } else if template.starts_with("/v1/flags") {
                     flag_id.clone()
+                } else if template.starts_with("/v1/webhooks") {
+                    webhook_id.clone()
                 } else {
                     target_token_id.to_string()
                 },

@@ -320,7 +320,17 @@ async fn the_dashboard_list_filters_and_pages_without_losing_or_repeating_anyone
 #[tokio::test]
 async fn erasure_leaves_nothing_personal_in_any_table() {
     let app = spawn_app().await;
-    let (_, coach) = staff(&app).await;
+    let (admin, coach) = staff(&app).await;
+    // A webhook subscription, so her events are in the outbox too.
+    let res = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": "https://hooks.riverside.example/in",
+                    "events": ["plan.transitioned", "symptom_report.created", "flag.opened"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
     let ana = app
         .new_client(
             &coach,
@@ -422,13 +432,17 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         "session_logs",
         "symptom_reports",
         "users",
+        "webhook_events",
     ];
+    // Webhook deliveries hold only ids of events and endpoints; they go with the events.
     let never_about_clients = [
         "__diesel_schema_migrations",
         "organizations",
         "program_versions",
         "programs",
         "service_tokens",
+        "webhook_deliveries",
+        "webhook_endpoints",
     ];
     assert_eq!(
         holding, about_clients,

@@ -234,6 +234,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the real application on its own fresh database, with settings adjusted by `tweak`.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let (db_url, db_name, maintenance_url) = fresh_database().await;
+    start_app(db_url, db_name, maintenance_url, tweak).await
+}
+
+/// A new migrated database: its URL, its name, and the server's maintenance database URL.
+pub async fn fresh_database() -> (String, String, String) {
     init_logs();
     let server = db_server().await;
     let db_name = format!(
@@ -265,7 +271,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     }
     drop(conn);
     let db_url = with_database(&server.base_url, &db_name);
-    start_app(db_url, db_name, maintenance_url, tweak).await
+    (db_url, db_name, maintenance_url)
 }
 
 /// Starts the real application on an existing, migrated database; `db_name` is dropped
@@ -279,6 +285,10 @@ pub async fn start_app(
     init_logs();
     let mut settings = Settings::for_database(db_url.clone(), JWT_SECRET.into());
     settings.login_attempts_per_minute = 1000;
+    // Webhook receivers in tests listen on plain-HTTP loopback ports, and retries are quick.
+    settings.webhook_allow_http = true;
+    settings.webhook_poll = std::time::Duration::from_millis(50);
+    settings.webhook_retry_base = std::time::Duration::from_millis(100);
     tweak(&mut settings);
     let pool_url = settings.database_url.clone().unwrap();
     let pool = db::build_pool(&pool_url, &settings).unwrap();

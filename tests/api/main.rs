@@ -20,4 +20,5 @@ mod service_tokens;
 mod shutdown;
 mod startup;
 mod symptoms;
+mod webhooks;
 mod workflow;

@@ -1,0 +1,366 @@
+//! Webhook endpoints, the event outbox and the deliveries. Events are written by the same
+//! transaction as the change they describe (so none is lost or sent for a change that rolled
+//! back); the dispatcher then claims due deliveries, keeping each client's events in order per
+//! endpoint.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Int4, Int8, Jsonb, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::webhook_endpoints;
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct Endpoint {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: i32,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewEndpoint<'a> {
+    pub organization_id: Uuid,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub events: &'a [String],
+    pub secret: &'a str,
+    pub created_by: Uuid,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewEndpoint<'_>) -> QueryResult<Endpoint> {
+    diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::id.eq(Uuid::now_v7()),
+            webhook_endpoints::organization_id.eq(new.organization_id),
+            webhook_endpoints::url.eq(new.url),
+            webhook_endpoints::description.eq(new.description),
+            webhook_endpoints::events.eq(new.events),
+            webhook_endpoints::secret.eq(new.secret),
+            webhook_endpoints::created_by.eq(new.created_by),
+        ))
+        .returning(Endpoint::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Endpoint> {
+    webhook_endpoints::table
+        .find(id)
+        .filter(webhook_endpoints::organization_id.eq(organization_id))
+        .select(Endpoint::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Endpoint>> {
+    let mut query = webhook_endpoints::table
+        .filter(webhook_endpoints::organization_id.eq(organization_id))
+        .select(Endpoint::as_select())
+        .order(webhook_endpoints::id)
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(webhook_endpoints::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct EndpointChanges {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub disabled_reason: Option<Option<String>>,
+    pub consecutive_failures: Option<i32>,
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+    changes: &EndpointChanges,
+) -> QueryResult<Endpoint> {
+    diesel::update(
+        webhook_endpoints::table
+            .find(id)
+            .filter(webhook_endpoints::organization_id.eq(organization_id)),
+    )
+    .set((changes, webhook_endpoints::updated_at.eq(diesel::dsl::now)))
+    .returning(Endpoint::as_returning())
+    .get_result(conn)
+    .await
+}
+
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        webhook_endpoints::table
+            .find(id)
+            .filter(webhook_endpoints::organization_id.eq(organization_id)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Writes an event to the outbox, with a delivery for each enabled endpoint of the
+/// organization subscribed to it, in one statement (nothing at all when none is).
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    event_type: &str,
+    client_id: Option<Uuid>,
+    data: serde_json::Value,
+) -> QueryResult<()> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::json!({
+        "type": event_type,
+        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+    });
+    diesel::sql_query(
+        "WITH subscribed AS (
+             SELECT id FROM webhook_endpoints
+              WHERE organization_id = $2 AND enabled AND $3 = ANY(events)),
+         event AS (
+             INSERT INTO webhook_events (id, organization_id, event_type, client_id, payload)
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM subscribed)
+             RETURNING id)
+         INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
+         SELECT gen_random_uuid(), $2, event.id, subscribed.id FROM event, subscribed",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(organization_id)
+    .bind::<Text, _>(event_type)
+    .bind::<Nullable<SqlUuid>, _>(client_id)
+    .bind::<Jsonb, _>(payload)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Writes an event for one endpoint only (the test event).
+pub async fn enqueue_for(
+    conn: &mut AsyncPgConnection,
+    endpoint: &Endpoint,
+    event_type: &str,
+    data: serde_json::Value,
+) -> QueryResult<Uuid> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::json!({
+        "type": event_type,
+        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+    });
+    diesel::sql_query(
+        "WITH event AS (
+             INSERT INTO webhook_events (id, organization_id, event_type, payload)
+             VALUES ($1, $2, $3, $4) RETURNING id)
+         INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
+         SELECT gen_random_uuid(), $2, event.id, $5 FROM event",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(endpoint.organization_id)
+    .bind::<Text, _>(event_type)
+    .bind::<Jsonb, _>(payload)
+    .bind::<SqlUuid, _>(endpoint.id)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// A delivery claimed for sending, with what sending needs.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Due {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub endpoint_id: Uuid,
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Jsonb)]
+    pub payload: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    pub event_created_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub url: String,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+}
+
+/// Claims up to `limit` due deliveries for `lease` seconds: oldest events first, at most one
+/// in flight per endpoint and client (her later events wait for her earlier ones), skipping
+/// rows another instance holds.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_secs: i64,
+) -> QueryResult<Vec<Due>> {
+    diesel::sql_query(
+        "WITH due AS (
+             SELECT d.id FROM webhook_deliveries d
+               JOIN webhook_events ev ON ev.id = d.event_id
+               JOIN webhook_endpoints e ON e.id = d.endpoint_id
+              WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
+                AND NOT EXISTS (
+                    SELECT 1 FROM webhook_deliveries d2
+                      JOIN webhook_events ev2 ON ev2.id = d2.event_id
+                     WHERE d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
+                       AND ev2.client_id = ev.client_id AND ev2.seq < ev.seq)
+              ORDER BY ev.seq
+              LIMIT $1
+              FOR UPDATE OF d SKIP LOCKED),
+         claimed AS (
+             UPDATE webhook_deliveries d
+                SET next_attempt_at = now() + make_interval(secs => $2)
+               FROM due WHERE d.id = due.id
+             RETURNING d.id, d.event_id, d.endpoint_id, d.attempts)
+         SELECT c.id, c.event_id, c.endpoint_id, c.attempts, ev.payload,
+                ev.created_at AS event_created_at, e.url, e.secret
+           FROM claimed c
+           JOIN webhook_events ev ON ev.id = c.event_id
+           JOIN webhook_endpoints e ON e.id = c.endpoint_id
+          ORDER BY ev.seq",
+    )
+    .bind::<Int8, _>(limit)
+    .bind::<Int8, _>(lease_secs)
+    .load(conn)
+    .await
+}
+
+/// Records a delivered message.
+pub async fn delivered(conn: &mut AsyncPgConnection, due: &Due, status: i32) -> QueryResult<()> {
+    diesel::sql_query(
+        "WITH d AS (
+             UPDATE webhook_deliveries
+                SET status = 'delivered', attempts = attempts + 1, last_status = $2,
+                    last_error = NULL, delivered_at = now()
+              WHERE id = $1 RETURNING endpoint_id)
+         UPDATE webhook_endpoints SET consecutive_failures = 0
+          WHERE id IN (SELECT endpoint_id FROM d) AND consecutive_failures <> 0",
+    )
+    .bind::<SqlUuid, _>(due.id)
+    .bind::<Int4, _>(status)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or, when that is past the retry window
+/// (`None`), failed for good and its endpoint disabled.
+pub async fn failed(
+    conn: &mut AsyncPgConnection,
+    due: &Due,
+    status: Option<i32>,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "WITH d AS (
+             UPDATE webhook_deliveries
+                SET attempts = attempts + 1, last_status = $2, last_error = $3,
+                    status = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+                    next_attempt_at = coalesce($4, next_attempt_at)
+              WHERE id = $1 RETURNING endpoint_id)
+         UPDATE webhook_endpoints
+            SET consecutive_failures = consecutive_failures + 1,
+                enabled = enabled AND $4::timestamptz IS NOT NULL,
+                disabled_reason = CASE WHEN $4::timestamptz IS NULL
+                    THEN 'A delivery failed for the whole retry window; fix the endpoint and enable it again.'
+                    ELSE disabled_reason END,
+                updated_at = now()
+          WHERE id IN (SELECT endpoint_id FROM d)",
+    )
+    .bind::<SqlUuid, _>(due.id)
+    .bind::<Nullable<Int4>, _>(status)
+    .bind::<Text, _>(error)
+    .bind::<Nullable<Timestamptz>, _>(retry_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// One row of an endpoint's delivery log.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LogRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub event_type: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub last_status: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub next_attempt_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// An endpoint's deliveries, newest event first; `before` is the last delivery of the
+/// previous page.
+pub async fn log(
+    conn: &mut AsyncPgConnection,
+    endpoint_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<LogRow>> {
+    diesel::sql_query(
+        "SELECT d.id, d.event_id, ev.event_type, d.status, d.attempts, d.last_status,
+                d.last_error, d.next_attempt_at, d.delivered_at, d.created_at
+           FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id
+          WHERE d.endpoint_id = $1
+            AND ($2::uuid IS NULL OR ev.seq < (SELECT ev2.seq FROM webhook_deliveries d2
+                                                 JOIN webhook_events ev2 ON ev2.id = d2.event_id
+                                                WHERE d2.id = $2))
+          ORDER BY ev.seq DESC LIMIT $3",
+    )
+    .bind::<SqlUuid, _>(endpoint_id)
+    .bind::<Nullable<SqlUuid>, _>(before)
+    .bind::<Int8, _>(limit + 1)
+    .load(conn)
+    .await
+}
+
+/// Erasure: events about the client, with their deliveries.
+pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM webhook_events WHERE client_id = $1")
+        .bind::<SqlUuid, _>(client_id)
+        .execute(conn)
+        .await
+}

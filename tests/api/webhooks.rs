@@ -1,0 +1,525 @@
+//! Webhooks end to end, with a real receiver on a loopback port: Standard Webhooks signatures,
+//! each client's events in order, retries after 500s, no loss across a service restart, and
+//! endpoints disabled after failing for the whole retry window.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::{assert_problem, fresh_database, spawn_app, start_app, Caller, TestApp};
+
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+    /// What the receiver answered.
+    status: u16,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver that answers 500 to its first `fail_first` requests (or to all while
+/// `failing` is set), then 204.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    fail_first: Arc<AtomicUsize>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    fn start(fail_first: usize) -> Receiver {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let fails = Arc::new(AtomicUsize::new(fail_first));
+        let (g, f) = (got.clone(), fails.clone());
+        let server = HttpServer::new(move || {
+            let (g, f) = (g.clone(), f.clone());
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let (g, f) = (g.clone(), f.clone());
+                async move {
+                    let header = |name: &str| {
+                        req.headers()
+                            .get(name)
+                            .map(|v| v.to_str().unwrap().to_string())
+                            .unwrap_or_default()
+                    };
+                    let fail = f
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    let status = if fail { 500 } else { 204 };
+                    g.lock().unwrap().push(Received {
+                        id: header("webhook-id"),
+                        timestamp: header("webhook-timestamp"),
+                        signature: header("webhook-signature"),
+                        body: body.to_vec(),
+                        status,
+                    });
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .finish()
+                }
+            }))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/hooks"),
+            got,
+            fail_first: fails,
+            handle,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` messages were answered 2xx; returns everything received.
+    async fn wait_for_delivered(&self, n: usize) -> Vec<Received> {
+        for _ in 0..300 {
+            let got = self.received();
+            if got.iter().filter(|r| r.status < 300).count() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} deliveries, got {:#?}", self.received());
+    }
+}
+
+/// Verifies a message as the Standard Webhooks specification says a receiver must.
+fn verify(secret: &str, message: &Received) {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.", message.id, message.timestamp).as_bytes());
+    mac.update(&message.body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(message.signature, expected, "signature of {}", message.id);
+    let sent: i64 = message.timestamp.parse().unwrap();
+    assert!(
+        (chrono::Utc::now().timestamp() - sent).abs() < 300,
+        "fresh timestamp"
+    );
+    assert!(message.id.starts_with("msg_"));
+}
+
+async fn register(app: &TestApp, admin: &Caller, url: &str, events: Value) -> (String, String) {
+    let res = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": url, "events": events, "description": "Coaching dashboard"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    (
+        body["id"].as_str().unwrap().to_string(),
+        body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+const ALL: [&str; 5] = [
+    "flag.opened",
+    "flag.resolved",
+    "plan.transitioned",
+    "symptom_report.created",
+    "client.imported",
+];
+
+#[tokio::test]
+async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(2);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, secret) = register(&app, &admin, &receiver.url, json!(ALL)).await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client = ana.client_id.unwrap();
+    let programs: Value = app
+        .get("/v1/programs", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ok = |res: reqwest::Response| {
+        assert!(res.status().is_success(), "{}", res.status());
+        res
+    };
+    ok(app
+        .post(
+            &format!("/v1/clients/{client}/plan"),
+            Some(&coach.token),
+            &json!({"program_id": programs["items"][0]["id"]}),
+        )
+        .await);
+    ok(app
+        .post(
+            &format!("/v1/clients/{client}/plan/transitions"),
+            Some(&coach.token),
+            &json!({"action": "advance", "reason": "Crawling is easy.", "override_gate": true}),
+        )
+        .await);
+    // An amber report: the report, then its flag.
+    ok(app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "immediately_after", "urine_leak": "drops"}),
+        )
+        .await);
+    let inbox: Value = app
+        .get("/v1/flags", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flag = inbox["items"][0]["id"].as_str().unwrap().to_string();
+    ok(app
+        .post(
+            &format!("/v1/flags/{flag}/resolve"),
+            Some(&coach.token),
+            &json!({"note": "Pelvic floor exercises reviewed."}),
+        )
+        .await);
+    let res = app
+        .client
+        .post(format!("{}/v1/imports/clients", app.address))
+        .bearer_auth(&admin.token)
+        .header("content-type", "text/csv")
+        .body("external_id,name,delivery_date,delivery_type\nRP-9,Bea Santos,2026-08-20,vaginal\n")
+        .send()
+        .await
+        .unwrap();
+    ok(res);
+
+    let got = receiver.wait_for_delivered(5).await;
+    let delivered: Vec<&Received> = got.iter().filter(|r| r.status < 300).collect();
+    for message in &got {
+        verify(&secret, message);
+    }
+    // Two attempts failed; each of those messages was sent again, same id and body.
+    let failed: Vec<&Received> = got.iter().filter(|r| r.status == 500).collect();
+    assert_eq!(failed.len(), 2);
+    for f in &failed {
+        assert!(
+            delivered.iter().any(|d| d.id == f.id && d.body == f.body),
+            "{} was retried",
+            f.id
+        );
+    }
+    let ids: std::collections::HashSet<&str> = delivered.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), delivered.len(), "each event delivered once");
+    // Her events arrive in the order they happened, even with the first one retried.
+    let hers: Vec<String> = delivered
+        .iter()
+        .map(|r| r.json())
+        .filter(|m| m["data"]["client_id"] == client.to_string())
+        .map(|m| m["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        hers,
+        [
+            "plan.transitioned",
+            "symptom_report.created",
+            "flag.opened",
+            "flag.resolved"
+        ]
+    );
+    let imported = delivered
+        .iter()
+        .map(|r| r.json())
+        .find(|m| m["type"] == "client.imported")
+        .expect("the import's event");
+    assert_eq!(imported["data"]["created"], 1);
+    let report = delivered
+        .iter()
+        .map(|r| r.json())
+        .find(|m| m["type"] == "symptom_report.created")
+        .unwrap();
+    assert_eq!(report["data"]["triage_level"], "amber");
+    assert!(
+        report["data"].get("notes").is_none(),
+        "events carry no free text"
+    );
+
+    // The delivery log tells the story.
+    let log: Value = app
+        .get(
+            &format!("/v1/webhooks/{endpoint}/deliveries"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|d| d["status"] == "delivered"));
+    let attempts: i64 = items.iter().map(|d| d["attempts"].as_i64().unwrap()).sum();
+    assert_eq!(attempts, 7, "five deliveries and two retries");
+    assert_eq!(items.last().unwrap()["event_type"], "plan.transitioned");
+    receiver.handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn no_event_is_lost_across_a_service_restart() {
+    let (db_url, db_name, maintenance) = fresh_database().await;
+    let receiver = Receiver::start(usize::MAX);
+    let first = start_app(db_url.clone(), String::new(), maintenance.clone(), |_| {}).await;
+    let admin = first
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, secret) = register(&first, &admin, &receiver.url, json!(ALL)).await;
+    let coach = first
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let client = first
+        .create_client(
+            &coach,
+            &json!({"name": "Ana Lima", "delivery_date": "2026-08-20", "delivery_type": "vaginal", "cleared_for_exercise": true}),
+        )
+        .await;
+    let id = client["id"].as_str().unwrap();
+    for i in 0..3 {
+        let res = first
+            .post(
+                &format!("/v1/clients/{id}/symptom-reports"),
+                Some(&coach.token),
+                &json!({"timing": "daily_life", "notes": format!("report {i}")}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    // The receiver is down; the service tries, fails, and is stopped.
+    for _ in 0..100 {
+        if !receiver.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!receiver.received().is_empty(), "a first attempt was made");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    receiver.fail_first.store(0, Ordering::SeqCst);
+
+    // A new process on the same database delivers everything.
+    let second = start_app(db_url, db_name, maintenance, |_| {}).await;
+    let got = receiver.wait_for_delivered(3).await;
+    let delivered: Vec<&Received> = got.iter().filter(|r| r.status < 300).collect();
+    assert_eq!(delivered.len(), 3, "{delivered:#?}");
+    for message in &got {
+        verify(&secret, message);
+    }
+    let mut failed_ids: Vec<&str> = got
+        .iter()
+        .filter(|r| r.status >= 300)
+        .map(|r| r.id.as_str())
+        .collect();
+    failed_ids.dedup();
+    assert!(
+        delivered
+            .iter()
+            .any(|r| failed_ids.contains(&r.id.as_str())),
+        "a retried message kept its id"
+    );
+    let log: Value = second
+        .get(
+            &format!("/v1/webhooks/{endpoint}/deliveries"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["status"] == "delivered"));
+    receiver.handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_whole_window_is_disabled_and_can_be_resumed() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.webhook_retry_window = Duration::from_millis(700);
+    })
+    .await;
+    let receiver = Receiver::start(usize::MAX);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, _) = register(&app, &admin, &receiver.url, json!(["flag.opened"])).await;
+    let res = app
+        .post(
+            &format!("/v1/webhooks/{endpoint}/test"),
+            Some(&admin.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let mut view = Value::Null;
+    for _ in 0..100 {
+        view = app
+            .get(&format!("/v1/webhooks/{endpoint}"), Some(&admin.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if view["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(view["enabled"], false, "{view}");
+    assert!(view["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("retry window"));
+    assert!(
+        view.get("secret").is_none(),
+        "the secret is never shown again"
+    );
+    let log: Value = app
+        .get(
+            &format!("/v1/webhooks/{endpoint}/deliveries"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let delivery = &log["items"][0];
+    assert_eq!(delivery["status"], "failed");
+    assert_eq!(delivery["event_type"], "webhook.test");
+    assert_eq!(delivery["last_status"], 500);
+    assert!(delivery["attempts"].as_i64().unwrap() >= 2);
+
+    // Fixed: resume it, and the test message gets through.
+    receiver.fail_first.store(0, Ordering::SeqCst);
+    let res = app
+        .patch(
+            &format!("/v1/webhooks/{endpoint}"),
+            Some(&admin.token),
+            &json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let resumed: Value = res.json().await.unwrap();
+    assert_eq!(resumed["enabled"], true);
+    assert_eq!(resumed["disabled_reason"], Value::Null);
+    app.post(
+        &format!("/v1/webhooks/{endpoint}/test"),
+        Some(&admin.token),
+        &json!({}),
+    )
+    .await;
+    let got = receiver.wait_for_delivered(1).await;
+    let test = got.iter().find(|r| r.status < 300).unwrap().json();
+    assert_eq!(test["type"], "webhook.test");
+    receiver.handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn only_admins_manage_webhooks_and_only_their_own() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let (endpoint, _) = register(
+        &app,
+        &admin,
+        "https://hooks.riverside.example/in",
+        json!(ALL),
+    )
+    .await;
+    assert_problem(app.get("/v1/webhooks", Some(&coach.token)).await, 403).await;
+    let other = app
+        .new_admin("Hillside Physio", "admin@hillside.example")
+        .await;
+    assert_problem(
+        app.get(&format!("/v1/webhooks/{endpoint}"), Some(&other.token))
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.delete(&format!("/v1/webhooks/{endpoint}"), Some(&other.token))
+            .await,
+        404,
+    )
+    .await;
+    let (_, token) = app.new_service_token(&admin, &["clients:read"]).await;
+    assert_problem(app.get("/v1/webhooks", Some(&token)).await, 403).await;
+    for (body, field) in [
+        (
+            json!({"url": "ftp://x.example/", "events": ["flag.opened"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://u:p@x.example/", "events": ["flag.opened"]}),
+            "url",
+        ),
+        (json!({"url": "https://x.example/", "events": []}), "events"),
+        (
+            json!({"url": "https://x.example/", "events": ["flag.exploded"]}),
+            "events[0]",
+        ),
+    ] {
+        let problem = assert_problem(
+            app.post("/v1/webhooks", Some(&admin.token), &body).await,
+            422,
+        )
+        .await;
+        assert!(
+            problem["errors"][0]["field"]
+                .as_str()
+                .unwrap()
+                .starts_with(field.trim_end_matches("[0]")),
+            "{problem}"
+        );
+    }
+    let list: Value = app
+        .get("/v1/webhooks", Some(&admin.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(list["items"][0].get("secret").is_none());
+    assert_eq!(
+        app.delete(&format!("/v1/webhooks/{endpoint}"), Some(&admin.token))
+            .await
+            .status(),
+        204
+    );
+}
