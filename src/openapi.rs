@@ -3,6 +3,7 @@
 //! committed; a test fails when they differ (`runback openapi > openapi/openapi.json` rewrites it).
 
 use actix_web::App;
+use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -77,7 +78,67 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::api::configure)
         .split_for_parts();
-    api
+    let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serializes");
+    finish(&mut doc);
+    serde_json::from_value(doc).expect("the finished document is still OpenAPI")
+}
+
+/// What holds for the whole document rather than one handler: the server is the one serving
+/// the document; any request may be refused with 431 for oversized headers (a limit checked
+/// before routing); and schemas that no operation uses are left out.
+fn finish(doc: &mut Value) {
+    doc["servers"] =
+        json!([{"url": "/", "description": "The server this document is served from"}]);
+    doc["components"]["responses"]["HeadersTooLarge"] = json!({
+        "description": "The request's header fields are larger than 16 KiB in all.",
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": {"type": "/problems/headers-too-large",
+                        "title": "The request's header fields are too large", "status": 431,
+                        "detail": "The request's header fields take 20480 bytes; the limit is 16384."}}},
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            for method in ["get", "put", "post", "delete", "patch"] {
+                let Some(operation) = item.get_mut(method) else {
+                    continue;
+                };
+                operation["responses"]["431"] =
+                    json!({"$ref": "#/components/responses/HeadersTooLarge"});
+                // Public routes (by the policy table) say so: no security requirement.
+                let rule = crate::auth::policy::rule_for(&method.to_uppercase(), path);
+                if rule.is_some_and(|r| r.access == crate::auth::policy::Access::Public) {
+                    operation["security"] = json!([]);
+                }
+            }
+        }
+    }
+    // Drop unreferenced schemas until none is left (one may only be used by another).
+    loop {
+        let mut used = std::collections::HashSet::new();
+        collect_refs(doc, &mut used);
+        let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+            return;
+        };
+        let before = schemas.len();
+        schemas.retain(|name, _| used.contains(&format!("#/components/schemas/{name}")));
+        if schemas.len() == before {
+            return;
+        }
+    }
+}
+
+fn collect_refs(value: &Value, used: &mut std::collections::HashSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                used.insert(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, used));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, used)),
+        _ => {}
+    }
 }
 
 /// The document as the pretty JSON that is committed.

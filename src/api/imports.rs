@@ -71,6 +71,7 @@ pub struct ImportQuery {
     #[serde(default)]
     pub dry_run: bool,
     /// `fail` (default): all or nothing. `skip`: import the good rows.
+    #[param(inline)]
     pub on_error: Option<OnError>,
 }
 
