@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
@@ -64,20 +65,71 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = without_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
-            }
-            _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|_| {
+                ApiError::BadRequest("The body has data after the JSON value.".into())
+            })?;
+            Ok(value)
         }
-    })?;
-    de.end()
-        .map_err(|_| ApiError::BadRequest("The body has data after the JSON value.".into()))?;
-    Ok(value)
+        Err(e) if e.inner().classify() == serde_json::error::Category::Data => {
+            // JSON counts `3.0` as the integer 3 (and so does the OpenAPI document's
+            // `"type": "integer"`); serde does not. Read such numbers as integers and try again.
+            if let Ok(mut tree) = serde_json::from_slice::<Value>(bytes) {
+                if integral_floats_as_integers(&mut tree) {
+                    if let Ok(value) = serde_path_to_error::deserialize(tree) {
+                        return Ok(value);
+                    }
+                }
+            }
+            Err(json_error(e))
+        }
+        Err(e) => Err(json_error(e)),
+    }
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = without_position(&inner.to_string());
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
+        }
+        _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
+    }
+}
+
+/// Rewrites numbers such as `3.0` (no fraction, within range) as integers; true if any was.
+pub fn integral_floats_as_integers(value: &mut Value) -> bool {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            let integer = if f.fract() != 0.0 || !f.is_finite() {
+                None
+            } else if (i64::MIN as f64..=i64::MAX as f64).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else if (0.0..=u64::MAX as f64).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else {
+                None
+            };
+            match integer {
+                Some(i) => {
+                    *n = i;
+                    true
+                }
+                None => false,
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| integral_floats_as_integers(v) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, v| integral_floats_as_integers(v) | any),
+        _ => false,
+    }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -211,6 +263,21 @@ mod tests {
         assert_eq!(field_of(r#"{}"#), "pain");
         assert_eq!(
             field_of(r#"{"pain":[{"location":"hip","nrs":300}]}"#),
+            "pain[0].nrs"
+        );
+    }
+
+    #[test]
+    fn integral_floats_are_integers_as_in_json_schema() {
+        let report: Report =
+            parse_json(br#"{"pain":[{"location":"hip","nrs":3.0}]}"#).expect("3.0 is 3");
+        assert_eq!(report.pain[0].nrs, 3);
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":3.5}]}"#),
+            "pain[0].nrs"
+        );
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":300.0}]}"#),
             "pain[0].nrs"
         );
     }

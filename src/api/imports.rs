@@ -19,6 +19,7 @@ use super::extract::{read_limited, QueryParams};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
 use crate::db::{audit, imports, programs, users};
+use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
 use crate::domain::plan::Step;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -69,7 +70,66 @@ pub struct ImportQuery {
     #[serde(default)]
     pub dry_run: bool,
     /// `fail` (default): all or nothing. `skip`: import the good rows.
+    #[param(inline)]
     pub on_error: Option<OnError>,
+}
+
+/// One client of a JSON or NDJSON import: the client's fields with `external_id` required, plus
+/// her coach's email and a program to start. Blank strings and `null` mean "not given": an
+/// update keeps the stored value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "external_id": "RP-1042",
+    "name": "Ana Lima",
+    "email": "ana.lima@example.org",
+    "delivery_date": "2026-08-20",
+    "delivery_type": "caesarean",
+    "coach_email": "maya@riverside.example",
+    "program": "return_to_running_postpartum"
+}))]
+#[allow(dead_code)] // Describes the body for the OpenAPI document; rows are read as JSON maps.
+pub struct ImportRow {
+    /// The practice's own id for her: rows upsert by it. Up to 100 characters.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    external_id: String,
+    /// Required for a new client. Not blank, up to 200 characters, no control characters.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[!-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    email: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[0-9+().-][0-9 +().-]{1,38}[0-9+().-])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    phone: Option<String>,
+    coach_id: Option<Uuid>,
+    /// Her coach, by email (instead of `coach_id`).
+    #[schema(max_length = 254)]
+    coach_email: Option<String>,
+    /// Required for a new client: not in the future, not before 1990.
+    delivery_date: Option<chrono::NaiveDate>,
+    /// Required for a new client.
+    delivery_type: Option<DeliveryType>,
+    #[schema(minimum = 0, maximum = 4)]
+    perineal_tear_grade: Option<u8>,
+    breastfeeding: Option<bool>,
+    cleared_for_exercise: Option<bool>,
+    cleared_on: Option<chrono::NaiveDate>,
+    status: Option<ClientStatus>,
+    #[schema(max_length = 10000)]
+    notes: Option<String>,
+    /// IANA time zone, default `UTC`.
+    timezone: Option<String>,
+    /// A program's key: her plan starts at its first stage.
+    #[schema(example = "return_to_running_postpartum")]
+    program: Option<String>,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -388,9 +448,9 @@ struct Prepared {
 /// stage). In an update, fields the row leaves out keep their values. Up to 100,000 rows and
 /// 32 MiB. With `Idempotency-Key`, a repeat with the same body returns the first answer.
 #[utoipa::path(tag = "imports", operation_id = "importClients", security(("bearer" = [])),
-    params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Makes a retry return the first answer")),
     request_body(description = "The clients", content(
-        (Vec<ClientInput> = "application/json"),
+        (Vec<ImportRow> = "application/json"),
         (String = "application/x-ndjson", example = json!("{\"external_id\":\"RP-1\",\"name\":\"Ana Lima\",\"delivery_date\":\"2026-08-20\",\"delivery_type\":\"vaginal\"}\n")),
         (String = "text/csv", example = json!("external_id,name,email,delivery_date,delivery_type,coach_email,program\nRP-1,Ana Lima,ana@example.org,2026-08-20,vaginal,maya@riverside.example,return_to_running_postpartum\n"))
     )),
@@ -506,6 +566,7 @@ pub async fn import_clients(
                             None => Value::Object(Map::new()),
                         };
                         merge_patch(&mut merged, Value::Object(map));
+                        super::extract::integral_floats_as_integers(&mut merged);
                         let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
                             let path = e.path().to_string();
                             let message = e.into_inner().to_string();

@@ -70,6 +70,7 @@ pub struct NewProgram {
         example = "Gentle return (caesarean)"
     )]
     pub name: String,
+    #[schema(min_items = 1)]
     pub stages: Vec<Stage>,
 }
 
@@ -79,6 +80,7 @@ pub struct NewProgram {
 pub struct ProgramVersionRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_items = 1)]
     pub stages: Vec<Stage>,
 }
 
