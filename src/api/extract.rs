@@ -64,6 +64,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ))),
         };
     }
+    // A JSON string can hold U+0000 only as the escape `\u0000`; PostgreSQL text cannot.
+    if bytes.windows(6).any(|w| w == br"\u0000") {
+        if let Ok(tree) = serde_json::from_slice::<Value>(bytes) {
+            if let Some(field) = nul_path(&tree, String::new()) {
+                return Err(ApiError::invalid(field, NUL_MESSAGE));
+            }
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => {
@@ -97,6 +105,38 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
         }
         _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
+    }
+}
+
+/// What a field or parameter holding U+0000 is told.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (`pain[0].notes`, as in other validation errors) of the first string or key in
+/// `value` that holds U+0000.
+pub fn nul_path(value: &Value, path: String) -> Option<String> {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(at(k))
+            } else {
+                nul_path(v, at(k))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -191,6 +231,13 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = url::form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((key, _)) = pairs
+            .clone()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return std::future::ready(Err(ApiError::invalid(key, NUL_MESSAGE)));
+        }
         let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(
             url::form_urlencoded::parse(req.query_string().as_bytes()),
         ))
@@ -280,6 +327,19 @@ mod tests {
             field_of(r#"{"pain":[{"location":"hip","nrs":300.0}]}"#),
             "pain[0].nrs"
         );
+    }
+
+    #[test]
+    fn the_nul_character_is_refused_naming_the_field() {
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip\u0000","nrs":1}]}"#),
+            "pain[0].location"
+        );
+        assert_eq!(field_of(r#"{"pain":[],"a\u0000":1}"#), "a\u{0}");
+        // An escaped backslash followed by `u0000` is plain text, not U+0000.
+        let report: Report =
+            parse_json(br#"{"pain":[{"location":"\\u0000","nrs":1}]}"#).expect("plain text");
+        assert_eq!(report.pain[0].location, "\\u0000");
     }
 
     #[test]

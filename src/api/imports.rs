@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::clients::{merge_patch, ClientInput};
 use super::docs::{AuthenticatedBodyErrors, BodyErrors};
-use super::extract::{read_limited, QueryParams};
+use super::extract::{nul_path, read_limited, QueryParams, NUL_MESSAGE};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
 use crate::db::{audit, imports, programs, users};
@@ -540,7 +540,8 @@ pub async fn import_clients(
                         Err(e) => problems.add(e),
                     }
                 }
-                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).collect();
+                // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
+                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).filter(|x| !x.contains('\0')).collect();
                 let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
                     .await?
                     .into_iter()
@@ -551,6 +552,11 @@ pub async fn import_clients(
                     let mut map = data.into_map(&headers);
                     let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
                         let at = |e: FieldError| vec![e.at_row(row)];
+                        if let Some(field) = map.iter().find_map(|(k, v)| {
+                            if k.contains('\0') { Some(k.clone()) } else { nul_path(v, k.clone()) }
+                        }) {
+                            return Err(at(FieldError::new(field, NUL_MESSAGE)));
+                        }
                         let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
                         let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
                         let external_id = match map.get("external_id") {
