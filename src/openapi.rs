@@ -20,7 +20,8 @@ lunges, then short jogs, while the client's pain and pelvic-floor symptoms decid
 moves on, holds, or sees a physiotherapist.\n\n\
 Conventions: JSON in snake_case; ids are UUIDs; times RFC 3339 UTC; dates `YYYY-MM-DD`. \
 Errors are RFC 9457 `application/problem+json` documents with `type`, `title`, `status`, \
-`detail` and, for validation, `errors: [{field, message}]`. Lists take `limit` (at most 200) \
+`detail` and, for validation, `errors: [{field, message}]`. Text may not contain the NUL \
+character (U+0000): a body, row or query parameter holding it is a 422 naming the field. Lists take `limit` (at most 200) \
 and `cursor`, and answer `{items, next_cursor}`. Authenticate with `Authorization: Bearer` and \
 an access token from `POST /v1/auth/login`, or a service token.",
         license(name = "MIT", identifier = "MIT"),

@@ -87,7 +87,10 @@ pub struct AuditQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
     /// Only events about this kind of record (`client`, `plan`, `symptom_report`, …).
     #[param(max_length = 64)]

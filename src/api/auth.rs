@@ -26,15 +26,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Passwords longer than this are refused before hashing, so nobody can make us hash megabytes.
-const MAX_PASSWORD_BYTES: usize = 1024;
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Refresh tokens longer than this are not ours; refused as the schema says.
+const MAX_REFRESH_TOKEN_CHARS: usize = 256;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "coach@riverside-physio.example", "password": "correct horse battery"}))]
 pub struct LoginRequest {
-    #[schema(max_length = 254)]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// Only needed when the same email belongs to accounts in several organizations.
     pub organization_id: Option<Uuid>,
@@ -54,16 +57,17 @@ pub async fn login(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    if body.email.trim().is_empty() || body.email.len() > 254 {
+    // Exactly the bounds of the schema; a blank email is simply not an account (401).
+    if body.email.is_empty() || body.email.chars().count() > 254 {
         return Err(ApiError::invalid(
             "email",
             "must be between 1 and 254 characters",
         ));
     }
-    if body.password.is_empty() || body.password.len() > MAX_PASSWORD_BYTES {
+    if body.password.is_empty() || body.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid(
             "password",
-            "must be between 1 and 1024 bytes",
+            "must be between 1 and 1024 characters",
         ));
     }
     let ip = req
@@ -107,6 +111,18 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+impl RefreshRequest {
+    fn check(&self) -> ApiResult<()> {
+        if self.refresh_token.chars().count() > MAX_REFRESH_TOKEN_CHARS {
+            return Err(ApiError::invalid(
+                "refresh_token",
+                "must be at most 256 characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Exchange a refresh token for a new token pair.
 ///
 /// The refresh token is single-use: the answer carries its successor. Presenting a refresh
@@ -119,6 +135,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
+    body.check()?;
     let mut conn = state.pool.get().await?;
     Ok(web::Json(
         sessions::rotate(&mut conn, &state.jwt, &body.refresh_token).await?,
@@ -135,6 +152,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
+    body.check()?;
     let mut conn = state.pool.get().await?;
     sessions::end(&mut conn, &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -132,14 +132,28 @@ impl From<Client> for ClientView {
     "timezone": "Europe/London"
 }))]
 pub struct ClientInput {
-    /// The practice's own id for her (unique in the organization); used by imports.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The practice's own id for her (unique in the organization); used by imports. Up to 100
+    /// characters without control characters; blank means none.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub external_id: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    /// Not blank, up to 200 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
-    #[schema(min_length = 3, max_length = 254)]
+    /// An email address (ASCII, up to 254 characters); blank means none.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[!-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub email: Option<String>,
-    #[schema(min_length = 3, max_length = 40)]
+    /// Digits, spaces and `+ - ( ) .`, 3 to 40 characters; blank means none.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[0-9+().-][0-9 +().-]{1,38}[0-9+().-])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub phone: Option<String>,
     /// Her coach. A coach's new clients are her own; only an admin assigns another coach.
     pub coach_id: Option<Uuid>,
@@ -455,7 +469,10 @@ pub struct ClientListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
     pub status: Option<ClientStatus>,
     /// Clients whose live plan is at this stage.
@@ -580,28 +597,32 @@ pub struct ClientPatch {
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    /// Up to 100 characters without control characters; blank or `null` removes it.
+    #[schema(value_type = Option<String>, pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     pub external_id: Option<Option<String>>,
     #[serde(
         default,
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    /// May be changed, not removed. Not blank, up to 200 characters, no control characters.
+    #[schema(value_type = String, required = false, min_length = 1, pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     pub name: Option<Option<String>>,
     #[serde(
         default,
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    /// An email address (ASCII, up to 254 characters); blank or `null` removes it.
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[!-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     pub email: Option<Option<String>>,
     #[serde(
         default,
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    /// Digits, spaces and `+ - ( ) .`, 3 to 40 characters; blank or `null` removes it.
+    #[schema(value_type = Option<String>, pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[0-9+().-][0-9 +().-]{1,38}[0-9+().-])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     pub phone: Option<Option<String>>,
     #[serde(
         default,
@@ -615,14 +636,16 @@ pub struct ClientPatch {
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<NaiveDate>)]
+    /// May be changed, not removed.
+    #[schema(value_type = NaiveDate, required = false)]
     pub delivery_date: Option<Option<NaiveDate>>,
     #[serde(
         default,
         deserialize_with = "super::extract::present",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<DeliveryType>)]
+    /// May be changed, not removed.
+    #[schema(value_type = DeliveryType, required = false)]
     pub delivery_type: Option<Option<DeliveryType>>,
     #[serde(
         default,
@@ -718,7 +741,6 @@ pub async fn update_client(
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let before = clients::find_accessible(conn, &principal, id, true).await?;
-            check_if_match(if_match.as_deref(), before.revision)?;
             let mut merged = serde_json::to_value(ClientInput::from_client(&before))
                 .map_err(anyhow::Error::from)?;
             merge_patch(&mut merged, patch);
@@ -742,6 +764,9 @@ pub async fn update_client(
                 .validate(today, principal.user_id, Some(&before))
                 .map_err(ApiError::Validation)?;
             check_coach(conn, &principal, &mut fields, before.coach_id).await?;
+            // A patch that is not valid is a 422 whatever its `If-Match`; a valid one on a
+            // stale revision is a 412.
+            check_if_match(if_match.as_deref(), before.revision)?;
             let after = clients::update(conn, before.id, before.revision, &fields)
                 .await
                 .map_err(duplicate)?
@@ -803,13 +828,14 @@ pub async fn delete_client(
 
 /// Invite the client to the app.
 ///
-/// She needs an email on her record. The answer's one-time token (valid 7 days) lets her set a
+/// She needs an email on her record (else 409: the request is fine, her record is not ready
+/// for it). The answer's one-time token (valid 7 days) lets her set a
 /// password at `POST /v1/auth/invitations/accept`; inviting again replaces nothing already used.
 #[utoipa::path(tag = "clients", operation_id = "inviteClient", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id")),
     responses((status = 201, description = "Invited", body = NewInvitation),
-        (status = 422, description = "She has no email on record", body = crate::error::Problem, content_type = "application/problem+json"),
-        NotFound, Conflict, ReadErrors))]
+        (status = 409, description = "She has no email on record, or already has an account", body = crate::error::Problem, content_type = "application/problem+json"),
+        NotFound, ReadErrors))]
 #[post("/v1/clients/{client_id}/invitation")]
 pub async fn invite_client(
     state: web::Data<AppState>,
@@ -822,9 +848,8 @@ pub async fn invite_client(
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
             let email = client.email.clone().ok_or_else(|| {
-                ApiError::invalid(
-                    "email",
-                    "the client needs an email before she can be invited",
+                ApiError::Conflict(
+                    "She has no email on record: add one to her record, then invite her.".into(),
                 )
             })?;
             let user = match users::find_by_client(conn, client.id).await? {

@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
@@ -63,21 +64,112 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ))),
         };
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = without_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
+    // A JSON string can hold U+0000 only as the escape `\u0000`; PostgreSQL text cannot.
+    if bytes.windows(6).any(|w| w == br"\u0000") {
+        if let Ok(tree) = serde_json::from_slice::<Value>(bytes) {
+            if let Some(field) = nul_path(&tree, String::new()) {
+                return Err(ApiError::invalid(field, NUL_MESSAGE));
             }
-            _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
         }
-    })?;
-    de.end()
-        .map_err(|_| ApiError::BadRequest("The body has data after the JSON value.".into()))?;
-    Ok(value)
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|_| {
+                ApiError::BadRequest("The body has data after the JSON value.".into())
+            })?;
+            Ok(value)
+        }
+        Err(e) if e.inner().classify() == serde_json::error::Category::Data => {
+            // JSON counts `3.0` as the integer 3 (and so does the OpenAPI document's
+            // `"type": "integer"`); serde does not. Read such numbers as integers and try again.
+            if let Ok(mut tree) = serde_json::from_slice::<Value>(bytes) {
+                if integral_floats_as_integers(&mut tree) {
+                    if let Ok(value) = serde_path_to_error::deserialize(tree) {
+                        return Ok(value);
+                    }
+                }
+            }
+            Err(json_error(e))
+        }
+        Err(e) => Err(json_error(e)),
+    }
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = without_position(&inner.to_string());
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::Validation(vec![FieldError::new(field_path(&path, &message), message)])
+        }
+        _ => ApiError::BadRequest(format!("The body is not valid JSON: {message}.")),
+    }
+}
+
+/// What a field or parameter holding U+0000 is told.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (`pain[0].notes`, as in other validation errors) of the first string or key in
+/// `value` that holds U+0000.
+pub fn nul_path(value: &Value, path: String) -> Option<String> {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(at(k))
+            } else {
+                nul_path(v, at(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Rewrites numbers such as `3.0` (no fraction, within range) as integers; true if any was.
+pub fn integral_floats_as_integers(value: &mut Value) -> bool {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            let integer = if f.fract() != 0.0 || !f.is_finite() {
+                None
+            } else if (i64::MIN as f64..=i64::MAX as f64).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else if (0.0..=u64::MAX as f64).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else {
+                None
+            };
+            match integer {
+                Some(i) => {
+                    *n = i;
+                    true
+                }
+                None => false,
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| integral_floats_as_integers(v) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, v| integral_floats_as_integers(v) | any),
+        _ => false,
+    }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -139,6 +231,13 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = url::form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((key, _)) = pairs
+            .clone()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return std::future::ready(Err(ApiError::invalid(key, NUL_MESSAGE)));
+        }
         let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(
             url::form_urlencoded::parse(req.query_string().as_bytes()),
         ))
@@ -213,6 +312,34 @@ mod tests {
             field_of(r#"{"pain":[{"location":"hip","nrs":300}]}"#),
             "pain[0].nrs"
         );
+    }
+
+    #[test]
+    fn integral_floats_are_integers_as_in_json_schema() {
+        let report: Report =
+            parse_json(br#"{"pain":[{"location":"hip","nrs":3.0}]}"#).expect("3.0 is 3");
+        assert_eq!(report.pain[0].nrs, 3);
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":3.5}]}"#),
+            "pain[0].nrs"
+        );
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip","nrs":300.0}]}"#),
+            "pain[0].nrs"
+        );
+    }
+
+    #[test]
+    fn the_nul_character_is_refused_naming_the_field() {
+        assert_eq!(
+            field_of(r#"{"pain":[{"location":"hip\u0000","nrs":1}]}"#),
+            "pain[0].location"
+        );
+        assert_eq!(field_of(r#"{"pain":[],"a\u0000":1}"#), "a\u{0}");
+        // An escaped backslash followed by `u0000` is plain text, not U+0000.
+        let report: Report =
+            parse_json(br#"{"pain":[{"location":"\\u0000","nrs":1}]}"#).expect("plain text");
+        assert_eq!(report.pain[0].location, "\\u0000");
     }
 
     #[test]

@@ -16,10 +16,11 @@ use uuid::Uuid;
 
 use super::clients::{merge_patch, ClientInput};
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, TooManyRequests};
-use super::extract::{read_limited, QueryParams};
+use super::extract::{nul_path, read_limited, QueryParams, NUL_MESSAGE};
 use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
 use crate::db::{audit, idempotency, imports, programs, users, webhooks};
+use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
 use crate::domain::plan::Step;
 use crate::domain::webhook::EventType;
@@ -73,6 +74,64 @@ pub struct ImportQuery {
     /// `fail` (default): all or nothing. `skip`: import the good rows.
     #[param(inline)]
     pub on_error: Option<OnError>,
+}
+
+/// One client of a JSON or NDJSON import: the client's fields with `external_id` required, plus
+/// her coach's email and a program to start. Blank strings and `null` mean "not given": an
+/// update keeps the stored value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "external_id": "RP-1042",
+    "name": "Ana Lima",
+    "email": "ana.lima@example.org",
+    "delivery_date": "2026-08-20",
+    "delivery_type": "caesarean",
+    "coach_email": "maya@riverside.example",
+    "program": "return_to_running_postpartum"
+}))]
+#[allow(dead_code)] // Describes the body for the OpenAPI document; rows are read as JSON maps.
+pub struct ImportRow {
+    /// The practice's own id for her: rows upsert by it. Up to 100 characters.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    external_id: String,
+    /// Required for a new client. Not blank, up to 200 characters, no control characters.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[!-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    email: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[0-9+().-][0-9 +().-]{1,38}[0-9+().-])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
+    phone: Option<String>,
+    coach_id: Option<Uuid>,
+    /// Her coach, by email (instead of `coach_id`).
+    #[schema(max_length = 254)]
+    coach_email: Option<String>,
+    /// Required for a new client: not in the future, not before 1990.
+    delivery_date: Option<chrono::NaiveDate>,
+    /// Required for a new client.
+    delivery_type: Option<DeliveryType>,
+    #[schema(minimum = 0, maximum = 4)]
+    perineal_tear_grade: Option<u8>,
+    breastfeeding: Option<bool>,
+    cleared_for_exercise: Option<bool>,
+    cleared_on: Option<chrono::NaiveDate>,
+    status: Option<ClientStatus>,
+    #[schema(max_length = 10000)]
+    notes: Option<String>,
+    /// IANA time zone, default `UTC`.
+    timezone: Option<String>,
+    /// A program's key: her plan starts at its first stage.
+    #[schema(example = "return_to_running_postpartum")]
+    program: Option<String>,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -393,7 +452,7 @@ struct Prepared {
 #[utoipa::path(tag = "imports", operation_id = "importClients", security(("bearer" = [])),
     params(ImportQuery, IdempotencyKey),
     request_body(description = "The clients", content(
-        (Vec<ClientInput> = "application/json"),
+        (Vec<ImportRow> = "application/json"),
         (String = "application/x-ndjson", example = json!("{\"external_id\":\"RP-1\",\"name\":\"Ana Lima\",\"delivery_date\":\"2026-08-20\",\"delivery_type\":\"vaginal\"}\n")),
         (String = "text/csv", example = json!("external_id,name,email,delivery_date,delivery_type,coach_email,program\nRP-1,Ana Lima,ana@example.org,2026-08-20,vaginal,maya@riverside.example,return_to_running_postpartum\n"))
     )),
@@ -483,7 +542,8 @@ pub async fn import_clients(
                         Err(e) => problems.add(e),
                     }
                 }
-                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).collect();
+                // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
+                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).filter(|x| !x.contains('\0')).collect();
                 let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
                     .await?
                     .into_iter()
@@ -494,6 +554,11 @@ pub async fn import_clients(
                     let mut map = data.into_map(&headers);
                     let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
                         let at = |e: FieldError| vec![e.at_row(row)];
+                        if let Some(field) = map.iter().find_map(|(k, v)| {
+                            if k.contains('\0') { Some(k.clone()) } else { nul_path(v, k.clone()) }
+                        }) {
+                            return Err(at(FieldError::new(field, NUL_MESSAGE)));
+                        }
                         let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
                         let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
                         let external_id = match map.get("external_id") {
@@ -509,6 +574,7 @@ pub async fn import_clients(
                             None => Value::Object(Map::new()),
                         };
                         merge_patch(&mut merged, Value::Object(map));
+                        super::extract::integral_floats_as_integers(&mut merged);
                         let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
                             let path = e.path().to_string();
                             let message = e.into_inner().to_string();

@@ -61,7 +61,10 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -202,6 +205,12 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
         assert_eq!(decode_cursor("not a cursor"), None);
+        // The documented pattern, `^[A-Za-z0-9_-]{21}[AQgw]$`, is what decodes.
+        let cursor = encode_cursor(id);
+        assert_eq!(cursor.len(), 22);
+        assert!("AQgw".contains(cursor.chars().last().unwrap()));
+        assert!(decode_cursor("AZO0uEt3cIKaxs-ZWOn3Ow").is_some());
+        assert_eq!(decode_cursor("AZO0uEt3cIKaxs-ZWOn3Ox"), None);
         let q = PageQuery {
             limit: Some(0),
             cursor: None,

@@ -56,11 +56,13 @@ impl From<Organization> for OrganizationView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"auto_progress": true}))]
 pub struct OrganizationPatch {
+    /// May be changed, not removed. Not blank, up to 200 characters, no control characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = false, min_length = 1, pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     pub name: Option<Option<String>>,
+    /// May be changed, not removed.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub auto_progress: Option<Option<bool>>,
 }
 

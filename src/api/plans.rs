@@ -391,10 +391,14 @@ pub struct TransitionBody {
     /// With `set` only: the stage to move to.
     pub stage: Option<StageKey>,
     /// With `set` only: the jogging level.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 100)]
     pub level: Option<u32>,
-    /// Why, in words the client and other coaches will read.
-    #[schema(min_length = 1, max_length = 2000)]
+    /// Why, in words the client and other coaches will read (not blank).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
     /// Move past an entry gate (day 84, clearance, open red flag); recorded and audited.
     #[serde(default)]
@@ -434,6 +438,9 @@ pub async fn create_transition(
             "reason",
             "must be between 1 and 2000 characters",
         ));
+    }
+    if body.level.is_some_and(|l| l == 0 || l > 100) {
+        return Err(ApiError::invalid("level", "must be between 1 and 100"));
     }
     let if_match = if_match(&req);
     let mut conn = db.get().await?;

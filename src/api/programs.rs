@@ -71,6 +71,7 @@ pub struct NewProgram {
         example = "Gentle return (caesarean)"
     )]
     pub name: String,
+    #[schema(min_items = 1)]
     pub stages: Vec<Stage>,
 }
 
@@ -80,6 +81,7 @@ pub struct NewProgram {
 pub struct ProgramVersionRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_items = 1)]
     pub stages: Vec<Stage>,
 }
 

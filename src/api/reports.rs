@@ -344,7 +344,10 @@ pub async fn submit_report(
 pub struct ReportListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
     /// Reports about this day or later.
     pub since: Option<NaiveDate>,
@@ -537,7 +540,10 @@ impl From<InboxRow> for FlagView {
 pub struct FlagListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
     /// `open` (default) or `resolved`.
     pub status: Option<FlagStatus>,
@@ -588,8 +594,12 @@ pub async fn list_flags(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"note": "Seen by the pelvic-health physio on 28 Nov; cleared to return to lunges, jogging from next week."}))]
 pub struct ResolveFlag {
-    /// What was done, for the record (kept, never deleted).
-    #[schema(min_length = 1, max_length = 5000)]
+    /// What was done, for the record (kept, never deleted); not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub note: String,
 }
 

@@ -62,8 +62,12 @@ impl From<ServiceToken> for ServiceTokenView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Nightly import from the clinic system", "scopes": ["clients:import"]}))]
 pub struct NewServiceTokenRequest {
-    /// What the token is for.
-    #[schema(min_length = 1, max_length = 100)]
+    /// What the token is for (not blank).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
     /// At least one scope.
     #[schema(min_items = 1)]

@@ -93,7 +93,7 @@ pub struct NewSession {
     /// Default: the plan's current stage.
     pub stage: Option<StageKey>,
     /// Default: the plan's current level (jogging).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 100)]
     pub level: Option<u32>,
     pub completed: bool,
     #[schema(minimum = 0, maximum = 600)]
@@ -110,7 +110,10 @@ pub struct NewSession {
 pub struct SessionListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    #[param(max_length = 64)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        example = "AZO0uEt3cIKaxs-ZWOn3Ow"
+    )]
     pub cursor: Option<String>,
     /// Sessions performed on or after this date.
     pub since: Option<NaiveDate>,

@@ -98,7 +98,13 @@ pub struct Dose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exercise {
-    #[schema(min_length = 1, max_length = 200, example = "Bird-dog")]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        example = "Bird-dog"
+    )]
     pub name: String,
     #[schema(max_length = 2000)]
     pub instructions: String,
@@ -119,7 +125,12 @@ pub struct EntryGate {
 #[serde(deny_unknown_fields)]
 pub struct ReadinessTest {
     pub key: ReadinessTestKey,
-    #[schema(min_length = 1, max_length = 200)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub title: String,
     /// Passed at this many repetitions (symptom-free).
     #[schema(minimum = 1)]
@@ -164,7 +175,12 @@ pub struct Stage {
     /// 1, 2, 3…: the order of the stages.
     #[schema(minimum = 1)]
     pub position: u32,
-    #[schema(min_length = 1, max_length = 200)]
+    /// Not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub title: String,
     #[schema(max_length = 2000)]
     pub purpose: String,
@@ -448,6 +464,9 @@ pub fn validate_stages(stages: &[Stage]) -> Vec<FieldError> {
         }
         for (j, t) in stage.readiness_tests.iter().enumerate() {
             let at = |f: &str| format!("stages[{i}].readiness_tests[{j}].{f}");
+            if t.title.trim().is_empty() || t.title.chars().count() > 200 {
+                err(at("title"), "must be between 1 and 200 characters");
+            }
             match (t.target_reps, t.target_seconds) {
                 (Some(0), _) | (_, Some(0)) => err(at("target_reps"), "targets must be positive"),
                 (None, None) => err(at("target_reps"), "give target_reps or target_seconds"),

@@ -121,6 +121,14 @@ fn every_operation_is_documented_for_a_frontend() {
             );
             let responses = op["responses"].as_object().unwrap();
             for (status, response) in responses {
+                // A shared response is a reference into components.responses.
+                let response = match response["$ref"].as_str() {
+                    Some(r) => {
+                        &doc["components"]["responses"]
+                            [r.trim_start_matches("#/components/responses/")]
+                    }
+                    None => response,
+                };
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),
