@@ -91,6 +91,7 @@ pub struct NewWebhookEndpoint {
     #[schema(
         min_length = 1,
         max_length = 2000,
+        pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$",
         example = "https://dashboard.riverside.example/hooks/runback"
     )]
     pub url: String,
@@ -108,6 +109,7 @@ pub struct WebhookEndpointPatch {
     #[schema(
         min_length = 1,
         max_length = 2000,
+        pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$",
         example = "https://dashboard.riverside.example/hooks/runback"
     )]
     pub url: Option<String>,
@@ -180,8 +182,35 @@ pub struct TestEventQueued {
     pub event_id: Uuid,
 }
 
+/// The documented shape: `http(s)://host[:port][/path]`, the host letters, digits, dots and
+/// dashes, the path without white space.
+fn has_url_shape(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+        && !path.chars().any(char::is_whitespace)
+}
+
 fn check_url(url: &str, allow_http: bool) -> Result<String, ApiError> {
-    let url = url.trim();
+    if !has_url_shape(url) {
+        return Err(ApiError::invalid(
+            "url",
+            "must be an http(s)://host[:port]/path URL",
+        ));
+    }
     let parsed =
         url::Url::parse(url).map_err(|_| ApiError::invalid("url", "must be an absolute URL"))?;
     let scheme_ok = parsed.scheme() == "https" || (allow_http && parsed.scheme() == "http");
@@ -457,6 +486,9 @@ mod tests {
         assert!(check_url("https://user:pw@hooks.example.org/", false).is_err());
         assert!(check_url("ftp://hooks.example.org/", true).is_err());
         assert!(check_url("hooks.example.org/in", false).is_err());
+        assert!(check_url(" https://hooks.example.org/in", false).is_err());
+        assert!(check_url("https://hooks.example.org/a b", false).is_err());
+        assert!(check_url("https://hooks.example.org:8443/in", false).is_ok());
     }
 
     #[test]
