@@ -241,7 +241,7 @@ impl Application {
         let state = self.state.clone();
         let forget = Arc::new(tokio::sync::Notify::new());
         let stop_forgetting = forget.clone();
-        // Keep the login throttle's memory bounded, and drop idempotency keys past their time.
+        // Keep the throttles' memory bounded; drop idempotency keys and webhook events past their time.
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -252,6 +252,9 @@ impl Application {
                         if let Ok(mut conn) = state.pool.get().await {
                             if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
                                 tracing::warn!(error = %e, "purging expired idempotency keys");
+                            }
+                            if let Err(e) = crate::db::webhooks::purge_old(&mut conn).await {
+                                tracing::warn!(error = %e, "purging old webhook events");
                             }
                         }
                     }

@@ -364,3 +364,16 @@ pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> Que
         .execute(conn)
         .await
 }
+
+/// Drops events (with their deliveries) older than 30 days that have nothing left to send: the
+/// delivery log keeps a month.
+pub async fn purge_old(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM webhook_events e
+          WHERE e.created_at < now() - interval '30 days'
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                             WHERE d.event_id = e.id AND d.status = 'pending')",
+    )
+    .execute(conn)
+    .await
+}

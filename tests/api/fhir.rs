@@ -85,6 +85,8 @@ fn resources<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn a_clients_record_is_a_valid_fhir_r4_bundle_and_her_program_a_plan_definition() {
+    // The validator's virtualenv first (the first run installs it), off the async runtime.
+    tokio::task::spawn_blocking(validator_python).await.unwrap();
     let app = spawn_app().await;
     let admin = app
         .new_admin("Riverside Physio", "admin@riverside.example")
@@ -142,7 +144,10 @@ async fn a_clients_record_is_a_valid_fhir_r4_bundle_and_her_program_a_plan_defin
         &coach.token,
     )
     .await;
-    let counts = validate(&[&bundle, &definition]);
+    let documents = (bundle.clone(), definition.clone());
+    let counts = tokio::task::spawn_blocking(move || validate(&[&documents.0, &documents.1]))
+        .await
+        .unwrap();
     assert_eq!(
         counts[0],
         json!({"Patient": 1, "CarePlan": 1, "QuestionnaireResponse": 2, "Observation": 5, "Flag": 2}),
