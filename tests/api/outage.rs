@@ -23,6 +23,35 @@ struct Ledger {
     other_failures: Vec<String>,
 }
 
+/// Stops the test's cluster and removes its folder however the test ends (a failed assertion
+/// included), so no private server is left running.
+struct ClusterGuard(std::path::PathBuf);
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        let data = self.0.join("postgres");
+        if data.join("postmaster.pid").exists() {
+            if let Some(bin) = EmbeddedPostgres::find_bin_dir(None) {
+                let pg_ctl = bin.join("pg_ctl");
+                // As root the cluster runs as `postgres` (see `EmbeddedPostgres`).
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                let mut stop = if unsafe { libc::geteuid() } == 0 {
+                    let mut c = std::process::Command::new("runuser");
+                    c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+                    c
+                } else {
+                    std::process::Command::new(pg_ctl)
+                };
+                let _ = stop
+                    .args(["stop", "-m", "immediate", "-D"])
+                    .arg(&data)
+                    .output();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn start_cluster(dir: std::path::PathBuf) -> EmbeddedPostgres {
     tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, None))
         .await
@@ -36,6 +65,7 @@ async fn an_outage_fails_fast_recovers_without_a_restart_and_loses_no_acknowledg
         "rb-outage-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     ));
+    let _guard = ClusterGuard(dir.clone());
     let pg = start_cluster(dir.clone()).await;
     let url = pg.url("runback");
     {
