@@ -192,10 +192,10 @@ impl ApiError {
     }
 }
 
-/// Seconds a client should wait before retrying while the database is away.
 /// The cause `/readyz` gives while the service drains before stopping.
 pub const SHUTTING_DOWN: &str = "shutting down";
 
+/// Seconds a client should wait before retrying while the database is away.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 impl ResponseError for ApiError {
