@@ -96,13 +96,7 @@ async fn a_clients_record_is_a_valid_fhir_r4_bundle_and_her_program_a_plan_defin
         .await;
     let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
     let client = ana.client_id.unwrap();
-    let programs: Value = app
-        .get("/v1/programs", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let program_id = programs["items"][0]["id"].as_str().unwrap().to_string();
+    let program_id = app.start_default_plan(&coach, &client.to_string()).await;
     let post = |path: String, body: Value| {
         let (app, token) = (&app, coach.token.clone());
         async move {
@@ -110,11 +104,6 @@ async fn a_clients_record_is_a_valid_fhir_r4_bundle_and_her_program_a_plan_defin
             assert!(res.status().is_success(), "{path}: {}", res.status());
         }
     };
-    post(
-        format!("/v1/clients/{client}/plan"),
-        json!({"program_id": program_id}),
-    )
-    .await;
     post(
         format!("/v1/clients/{client}/plan/transitions"),
         json!({"action": "set", "stage": "jogging", "level": 2, "reason": "Cleared to jog.", "override_gate": true}),

@@ -471,6 +471,27 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Starts the organization's first program for a client (as `coach`); returns the
+    /// program's id.
+    pub async fn start_default_plan(&self, coach: &Caller, client_id: &str) -> String {
+        let programs: Value = self
+            .get("/v1/programs", Some(&coach.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let program_id = programs["items"][0]["id"].as_str().unwrap().to_string();
+        let res = self
+            .post(
+                &format!("/v1/clients/{client_id}/plan"),
+                Some(&coach.token),
+                &json!({"program_id": program_id}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "plan started");
+        program_id
+    }
+
     /// A service token made by `admin` with these scopes.
     pub async fn new_service_token(&self, admin: &Caller, scopes: &[&str]) -> (Uuid, String) {
         let res = self

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use runback::db::embedded::EmbeddedPostgres;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{start_app, TestApp};
 
@@ -291,19 +291,6 @@ async fn practice(app: &TestApp) -> (String, String) {
         )
         .await;
     let id = client["id"].as_str().unwrap().to_string();
-    let programs: Value = app
-        .get("/v1/programs", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = app
-        .post(
-            &format!("/v1/clients/{id}/plan"),
-            Some(&coach.token),
-            &json!({"program_id": programs["items"][0]["id"]}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
+    app.start_default_plan(&coach, &id).await;
     (coach.token, id)
 }

@@ -38,20 +38,8 @@ async fn sigterm_under_load_drains_without_errors_and_exits_cleanly() {
         .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
         .await;
     let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
-    let programs: serde_json::Value = app
-        .get("/v1/programs", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = app
-        .post(
-            &format!("/v1/clients/{}/plan", ana.client_id.unwrap()),
-            Some(&coach.token),
-            &json!({"program_id": programs["items"][0]["id"]}),
-        )
+    app.start_default_plan(&coach, &ana.client_id.unwrap().to_string())
         .await;
-    assert_eq!(res.status(), 201);
 
     let port = free_port();
     // The logs go to a file: a pipe nobody reads while the test runs would fill and block.

@@ -161,23 +161,11 @@ async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
         .await;
     let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
     let client = ana.client_id.unwrap();
-    let programs: Value = app
-        .get("/v1/programs", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    app.start_default_plan(&coach, &client.to_string()).await;
     let ok = |res: reqwest::Response| {
         assert!(res.status().is_success(), "{}", res.status());
         res
     };
-    ok(app
-        .post(
-            &format!("/v1/clients/{client}/plan"),
-            Some(&coach.token),
-            &json!({"program_id": programs["items"][0]["id"]}),
-        )
-        .await);
     ok(app
         .post(
             &format!("/v1/clients/{client}/plan/transitions"),
