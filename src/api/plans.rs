@@ -166,12 +166,14 @@ fn facts(client: &Client, today: NaiveDate) -> ClientFacts {
     }
 }
 
-/// Today's prescription for a client's plan, on `date`.
+/// Today's prescription for a client's plan, on `date`. `running_days` are the days she
+/// completed a jog from a week before `date` on, when the caller has read them already.
 async fn prescription(
     conn: &mut AsyncPgConnection,
     client: &Client,
     plan: &Plan,
     date: NaiveDate,
+    running_days: Option<Vec<NaiveDate>>,
 ) -> ApiResult<Prescription> {
     let stages = programs::pinned_stages(
         conn,
@@ -187,7 +189,10 @@ async fn prescription(
             plan.id
         ))
     })?;
-    let running_days = sessions::running_days(conn, client.id, date - Duration::days(7)).await?;
+    let running_days = match running_days {
+        Some(days) => days,
+        None => sessions::running_days(conn, client.id, date - Duration::days(7)).await?,
+    };
     let reason = if state.status == PlanStatus::Active {
         None
     } else {
@@ -274,7 +279,7 @@ pub async fn assign_plan(
             clients::touch(conn, client.id).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", plan.id,
                 serde_json::json!({"client_id": client.id, "program_id": plan.program_id, "program_version": plan.program_version, "stage": plan.stage})).await?;
-            let next = prescription(conn, &client, &plan, today).await?;
+            let next = prescription(conn, &client, &plan, today, None).await?;
             Ok((plan, next))
         })
         .await?;
@@ -288,22 +293,42 @@ pub async fn assign_plan(
     ))
 }
 
-async fn load_plan(
+/// A client's current plan, locked for a change.
+async fn load_plan_for_update(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     raw: &str,
-    lock: bool,
 ) -> ApiResult<(Client, Plan)> {
     let id = client_id_of(principal, raw)?;
-    if !lock {
-        let (client, plan) = plans::with_client(conn, principal, id).await?;
-        return Ok((client, plan.ok_or(ApiError::NotFound)?));
-    }
-    let client = clients::find_accessible(conn, principal, id, lock).await?;
-    let plan = plans::current_for_client(conn, client.id, lock)
+    let client = clients::find_accessible(conn, principal, id, true).await?;
+    let plan = plans::current_for_client(conn, client.id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((client, plan))
+}
+
+/// A client's current plan and its prescription for `date` (default: her today), read in one
+/// round trip.
+async fn read_plan(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    raw: &str,
+    date: Option<NaiveDate>,
+) -> ApiResult<(Plan, Prescription)> {
+    let id = client_id_of(principal, raw)?;
+    // Her today, in her time zone, is within a day of today in UTC: read her jogs from a week
+    // before the earliest it can be, and keep the week before the day once it is known.
+    let since =
+        date.unwrap_or_else(|| Utc::now().date_naive() - Duration::days(1)) - Duration::days(7);
+    let (client, plan, running_days) = plans::with_client(conn, principal, id, since).await?;
+    let plan = plan.ok_or(ApiError::NotFound)?;
+    let date = date.unwrap_or_else(|| today_in(&client.timezone));
+    let running_days = running_days
+        .into_iter()
+        .filter(|day| *day >= date - Duration::days(7))
+        .collect();
+    let next = prescription(conn, &client, &plan, date, Some(running_days)).await?;
+    Ok((plan, next))
 }
 
 /// The client's current plan, with its latest recommendation and next session.
@@ -319,8 +344,7 @@ pub async fn get_plan(
     client_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let (client, plan) = load_plan(&mut conn, &principal, &client_id, false).await?;
-    let next = prescription(&mut conn, &client, &plan, today_in(&client.timezone)).await?;
+    let (plan, next) = read_plan(&mut conn, &principal, &client_id, None).await?;
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
     view.next_session = Some(next);
@@ -352,11 +376,8 @@ pub async fn get_today(
     QueryParams(query): QueryParams<TodayQuery>,
 ) -> ApiResult<web::Json<Prescription>> {
     let mut conn = state.pool.get().await?;
-    let (client, plan) = load_plan(&mut conn, &principal, &client_id, false).await?;
-    let date = query.date.unwrap_or_else(|| today_in(&client.timezone));
-    Ok(web::Json(
-        prescription(&mut conn, &client, &plan, date).await?,
-    ))
+    let (_, prescription) = read_plan(&mut conn, &principal, &client_id, query.date).await?;
+    Ok(web::Json(prescription))
 }
 
 /// The plan history of a client, newest first.
@@ -446,7 +467,7 @@ pub async fn create_transition(
     let mut conn = db.get().await?;
     let (transition, plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let (client, plan) = load_plan(conn, &principal, &client_id, true).await?;
+            let (client, plan) = load_plan_for_update(conn, &principal, &client_id).await?;
             check_if_match(if_match.as_deref(), plan.revision)?;
             let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
             let today = today_in(&client.timezone);
@@ -487,7 +508,7 @@ pub async fn create_transition(
                     "reason": reason,
                     "override_gate": body.override_gate,
                 })).await?;
-            let next = prescription(conn, &client, &updated, today).await?;
+            let next = prescription(conn, &client, &updated, today, None).await?;
             Ok((transition, updated, next))
         })
         .await?;

@@ -1,5 +1,6 @@
 //! The audit trail: one appended row per write, in the same transaction as the write.
 
+use super::CachedExt;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -64,6 +65,7 @@ pub async fn record(
             entity_id,
             changes,
         })
+        .cached()
         .execute(conn)
         .await
         .map(|_| ())

@@ -1,6 +1,7 @@
 //! Clients: the new mothers of an organization. Every client-scoped query starts from
 //! `find_accessible`, which applies the access policy: anything out of reach is `NotFound`.
 
+use super::CachedExt;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Int4, Nullable, Text, Timestamptz};
@@ -116,6 +117,7 @@ pub async fn insert(
             fields,
         ))
         .returning(Client::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }
@@ -168,6 +170,7 @@ pub async fn update(
         clients::updated_at.eq(diesel::dsl::now),
     ))
     .returning(Client::as_returning())
+    .cached()
     .get_result(conn)
     .await
     .optional()
@@ -177,6 +180,7 @@ pub async fn update(
 pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
     diesel::update(clients::table.find(id))
         .set(clients::updated_at.eq(diesel::dsl::now))
+        .cached()
         .execute(conn)
         .await
         .map(|_| ())

@@ -1,6 +1,7 @@
 //! Idempotency keys: per organization, each holds a digest of the request that took it and,
 //! once that request is answered, the answer as sent. Keys are kept 48 hours (24 promised).
 
+use super::CachedExt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -42,6 +43,7 @@ pub async fn claim(
     )
     .bind::<diesel::sql_types::Uuid, _>(organization_id)
     .bind::<diesel::sql_types::Text, _>(key)
+    .cached()
     .execute(conn)
     .await?;
     let inserted = diesel::insert_into(idempotency_keys::table)
@@ -51,6 +53,7 @@ pub async fn claim(
             idempotency_keys::request_digest.eq(digest),
         ))
         .on_conflict_do_nothing()
+        .cached()
         .execute(conn)
         .await?;
     if inserted == 1 {
@@ -97,6 +100,7 @@ pub async fn store(
                 .eq(serde_json::to_value(&response.headers).unwrap_or_default()),
             idempotency_keys::response_bytes.eq(&response.body),
         ))
+        .cached()
         .execute(conn)
         .await
         .map(|_| ())
@@ -117,6 +121,7 @@ pub async fn forget_mentioning(
     )
     .bind::<diesel::sql_types::Uuid, _>(organization_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    .cached()
     .execute(conn)
     .await
 }

@@ -30,6 +30,54 @@ use diesel_async::pooled_connection::{
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+/// A statement kept prepared on its connection and found again by its SQL text.
+///
+/// Diesel prepares and caches statements whose shape it knows from their types, but treats
+/// `sql_query`, every `UPDATE`, and inserts with optional values as one-offs: PostgreSQL would
+/// parse and plan them anew on every call (a profile of the report path showed most of the
+/// database's time going there). Wrap such a statement when its SQL text comes from a small,
+/// fixed set (no lists whose length varies with the data); its cache entry is keyed by that
+/// text and the bind types, so two different statements can never share one. Leave out
+/// queries with optional filters (`$n IS NULL OR …`): once PostgreSQL keeps a prepared
+/// statement it may settle on one generic plan for every combination of filters, and the
+/// dashboard list ran four times slower that way.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(pub Q);
+
+/// `.cached()` on any statement; see [`Cached`].
+pub trait CachedExt: Sized {
+    fn cached(self) -> Cached<Self> {
+        Cached(self)
+    }
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>> CachedExt for Q {}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Cached<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    // No static id: the cache key is the statement's SQL text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;

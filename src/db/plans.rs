@@ -1,5 +1,6 @@
 //! Plans and their transition history.
 
+use super::CachedExt;
 use crate::domain::webhook::EventType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -78,11 +79,24 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewPlan) -> QueryResult<P
             plans::started_on.eq(new.started_on),
         ))
         .returning(Plan::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }
 
 /// The client's current plan: the live one, else the most recent. `lock` for a write.
+/// Whether a plan is live (active or paused), as an expression for ordering. Written with
+/// bound parameters, not an SQL literal: diesel caches only statements it can name, so a literal
+/// would make PostgreSQL parse and plan the query again on every call.
+fn live(
+    status: plans::status,
+) -> diesel::dsl::Or<
+    diesel::dsl::Eq<plans::status, &'static str>,
+    diesel::dsl::Eq<plans::status, &'static str>,
+> {
+    status.eq("active").or(status.eq("paused"))
+}
+
 pub async fn current_for_client(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
@@ -90,10 +104,7 @@ pub async fn current_for_client(
 ) -> QueryResult<Option<Plan>> {
     let query = plans::table
         .filter(plans::client_id.eq(client_id))
-        .order((
-            diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('active', 'paused')").desc(),
-            plans::id.desc(),
-        ))
+        .order((live(plans::status).desc(), plans::id.desc()))
         .select(Plan::as_select());
     if lock {
         query.for_update().first(conn).await.optional()
@@ -102,26 +113,37 @@ pub async fn current_for_client(
     }
 }
 
-/// A client the principal may reach and her current plan (live first, then the latest), in
-/// one read.
+/// What reading a plan and its prescription needs, in one round trip: a client the principal
+/// may reach, her current plan (live first, then the latest), and the days since `since` on
+/// which she completed a jog (the prescription's rest-day and weekly rules count them).
 pub async fn with_client(
     conn: &mut AsyncPgConnection,
     principal: &crate::auth::Principal,
     client_id: Uuid,
-) -> QueryResult<(Client, Option<Plan>)> {
-    let (client, plan) = clients::table
+    since: NaiveDate,
+) -> QueryResult<(Client, Option<Plan>, Vec<NaiveDate>)> {
+    let running_days = diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Date>>(
+        "ARRAY(SELECT DISTINCT s.performed_on FROM session_logs s
+                WHERE s.client_id = clients.id AND s.stage = 'jogging' AND s.completed
+                  AND s.performed_on >= ",
+    )
+    .bind::<diesel::sql_types::Date, _>(since)
+    .sql(")");
+    let (client, plan, days) = clients::table
         .left_join(plans::table)
         .filter(clients::id.eq(client_id))
         .filter(clients::organization_id.eq(principal.organization_id))
-        .order((
-            diesel::dsl::sql::<diesel::sql_types::Bool>("plans.status IN ('active', 'paused')")
-                .desc(),
-            plans::id.desc(),
+        .order((live(plans::status).desc(), plans::id.desc()))
+        .select((
+            Client::as_select(),
+            Option::<Plan>::as_select(),
+            running_days,
         ))
-        .select((Client::as_select(), Option::<Plan>::as_select()))
-        .first::<(Client, Option<Plan>)>(conn)
+        .limit(1)
+        .cached()
+        .get_result::<(Client, Option<Plan>, Vec<NaiveDate>)>(conn)
         .await?;
-    Ok((super::clients::accessible(principal, client)?, plan))
+    Ok((super::clients::accessible(principal, client)?, plan, days))
 }
 
 pub async fn all_for_client(
@@ -158,6 +180,7 @@ pub async fn save_state(
             plans::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Plan::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }
@@ -223,6 +246,7 @@ pub async fn record_transition(
             plan_transitions::override_gate.eq(t.override_gate),
         ))
         .returning(Transition::as_returning())
+        .cached()
         .get_result(conn)
         .await?;
     super::webhooks::enqueue(
@@ -290,6 +314,7 @@ pub async fn set_recommendation(
             plans::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Plan::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }

@@ -1,5 +1,6 @@
 //! Symptom reports and the flags they raise.
 
+use super::CachedExt;
 use crate::domain::webhook::EventType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -53,6 +54,7 @@ pub async fn insert(
     let report = diesel::insert_into(symptom_reports::table)
         .values(report)
         .returning(SymptomReport::as_returning())
+        .cached()
         .get_result(conn)
         .await?;
     super::webhooks::enqueue(
@@ -82,6 +84,7 @@ pub async fn set_outcome(
             symptom_reports::recommendation.eq(recommendation),
         ))
         .returning(SymptomReport::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }
@@ -241,6 +244,7 @@ pub async fn raise_flag(
         flags::updated_at.eq(diesel::dsl::now),
     ))
     .returning(Flag::as_returning())
+    .cached()
     .get_result(conn)
     .await
     .optional()?;
@@ -257,6 +261,7 @@ pub async fn raise_flag(
             flags::report_id.eq(report_id),
         ))
         .returning(Flag::as_returning())
+        .cached()
         .get_result(conn)
         .await?;
     super::webhooks::enqueue(
@@ -347,6 +352,7 @@ pub async fn resolve(
             flags::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Flag::as_returning())
+        .cached()
         .get_result(conn)
         .await
         .optional()?;

@@ -1,5 +1,6 @@
 //! Logged sessions and readiness-test results.
 
+use super::CachedExt;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -54,6 +55,7 @@ pub async fn insert_session(
         .on_conflict(session_logs::id)
         .do_nothing()
         .returning(SessionLog::as_returning())
+        .cached()
         .get_result(conn)
         .await
         .optional()
@@ -159,6 +161,7 @@ pub async fn insert_readiness(
     diesel::insert_into(readiness_results::table)
         .values(result)
         .returning(ReadinessResult::as_returning())
+        .cached()
         .get_result(conn)
         .await
 }

@@ -3,6 +3,7 @@
 //! back); the dispatcher then claims due deliveries, keeping each client's events in order per
 //! endpoint.
 
+use super::CachedExt;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Int4, Int8, Jsonb, Nullable, Text, Timestamptz};
@@ -159,6 +160,7 @@ pub async fn enqueue(
     .bind::<Text, _>(event_type)
     .bind::<Nullable<SqlUuid>, _>(client_id)
     .bind::<Jsonb, _>(payload)
+    .cached()
     .execute(conn)
     .await
     .map(|_| ())
@@ -189,6 +191,7 @@ pub async fn enqueue_for(
     .bind::<Text, _>(event_type)
     .bind::<Jsonb, _>(payload)
     .bind::<SqlUuid, _>(endpoint.id)
+    .cached()
     .execute(conn)
     .await?;
     Ok(id)
@@ -251,6 +254,7 @@ pub async fn claim_due(
     )
     .bind::<Int8, _>(limit)
     .bind::<Int8, _>(lease_secs)
+    .cached()
     .load(conn)
     .await
 }
@@ -268,6 +272,7 @@ pub async fn delivered(conn: &mut AsyncPgConnection, due: &Due, status: i32) -> 
     )
     .bind::<SqlUuid, _>(due.id)
     .bind::<Int4, _>(status)
+    .cached()
     .execute(conn)
     .await
     .map(|_| ())
@@ -302,6 +307,7 @@ pub async fn failed(
     .bind::<Nullable<Int4>, _>(status)
     .bind::<Text, _>(error)
     .bind::<Nullable<Timestamptz>, _>(retry_at)
+    .cached()
     .execute(conn)
     .await
     .map(|_| ())
