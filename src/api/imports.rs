@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::Utc;
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -442,6 +442,345 @@ struct Prepared {
     program: Option<String>,
 }
 
+/// One chunk's rows, validated and ready to write, with their audit entries.
+struct Batch {
+    created: Vec<(Uuid, ClientFields)>,
+    created_events: Vec<(Uuid, Value)>,
+    updated: Vec<(Uuid, ClientFields)>,
+    updated_events: Vec<(Uuid, Value)>,
+    /// (client, program, version, stage, level) for each plan to start.
+    plans: Vec<(Uuid, Uuid, i32, String, Option<i32>)>,
+    /// New clients with a program (what a dry run reports as plans started).
+    new_with_program: u64,
+}
+
+/// The state of validating an import a chunk at a time: what earlier chunks held (external
+/// ids, emails), the coaches and programs rows may name, the bad rows and the counts.
+struct Validation<'a> {
+    principal: &'a Principal,
+    headers: &'a [String],
+    today: chrono::NaiveDate,
+    coaches: HashMap<String, Uuid>,
+    coach_ids: HashSet<Uuid>,
+    seen: HashSet<String>,
+    batch_emails: HashSet<String>,
+    program_steps: HashMap<String, Option<(Uuid, i32, Step)>>,
+    problems: Problems,
+    total: u64,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+}
+
+impl Validation<'_> {
+    /// Reads and validates the next chunk of rows; `None` once the body is done. Lookups go
+    /// through `conn`, which sees what is committed: rows of this import that come later
+    /// cannot depend on what earlier rows wrote, since an external id and an email may each
+    /// appear once in an import (checked here, across chunks).
+    async fn next_batch(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        rows: &mut std::iter::Peekable<Rows<'_>>,
+    ) -> Result<Option<Batch>, ApiError> {
+        if rows.peek().is_none() {
+            return Ok(None);
+        }
+        let principal = self.principal;
+        let headers = self.headers;
+        let today = self.today;
+        let mut chunk = Vec::with_capacity(imports::CHUNK);
+        for (row, parsed) in rows.by_ref().take(imports::CHUNK) {
+            self.total += 1;
+            if self.total > MAX_ROWS as u64 {
+                return Err(too_many_rows());
+            }
+            match parsed {
+                Ok(data) => chunk.push((row, data)),
+                Err(e) => self.problems.add(e),
+            }
+        }
+        // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
+        let external_ids: Vec<String> = chunk
+            .iter()
+            .filter_map(|(_, data)| data.external_id(headers))
+            .filter(|x| !x.contains('\0'))
+            .collect();
+        let existing: HashMap<String, Client> =
+            imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
+                .await?
+                .into_iter()
+                .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
+                .collect();
+        let (coaches, coach_ids, seen) = (&self.coaches, &self.coach_ids, &mut self.seen);
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(chunk.len());
+        for (row, data) in chunk {
+            let mut map = data.into_map(headers);
+            let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
+                let at = |e: FieldError| vec![e.at_row(row)];
+                if let Some(field) = map.iter().find_map(|(k, v)| {
+                    if k.contains('\0') {
+                        Some(k.clone())
+                    } else {
+                        nul_path(v, k.clone())
+                    }
+                }) {
+                    return Err(at(FieldError::new(field, NUL_MESSAGE)));
+                }
+                let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
+                let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
+                let external_id = match map.get("external_id") {
+                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                    _ => return Err(at(FieldError::new("external_id", "is required to import"))),
+                };
+                if !seen.insert(external_id.clone()) {
+                    return Err(at(FieldError::new(
+                        "external_id",
+                        "appears twice in this import",
+                    )));
+                }
+                let before = existing.get(&external_id);
+                let mut merged = match before {
+                    Some(c) => {
+                        serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default()
+                    }
+                    None => Value::Object(Map::new()),
+                };
+                merge_patch(&mut merged, Value::Object(map));
+                super::extract::integral_floats_as_integers(&mut merged);
+                let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
+                    let path = e.path().to_string();
+                    let message = e.into_inner().to_string();
+                    let field = message
+                        .split('`')
+                        .nth(1)
+                        .filter(|_| {
+                            message.starts_with("unknown field")
+                                || message.starts_with("missing field")
+                        })
+                        .map(str::to_string)
+                        .unwrap_or(path);
+                    at(FieldError::new(field, message))
+                })?;
+                let mut fields = input
+                    .validate(today, principal.user_id, before)
+                    .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
+                fields.coach_id = match (coach_email, fields.coach_id) {
+                    (Some(email), _) => {
+                        Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
+                            at(FieldError::new(
+                                "coach_email",
+                                "is not an active coach of this organization",
+                            ))
+                        })?)
+                    }
+                    (None, Some(id)) if coach_ids.contains(&id) => Some(id),
+                    (None, Some(_)) => {
+                        return Err(at(FieldError::new(
+                            "coach_id",
+                            "is not an active coach of this organization",
+                        )))
+                    }
+                    (None, None) => None,
+                };
+                if principal.role == Role::Coach {
+                    match fields.coach_id {
+                        None => fields.coach_id = Some(principal.user_id),
+                        Some(id) if id == principal.user_id => {}
+                        Some(_) => {
+                            return Err(at(FieldError::new(
+                                "coach_email",
+                                "a coach imports clients for herself only",
+                            )))
+                        }
+                    }
+                    if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
+                        return Err(at(FieldError::new(
+                            "external_id",
+                            "belongs to a client of another coach",
+                        )));
+                    }
+                }
+                Ok(Prepared {
+                    row,
+                    fields,
+                    existing: before.cloned(),
+                    program,
+                })
+            })();
+            match outcome {
+                Ok(p) => prepared.push(p),
+                Err(es) => es.into_iter().for_each(|e| self.problems.add(e)),
+            }
+        }
+        // Emails must stay unique in the organization (and in this import).
+        let emails: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase()))
+            .collect();
+        let owners: HashMap<String, Option<String>> =
+            imports::emails_in_use(conn, principal.organization_id, &emails)
+                .await?
+                .into_iter()
+                .collect();
+        let mut kept = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            if let Some(email) = p.fields.email.as_ref().map(|e| e.to_lowercase()) {
+                let taken = owners
+                    .get(&email)
+                    .is_some_and(|owner| owner.as_ref() != p.fields.external_id.as_ref());
+                if taken || !self.batch_emails.insert(email) {
+                    self.problems.add(
+                        FieldError::new(
+                            "email",
+                            "another client of this organization has this email",
+                        )
+                        .at_row(p.row),
+                    );
+                    continue;
+                }
+            }
+            if let Some(key) = &p.program {
+                if !self.program_steps.contains_key(key) {
+                    let step = match programs::find_by_key(conn, principal.organization_id, key)
+                        .await?
+                    {
+                        Some(program) => {
+                            let version =
+                                programs::find(conn, principal.organization_id, program.id, None)
+                                    .await?;
+                            version
+                                .stages
+                                .first()
+                                .map(|first| (program.id, version.version, Step::start_of(first)))
+                        }
+                        None => None,
+                    };
+                    self.program_steps.insert(key.clone(), step);
+                }
+                if self.program_steps[key].is_none() {
+                    self.problems.add(
+                        FieldError::new("program", "is not a program key of this organization")
+                            .at_row(p.row),
+                    );
+                    continue;
+                }
+            }
+            kept.push(p);
+        }
+        let mut batch = Batch {
+            created: Vec::new(),
+            created_events: Vec::new(),
+            updated: Vec::new(),
+            updated_events: Vec::new(),
+            plans: Vec::new(),
+            new_with_program: 0,
+        };
+        for p in kept {
+            let client_id = match &p.existing {
+                None => {
+                    let id = Uuid::now_v7();
+                    batch.new_with_program += u64::from(p.program.is_some());
+                    batch.created_events.push((id, without_nulls(&p.fields)));
+                    id
+                }
+                Some(before) => before.id,
+            };
+            if let Some((program_id, version, step)) = p
+                .program
+                .as_ref()
+                .and_then(|key| self.program_steps.get(key)?.as_ref())
+            {
+                batch.plans.push((
+                    client_id,
+                    *program_id,
+                    *version,
+                    step.stage.as_str().to_string(),
+                    step.level.map(|l| l as i32),
+                ));
+            }
+            match &p.existing {
+                None => batch.created.push((client_id, p.fields)),
+                Some(before) => {
+                    let changes = audit::diff(&ClientFields::from(before), &p.fields);
+                    if changes.as_object().is_some_and(|c| c.is_empty()) {
+                        self.unchanged += 1;
+                    } else {
+                        batch.updated.push((client_id, p.fields));
+                        batch.updated_events.push((client_id, changes));
+                    }
+                }
+            }
+        }
+        self.created += batch.created.len() as u64;
+        self.updated += batch.updated.len() as u64;
+        Ok(Some(batch))
+    }
+}
+
+/// Writes a validated chunk in set-based statements; returns how many plans it started.
+async fn write_batch(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    today: chrono::NaiveDate,
+    batch: Batch,
+) -> Result<u64, ApiError> {
+    let organization_id = principal.organization_id;
+    let created: Vec<(Uuid, &ClientFields)> =
+        batch.created.iter().map(|(id, f)| (*id, f)).collect();
+    imports::insert_clients(conn, organization_id, &created)
+        .await
+        .map_err(|e| {
+            if crate::db::clients::duplicate_of(&e).is_some() {
+                ApiError::Conflict(
+                    "Another import added some of these clients at the same time; retry.".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    let updated: Vec<(Uuid, &ClientFields)> =
+        batch.updated.iter().map(|(id, f)| (*id, f)).collect();
+    imports::update_clients(conn, organization_id, &updated).await?;
+    imports::record_audit_events(
+        conn,
+        organization_id,
+        principal.actor(),
+        "client.import.create",
+        "client",
+        &batch.created_events,
+    )
+    .await?;
+    imports::record_audit_events(
+        conn,
+        organization_id,
+        principal.actor(),
+        "client.import.update",
+        "client",
+        &batch.updated_events,
+    )
+    .await?;
+    let made = imports::start_plans(conn, organization_id, &batch.plans, today).await?;
+    let plan_events: Vec<(Uuid, Value)> = made
+        .iter()
+        .map(|(plan, client)| {
+            (
+                *plan,
+                serde_json::json!({"client_id": client, "source": "import"}),
+            )
+        })
+        .collect();
+    imports::record_audit_events(
+        conn,
+        organization_id,
+        principal.actor(),
+        "plan.assign",
+        "plan",
+        &plan_events,
+    )
+    .await?;
+    Ok(made.len() as u64)
+}
+
 /// Import clients in bulk.
 ///
 /// Upserts by `external_id` within your organization. Bodies: a JSON array of client objects,
@@ -500,6 +839,7 @@ pub async fn import_clients(
     let (headers, rows) = Rows::open(format, &body)?;
 
     let mut conn = state.pool.get().await?;
+    let mut reader = state.pool.get().await?;
     let today = Utc::now().date_naive();
     let (status, report) = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -507,199 +847,81 @@ pub async fn import_clients(
                 match idempotency::claim(conn, principal.organization_id, key, &digest).await? {
                     idempotency::KeyState::New => {}
                     idempotency::KeyState::Replay(first) => {
-                        let report: ImportReport = serde_json::from_slice(&first.body).map_err(anyhow::Error::from)?;
+                        let report: ImportReport =
+                            serde_json::from_slice(&first.body).map_err(anyhow::Error::from)?;
                         return Ok((first.status, report));
                     }
                     idempotency::KeyState::Mismatch => {
-                        return Err(ApiError::invalid("Idempotency-Key", "was already used with another request"))
+                        return Err(ApiError::invalid(
+                            "Idempotency-Key",
+                            "was already used with another request",
+                        ))
                     }
                 }
             }
-            let mut total = 0u64;
-            let coaches: HashMap<String, Uuid> = users::list_in_organization(conn, principal.organization_id, Role::Coach, None, i64::MAX)
-                .await?
-                .into_iter()
-                .map(|u| (u.email.to_lowercase(), u.id))
-                .collect();
-            let coach_ids: HashSet<Uuid> = coaches.values().copied().collect();
-            let mut problems = Problems::default();
-            let mut seen: HashSet<String> = HashSet::new();
-            let mut batch_emails: HashSet<String> = HashSet::new();
-            let mut program_steps: HashMap<String, Option<(Uuid, i32, Step)>> = HashMap::new();
-            let (mut created_count, mut updated_count, mut unchanged, mut plans_started) = (0u64, 0u64, 0u64, 0u64);
+            let coaches: HashMap<String, Uuid> = users::list_in_organization(
+                conn,
+                principal.organization_id,
+                Role::Coach,
+                None,
+                i64::MAX,
+            )
+            .await?
+            .into_iter()
+            .map(|u| (u.email.to_lowercase(), u.id))
+            .collect();
+            let mut validation = Validation {
+                principal: &principal,
+                headers: &headers,
+                today,
+                coach_ids: coaches.values().copied().collect(),
+                coaches,
+                seen: HashSet::new(),
+                batch_emails: HashSet::new(),
+                program_steps: HashMap::new(),
+                problems: Problems::default(),
+                total: 0,
+                created: 0,
+                updated: 0,
+                unchanged: 0,
+            };
+            let mut plans_started = 0u64;
             let mut rows = rows.peekable();
-            // Read, validate and write a chunk at a time, so memory holds the body and one
-            // chunk; the one transaction still makes the whole batch all or nothing.
-            while rows.peek().is_some() {
-                let mut chunk = Vec::with_capacity(imports::CHUNK);
-                for (row, parsed) in rows.by_ref().take(imports::CHUNK) {
-                    total += 1;
-                    if total > MAX_ROWS as u64 {
-                        return Err(too_many_rows());
-                    }
-                    match parsed {
-                        Ok(data) => chunk.push((row, data)),
-                        Err(e) => problems.add(e),
-                    }
-                }
-                // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
-                let external_ids: Vec<String> = chunk.iter().filter_map(|(_, data)| data.external_id(&headers)).filter(|x| !x.contains('\0')).collect();
-                let existing: HashMap<String, Client> = imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
-                    .await?
-                    .into_iter()
-                    .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
-                    .collect();
-                let mut prepared: Vec<Prepared> = Vec::with_capacity(chunk.len());
-                for (row, data) in chunk {
-                    let mut map = data.into_map(&headers);
-                    let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
-                        let at = |e: FieldError| vec![e.at_row(row)];
-                        if let Some(field) = map.iter().find_map(|(k, v)| {
-                            if k.contains('\0') { Some(k.clone()) } else { nul_path(v, k.clone()) }
-                        }) {
-                            return Err(at(FieldError::new(field, NUL_MESSAGE)));
-                        }
-                        let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
-                        let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
-                        let external_id = match map.get("external_id") {
-                            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-                            _ => return Err(at(FieldError::new("external_id", "is required to import"))),
-                        };
-                        if !seen.insert(external_id.clone()) {
-                            return Err(at(FieldError::new("external_id", "appears twice in this import")));
-                        }
-                        let before = existing.get(&external_id);
-                        let mut merged = match before {
-                            Some(c) => serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default(),
-                            None => Value::Object(Map::new()),
-                        };
-                        merge_patch(&mut merged, Value::Object(map));
-                        super::extract::integral_floats_as_integers(&mut merged);
-                        let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
-                            let path = e.path().to_string();
-                            let message = e.into_inner().to_string();
-                            let field = message
-                                .split('`')
-                                .nth(1)
-                                .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
-                                .map(str::to_string)
-                                .unwrap_or(path);
-                            at(FieldError::new(field, message))
-                        })?;
-                        let mut fields = input
-                            .validate(today, principal.user_id, before)
-                            .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
-                        fields.coach_id = match (coach_email, fields.coach_id) {
-                            (Some(email), _) => Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
-                                at(FieldError::new("coach_email", "is not an active coach of this organization"))
-                            })?),
-                            (None, Some(id)) if coach_ids.contains(&id) => Some(id),
-                            (None, Some(_)) => return Err(at(FieldError::new("coach_id", "is not an active coach of this organization"))),
-                            (None, None) => None,
-                        };
-                        if principal.role == Role::Coach {
-                            match fields.coach_id {
-                                None => fields.coach_id = Some(principal.user_id),
-                                Some(id) if id == principal.user_id => {}
-                                Some(_) => return Err(at(FieldError::new("coach_email", "a coach imports clients for herself only"))),
-                            }
-                            if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
-                                return Err(at(FieldError::new("external_id", "belongs to a client of another coach")));
-                            }
-                        }
-                        Ok(Prepared { row, fields, existing: before.cloned(), program })
-                    })();
-                    match outcome {
-                        Ok(p) => prepared.push(p),
-                        Err(es) => es.into_iter().for_each(|e| problems.add(e)),
-                    }
-                }
-                // Emails must stay unique in the organization (and in this import).
-                let emails: Vec<String> = prepared.iter().filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase())).collect();
-                let owners: HashMap<String, Option<String>> = imports::emails_in_use(conn, principal.organization_id, &emails).await?.into_iter().collect();
-                let mut kept = Vec::with_capacity(prepared.len());
-                for p in prepared {
-                    if let Some(email) = p.fields.email.as_ref().map(|e| e.to_lowercase()) {
-                        let taken = owners.get(&email).is_some_and(|owner| owner.as_ref() != p.fields.external_id.as_ref());
-                        if taken || !batch_emails.insert(email) {
-                            problems.add(FieldError::new("email", "another client of this organization has this email").at_row(p.row));
-                            continue;
-                        }
-                    }
-                    if let Some(key) = &p.program {
-                        if !program_steps.contains_key(key) {
-                            let step = match programs::find_by_key(conn, principal.organization_id, key).await? {
-                                Some(program) => {
-                                    let version = programs::find(conn, principal.organization_id, program.id, None).await?;
-                                    version.stages.first().map(|first| (program.id, version.version, Step::start_of(first)))
-                                }
-                                None => None,
-                            };
-                            program_steps.insert(key.clone(), step);
-                        }
-                        if program_steps[key].is_none() {
-                            problems.add(FieldError::new("program", "is not a program key of this organization").at_row(p.row));
-                            continue;
-                        }
-                    }
-                    kept.push(p);
-                }
-                let prepared = kept;
-                let mut created: Vec<(Uuid, &ClientFields)> = Vec::new();
-                let mut updated: Vec<(Uuid, &ClientFields, Value)> = Vec::new();
-                for p in &prepared {
-                    match &p.existing {
-                        None => created.push((Uuid::now_v7(), &p.fields)),
-                        Some(before) => {
-                            let changes = audit::diff(&ClientFields::from(before), &p.fields);
-                            if changes.as_object().is_some_and(|c| c.is_empty()) {
-                                unchanged += 1;
-                            } else {
-                                updated.push((before.id, &p.fields, changes));
-                            }
-                        }
-                    }
-                }
-                created_count += created.len() as u64;
-                updated_count += updated.len() as u64;
+            // A chunk at a time, so memory holds the body and two chunks; the one transaction
+            // still makes the whole batch all or nothing. While one chunk is written, the next
+            // is read and validated on a second connection, so the service's work and the
+            // database's overlap.
+            let mut next = validation.next_batch(&mut reader, &mut rows).await?;
+            while let Some(batch) = next {
                 // Once a row has failed an all-or-nothing import, nothing more is written: the
                 // rest is only validated, to list every bad row.
-                if query.dry_run || (problems.count > 0 && !skip) {
-                    plans_started += prepared.iter().filter(|p| p.program.is_some() && p.existing.is_none()).count() as u64;
-                    continue;
-                }
-                imports::insert_clients(conn, principal.organization_id, &created).await.map_err(|e| {
-                    if crate::db::clients::duplicate_of(&e).is_some() {
-                        ApiError::Conflict("Another import added some of these clients at the same time; retry.".into())
+                let write = !query.dry_run && (skip || validation.problems.count == 0);
+                let would_start = batch.new_with_program;
+                let writing = async {
+                    if write {
+                        write_batch(conn, &principal, today, batch).await
                     } else {
-                        e.into()
+                        Ok(would_start)
                     }
-                })?;
-                let rows_to_update: Vec<(Uuid, &ClientFields)> = updated.iter().map(|(id, f, _)| (*id, *f)).collect();
-                imports::update_clients(conn, principal.organization_id, &rows_to_update).await?;
-                let created_events: Vec<(Uuid, Value)> = created.iter().map(|(id, f)| (*id, without_nulls(f))).collect();
-                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.create", "client", &created_events).await?;
-                let updated_events: Vec<(Uuid, Value)> = updated.into_iter().map(|(id, _, c)| (id, c)).collect();
-                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "client.import.update", "client", &updated_events).await?;
-                let ids: HashMap<&str, Uuid> = created
-                    .iter()
-                    .map(|(id, f)| (f.external_id.as_deref().unwrap_or_default(), *id))
-                    .chain(prepared.iter().filter_map(|p| p.existing.as_ref().map(|c| (p.fields.external_id.as_deref().unwrap_or_default(), c.id))))
-                    .collect();
-                let plan_rows: Vec<(Uuid, Uuid, i32, String, Option<i32>)> = prepared
-                    .iter()
-                    .filter_map(|p| {
-                        let (program_id, version, step) = program_steps.get(p.program.as_ref()?)?.as_ref()?;
-                        let client_id = *ids.get(p.fields.external_id.as_deref()?)?;
-                        Some((client_id, *program_id, *version, step.stage.as_str().to_string(), step.level.map(|l| l as i32)))
-                    })
-                    .collect();
-                let made = imports::start_plans(conn, principal.organization_id, &plan_rows, today).await?;
-                plans_started += made.len() as u64;
-                let plan_events: Vec<(Uuid, Value)> = made.iter().map(|(plan, client)| (*plan, serde_json::json!({"client_id": client, "source": "import"}))).collect();
-                imports::record_audit_events(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", &plan_events).await?;
+                };
+                let (started, following) =
+                    tokio::try_join!(writing, validation.next_batch(&mut reader, &mut rows))?;
+                plans_started += started;
+                next = following;
             }
-            let Problems { mut shown, count, failed_rows } = problems;
+            let Validation {
+                problems,
+                total,
+                created: created_count,
+                updated: updated_count,
+                unchanged,
+                ..
+            } = validation;
+            let Problems {
+                mut shown,
+                count,
+                failed_rows,
+            } = problems;
             shown.sort_by_key(|e| e.row);
             let failed = failed_rows.len() as u64;
             if count > 0 && !skip {
@@ -733,7 +955,11 @@ pub async fn import_clients(
             if let Some(key) = &key {
                 let body = serde_json::to_vec(&report).map_err(anyhow::Error::from)?;
                 let headers = vec![("content-type".to_string(), "application/json".to_string())];
-                let answer = idempotency::StoredResponse { status: 200, headers, body };
+                let answer = idempotency::StoredResponse {
+                    status: 200,
+                    headers,
+                    body,
+                };
                 idempotency::store(conn, principal.organization_id, key, &answer).await?;
             }
             Ok((200, report))

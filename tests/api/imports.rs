@@ -533,3 +533,118 @@ async fn the_documented_python_script_and_example_csv_work() {
         "{out:?}"
     );
 }
+
+/// 12,000 rows: three chunks, each validated while the one before is written.
+fn many_rows(bad_row: Option<usize>, email_again_at: Option<usize>) -> String {
+    let mut csv =
+        String::from("external_id,name,email,delivery_date,delivery_type,coach_email,program\n");
+    for i in 0..12_000 {
+        let date = if Some(i) == bad_row {
+            "not-a-date"
+        } else {
+            "2026-08-20"
+        };
+        let email = if Some(i) == email_again_at { 0 } else { i };
+        let program = if i % 2 == 0 {
+            "return_to_running_postpartum"
+        } else {
+            ""
+        };
+        csv.push_str(&format!(
+            "M-{i},Client {i},c{email}@example.org,{date},vaginal,maya@riverside.example,{program}\n"
+        ));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn a_many_chunk_import_is_still_all_or_nothing_and_checks_across_chunks() {
+    let app = spawn_app().await;
+    let (admin, _) = setup(&app).await;
+    let (clients, plans, audit) = (
+        count(&app, "clients").await,
+        count(&app, "plans").await,
+        count(&app, "audit_events").await,
+    );
+
+    // A bad row in the last chunk: chunks written before it roll back; header = row 1.
+    let problem = assert_problem(
+        post(
+            &app,
+            &admin.token,
+            "",
+            "text/csv",
+            many_rows(Some(11_500), None),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+    assert_eq!(problem["errors"][0]["row"], 11_502);
+    assert_eq!(problem["errors"][0]["field"], "delivery_date");
+    assert_eq!(count(&app, "clients").await, clients);
+    assert_eq!(count(&app, "plans").await, plans);
+    assert_eq!(count(&app, "audit_events").await, audit);
+
+    // An email seen in the first chunk, again in the third: the later row is the bad one.
+    let problem = assert_problem(
+        post(
+            &app,
+            &admin.token,
+            "",
+            "text/csv",
+            many_rows(None, Some(10_000)),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["row"], 10_002);
+    assert_eq!(problem["errors"][0]["field"], "email");
+    assert_eq!(count(&app, "clients").await, clients);
+
+    // Skipping: every good row of every chunk, with its plan and audit event.
+    let res = post(
+        &app,
+        &admin.token,
+        "?on_error=skip",
+        "text/csv",
+        many_rows(Some(7), None),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["created"], 11_999, "{report}");
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["plans_started"], 6_000);
+    assert_eq!(count(&app, "clients").await, clients + 11_999);
+    assert_eq!(count(&app, "plans").await, plans + 6_000);
+    assert_eq!(count(&app, "audit_events").await, audit + 11_999 + 6_000);
+
+    // The same file again: nothing changes; the fixed row is created, with its plan.
+    let res = post(
+        &app,
+        &admin.token,
+        "",
+        "text/csv",
+        many_rows(None, None),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            &report["created"],
+            &report["unchanged"],
+            &report["plans_started"]
+        ),
+        (&json!(1), &json!(11_999), &json!(0)),
+        "{report}"
+    );
+    assert_eq!(count(&app, "plans").await, plans + 6_000);
+}
