@@ -1,6 +1,7 @@
 //! Password hashing with argon2id (m = 19456 KiB, t = 2, p = 1, OWASP's recommendation).
 //! Hashing is deliberately slow, so it always runs on the blocking pool, never on an async
-//! worker.
+//! worker, and at most one hash per CPU core runs at a time: each takes 19 MiB and a core, so a
+//! burst of sign-ins waits its turn instead of multiplying the server's memory.
 
 use std::sync::OnceLock;
 
@@ -28,7 +29,16 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_blocking("no account has this password").expect("hashing works"))
 }
 
+/// One permit per CPU core for the hashing in flight.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _slot = hashing_slots().acquire().await.context("hashing slots")?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .context("password hashing task")?
@@ -37,6 +47,7 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 /// Checks `password` against `stored`; with `None` it checks against a dummy hash and fails,
 /// taking the same time.
 pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    let _slot = hashing_slots().acquire().await.context("hashing slots")?;
     tokio::task::spawn_blocking(move || {
         let (phc, real) = match &stored {
             Some(h) => (h.as_str(), true),
