@@ -34,8 +34,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 ///
 /// Diesel prepares and caches statements whose shape it knows from their types, but treats
 /// `sql_query`, every `UPDATE`, and inserts with optional values as one-offs: PostgreSQL would
-/// parse and plan them anew on every call (a profile of the report path showed most of the
-/// database's time going there). Wrap such a statement when its SQL text comes from a small,
+/// parse and plan them anew on every call (under load, its parser and planner topped the
+/// profile). Wrap such a statement when its SQL text comes from a small,
 /// fixed set (no lists whose length varies with the data); its cache entry is keyed by that
 /// text and the bind types, so two different statements can never share one. Leave out
 /// queries with optional filters (`$n IS NULL OR …`): once PostgreSQL keeps a prepared

@@ -84,7 +84,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewPlan) -> QueryResult<P
         .await
 }
 
-/// The client's current plan: the live one, else the most recent. `lock` for a write.
 /// Whether a plan is live (active or paused), as an expression for ordering. Written with
 /// bound parameters, not an SQL literal: diesel caches only statements it can name, so a literal
 /// would make PostgreSQL parse and plan the query again on every call.
@@ -97,6 +96,7 @@ fn live(
     status.eq("active").or(status.eq("paused"))
 }
 
+/// The client's current plan: the live one, else the most recent. `lock` for a write.
 pub async fn current_for_client(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,

@@ -43,7 +43,6 @@ pub async fn run_engine(
     plan: Plan,
     today: NaiveDate,
 ) -> QueryResult<Recommendation> {
-    let organization = organizations::find(conn, client.organization_id).await?;
     let stages = programs::pinned_stages(
         conn,
         client.organization_id,
@@ -52,30 +51,43 @@ pub async fn run_engine(
     )
     .await?;
     let state = plan.state();
-    let sessions_at_step: Vec<SessionFact> =
-        sessions::for_plan_step(conn, plan.id, plan.step_started_at, &plan.stage, plan.level)
-            .await?
-            .into_iter()
-            .map(|s| SessionFact {
-                performed_on: s.performed_on,
-                completed: s.completed,
-                running_minutes: if s.stage == "jogging" {
-                    running_minutes(&stages, s.level)
-                } else {
-                    0.0
-                },
-            })
-            .collect();
+    let week_start = today - Duration::days(6);
+    let fortnight_start = today - Duration::days(13);
+    // The engine's eight reads are independent: they travel together, in one round trip
+    // (diesel-async pipelines futures polled together on a shared connection).
+    let shared: &AsyncPgConnection = conn;
+    let mut c = [shared; 8];
+    let [c0, c1, c2, c3, c4, c5, c6, c7] = &mut c;
+    let (organization, sessions, last_resolution, reports, readiness, open_flags, runs, pains) = tokio::try_join!(
+        organizations::find(c0, client.organization_id),
+        sessions::for_plan_step(c1, plan.id, plan.step_started_at, &plan.stage, plan.level),
+        reports::last_resolution(c2, client.id),
+        reports::for_plan_since(c3, plan.id, plan.step_started_at),
+        sessions::readiness_for_plan(c4, plan.id),
+        reports::open_levels(c5, client.id),
+        sessions::runs_since(c6, client.id, fortnight_start),
+        reports::pain_since(c7, client.id, fortnight_start),
+    )?;
+    let sessions_at_step: Vec<SessionFact> = sessions
+        .into_iter()
+        .map(|s| SessionFact {
+            performed_on: s.performed_on,
+            completed: s.completed,
+            running_minutes: if s.stage == "jogging" {
+                running_minutes(&stages, s.level)
+            } else {
+                0.0
+            },
+        })
+        .collect();
     // Reports count from the step's start, or from the coach's last resolution of a flag,
     // whichever is later: what she reviewed no longer holds the plan.
-    let since = reports::last_resolution(conn, client.id)
-        .await?
-        .map_or(plan.step_started_at, |resolved| {
-            resolved.max(plan.step_started_at)
-        });
-    let reports_at_step: Vec<ReportFact> = reports::for_plan_since(conn, plan.id, since)
-        .await?
+    let since = last_resolution.map_or(plan.step_started_at, |resolved| {
+        resolved.max(plan.step_started_at)
+    });
+    let reports_at_step: Vec<ReportFact> = reports
         .into_iter()
+        .filter(|r| r.created_at >= since)
         .filter(|r| r.stage.as_deref() == Some(plan.stage.as_str()) && r.level == plan.level)
         .map(|r| ReportFact {
             date: r.reported_on,
@@ -85,8 +97,7 @@ pub async fn run_engine(
             pelvic_symptom: r.pelvic_symptom,
         })
         .collect();
-    let readiness: Vec<ReadinessFact> = sessions::readiness_for_plan(conn, plan.id)
-        .await?
+    let readiness: Vec<ReadinessFact> = readiness
         .into_iter()
         .filter_map(|r| {
             Some(ReadinessFact {
@@ -100,11 +111,8 @@ pub async fn run_engine(
             })
         })
         .collect();
-    let open_flags = reports::open_levels(conn, client.id).await?;
-    let week_start = today - Duration::days(6);
-    let fortnight_start = today - Duration::days(13);
     let (mut this_week, mut last_week) = (0.0, 0.0);
-    for (day, level) in sessions::runs_since(conn, client.id, fortnight_start).await? {
+    for (day, level) in runs {
         let minutes = running_minutes(&stages, level);
         if day >= week_start {
             this_week += minutes
@@ -113,7 +121,7 @@ pub async fn run_engine(
         }
     }
     let (mut pain_this, mut pain_last) = (0u8, 0u8);
-    for (day, pain) in reports::pain_since(conn, client.id, fortnight_start).await? {
+    for (day, pain) in pains {
         let pain = pain.clamp(0, 10) as u8;
         if day >= week_start {
             pain_this = pain_this.max(pain)

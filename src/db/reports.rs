@@ -126,8 +126,8 @@ pub async fn earlier_pelvic_at_step(
 }
 
 /// The reports of a plan since a moment, oldest first.
-pub async fn for_plan_since(
-    conn: &mut AsyncPgConnection,
+pub async fn for_plan_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     plan_id: Uuid,
     since: DateTime<Utc>,
 ) -> QueryResult<Vec<SymptomReport>> {
@@ -141,8 +141,8 @@ pub async fn for_plan_since(
 }
 
 /// (date, max pain) of the client's reports on or after `since`.
-pub async fn pain_since(
-    conn: &mut AsyncPgConnection,
+pub async fn pain_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     client_id: Uuid,
     since: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, i16)>> {
@@ -291,8 +291,8 @@ pub async fn all_flags_for_client(
 }
 
 /// Levels of the client's open flags.
-pub async fn open_levels(
-    conn: &mut AsyncPgConnection,
+pub async fn open_levels<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     client_id: Uuid,
 ) -> QueryResult<Vec<TriageLevel>> {
     let levels: Vec<String> = flags::table
@@ -325,8 +325,8 @@ pub async fn find_accessible(
 }
 
 /// When a coach last resolved one of the client's flags.
-pub async fn last_resolution(
-    conn: &mut AsyncPgConnection,
+pub async fn last_resolution<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     client_id: Uuid,
 ) -> QueryResult<Option<DateTime<Utc>>> {
     flags::table

@@ -185,8 +185,8 @@ pub async fn list_readiness(
 }
 
 /// Sessions logged for a plan at one step since a moment, oldest first.
-pub async fn for_plan_step(
-    conn: &mut AsyncPgConnection,
+pub async fn for_plan_step<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     plan_id: Uuid,
     since: DateTime<Utc>,
     stage: &str,
@@ -207,8 +207,8 @@ pub async fn for_plan_step(
 }
 
 /// (date, level) of the client's completed jogging sessions on or after `since`.
-pub async fn runs_since(
-    conn: &mut AsyncPgConnection,
+pub async fn runs_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     client_id: Uuid,
     since: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, Option<i32>)>> {
@@ -222,8 +222,8 @@ pub async fn runs_since(
         .await
 }
 
-pub async fn readiness_for_plan(
-    conn: &mut AsyncPgConnection,
+pub async fn readiness_for_plan<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     plan_id: Uuid,
 ) -> QueryResult<Vec<ReadinessResult>> {
     readiness_results::table
