@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// 19 MiB then stayed in the heap: six logins in a row left the server at 176 MiB.
 /// `MALLOC_MMAP_THRESHOLD_` still wins when set.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
+fn tune_malloc() {
     // SAFETY: mallopt only sets allocator parameters; called before any thread starts.
     unsafe {
         if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
@@ -23,10 +23,10 @@ fn limit_malloc_arenas() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
+fn tune_malloc() {}
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
