@@ -307,6 +307,13 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         },
                     };
                     let symptoms_json = serde_json::to_value(&symptoms)?;
+                    let context = progress::context(
+                        conn,
+                        client.organization_id,
+                        client.id,
+                        today - Duration::days(13),
+                    )
+                    .await?;
                     progress::record_report(
                         conn,
                         &client,
@@ -325,6 +332,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                             )),
                             recorded_by: None,
                         },
+                        context,
                         today,
                     )
                     .await?;
@@ -335,6 +343,13 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     abdominal_doming: true,
                     ..Default::default()
                 };
+                let context = progress::context(
+                    conn,
+                    client.organization_id,
+                    client.id,
+                    today - Duration::days(13),
+                )
+                .await?;
                 progress::record_report(
                     conn,
                     &client,
@@ -355,6 +370,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         )),
                         recorded_by: None,
                     },
+                    context,
                     today,
                 )
                 .await?;
@@ -408,12 +424,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                 .await?;
             }
             // Every live plan gets the engine's view of what she has done.
-            if let Some(plan) = plans::current_for_client(conn, client.id, false)
-                .await?
-                .filter(|p| p.is_live())
-            {
-                progress::run_engine(conn, &client, plan, today).await?;
-            }
+            progress::run_engine(conn, &client, today).await?;
         }
         Ok(())
     })

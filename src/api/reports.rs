@@ -4,7 +4,7 @@
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -263,7 +263,17 @@ pub async fn submit_report(
     let mut conn = db.get().await?;
     let (report, recommendation, created) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            // Her row locked, then her live plan and what the engine weighs, in one round trip:
+            // PostgreSQL runs the second statement once the first holds the lock. Her today is
+            // within a day of today in UTC, so the engine's two-week window starts no earlier
+            // than 14 days before that.
+            let shared: &AsyncPgConnection = conn;
+            let (mut first, mut second) = (shared, shared);
+            let since = Utc::now().date_naive() - Duration::days(14);
+            let (client, context) = tokio::try_join!(
+                clients::find_accessible(&mut first, &principal, id, true),
+                progress::context(&mut second, principal.organization_id, id, since),
+            )?;
             if let Some(existing) = body.id {
                 if let Some(first) =
                     reports::find(conn, principal.organization_id, existing).await?
@@ -321,6 +331,7 @@ pub async fn submit_report(
                     request_digest: digest.clone(),
                     recorded_by: Some(principal.user_id),
                 },
+                context,
                 today,
             )
             .await?;
@@ -634,12 +645,7 @@ pub async fn resolve_flag(
                 .await?
                 .ok_or_else(|| ApiError::Conflict("This flag is already resolved.".into()))?;
             // The engine sees the flag gone at once.
-            if let Some(plan) = plans::current_for_client(conn, client.id, true)
-                .await?
-                .filter(|p| p.is_live())
-            {
-                progress::run_engine(conn, &client, plan, today_in(&client.timezone)).await?;
-            }
+            progress::run_engine(conn, &client, today_in(&client.timezone)).await?;
             clients::touch(conn, flag.client_id).await?;
             audit::record(
                 conn,

@@ -247,8 +247,8 @@ pub async fn log_session(
                 // Same id inserted concurrently by a retry: answer like a retry.
                 return Err(ApiError::Conflict("This session is being logged by another request; retry.".into()));
             };
-            if let Some(plan) = plan.filter(|p| p.stage == log.stage && p.level == log.level) {
-                crate::db::progress::run_engine(conn, &client, plan, today).await?;
+            if plan.is_some_and(|p| p.stage == log.stage && p.level == log.level) {
+                crate::db::progress::run_engine(conn, &client, today).await?;
             }
             clients::touch(conn, client.id).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "session.log", "session", log.id,
@@ -426,7 +426,7 @@ pub async fn record_readiness(
                 created_at: Utc::now(),
             })
             .await?;
-            crate::db::progress::run_engine(conn, &client, plan, today).await?;
+            crate::db::progress::run_engine(conn, &client, today).await?;
             clients::touch(conn, client.id).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "readiness.record", "readiness_result", result.id,
                 serde_json::json!({"client_id": client.id, "test": result.test, "reached": result.reached, "side": result.side,

@@ -53,22 +53,93 @@ pub async fn record(
     entity_id: Uuid,
     changes: Value,
 ) -> diesel::QueryResult<()> {
-    let (actor_type, actor_id) = actor.parts();
-    diesel::insert_into(audit_events::table)
-        .values(NewAuditEvent {
+    Entry::new(actor, action, entity, entity_id, changes)
+        .record(conn, organization_id)
+        .await
+}
+
+/// An event to append, made when the change is made (its time-ordered id keeps the trail in
+/// the order of the changes): with [`Entry::record`] on its own, or with other writes in one
+/// statement through [`Columns`].
+pub struct Entry<'a> {
+    pub id: Uuid,
+    pub actor: Actor,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: Uuid,
+    pub changes: Value,
+}
+
+impl<'a> Entry<'a> {
+    pub fn new(
+        actor: Actor,
+        action: &'a str,
+        entity: &'a str,
+        entity_id: Uuid,
+        changes: Value,
+    ) -> Self {
+        Entry {
             id: Uuid::now_v7(),
-            organization_id,
-            actor_type,
-            actor_id,
+            actor,
             action,
             entity,
             entity_id,
             changes,
-        })
-        .cached()
-        .execute(conn)
-        .await
-        .map(|_| ())
+        }
+    }
+
+    pub async fn record(
+        self,
+        conn: &mut AsyncPgConnection,
+        organization_id: Uuid,
+    ) -> diesel::QueryResult<()> {
+        let (actor_type, actor_id) = self.actor.parts();
+        diesel::insert_into(audit_events::table)
+            .values(NewAuditEvent {
+                id: self.id,
+                organization_id,
+                actor_type,
+                actor_id,
+                action: self.action,
+                entity: self.entity,
+                entity_id: self.entity_id,
+                changes: self.changes,
+            })
+            .cached()
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Events as column arrays, for a statement that appends them with
+/// `INSERT INTO audit_events … SELECT … FROM unnest(…)` beside other writes.
+#[derive(Default)]
+pub struct Columns<'a> {
+    pub ids: Vec<Uuid>,
+    pub actor_types: Vec<&'static str>,
+    pub actor_ids: Vec<Option<Uuid>>,
+    pub actions: Vec<&'a str>,
+    pub entities: Vec<&'a str>,
+    pub entity_ids: Vec<Uuid>,
+    pub changes: Vec<Value>,
+}
+
+impl<'a> FromIterator<Entry<'a>> for Columns<'a> {
+    fn from_iter<I: IntoIterator<Item = Entry<'a>>>(entries: I) -> Self {
+        let mut columns = Columns::default();
+        for e in entries {
+            let (actor_type, actor_id) = e.actor.parts();
+            columns.ids.push(e.id);
+            columns.actor_types.push(actor_type);
+            columns.actor_ids.push(actor_id);
+            columns.actions.push(e.action);
+            columns.entities.push(e.entity);
+            columns.entity_ids.push(e.entity_id);
+            columns.changes.push(e.changes);
+        }
+        columns
+    }
 }
 
 /// One event as stored.

@@ -124,8 +124,8 @@ pub async fn insert(
 
 /// The client, if the principal may touch her; `NotFound` otherwise (existence is never
 /// revealed). `lock` takes a row lock for a write.
-pub async fn find_accessible(
-    conn: &mut AsyncPgConnection,
+pub async fn find_accessible<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     principal: &Principal,
     id: Uuid,
     lock: bool,

@@ -13,7 +13,7 @@ use super::schema::{clients, plan_transitions, plans};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = plans)]
 pub struct Plan {
     pub id: Uuid,

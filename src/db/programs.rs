@@ -157,8 +157,8 @@ pub async fn publish(
 }
 
 /// A program of the organization at `version` (default: its current one).
-pub async fn find(
-    conn: &mut AsyncPgConnection,
+pub async fn find<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     organization_id: Uuid,
     id: Uuid,
     version: Option<i32>,
@@ -230,8 +230,8 @@ fn stage_cache() -> &'static StageCache {
 }
 
 /// The stages of a published version (the one a plan pinned), from memory after the first read.
-pub async fn pinned_stages(
-    conn: &mut AsyncPgConnection,
+pub async fn pinned_stages<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
     organization_id: Uuid,
     id: Uuid,
     version: i32,

@@ -4,21 +4,30 @@
 //! jogging plan goes back to lunges); green and amber ones only where the organization has
 //! `auto_progress` on.
 
-use chrono::{Duration, NaiveDate};
-use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, SubsecRound, Utc};
+use diesel::pg::Pg;
+use diesel::sql_types::{Bool, Date, Json};
+use diesel::{OptionalExtension, QueryResult, QueryableByName};
+use diesel_async::{AsyncConnectionCore, AsyncPgConnection};
+use serde::Deserialize;
 
 use super::audit::{self, Actor};
 use super::clients::Client;
 use super::plans::{self, NewTransition, Plan};
-use super::reports::SymptomReport;
-use super::{organizations, programs, reports, sessions};
+use super::reports::{self, SymptomReport};
+use super::webhooks::Event;
+use super::{programs, CachedExt};
 use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::engine::{
     self, Decision, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
 };
 use crate::domain::plan::{previous_step, PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
+use crate::domain::webhook::EventType;
+
+type SqlUuid = diesel::sql_types::Uuid;
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use uuid::Uuid;
 
@@ -35,208 +44,362 @@ fn test_key(s: &str) -> Option<ReadinessTestKey> {
     serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
-/// Runs the engine on the client's live plan, applies what applies itself, and returns its
-/// recommendation (also stored on the plan).
-pub async fn run_engine(
-    conn: &mut AsyncPgConnection,
-    client: &Client,
+/// What the engine weighs for a client's live plan, read in one statement (see [`context`]).
+pub struct EngineContext {
+    pub plan: Plan,
+    auto_progress: bool,
+    stages: Arc<Vec<Stage>>,
+    /// Whether her latest two reports at the step (ever) had pelvic symptoms, newest first:
+    /// triage's memory.
+    pub earlier_pelvic: Vec<bool>,
+    sessions: Vec<SessionFact>,
+    /// Reports since the step began or a coach last resolved a flag, by id.
+    reports: Vec<(Uuid, ReportFact)>,
+    readiness: Vec<ReadinessFact>,
+    open_flags: Vec<TriageLevel>,
+    /// (day, level) of her completed jogs, and (day, max pain) of her reports, from `since`.
+    runs: Vec<(NaiveDate, Option<i32>)>,
+    pains: Vec<(NaiveDate, i16)>,
+}
+
+#[derive(QueryableByName)]
+struct ContextRow {
+    #[diesel(embed)]
     plan: Plan,
-    today: NaiveDate,
-) -> QueryResult<Recommendation> {
+    #[diesel(sql_type = Bool)]
+    auto_progress: bool,
+    #[diesel(sql_type = Json)]
+    inputs: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Inputs {
+    earlier_pelvic: Vec<bool>,
+    sessions: Vec<(NaiveDate, bool)>,
+    reports: Vec<(Uuid, NaiveDate, String, String, i16, bool)>,
+    readiness: Vec<(String, String, bool)>,
+    open_flags: Vec<String>,
+    runs: Vec<(NaiveDate, Option<i32>)>,
+    pains: Vec<(NaiveDate, i16)>,
+}
+
+/// The client's live plan and everything the engine and triage read about it, in one
+/// statement: her sessions, reports and readiness results at the step, her open flags, and her
+/// jogs and pain since `since` (two weeks before her today, or earlier: the engine keeps what
+/// falls in its windows). `None` when she has no live plan. Call it with her row locked
+/// (every writer of her plan, reports and flags locks her first), so what it reads stays true
+/// until the transaction ends.
+pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
+    conn: &mut C,
+    organization_id: Uuid,
+    client_id: Uuid,
+    since: NaiveDate,
+) -> QueryResult<Option<EngineContext>> {
+    use diesel_async::RunQueryDsl;
+    let row: Option<ContextRow> = diesel::sql_query(
+        "SELECT p.*, o.auto_progress, json_build_object(
+           'earlier_pelvic', ARRAY(
+               SELECT r.pelvic_symptom FROM symptom_reports r
+                WHERE r.plan_id = p.id AND r.stage = p.stage AND r.level IS NOT DISTINCT FROM p.level
+                ORDER BY r.id DESC LIMIT 2),
+           'sessions', (
+               SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
+                                        ORDER BY s.performed_on, s.id), '[]')
+                 FROM session_logs s
+                WHERE s.plan_id = p.id AND s.created_at >= p.step_started_at
+                  AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
+           'reports', (
+               SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
+                                                         r.max_pain, r.pelvic_symptom) ORDER BY r.id), '[]')
+                 FROM symptom_reports r
+                WHERE r.plan_id = p.id
+                  AND r.created_at >= GREATEST(p.step_started_at,
+                      (SELECT max(f.resolved_at) FROM flags f WHERE f.client_id = p.client_id))
+                  AND r.stage = p.stage AND r.level IS NOT DISTINCT FROM p.level),
+           'readiness', (
+               SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed) ORDER BY t.id), '[]')
+                 FROM readiness_results t WHERE t.plan_id = p.id),
+           'open_flags', ARRAY(
+               SELECT f.level FROM flags f WHERE f.client_id = p.client_id AND f.status = 'open'),
+           'runs', (
+               SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.level)), '[]')
+                 FROM session_logs s
+                WHERE s.client_id = p.client_id AND s.performed_on >= $3
+                  AND s.stage = 'jogging' AND s.completed),
+           'pains', (
+               SELECT COALESCE(json_agg(json_build_array(r.reported_on, r.max_pain)), '[]')
+                 FROM symptom_reports r WHERE r.client_id = p.client_id AND r.reported_on >= $3)
+         ) AS inputs
+           FROM plans p JOIN organizations o ON o.id = p.organization_id
+          WHERE p.client_id = $1 AND p.organization_id = $2 AND p.status IN ('active', 'paused')",
+    )
+    .bind::<SqlUuid, _>(client_id)
+    .bind::<SqlUuid, _>(organization_id)
+    .bind::<Date, _>(since)
+    .cached()
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let inputs: Inputs = serde_json::from_value(row.inputs)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let plan = row.plan;
     let stages = programs::pinned_stages(
         conn,
-        client.organization_id,
+        plan.organization_id,
         plan.program_id,
         plan.program_version,
     )
     .await?;
-    let state = plan.state();
-    let week_start = today - Duration::days(6);
-    let fortnight_start = today - Duration::days(13);
-    // The engine's eight reads are independent: they travel together, in one round trip
-    // (diesel-async pipelines futures polled together on a shared connection).
-    let shared: &AsyncPgConnection = conn;
-    let mut c = [shared; 8];
-    let [c0, c1, c2, c3, c4, c5, c6, c7] = &mut c;
-    let (organization, sessions, last_resolution, reports, readiness, open_flags, runs, pains) = tokio::try_join!(
-        organizations::find(c0, client.organization_id),
-        sessions::for_plan_step(c1, plan.id, plan.step_started_at, &plan.stage, plan.level),
-        reports::last_resolution(c2, client.id),
-        reports::for_plan_since(c3, plan.id, plan.step_started_at),
-        sessions::readiness_for_plan(c4, plan.id),
-        reports::open_levels(c5, client.id),
-        sessions::runs_since(c6, client.id, fortnight_start),
-        reports::pain_since(c7, client.id, fortnight_start),
-    )?;
-    let sessions_at_step: Vec<SessionFact> = sessions
-        .into_iter()
-        .map(|s| SessionFact {
-            performed_on: s.performed_on,
-            completed: s.completed,
-            running_minutes: if s.stage == "jogging" {
-                running_minutes(&stages, s.level)
-            } else {
-                0.0
-            },
-        })
-        .collect();
-    // Reports count from the step's start, or from the coach's last resolution of a flag,
-    // whichever is later: what she reviewed no longer holds the plan.
-    let since = last_resolution.map_or(plan.step_started_at, |resolved| {
-        resolved.max(plan.step_started_at)
-    });
-    let reports_at_step: Vec<ReportFact> = reports
-        .into_iter()
-        .filter(|r| r.created_at >= since)
-        .filter(|r| r.stage.as_deref() == Some(plan.stage.as_str()) && r.level == plan.level)
-        .map(|r| ReportFact {
-            date: r.reported_on,
-            timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
-            level: r.triage_level(),
-            max_pain: r.max_pain.clamp(0, 10) as u8,
-            pelvic_symptom: r.pelvic_symptom,
-        })
-        .collect();
-    let readiness: Vec<ReadinessFact> = readiness
-        .into_iter()
-        .filter_map(|r| {
-            Some(ReadinessFact {
-                test: test_key(&r.test)?,
-                side: match r.side.as_str() {
-                    "left" => TestSide::Left,
-                    "right" => TestSide::Right,
-                    _ => TestSide::Both,
-                },
-                passed: r.passed,
-            })
-        })
-        .collect();
-    let (mut this_week, mut last_week) = (0.0, 0.0);
-    for (day, level) in runs {
-        let minutes = running_minutes(&stages, level);
-        if day >= week_start {
-            this_week += minutes
-        } else {
-            last_week += minutes
-        }
-    }
-    let (mut pain_this, mut pain_last) = (0u8, 0u8);
-    for (day, pain) in pains {
-        let pain = pain.clamp(0, 10) as u8;
-        if day >= week_start {
-            pain_this = pain_this.max(pain)
-        } else {
-            pain_last = pain_last.max(pain)
-        }
-    }
-    let recommendation = engine::recommend(&EngineInput {
-        today,
-        client: ClientFacts {
-            days_postpartum: days_postpartum(client.delivery_date, today),
-            cleared_for_exercise: client.cleared_for_exercise,
-        },
-        plan: state,
-        stages: &stages,
-        sessions: &sessions_at_step,
-        reports: &reports_at_step,
-        readiness: &readiness,
-        open_flags: &open_flags,
-        running_minutes_this_week: this_week,
-        running_minutes_last_week: last_week,
-        max_pain_this_week: pain_this,
-        max_pain_last_week: pain_last,
-    });
-
-    let target = Step {
-        stage: recommendation.target_stage,
-        level: recommendation.target_level,
+    // Sessions at the step are at the plan's stage and level.
+    let minutes = if plan.stage == "jogging" {
+        running_minutes(&stages, plan.level)
+    } else {
+        0.0
     };
-    let applied: Option<(TransitionAction, PlanState)> = match recommendation.decision {
-        // Red decisions apply themselves at once.
-        Decision::Stop if state.status == PlanStatus::Active => Some((
-            TransitionAction::Pause,
-            PlanState {
-                status: PlanStatus::Paused,
-                ..state
+    Ok(Some(EngineContext {
+        auto_progress: row.auto_progress,
+        earlier_pelvic: inputs.earlier_pelvic,
+        sessions: inputs
+            .sessions
+            .into_iter()
+            .map(|(performed_on, completed)| SessionFact {
+                performed_on,
+                completed,
+                running_minutes: minutes,
+            })
+            .collect(),
+        reports: inputs
+            .reports
+            .into_iter()
+            .map(|(id, date, timing, level, max_pain, pelvic_symptom)| {
+                let fact = ReportFact {
+                    date,
+                    timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
+                    level: TriageLevel::parse(&level).unwrap_or(TriageLevel::Amber),
+                    max_pain: max_pain.clamp(0, 10) as u8,
+                    pelvic_symptom,
+                };
+                (id, fact)
+            })
+            .collect(),
+        readiness: inputs
+            .readiness
+            .into_iter()
+            .filter_map(|(test, side, passed)| {
+                Some(ReadinessFact {
+                    test: test_key(&test)?,
+                    side: match side.as_str() {
+                        "left" => TestSide::Left,
+                        "right" => TestSide::Right,
+                        _ => TestSide::Both,
+                    },
+                    passed,
+                })
+            })
+            .collect(),
+        open_flags: inputs
+            .open_flags
+            .iter()
+            .filter_map(|l| TriageLevel::parse(l))
+            .collect(),
+        runs: inputs.runs,
+        pains: inputs.pains,
+        stages,
+        plan,
+    }))
+}
+
+impl EngineContext {
+    /// Adds a report being recorded (and the flag it raises) to what the engine weighs.
+    fn with_report(&mut self, report: &SymptomReport) {
+        let fact = ReportFact {
+            date: report.reported_on,
+            timing: Timing::parse(&report.timing).unwrap_or(Timing::DailyLife),
+            level: report.triage_level(),
+            max_pain: report.max_pain.clamp(0, 10) as u8,
+            pelvic_symptom: report.pelvic_symptom,
+        };
+        let at = self.reports.partition_point(|(id, _)| *id < report.id);
+        self.reports.insert(at, (report.id, fact));
+        self.pains.push((report.reported_on, report.max_pain));
+        if fact.level != TriageLevel::Green && !self.open_flags.contains(&fact.level) {
+            self.open_flags.push(fact.level);
+        }
+    }
+
+    /// The engine's recommendation, and the change it makes itself: red decisions always (the
+    /// plan pauses, or goes back a stage), green and amber ones where the organization lets the
+    /// engine move plans.
+    fn decide(
+        &self,
+        client: &Client,
+        today: NaiveDate,
+    ) -> (Recommendation, Option<(TransitionAction, PlanState)>) {
+        let (plan, stages) = (&self.plan, &self.stages[..]);
+        let state = plan.state();
+        let week_start = today - Duration::days(6);
+        let fortnight_start = today - Duration::days(13);
+        let (mut this_week, mut last_week) = (0.0, 0.0);
+        for &(day, level) in self.runs.iter().filter(|(day, _)| *day >= fortnight_start) {
+            let minutes = running_minutes(stages, level);
+            if day >= week_start {
+                this_week += minutes
+            } else {
+                last_week += minutes
+            }
+        }
+        let (mut pain_this, mut pain_last) = (0u8, 0u8);
+        for &(day, pain) in self.pains.iter().filter(|(day, _)| *day >= fortnight_start) {
+            let pain = pain.clamp(0, 10) as u8;
+            if day >= week_start {
+                pain_this = pain_this.max(pain)
+            } else {
+                pain_last = pain_last.max(pain)
+            }
+        }
+        let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
+        let recommendation = engine::recommend(&EngineInput {
+            today,
+            client: ClientFacts {
+                days_postpartum: days_postpartum(client.delivery_date, today),
+                cleared_for_exercise: client.cleared_for_exercise,
             },
-        )),
-        Decision::Refer if target != state.step => Some((
-            TransitionAction::Set,
-            PlanState {
-                step: target,
-                ..state
-            },
-        )),
-        // Green and amber ones only where the organization lets the engine move plans.
-        Decision::Advance if organization.auto_progress && recommendation.completes_plan => Some((
-            TransitionAction::Complete,
-            PlanState {
-                status: PlanStatus::Completed,
-                ..state
-            },
-        )),
-        Decision::Advance if organization.auto_progress => Some((
-            TransitionAction::Advance,
-            PlanState {
-                step: target,
-                ..state
-            },
-        )),
-        Decision::Regress
-            if organization.auto_progress && previous_step(&stages, state.step) == Some(target) =>
-        {
-            Some((
-                TransitionAction::Regress,
+            plan: state,
+            stages,
+            sessions: &self.sessions,
+            reports: &reports,
+            readiness: &self.readiness,
+            open_flags: &self.open_flags,
+            running_minutes_this_week: this_week,
+            running_minutes_last_week: last_week,
+            max_pain_this_week: pain_this,
+            max_pain_last_week: pain_last,
+        });
+        let target = Step {
+            stage: recommendation.target_stage,
+            level: recommendation.target_level,
+        };
+        let applied = match recommendation.decision {
+            Decision::Stop if state.status == PlanStatus::Active => Some((
+                TransitionAction::Pause,
+                PlanState {
+                    status: PlanStatus::Paused,
+                    ..state
+                },
+            )),
+            Decision::Refer if target != state.step => Some((
+                TransitionAction::Set,
                 PlanState {
                     step: target,
                     ..state
                 },
-            ))
-        }
-        _ => None,
-    };
-    let recommendation_json =
-        serde_json::to_value(&recommendation).expect("recommendation serializes");
-    let mut plan = plan;
-    if let Some((action, to)) = applied.filter(|(_, to)| *to != state) {
-        let rule_ids: Vec<String> = recommendation
-            .reasons
-            .iter()
-            .map(|r| r.rule.clone())
-            .filter(|r| r.starts_with('R'))
-            .collect();
-        let reason = recommendation
-            .reasons
-            .first()
-            .map(|r| r.message.clone())
-            .unwrap_or_default();
-        plans::record_transition(
-            conn,
-            NewTransition {
-                plan: &plan,
-                action,
-                to,
-                actor: Actor::Engine,
-                reason: &reason,
-                rule_ids: &rule_ids,
-                override_gate: false,
-            },
-        )
-        .await?;
-        audit::record(conn, client.organization_id, Actor::Engine, "plan.transition", "plan", plan.id, serde_json::json!({
-            "action": action.as_str(),
-            "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
-            "to": {"stage": to.step.stage.as_str(), "level": to.step.level, "status": to.status.as_str()},
-            "rule_ids": rule_ids,
-        }))
-        .await?;
-        plan = plans::save_state(conn, &plan, to).await?;
+            )),
+            Decision::Advance if self.auto_progress && recommendation.completes_plan => Some((
+                TransitionAction::Complete,
+                PlanState {
+                    status: PlanStatus::Completed,
+                    ..state
+                },
+            )),
+            Decision::Advance if self.auto_progress => Some((
+                TransitionAction::Advance,
+                PlanState {
+                    step: target,
+                    ..state
+                },
+            )),
+            Decision::Regress
+                if self.auto_progress && previous_step(stages, state.step) == Some(target) =>
+            {
+                Some((
+                    TransitionAction::Regress,
+                    PlanState {
+                        step: target,
+                        ..state
+                    },
+                ))
+            }
+            _ => None,
+        };
+        (recommendation, applied.filter(|(_, to)| *to != state))
     }
-    plans::set_recommendation(conn, plan.id, &recommendation_json).await?;
-    audit::record(conn, client.organization_id, Actor::Engine, "plan.recommend", "plan", plan.id,
-        serde_json::json!({"decision": recommendation.decision.as_str(), "target_stage": recommendation.target_stage.as_str(), "target_level": recommendation.target_level}))
+}
+
+/// Applies what the engine applies itself: the transition, its audit event and the plan's new
+/// state. Returns the plan as it now is.
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    plan: Plan,
+    recommendation: &Recommendation,
+    applied: Option<(TransitionAction, PlanState)>,
+) -> QueryResult<Plan> {
+    let Some((action, to)) = applied else {
+        return Ok(plan);
+    };
+    let rule_ids: Vec<String> = recommendation
+        .reasons
+        .iter()
+        .map(|r| r.rule.clone())
+        .filter(|r| r.starts_with('R'))
+        .collect();
+    let reason = recommendation
+        .reasons
+        .first()
+        .map(|r| r.message.clone())
+        .unwrap_or_default();
+    plans::record_transition(
+        conn,
+        NewTransition {
+            plan: &plan,
+            action,
+            to,
+            actor: Actor::Engine,
+            reason: &reason,
+            rule_ids: &rule_ids,
+            override_gate: false,
+        },
+    )
+    .await?;
+    audit::record(conn, plan.organization_id, Actor::Engine, "plan.transition", "plan", plan.id, serde_json::json!({
+        "action": action.as_str(),
+        "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
+        "to": {"stage": to.step.stage.as_str(), "level": to.step.level, "status": to.status.as_str()},
+        "rule_ids": rule_ids,
+    }))
+    .await?;
+    plans::save_state(conn, &plan, to).await
+}
+
+/// The audit event of a recommendation stored on a plan.
+fn recommend_event(plan: &Plan, recommendation: &Recommendation) -> audit::Entry<'static> {
+    audit::Entry::new(
+        Actor::Engine,
+        "plan.recommend",
+        "plan",
+        plan.id,
+        serde_json::json!({"decision": recommendation.decision.as_str(), "target_stage": recommendation.target_stage.as_str(), "target_level": recommendation.target_level}),
+    )
+}
+
+/// Runs the engine on the client's live plan (if she has one), applies what applies itself,
+/// and stores its recommendation on the plan. Call it with her row locked.
+pub async fn run_engine(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    today: NaiveDate,
+) -> QueryResult<Option<Recommendation>> {
+    let since = today - Duration::days(13);
+    let Some(context) = context(conn, client.organization_id, client.id, since).await? else {
+        return Ok(None);
+    };
+    let (recommendation, applied) = context.decide(client, today);
+    let plan = apply(conn, context.plan, &recommendation, applied).await?;
+    plans::set_recommendation(conn, plan.id, &json(&recommendation)).await?;
+    recommend_event(&plan, &recommendation)
+        .record(conn, plan.organization_id)
         .await?;
-    Ok(recommendation)
+    Ok(Some(recommendation))
 }
 
 /// A report to record, already validated.
@@ -253,64 +416,98 @@ pub struct NewReport<'a> {
     pub recorded_by: Option<Uuid>,
 }
 
-/// Records a symptom report in one go: triage against her earlier reports at the same step,
-/// the flag it opens or joins, the engine on her live plan, and the audit trail.
+/// Records a symptom report: triage against her earlier reports at the step, the flag it
+/// opens or joins, the engine on her live plan, and the audit trail. `context` is her live
+/// plan's [`context`], read with her row locked and before the report is written; the engine
+/// weighs the new report with the rest, so its answer is known before anything is written.
+/// The report, her plan's new recommendation, her `updated_at`, the audit events and the
+/// outbox event go in one statement ([`reports::write`]); a flag and a move the engine makes
+/// itself follow it.
 pub async fn record_report(
     conn: &mut AsyncPgConnection,
     client: &Client,
     actor: Actor,
     new: NewReport<'_>,
+    context: Option<EngineContext>,
     today: NaiveDate,
 ) -> QueryResult<(SymptomReport, Option<Recommendation>)> {
-    let plan = plans::current_for_client(conn, client.id, true)
-        .await?
-        .filter(|p| p.is_live());
-    let earlier: Vec<EarlierReport> = match &plan {
-        Some(p) => reports::earlier_pelvic_at_step(conn, p.id, &p.stage, p.level)
-            .await?
-            .into_iter()
-            .map(|had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
-            .collect(),
-        None => vec![],
-    };
+    let earlier: Vec<EarlierReport> = context
+        .iter()
+        .flat_map(|c| &c.earlier_pelvic)
+        .map(|&had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
+        .collect();
     let triage = triage::triage(new.timing, new.symptoms, &earlier);
-    let report = reports::insert(
-        conn,
-        &SymptomReport {
-            id: new.id,
-            organization_id: client.organization_id,
-            client_id: client.id,
-            plan_id: plan.as_ref().map(|p| p.id),
-            session_id: new.session_id,
-            stage: plan.as_ref().map(|p| p.stage.clone()),
-            level: plan.as_ref().and_then(|p| p.level),
-            timing: new.timing.as_str().into(),
-            reported_on: new.reported_on,
-            symptoms: new.symptoms_json,
-            triage_level: triage.level.as_str().into(),
-            findings: json(&triage.findings),
-            advisories: json(&advisories(new.symptoms)),
-            max_pain: i16::from(new.symptoms.max_pain()),
-            pelvic_symptom: new.symptoms.has_pelvic_symptom(),
-            urine_leak: new
-                .symptoms
-                .urine_leak
-                .and_then(|l| json(&l).as_str().map(String::from)),
-            notes: new.notes,
-            recommendation: None,
-            flag_id: None,
-            request_digest: new.request_digest,
-            recorded_by: new.recorded_by,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        },
-    )
-    .await?;
-    audit::record(conn, client.organization_id, actor, "symptom_report.create", "symptom_report", report.id,
-        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level})).await?;
-    let flag_id = if triage.level == TriageLevel::Green {
-        None
-    } else {
+    // As stored: PostgreSQL keeps microseconds.
+    let now = Utc::now().trunc_subsecs(6);
+    let plan = context.as_ref().map(|c| &c.plan);
+    let mut report = SymptomReport {
+        id: new.id,
+        organization_id: client.organization_id,
+        client_id: client.id,
+        plan_id: plan.map(|p| p.id),
+        session_id: new.session_id,
+        stage: plan.map(|p| p.stage.clone()),
+        level: plan.and_then(|p| p.level),
+        timing: new.timing.as_str().into(),
+        reported_on: new.reported_on,
+        symptoms: new.symptoms_json,
+        triage_level: triage.level.as_str().into(),
+        findings: json(&triage.findings),
+        advisories: json(&advisories(new.symptoms)),
+        max_pain: i16::from(new.symptoms.max_pain()),
+        pelvic_symptom: new.symptoms.has_pelvic_symptom(),
+        urine_leak: new
+            .symptoms
+            .urine_leak
+            .and_then(|l| json(&l).as_str().map(String::from)),
+        notes: new.notes,
+        recommendation: None,
+        flag_id: None,
+        request_digest: new.request_digest,
+        recorded_by: new.recorded_by,
+        created_at: now,
+        updated_at: now,
+    };
+    let flagged = triage.level != TriageLevel::Green;
+    let mut decision = None;
+    if let Some(mut context) = context {
+        context.with_report(&report);
+        let (recommendation, applied) = context.decide(client, today);
+        report.recommendation = Some(json(&recommendation));
+        decision = Some((context.plan, recommendation, applied));
+    }
+    // The audit trail and the outbox keep the order things happen in: the report, the flag it
+    // raises, the engine's move, its recommendation. When the report raises no flag and moves
+    // nothing, one statement writes it all.
+    let moves = flagged
+        || decision
+            .as_ref()
+            .is_some_and(|(_, _, applied)| applied.is_some());
+    let mut events = vec![audit::Entry::new(
+        actor,
+        "symptom_report.create",
+        "symptom_report",
+        report.id,
+        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level}),
+    )];
+    if !moves {
+        events.extend(
+            decision
+                .as_ref()
+                .map(|(plan, r, _)| recommend_event(plan, r)),
+        );
+    }
+    let event = Event::new(
+        EventType::SymptomReportCreated.as_str(),
+        Some(client.id),
+        serde_json::json!({
+            "report_id": report.id, "client_id": client.id,
+            "triage_level": report.triage_level, "timing": report.timing,
+            "reported_on": report.reported_on, "created_at": report.created_at,
+        }),
+    );
+    let mut report = reports::write(conn, &report, events.into_iter().collect(), event).await?;
+    if flagged {
         let (flag, opened) = reports::raise_flag(
             conn,
             client.organization_id,
@@ -321,17 +518,18 @@ pub async fn record_report(
         .await?;
         audit::record(conn, client.organization_id, actor, if opened { "flag.open" } else { "flag.add_report" }, "flag", flag.id,
             serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id, "report_count": flag.report_count})).await?;
-        Some(flag.id)
+        report = reports::set_flag(conn, report.id, flag.id).await?;
+    }
+    let Some((plan, recommendation, applied)) = decision else {
+        return Ok((report, None));
     };
-    let recommendation = match plan {
-        Some(plan) => Some(run_engine(conn, client, plan, today).await?),
-        None => None,
-    };
-    let recommendation_json = recommendation.as_ref().map(json);
-    let report =
-        reports::set_outcome(conn, report.id, flag_id, recommendation_json.as_ref()).await?;
-    super::clients::touch(conn, client.id).await?;
-    Ok((report, recommendation))
+    if moves {
+        let plan = apply(conn, plan, &recommendation, applied).await?;
+        recommend_event(&plan, &recommendation)
+            .record(conn, client.organization_id)
+            .await?;
+    }
+    Ok((report, Some(recommendation)))
 }
 
 /// The domain's plain values as JSON (they always serialize).

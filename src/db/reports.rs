@@ -1,19 +1,24 @@
 //! Symptom reports and the flags they raise.
 
-use super::CachedExt;
+use super::webhooks::{outbox_ctes, Event};
+use super::{audit, CachedExt};
 use crate::domain::webhook::EventType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Bytea, Date, Int2, Int4, Jsonb, Nullable, Text, Timestamptz,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{flags, symptom_reports};
+
+type SqlUuid = diesel::sql_types::Uuid;
 use crate::auth::policy;
 use crate::auth::Principal;
 use crate::domain::triage::TriageLevel;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
 pub struct SymptomReport {
     pub id: Uuid,
@@ -47,42 +52,86 @@ impl SymptomReport {
     }
 }
 
-pub async fn insert(
+/// Writes a report with what goes with it, in one statement: the report (with the engine's
+/// recommendation, already known), the recommendation on her plan, her `updated_at`
+/// (dashboards sync on it), the audit events, and the outbox event.
+pub async fn write(
     conn: &mut AsyncPgConnection,
     report: &SymptomReport,
+    audit: audit::Columns<'_>,
+    event: Event,
 ) -> QueryResult<SymptomReport> {
-    let report = diesel::insert_into(symptom_reports::table)
-        .values(report)
-        .returning(SymptomReport::as_returning())
-        .cached()
-        .get_result(conn)
-        .await?;
-    super::webhooks::enqueue(
-        conn,
-        report.organization_id,
-        EventType::SymptomReportCreated.as_str(),
-        Some(report.client_id),
-        serde_json::json!({
-            "report_id": report.id, "client_id": report.client_id,
-            "triage_level": report.triage_level, "timing": report.timing,
-            "reported_on": report.reported_on, "created_at": report.created_at,
-        }),
-    )
-    .await?;
-    Ok(report)
+    diesel::sql_query(concat!(
+        "WITH ",
+        outbox_ctes!(),
+        ",
+         report AS (
+             INSERT INTO symptom_reports (id, organization_id, client_id, plan_id, session_id, stage,
+                 level, timing, reported_on, symptoms, triage_level, findings, advisories, max_pain,
+                 pelvic_symptom, urine_leak, notes, recommendation, flag_id, request_digest,
+                 recorded_by, created_at, updated_at)
+             VALUES ($6, $2, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                     $21, $22, $23, $24, $25, $25)
+             RETURNING *),
+         plan AS (
+             UPDATE plans SET recommendation = $21, revision = revision + 1, updated_at = now()
+              WHERE id = $7),
+         touched AS (
+             UPDATE clients SET updated_at = now() WHERE id = $4),
+         audited AS (
+             INSERT INTO audit_events (id, organization_id, actor_type, actor_id, action, entity,
+                                       entity_id, changes)
+             SELECT e.id, $2, e.actor_type, e.actor_id, e.action, e.entity, e.entity_id, e.changes
+               FROM unnest($26::uuid[], $27::text[], $28::uuid[], $29::text[], $30::text[],
+                           $31::uuid[], $32::jsonb[])
+                    AS e (id, actor_type, actor_id, action, entity, entity_id, changes))
+         SELECT * FROM report"
+    ))
+    .bind::<SqlUuid, _>(event.id)
+    .bind::<SqlUuid, _>(report.organization_id)
+    .bind::<Text, _>(event.event_type)
+    .bind::<Nullable<SqlUuid>, _>(Some(report.client_id))
+    .bind::<Jsonb, _>(event.payload)
+    .bind::<SqlUuid, _>(report.id)
+    .bind::<Nullable<SqlUuid>, _>(report.plan_id)
+    .bind::<Nullable<SqlUuid>, _>(report.session_id)
+    .bind::<Nullable<Text>, _>(&report.stage)
+    .bind::<Nullable<Int4>, _>(report.level)
+    .bind::<Text, _>(&report.timing)
+    .bind::<Date, _>(report.reported_on)
+    .bind::<Jsonb, _>(&report.symptoms)
+    .bind::<Text, _>(&report.triage_level)
+    .bind::<Jsonb, _>(&report.findings)
+    .bind::<Jsonb, _>(&report.advisories)
+    .bind::<Int2, _>(report.max_pain)
+    .bind::<Bool, _>(report.pelvic_symptom)
+    .bind::<Nullable<Text>, _>(&report.urine_leak)
+    .bind::<Nullable<Text>, _>(&report.notes)
+    .bind::<Nullable<Jsonb>, _>(&report.recommendation)
+    .bind::<Nullable<SqlUuid>, _>(report.flag_id)
+    .bind::<Bytea, _>(&report.request_digest)
+    .bind::<Nullable<SqlUuid>, _>(report.recorded_by)
+    .bind::<Timestamptz, _>(report.created_at)
+    .bind::<Array<SqlUuid>, _>(audit.ids)
+    .bind::<Array<Text>, _>(audit.actor_types)
+    .bind::<Array<Nullable<SqlUuid>>, _>(audit.actor_ids)
+    .bind::<Array<Text>, _>(audit.actions)
+    .bind::<Array<Text>, _>(audit.entities)
+    .bind::<Array<SqlUuid>, _>(audit.entity_ids)
+    .bind::<Array<Jsonb>, _>(audit.changes)
+    .cached()
+    .get_result(conn)
+    .await
 }
 
-pub async fn set_outcome(
+/// Links a report to the flag it raised.
+pub async fn set_flag(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    flag_id: Option<Uuid>,
-    recommendation: Option<&serde_json::Value>,
+    flag_id: Uuid,
 ) -> QueryResult<SymptomReport> {
     diesel::update(symptom_reports::table.find(id))
-        .set((
-            symptom_reports::flag_id.eq(flag_id),
-            symptom_reports::recommendation.eq(recommendation),
-        ))
+        .set(symptom_reports::flag_id.eq(flag_id))
         .returning(SymptomReport::as_returning())
         .cached()
         .get_result(conn)
@@ -102,56 +151,6 @@ pub async fn find(
         .first(conn)
         .await
         .optional()
-}
-
-/// Whether the client's previous reports at this step had pelvic symptoms, newest first.
-pub async fn earlier_pelvic_at_step(
-    conn: &mut AsyncPgConnection,
-    plan_id: Uuid,
-    stage: &str,
-    level: Option<i32>,
-) -> QueryResult<Vec<bool>> {
-    let mut query = symptom_reports::table
-        .filter(symptom_reports::plan_id.eq(plan_id))
-        .filter(symptom_reports::stage.eq(stage))
-        .select(symptom_reports::pelvic_symptom)
-        .order(symptom_reports::id.desc())
-        .limit(2)
-        .into_boxed();
-    query = match level {
-        Some(l) => query.filter(symptom_reports::level.eq(l)),
-        None => query.filter(symptom_reports::level.is_null()),
-    };
-    query.load(conn).await
-}
-
-/// The reports of a plan since a moment, oldest first.
-pub async fn for_plan_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    plan_id: Uuid,
-    since: DateTime<Utc>,
-) -> QueryResult<Vec<SymptomReport>> {
-    symptom_reports::table
-        .filter(symptom_reports::plan_id.eq(plan_id))
-        .filter(symptom_reports::created_at.ge(since))
-        .select(SymptomReport::as_select())
-        .order(symptom_reports::id.asc())
-        .load(conn)
-        .await
-}
-
-/// (date, max pain) of the client's reports on or after `since`.
-pub async fn pain_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    client_id: Uuid,
-    since: NaiveDate,
-) -> QueryResult<Vec<(NaiveDate, i16)>> {
-    symptom_reports::table
-        .filter(symptom_reports::client_id.eq(client_id))
-        .filter(symptom_reports::reported_on.ge(since))
-        .select((symptom_reports::reported_on, symptom_reports::max_pain))
-        .load(conn)
-        .await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -322,18 +321,6 @@ pub async fn find_accessible(
         .await?;
     let client = super::clients::find_accessible(conn, principal, flag.client_id, true).await?;
     Ok((flag, client))
-}
-
-/// When a coach last resolved one of the client's flags.
-pub async fn last_resolution<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    client_id: Uuid,
-) -> QueryResult<Option<DateTime<Utc>>> {
-    flags::table
-        .filter(flags::client_id.eq(client_id))
-        .select(diesel::dsl::max(flags::resolved_at))
-        .first(conn)
-        .await
 }
 
 /// Resolves an open flag; `None` when it was not open (any more).

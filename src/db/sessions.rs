@@ -184,28 +184,6 @@ pub async fn list_readiness(
     query.load(conn).await
 }
 
-/// Sessions logged for a plan at one step since a moment, oldest first.
-pub async fn for_plan_step<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    plan_id: Uuid,
-    since: DateTime<Utc>,
-    stage: &str,
-    level: Option<i32>,
-) -> QueryResult<Vec<SessionLog>> {
-    let mut query = session_logs::table
-        .filter(session_logs::plan_id.eq(plan_id))
-        .filter(session_logs::created_at.ge(since))
-        .filter(session_logs::stage.eq(stage))
-        .select(SessionLog::as_select())
-        .order((session_logs::performed_on.asc(), session_logs::id.asc()))
-        .into_boxed();
-    query = match level {
-        Some(l) => query.filter(session_logs::level.eq(l)),
-        None => query.filter(session_logs::level.is_null()),
-    };
-    query.load(conn).await
-}
-
 /// (date, level) of the client's completed jogging sessions on or after `since`.
 pub async fn runs_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
@@ -218,18 +196,6 @@ pub async fn runs_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::p
         .filter(session_logs::completed.eq(true))
         .filter(session_logs::performed_on.ge(since))
         .select((session_logs::performed_on, session_logs::level))
-        .load(conn)
-        .await
-}
-
-pub async fn readiness_for_plan<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    plan_id: Uuid,
-) -> QueryResult<Vec<ReadinessResult>> {
-    readiness_results::table
-        .filter(readiness_results::plan_id.eq(plan_id))
-        .select(ReadinessResult::as_select())
-        .order(readiness_results::id.asc())
         .load(conn)
         .await
 }

@@ -129,56 +129,80 @@ pub async fn delete(
     .await
 }
 
-/// Writes an event to the outbox, with a delivery for each enabled endpoint of the
-/// organization subscribed to it, in one statement (nothing at all when none is).
-pub async fn enqueue(
-    conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    event_type: &str,
-    client_id: Option<Uuid>,
-    data: serde_json::Value,
-) -> QueryResult<()> {
-    let id = Uuid::now_v7();
-    let payload = serde_json::json!({
-        "type": event_type,
-        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": data,
-    });
-    diesel::sql_query(
-        "WITH subscribed AS (
+/// An event for the outbox, with its id and payload made when the change is made (ids are
+/// time-ordered, so events keep the order of the changes).
+pub struct Event {
+    pub id: Uuid,
+    pub event_type: &'static str,
+    pub client_id: Option<Uuid>,
+    pub payload: serde_json::Value,
+}
+
+impl Event {
+    pub fn new(event_type: &'static str, client_id: Option<Uuid>, data: serde_json::Value) -> Self {
+        Event {
+            id: Uuid::now_v7(),
+            event_type,
+            client_id,
+            payload: serde_json::json!({
+                "type": event_type,
+                "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "data": data,
+            }),
+        }
+    }
+}
+
+/// The outbox write as common table expressions, for statements that write an event with the
+/// change it describes: `$1` the event id, `$2` the organization, `$3` the event type, `$4` the
+/// client (or NULL), `$5` the payload. Nothing is written when no enabled endpoint of the
+/// organization subscribes to the type.
+macro_rules! outbox_ctes {
+    () => {
+        "subscribed AS (
              SELECT id FROM webhook_endpoints
               WHERE organization_id = $2 AND enabled AND $3 = ANY(events)),
          event AS (
              INSERT INTO webhook_events (id, organization_id, event_type, client_id, payload)
              SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM subscribed)
-             RETURNING id)
-         INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
-         SELECT gen_random_uuid(), $2, event.id, subscribed.id FROM event, subscribed",
-    )
-    .bind::<SqlUuid, _>(id)
-    .bind::<SqlUuid, _>(organization_id)
-    .bind::<Text, _>(event_type)
-    .bind::<Nullable<SqlUuid>, _>(client_id)
-    .bind::<Jsonb, _>(payload)
-    .cached()
-    .execute(conn)
-    .await
-    .map(|_| ())
+             RETURNING id),
+         delivery AS (
+             INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
+             SELECT gen_random_uuid(), $2, event.id, subscribed.id FROM event, subscribed)"
+    };
+}
+pub(crate) use outbox_ctes;
+
+/// Writes an event to the outbox, with one pending delivery per enabled endpoint of the
+/// organization that subscribes to its type.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    event_type: &'static str,
+    client_id: Option<Uuid>,
+    data: serde_json::Value,
+) -> QueryResult<()> {
+    let event = Event::new(event_type, client_id, data);
+    diesel::sql_query(concat!("WITH ", outbox_ctes!(), " SELECT 1"))
+        .bind::<SqlUuid, _>(event.id)
+        .bind::<SqlUuid, _>(organization_id)
+        .bind::<Text, _>(event.event_type)
+        .bind::<Nullable<SqlUuid>, _>(event.client_id)
+        .bind::<Jsonb, _>(event.payload)
+        .cached()
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Writes an event for one endpoint only (the test event).
 pub async fn enqueue_for(
     conn: &mut AsyncPgConnection,
     endpoint: &Endpoint,
-    event_type: &str,
+    event_type: &'static str,
     data: serde_json::Value,
 ) -> QueryResult<Uuid> {
-    let id = Uuid::now_v7();
-    let payload = serde_json::json!({
-        "type": event_type,
-        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": data,
-    });
+    let Event { id, payload, .. } = Event::new(event_type, None, data);
     diesel::sql_query(
         "WITH event AS (
              INSERT INTO webhook_events (id, organization_id, event_type, payload)

@@ -19,6 +19,26 @@ struct Scene {
 }
 
 impl Scene {
+    /// The actions of the organization's latest `n` audit events, newest first.
+    async fn trail(&self, n: usize) -> Vec<String> {
+        let page: Value = self
+            .app
+            .get(
+                &format!("/v1/audit-events?limit={n}"),
+                Some(&self.admin.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// A client `days` postpartum, cleared, with the default program set at `stage`/`level`.
     async fn new(days: i64, stage: &str, level: Option<u32>) -> Self {
         let app = spawn_app().await;
@@ -168,8 +188,14 @@ async fn two_green_runs_with_green_next_day_reports_advance_one_level_but_not_wi
     assert_eq!(answer["triage"]["level"], "green");
     assert_eq!(answer["recommendation"]["decision"], "advance");
     assert_eq!(answer["recommendation"]["target_level"], 4);
+    assert_eq!(
+        s.trail(2).await,
+        ["plan.recommend", "symptom_report.create"]
+    );
     // Without auto_progress the coach applies it.
-    assert_eq!(s.plan().await["level"], 3);
+    let plan = s.plan().await;
+    assert_eq!(plan["level"], 3);
+    assert_eq!(plan["recommendation"], answer["recommendation"]);
     let res = s
         .transition(json!({"action": "advance", "reason": "As recommended."}))
         .await;
@@ -321,7 +347,18 @@ async fn chest_pain_pauses_the_plan_and_opens_an_urgent_flag_and_a_second_red_re
     assert_eq!(answer["triage"]["level"], "red_medical");
     assert_eq!(answer["recommendation"]["decision"], "stop");
     assert_eq!(rules(&answer["recommendation"])[0], "R9");
+    // The trail tells it in the order it happened (newest first).
+    assert_eq!(
+        s.trail(4).await,
+        [
+            "plan.recommend",
+            "plan.transition",
+            "flag.open",
+            "symptom_report.create"
+        ]
+    );
     let plan = s.plan().await;
+    assert_eq!(plan["recommendation"], answer["recommendation"]);
     assert_eq!(plan["status"], "paused");
     assert_eq!(plan["next_session"]["kind"], "paused");
     let again = s
