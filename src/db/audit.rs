@@ -62,12 +62,12 @@ pub async fn record(
 /// the order of the changes): with [`Entry::record`] on its own, or with other writes in one
 /// statement through [`Columns`].
 pub struct Entry<'a> {
-    pub id: Uuid,
-    pub actor: Actor,
-    pub action: &'a str,
-    pub entity: &'a str,
-    pub entity_id: Uuid,
-    pub changes: Value,
+    id: Uuid,
+    actor: Actor,
+    action: &'a str,
+    entity: &'a str,
+    entity_id: Uuid,
+    changes: Value,
 }
 
 impl<'a> Entry<'a> {

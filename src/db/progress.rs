@@ -25,11 +25,11 @@ use crate::domain::engine::{
 };
 use crate::domain::plan::{previous_step, PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
+use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use crate::domain::webhook::EventType;
+use uuid::Uuid;
 
 type SqlUuid = diesel::sql_types::Uuid;
-use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
-use uuid::Uuid;
 
 fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
     stages
@@ -46,12 +46,12 @@ fn test_key(s: &str) -> Option<ReadinessTestKey> {
 
 /// What the engine weighs for a client's live plan, read in one statement (see [`context`]).
 pub struct EngineContext {
-    pub plan: Plan,
+    plan: Plan,
     auto_progress: bool,
     stages: Arc<Vec<Stage>>,
     /// Whether her latest two reports at the step (ever) had pelvic symptoms, newest first:
     /// triage's memory.
-    pub earlier_pelvic: Vec<bool>,
+    earlier_pelvic: Vec<bool>,
     sessions: Vec<SessionFact>,
     /// Reports since the step began or a coach last resolved a flag, by id.
     reports: Vec<(Uuid, ReportFact)>,
