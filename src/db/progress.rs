@@ -100,7 +100,8 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         "SELECT p.*, o.auto_progress, json_build_object(
            'earlier_pelvic', ARRAY(
                SELECT r.pelvic_symptom FROM symptom_reports r
-                WHERE r.plan_id = p.id AND r.stage = p.stage AND r.level IS NOT DISTINCT FROM p.level
+                WHERE r.plan_id = p.id AND r.stage = p.stage
+                  AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
                 ORDER BY r.id DESC LIMIT 2),
            'sessions', (
                SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
@@ -115,7 +116,7 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                 WHERE r.plan_id = p.id
                   AND r.created_at >= GREATEST(p.step_started_at,
                       (SELECT max(f.resolved_at) FROM flags f WHERE f.client_id = p.client_id))
-                  AND r.stage = p.stage AND r.level IS NOT DISTINCT FROM p.level),
+                  AND r.stage = p.stage AND COALESCE(r.level, 0) = COALESCE(p.level, 0)),
            'readiness', (
                SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed) ORDER BY t.id), '[]')
                  FROM readiness_results t WHERE t.plan_id = p.id),
