@@ -685,3 +685,71 @@ async fn a_red_report_racing_a_coach_transition_loses_neither() {
         assert_eq!(s.inbox().await.len(), 1, "one urgent flag");
     }
 }
+
+#[tokio::test]
+async fn without_a_live_plan_a_report_is_triaged_and_flagged_but_nothing_is_recommended() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let trail = || async {
+        let page: Value = app
+            .get("/v1/audit-events?limit=10", Some(&admin.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = trail().await;
+
+    let res = app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "daily_life", "chest_pain": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let red: Value = res.json().await.unwrap();
+    assert_eq!(red["triage"]["level"], "red_medical");
+    assert_eq!(red["recommendation"], Value::Null);
+    assert_eq!(red["plan_id"], Value::Null);
+    assert!(red["flag_id"].is_string(), "{red}");
+    // The report, then its flag; no plan to recommend for.
+    assert_eq!(trail().await[..2], ["flag.open", "symptom_report.create"]);
+
+    let res = app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "daily_life", "sleep_hours": 7.5}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let green: Value = res.json().await.unwrap();
+    assert_eq!(green["triage"]["level"], "green");
+    assert_eq!(green["recommendation"], Value::Null);
+    assert_eq!(green["flag_id"], Value::Null);
+    let after = trail().await;
+    assert_eq!(after[0], "symptom_report.create");
+    assert_eq!(after.len(), (before.len() + 3).min(10), "{after:?}");
+
+    let flags: Value = app
+        .get("/v1/flags", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(flags["items"][0]["level"], "red_medical");
+    assert_eq!(flags["items"][0]["report"]["id"], red["id"]);
+}
