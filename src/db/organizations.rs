@@ -28,10 +28,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Org
         .await
 }
 
-pub async fn find<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
-    id: Uuid,
-) -> QueryResult<Organization> {
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Organization> {
     organizations::table
         .find(id)
         .select(Organization::as_select())

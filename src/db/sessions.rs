@@ -185,8 +185,8 @@ pub async fn list_readiness(
 }
 
 /// (date, level) of the client's completed jogging sessions on or after `since`.
-pub async fn runs_since<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
-    conn: &mut C,
+pub async fn runs_since(
+    conn: &mut AsyncPgConnection,
     client_id: Uuid,
     since: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, Option<i32>)>> {

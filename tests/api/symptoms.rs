@@ -18,27 +18,23 @@ struct Scene {
     client: String,
 }
 
-impl Scene {
-    /// The actions of the organization's latest `n` audit events, newest first.
-    async fn trail(&self, n: usize) -> Vec<String> {
-        let page: Value = self
-            .app
-            .get(
-                &format!("/v1/audit-events?limit={n}"),
-                Some(&self.admin.token),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect()
-    }
+/// The actions of the organization's latest `n` audit events, newest first, as its admin reads them.
+async fn trail(app: &TestApp, admin: &Caller, n: usize) -> Vec<String> {
+    let page: Value = app
+        .get(&format!("/v1/audit-events?limit={n}"), Some(&admin.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
 
+impl Scene {
     /// A client `days` postpartum, cleared, with the default program set at `stage`/`level`.
     async fn new(days: i64, stage: &str, level: Option<u32>) -> Self {
         let app = spawn_app().await;
@@ -189,7 +185,7 @@ async fn two_green_runs_with_green_next_day_reports_advance_one_level_but_not_wi
     assert_eq!(answer["recommendation"]["decision"], "advance");
     assert_eq!(answer["recommendation"]["target_level"], 4);
     assert_eq!(
-        s.trail(2).await,
+        trail(&s.app, &s.admin, 2).await,
         ["plan.recommend", "symptom_report.create"]
     );
     // Without auto_progress the coach applies it.
@@ -349,7 +345,7 @@ async fn chest_pain_pauses_the_plan_and_opens_an_urgent_flag_and_a_second_red_re
     assert_eq!(rules(&answer["recommendation"])[0], "R9");
     // The trail tells it in the order it happened (newest first).
     assert_eq!(
-        s.trail(4).await,
+        trail(&s.app, &s.admin, 4).await,
         [
             "plan.recommend",
             "plan.transition",
@@ -696,21 +692,7 @@ async fn without_a_live_plan_a_report_is_triaged_and_flagged_but_nothing_is_reco
         .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
         .await;
     let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
-    let trail = || async {
-        let page: Value = app
-            .get("/v1/audit-events?limit=10", Some(&admin.token))
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
-    let before = trail().await;
+    let before = trail(&app, &admin, 10).await;
 
     let res = app
         .post(
@@ -726,7 +708,10 @@ async fn without_a_live_plan_a_report_is_triaged_and_flagged_but_nothing_is_reco
     assert_eq!(red["plan_id"], Value::Null);
     assert!(red["flag_id"].is_string(), "{red}");
     // The report, then its flag; no plan to recommend for.
-    assert_eq!(trail().await[..2], ["flag.open", "symptom_report.create"]);
+    assert_eq!(
+        trail(&app, &admin, 10).await[..2],
+        ["flag.open", "symptom_report.create"]
+    );
 
     let res = app
         .post(
@@ -740,7 +725,7 @@ async fn without_a_live_plan_a_report_is_triaged_and_flagged_but_nothing_is_reco
     assert_eq!(green["triage"]["level"], "green");
     assert_eq!(green["recommendation"], Value::Null);
     assert_eq!(green["flag_id"], Value::Null);
-    let after = trail().await;
+    let after = trail(&app, &admin, 10).await;
     assert_eq!(after[0], "symptom_report.create");
     assert_eq!(after.len(), (before.len() + 3).min(10), "{after:?}");
 
