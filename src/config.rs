@@ -22,7 +22,8 @@ pub struct Settings {
     pub jwt_previous_secret: Option<String>,
     /// `ACCESS_TOKEN_TTL_SECONDS`, default 900 (15 min, also the maximum).
     pub access_token_ttl: Duration,
-    /// `DATABASE_POOL_SIZE`, default 16.
+    /// `DATABASE_POOL_SIZE`, default four per CPU core (at least 4, at most 32): PostgreSQL
+    /// backends beyond a few per core only queue for the CPU, and lengthen the slowest answers.
     pub pool_size: usize,
     /// `DATABASE_ACQUIRE_TIMEOUT_MS`, default 2000: how long a request waits for a connection before a 503.
     pub acquire_timeout: Duration,
@@ -100,6 +101,11 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// This machine's CPU cores (2 if unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match var(name) {
         None => Ok(default),
@@ -127,7 +133,7 @@ impl Settings {
             jwt_secret: var("JWT_SECRET"),
             jwt_previous_secret: var("JWT_PREVIOUS_SECRET"),
             access_token_ttl: Duration::from_secs(ttl),
-            pool_size: parsed("DATABASE_POOL_SIZE", 16)?,
+            pool_size: parsed("DATABASE_POOL_SIZE", (4 * cores()).clamp(4, 32))?,
             acquire_timeout: Duration::from_millis(parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 2000)?),
             statement_timeout: Duration::from_millis(parsed(
                 "DATABASE_STATEMENT_TIMEOUT_MS",
@@ -147,10 +153,7 @@ impl Settings {
             log_format,
             login_attempts_per_minute: parsed("LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
             json_body_limit: parsed("JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
-            http_workers: parsed(
-                "HTTP_WORKERS",
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )?,
+            http_workers: parsed("HTTP_WORKERS", cores())?,
             postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
             cors_allowed_origins: origins(var("CORS_ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
         })
