@@ -271,10 +271,24 @@ pub fn is_expensive(method: &str, path_pattern: &str) -> bool {
         .any(|(m, p)| *m == method && *p == path_pattern)
 }
 
-pub fn rule_for(method: &str, path_pattern: &str) -> Option<&'static RouteRule> {
+/// The rule for a request, found from its path: a route's pattern matches when every segment
+/// is equal or is a `{name}` given a non-empty segment, as the router matches them (it would
+/// try each route's regex, and this runs before routing, on every request).
+pub fn rule_for(method: &str, path: &str) -> Option<&'static RouteRule> {
     ROUTES
         .iter()
-        .find(|r| r.method == method && r.path == path_pattern)
+        .find(|r| r.method == method && pattern_matches(r.path, path))
+}
+
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p == s || (p.starts_with('{') && !s.is_empty()) => {}
+            _ => return false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +406,42 @@ mod tests {
         assert!(!may_access_client(&someone_else, &client));
         assert_eq!(client_list_restriction(&coach), Some(coach.user_id));
         assert_eq!(client_list_restriction(&admin), None);
+    }
+
+    #[test]
+    fn a_path_finds_its_own_route_and_no_other() {
+        for r in ROUTES {
+            let path: Vec<String> = r
+                .path
+                .split('/')
+                .map(|s| {
+                    if s.starts_with('{') {
+                        "x1".into()
+                    } else {
+                        s.to_string()
+                    }
+                })
+                .collect();
+            let found = rule_for(r.method, &path.join("/")).unwrap();
+            assert_eq!((found.method, found.path), (r.method, r.path));
+        }
+        let today = rule_for("GET", "/v1/clients/me/plan/today").unwrap();
+        assert_eq!(today.path, "/v1/clients/{client_id}/plan/today");
+        for path in [
+            "/v1/clients/me/plan/today/",
+            "/v1/clients//plan/today",
+            "/v1/clients/me/plan/today/x",
+            "/v1/clients/me/plan",
+            "v1/me",
+            "",
+        ] {
+            assert!(
+                rule_for("GET", path).is_none_or(|r| r.path != today.path),
+                "{path}"
+            );
+        }
+        assert!(rule_for("GET", "/v1/clients/me/plan/").is_none());
+        assert!(rule_for("PUT", "/v1/me").is_none());
     }
 
     #[test]

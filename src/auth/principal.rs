@@ -144,10 +144,7 @@ pub async fn authorize(
 }
 
 async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
-    let pattern = req.match_pattern();
-    let rule = pattern
-        .as_deref()
-        .and_then(|pattern| policy::rule_for(req.method().as_str(), pattern));
+    let rule = policy::rule_for(req.method().as_str(), req.path());
     // Unknown paths and methods fall through to the 404/405 answers.
     let Some(rule) = rule else {
         return Ok(());
@@ -175,7 +172,7 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         }
     }
     if let Some(p) = principal {
-        if pattern.is_some_and(|pattern| policy::is_expensive(req.method().as_str(), &pattern)) {
+        if policy::is_expensive(rule.method, rule.path) {
             let ip = req
                 .peer_addr()
                 .map(|a| a.ip().to_string())
