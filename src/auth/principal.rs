@@ -144,7 +144,8 @@ pub async fn authorize(
 }
 
 async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
-    let rule = policy::rule_for(req.method().as_str(), req.path());
+    // The path as the router sees it (percent-encoded characters other than `/` decoded).
+    let rule = policy::rule_for(req.method().as_str(), req.match_info().as_str());
     // Unknown paths and methods fall through to the 404/405 answers.
     let Some(rule) = rule else {
         return Ok(());

@@ -107,6 +107,18 @@ async fn an_unknown_route_is_404() {
 }
 
 #[tokio::test]
+async fn a_percent_encoded_path_is_authorized_as_the_router_reads_it() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    assert_problem(app.get("/v1/%63oaches", None).await, 401).await;
+    let res = app.get("/v1/%63oaches", Some(&admin.token)).await;
+    assert_eq!(res.status(), 200);
+    assert_problem(app.get("/v1/coaches%2Fx", Some(&admin.token)).await, 404).await;
+}
+
+#[tokio::test]
 async fn a_wrong_method_is_405_with_allow() {
     let app = spawn_app().await;
     let res = app.request(Method::PUT, "/v1/coaches", None, None).await;
