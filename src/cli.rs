@@ -219,7 +219,21 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
+/// Refuses, before anything starts, access-token secrets that anyone could know.
+fn check_secrets(settings: &Settings) -> anyhow::Result<()> {
+    for (name, secret) in [
+        ("JWT_SECRET", &settings.jwt_secret),
+        ("JWT_PREVIOUS_SECRET", &settings.jwt_previous_secret),
+    ] {
+        if let Some(secret) = secret {
+            crate::auth::jwt::check_secret(name, secret)?;
+        }
+    }
+    Ok(())
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    check_secrets(&settings)?;
     let database = Database::open(&settings).await?;
     let result = async {
         let secret = jwt_secret(&settings)?;

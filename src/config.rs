@@ -63,6 +63,14 @@ pub struct Settings {
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.org`) whose browser
     /// pages may call the API; default none.
     pub cors_allowed_origins: Vec<String>,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the load balancers whose
+    /// `Forwarded`/`X-Forwarded-*` headers are believed; default none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// `WEBHOOK_ALLOW_PRIVATE`, default false: deliver webhooks to loopback and private
+    /// addresses (local development only).
+    pub webhook_allow_private: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -163,6 +171,9 @@ impl Settings {
             http_workers: parsed("HTTP_WORKERS", cores())?,
             postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
             cors_allowed_origins: origins(var("CORS_ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
+            trusted_proxies: networks(var("TRUSTED_PROXIES").as_deref().unwrap_or(""))?,
+            metrics_token: var("METRICS_TOKEN"),
+            webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
         })
     }
 
@@ -191,8 +202,26 @@ impl Settings {
             http_workers: 2,
             postgres_bin_dir: None,
             cors_allowed_origins: vec![],
+            trusted_proxies: vec![],
+            metrics_token: None,
+            webhook_allow_private: false,
         }
     }
+}
+
+/// The networks of a comma-separated list of CIDR ranges or single addresses.
+fn networks(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("TRUSTED_PROXIES: {n:?} is not an address or CIDR range")
+                })
+        })
+        .collect()
 }
 
 /// The origins of a comma-separated list, each `scheme://host[:port]` with nothing after.
@@ -236,6 +265,16 @@ mod tests {
         assert!(origins("https://app.example.org/path").is_err());
         assert!(origins("app.example.org").is_err());
         assert!(origins("*").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let nets = networks("10.0.0.0/8, 127.0.0.1 ,::1").unwrap();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(networks("").unwrap().is_empty());
+        assert!(networks("10.0.0.0/33").is_err());
+        assert!(networks("load-balancer").is_err());
     }
 
     #[test]

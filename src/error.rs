@@ -88,6 +88,10 @@ pub enum ApiError {
     MethodNotAllowed(Vec<Method>),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A caller-chosen id (of a report, a session) is already the id of another record,
+    /// wherever that record is.
+    #[error("id already in use")]
+    IdInUse,
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("payload too large: {0}")]
@@ -119,7 +123,7 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden", "This role may not do this"),
             ApiError::NotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
-            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::Conflict(_) | ApiError::IdInUse => ("conflict", "Conflict"),
             ApiError::PreconditionFailed(_) => (
                 "precondition-failed",
                 "The resource changed since it was read",
@@ -153,6 +157,7 @@ impl ApiError {
             | ApiError::HeadersTooLarge(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
             ApiError::NotFound => "No such resource.".into(),
+            ApiError::IdInUse => "This id belongs to another record: a retry must send the same body again; a new record needs a new id.".into(),
             ApiError::MethodNotAllowed(methods) => format!(
                 "This path accepts only {}.",
                 methods
@@ -186,6 +191,7 @@ impl ApiError {
             detail: self.detail(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                ApiError::IdInUse => Some(vec![FieldError::new("id", "is already in use")]),
                 _ => None,
             },
         }
@@ -206,7 +212,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IdInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -260,6 +266,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => ApiError::NotFound,
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 ApiError::Unavailable(info.message().to_string())
+            }
+            // Server-made ids are v7 UUIDs and never collide: a primary key taken means an id
+            // the caller chose, held by another record (in this practice or another).
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info)
+                if info.constraint_name().is_some_and(|c| c.ends_with("_pkey")) =>
+            {
+                ApiError::IdInUse
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::Conflict(
                 "Another change to the same record happened at the same time; retry.".into(),

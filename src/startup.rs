@@ -18,7 +18,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::{ExpensiveThrottle, LoginThrottle};
+use crate::auth::throttle::{ExpensiveThrottle, IpThrottle, LoginThrottle};
+use crate::auth::validity::TokenValidity;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::error::ApiError;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub settings: Settings,
     pub login_throttle: LoginThrottle,
     pub expensive_throttle: ExpensiveThrottle,
+    pub invitation_throttle: IpThrottle,
+    pub token_validity: TokenValidity,
     pub metrics: Metrics,
     pub openapi_json: String,
     /// Path templates and their methods, for telling 405 from 404.
@@ -89,10 +92,11 @@ async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     })
 }
 
-/// Echoes the request id of the log lines in `x-request-id`, so a caller can quote it.
 /// All header fields of a request together may take this many bytes (names and values).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// Echoes the request id of the log lines in `x-request-id`, so a caller can quote it; refuses
+/// oversized header sections; adds `Strict-Transport-Security` to answers served over https.
 async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -109,10 +113,20 @@ async fn request_id_header(
         ))
         .into());
     }
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| crate::api::forwarded::is_https(req.request(), &state.settings));
     let mut res = next.call(req).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if https {
+        // Served over https (a trusted proxy says so): browsers keep to https from now on.
+        res.headers_mut().insert(
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
     }
     Ok(res)
 }
@@ -136,6 +150,8 @@ impl Application {
             jwt,
             login_throttle: LoginThrottle::new(settings.login_attempts_per_minute),
             expensive_throttle: ExpensiveThrottle::new(settings.expensive_requests_per_minute),
+            invitation_throttle: IpThrottle::new(settings.login_attempts_per_minute),
+            token_validity: TokenValidity::default(),
             settings,
             openapi_json: document.to_json()?,
             routes: route_table(&document),
@@ -166,7 +182,7 @@ impl Application {
                 .wrap(from_fn(crate::auth::principal::authorize))
                 .wrap(prometheus.clone())
                 .wrap(from_fn(request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .wrap(
                     actix_web::middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -249,6 +265,8 @@ impl Application {
                     _ = tick.tick() => {
                         state.login_throttle.forget_idle();
                         state.expensive_throttle.forget_idle();
+                        state.invitation_throttle.forget_idle();
+                        state.token_validity.forget_stale();
                         if let Ok(mut conn) = state.pool.get().await {
                             if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
                                 tracing::warn!(error = %e, "purging expired idempotency keys");

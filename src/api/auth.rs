@@ -7,11 +7,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::docs::{BadCredentials, BodyErrors, TooManyRequests};
+use super::docs::{BadCredentials, BodyErrors, ReadErrors, TooManyRequests};
 use super::extract::JsonBody;
+use super::forwarded::client_ip;
+use crate::auth::invitations::InvitationKind;
 use crate::auth::password;
 use crate::auth::secrets;
 use crate::auth::sessions::{self, TokenPair};
+use crate::auth::Principal;
 use crate::db::audit::{self, Actor};
 use crate::db::{tokens, users};
 use crate::domain::identity::NewPassword;
@@ -22,7 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login)
         .service(refresh)
         .service(logout)
-        .service(accept_invitation);
+        .service(accept_invitation)
+        .service(logout_all);
 }
 
 /// Passwords longer than this are refused before hashing, so nobody can make us hash megabytes.
@@ -70,13 +74,9 @@ pub async fn login(
             "must be between 1 and 1024 characters",
         ));
     }
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
     state
         .login_throttle
-        .check(&ip, &body.email)
+        .check(&client_ip(&req, &state.settings), &body.email)
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
 
     let mut conn = state.pool.get().await?;
@@ -170,29 +170,44 @@ pub struct AcceptInvitationRequest {
     pub password: String,
 }
 
-/// Accept an invitation: choose a password and sign in.
+/// Accept an invitation or a password reset: choose a password and sign in.
 ///
-/// Invitations are single-use and expire after 7 days.
+/// Tokens are single-use and expire after 7 days; only a person's newest token works. Accepting
+/// voids her other tokens and signs her out of every other session (refresh and access tokens
+/// alike). Attempts are limited per IP address.
 #[utoipa::path(tag = "auth", operation_id = "acceptInvitation", request_body = AcceptInvitationRequest,
-    responses((status = 200, description = "Password set; signed in", body = TokenPair), BodyErrors))]
+    responses((status = 200, description = "Password set; signed in", body = TokenPair),
+        TooManyRequests, BodyErrors))]
 #[post("/v1/auth/invitations/accept")]
 pub async fn accept_invitation(
+    req: HttpRequest,
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<AcceptInvitationRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let new_password =
         NewPassword::parse(&body.password).map_err(|m| ApiError::invalid("password", m))?;
-    let hash = password::hash(new_password.expose().to_string()).await?;
+    state
+        .invitation_throttle
+        .check(&client_ip(&req, &state.settings))
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let not_valid = || ApiError::invalid("token", "is not valid, was already used, or has expired");
+    if body.token.len() > MAX_REFRESH_TOKEN_CHARS {
+        return Err(not_valid());
+    }
+    // Look the token up first (one indexed read of its digest): a wrong token costs no hash.
     let digest = secrets::digest(&body.token);
     let mut conn = state.pool.get().await?;
+    let pending = tokens::find_pending_invitation(&mut conn, &digest)
+        .await?
+        .ok_or_else(not_valid)?;
+    let hash = password::hash(new_password.expose().to_string()).await?;
     let keys = &state.jwt;
-    let pair = conn
+    let (user_id, pair) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let invitation = tokens::accept_invitation(conn, &digest)
+            let invitation = tokens::accept_invitation(conn, pending.id)
                 .await?
-                .ok_or_else(|| {
-                    ApiError::invalid("token", "is not valid, was already used, or has expired")
-                })?;
+                .ok_or_else(not_valid)?;
+            let kind = InvitationKind::parse(&invitation.kind)?;
             let user = users::set_password(conn, invitation.user_id, &hash).await?;
             if user.deactivated_at.is_some() {
                 return Err(ApiError::invalid(
@@ -200,18 +215,55 @@ pub async fn accept_invitation(
                     "belongs to an account that was removed",
                 ));
             }
+            let voided = tokens::void_pending_invitations(conn, user.id).await?;
+            let signed_out = tokens::revoke_all_for_user(conn, user.id).await?;
+            users::end_access_tokens(conn, user.id).await?;
             audit::record(
                 conn,
                 user.organization_id,
                 Actor::User(user.id),
-                "invitation.accept",
+                kind.accept_action(),
                 "user",
                 user.id,
-                serde_json::json!({"password": "set"}),
+                serde_json::json!({"password": "set", "invitation_id": invitation.id,
+                    "other_invitations_voided": voided, "refresh_tokens_revoked": signed_out}),
             )
             .await?;
-            sessions::start(conn, keys, &user).await
+            Ok((user.id, sessions::start(conn, keys, &user).await?))
         })
         .await?;
+    state.token_validity.forget(user_id);
     Ok(web::Json(pair))
+}
+
+/// Sign out everywhere.
+///
+/// Revokes every refresh token of the signed-in person and refuses every access token issued
+/// to her until now, this one included, on all her devices.
+#[utoipa::path(tag = "auth", operation_id = "logoutAll", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out everywhere"), ReadErrors))]
+#[post("/v1/auth/logout-all")]
+pub async fn logout_all(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let revoked = tokens::revoke_all_for_user(conn, principal.user_id).await?;
+        users::end_access_tokens(conn, principal.user_id).await?;
+        audit::record(
+            conn,
+            principal.organization_id,
+            principal.actor(),
+            "user.logout_all",
+            "user",
+            principal.user_id,
+            serde_json::json!({"refresh_tokens_revoked": revoked}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    state.token_validity.forget(principal.user_id);
+    Ok(HttpResponse::NoContent().finish())
 }

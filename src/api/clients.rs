@@ -17,8 +17,8 @@ use super::extract::{JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::sessions::{ReadinessResultView, SessionLogView};
 use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
-use crate::auth::invitations::{self, NewInvitation};
-use crate::auth::Principal;
+use crate::auth::invitations::{self, InvitationKind, NewInvitation};
+use crate::auth::{policy, Principal};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
 use crate::db::{audit, erasure, plans, sessions, users};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
@@ -795,7 +795,8 @@ pub async fn update_client(
 
 /// Erase a client: her record, plans, sessions, results and login are deleted.
 ///
-/// One audit event records that an erasure happened, with nothing personal in it.
+/// Admins only. The audit trail keeps its events about her, reduced to ids and field names,
+/// so who read or changed her data stays on record; one more event records the erasure.
 #[utoipa::path(tag = "clients", operation_id = "eraseClient", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id")),
     responses((status = 204, description = "Erased"), NotFound, ReadErrors))]
@@ -807,34 +808,42 @@ pub async fn delete_client(
 ) -> ApiResult<HttpResponse> {
     let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let client = clients::find_accessible(conn, &principal, id, true).await?;
-        let counts = erasure::erase_client(conn, client.organization_id, client.id).await?;
-        audit::record(
-            conn,
-            principal.organization_id,
-            principal.actor(),
-            "client.erase",
-            "client",
-            client.id,
-            serde_json::json!({"rows_deleted": counts}),
-        )
+    let login = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let client = clients::find_accessible(conn, &principal, id, true).await?;
+            let login = users::find_by_client(conn, client.id).await?.map(|u| u.id);
+            let counts = erasure::erase_client(conn, client.organization_id, client.id).await?;
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                "client.erase",
+                "client",
+                client.id,
+                serde_json::json!({"rows_deleted": counts}),
+            )
+            .await?;
+            Ok(login)
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
+    // Her access tokens stop working now, not when they expire.
+    if let Some(user) = login {
+        state.token_validity.forget(user);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Invite the client to the app.
+/// Invite the client to the app, or reset her password.
 ///
 /// She needs an email on her record (else 409: the request is fine, her record is not ready
-/// for it). The answer's one-time token (valid 7 days) lets her set a
-/// password at `POST /v1/auth/invitations/accept`; inviting again replaces nothing already used.
+/// for it). The answer's one-time token (valid 7 days) lets her set a password at
+/// `POST /v1/auth/invitations/accept`. Only the newest token works: inviting again voids the
+/// earlier ones. When she already has a password the answer's `kind` is `password_reset`:
+/// accepting it replaces her password and signs her out of every other session.
 #[utoipa::path(tag = "clients", operation_id = "inviteClient", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id")),
     responses((status = 201, description = "Invited", body = NewInvitation),
-        (status = 409, description = "She has no email on record, or already has an account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "She has no email on record", body = crate::error::Problem, content_type = "application/problem+json"),
         NotFound, ReadErrors))]
 #[post("/v1/clients/{client_id}/invitation")]
 pub async fn invite_client(
@@ -853,9 +862,6 @@ pub async fn invite_client(
                 )
             })?;
             let user = match users::find_by_client(conn, client.id).await? {
-                Some(u) if u.is_activated() => {
-                    return Err(ApiError::Conflict("She already has an account.".into()))
-                }
                 Some(u) => u,
                 None => users::insert(
                     conn,
@@ -879,17 +885,26 @@ pub async fn invite_client(
                     }
                 })?,
             };
-            let invitation =
-                invitations::create(conn, client.organization_id, user.id, principal.user_id)
-                    .await?;
+            if user.is_activated() && !policy::may_reset_passwords(&principal) {
+                return Err(ApiError::Forbidden(
+                    "She already has a password; only a signed-in coach or admin can reset it."
+                        .into(),
+                ));
+            }
+            let invitation = invitations::create(conn, &user, principal.user_id).await?;
+            let action = match invitation.kind {
+                InvitationKind::Invitation => "client.invite",
+                InvitationKind::PasswordReset => "client.password_reset",
+            };
             audit::record(
                 conn,
                 principal.organization_id,
                 principal.actor(),
-                "client.invite",
+                action,
                 "client",
                 client.id,
-                serde_json::json!({"user_id": user.id, "expires_at": invitation.expires_at}),
+                serde_json::json!({"user_id": user.id, "kind": invitation.kind.as_str(),
+                    "expires_at": invitation.expires_at}),
             )
             .await?;
             Ok(invitation)

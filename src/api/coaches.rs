@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{present, required, JsonBody, QueryParams};
 use super::{Page, PageQuery};
-use crate::auth::invitations::{self, NewInvitation};
+use crate::auth::invitations::{self, InvitationKind, NewInvitation};
 use crate::auth::Principal;
 use crate::db::audit;
 use crate::db::tokens;
@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(create_coach)
         .service(get_coach)
         .service(update_coach)
-        .service(delete_coach);
+        .service(delete_coach)
+        .service(invite_coach);
 }
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -193,9 +194,7 @@ pub async fn create_coach(
             )
             .await
             .map_err(duplicate_email)?;
-            let invitation =
-                invitations::create(conn, principal.organization_id, coach.id, principal.user_id)
-                    .await?;
+            let invitation = invitations::create(conn, &coach, principal.user_id).await?;
             audit::record(
                 conn,
                 principal.organization_id,
@@ -213,6 +212,50 @@ pub async fn create_coach(
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Invite a coach again, or reset her password.
+///
+/// A new one-time token (valid 7 days) for `POST /v1/auth/invitations/accept`; her earlier
+/// tokens stop working. When she already has a password the answer's `kind` is
+/// `password_reset`: accepting it replaces her password and signs her out everywhere else.
+/// Only a signed-in admin may do this (never a service token).
+#[utoipa::path(tag = "coaches", operation_id = "inviteCoach", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The coach's id")),
+    responses((status = 201, description = "A new invitation or password reset", body = NewInvitation),
+        NotFound, ReadErrors))]
+#[post("/v1/coaches/{id}/invitation")]
+pub async fn invite_coach(
+    db: Db,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = db.get().await?;
+    let invitation = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let coach =
+                users::find_in_organization(conn, principal.organization_id, Role::Coach, *id)
+                    .await?;
+            let invitation = invitations::create(conn, &coach, principal.user_id).await?;
+            let action = match invitation.kind {
+                InvitationKind::Invitation => "coach.invite",
+                InvitationKind::PasswordReset => "coach.password_reset",
+            };
+            audit::record(
+                conn,
+                principal.organization_id,
+                principal.actor(),
+                action,
+                "user",
+                coach.id,
+                serde_json::json!({"kind": invitation.kind.as_str(),
+                    "expires_at": invitation.expires_at}),
+            )
+            .await?;
+            Ok(invitation)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(invitation))
 }
 
 /// One coach.
@@ -282,8 +325,8 @@ pub async fn update_coach(
 
 /// Remove a coach.
 ///
-/// She can no longer sign in and her refresh tokens are revoked; her name stays on the
-/// history she wrote.
+/// She can no longer sign in, her refresh tokens are revoked and her access tokens are refused
+/// at once; her name stays on the history she wrote.
 #[utoipa::path(tag = "coaches", operation_id = "deleteCoach", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The coach's id")),
     responses((status = 204, description = "Removed"), NotFound, ReadErrors))]
@@ -312,5 +355,7 @@ pub async fn delete_coach(
         Ok(())
     })
     .await?;
+    // Her access tokens stop working now, not when they expire.
+    state.token_validity.forget(*id);
     Ok(HttpResponse::NoContent().finish())
 }

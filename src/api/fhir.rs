@@ -40,10 +40,10 @@ const PAIN_NRS_DISPLAY: &str = "Pain severity - 0-10 verbal numeric rating [Scor
 const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 
-/// The API's own address as the caller reached it, e.g. `https://api.example.org`.
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// The API's own address as the caller reached it, e.g. `https://api.example.org` (forwarded
+/// values only from a trusted proxy).
+fn base_url(req: &HttpRequest, settings: &crate::config::Settings) -> String {
+    super::forwarded::public_origin(req, settings)
 }
 
 fn entry(base: &str, resource: Value) -> Value {
@@ -462,7 +462,11 @@ pub async fn client_bundle(
     };
     Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
-        .json(client_bundle_json(&record, &base_url(&req), Utc::now())))
+        .json(client_bundle_json(
+            &record,
+            &base_url(&req, &state.settings),
+            Utc::now(),
+        )))
 }
 
 /// A program as a FHIR R4 `PlanDefinition`.
@@ -489,7 +493,7 @@ pub async fn program_plan_definition(
     let program = programs::find(&mut conn, principal.organization_id, *id, query.version).await?;
     Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
-        .json(plan_definition(&program, &base_url(&req))))
+        .json(plan_definition(&program, &base_url(&req, &state.settings))))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod coaches;
 pub mod docs;
 pub mod extract;
 pub mod fhir;
+pub mod forwarded;
 pub mod idempotency;
 pub mod imports;
 pub mod me;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -57,12 +57,35 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
 /// Prometheus metrics.
 ///
 /// Request counts and latency histograms by route and status, and database pool usage, in the
-/// Prometheus text format.
+/// Prometheus text format. Where the service sets `METRICS_TOKEN`, only
+/// `Authorization: Bearer <METRICS_TOKEN>` gets them (else 401).
 #[utoipa::path(tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
-        content_type = "text/plain; version=0.0.4")))]
+        content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it",
+         body = Problem, content_type = "application/problem+json", example = json!({
+            "type": "/problems/unauthorized", "title": "Authentication is required", "status": 401,
+            "detail": "The metrics need `Authorization: Bearer <METRICS_TOKEN>`."}))))]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if let Some(expected) = &state.settings.metrics_token {
+        let given = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        // Digests are compared, so the time taken says nothing about the token.
+        let matches = given.is_some_and(|t| {
+            crate::auth::secrets::digest(t) == crate::auth::secrets::digest(expected)
+        });
+        if !matches {
+            return Err(ApiError::Unauthorized(
+                "The metrics need `Authorization: Bearer <METRICS_TOKEN>`.".into(),
+            ));
+        }
+    }
     let body = state.metrics.render().map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -285,9 +285,7 @@ pub async fn submit_report(
                             .and_then(|r| serde_json::from_value(r).ok());
                         Ok((first, recommendation, false))
                     } else {
-                        Err(ApiError::Conflict(
-                            "A different report was already sent with this id.".into(),
-                        ))
+                        Err(ApiError::IdInUse)
                     };
                 }
             }

@@ -205,7 +205,7 @@ pub async fn log_session(
                     return if owner == client.id && first.request_digest == digest {
                         Ok((first, false))
                     } else {
-                        Err(ApiError::Conflict("A different session was already logged with this id.".into()))
+                        Err(ApiError::IdInUse)
                     };
                 }
             }
@@ -244,8 +244,12 @@ pub async fn log_session(
                 recorded_by: Some(principal.user_id),
             };
             let Some(log) = sessions::insert_session(conn, &new).await? else {
-                // Same id inserted concurrently by a retry: answer like a retry.
-                return Err(ApiError::Conflict("This session is being logged by another request; retry.".into()));
+                // The id is taken: by a retry running at the same time (retry to get its
+                // answer), or by a record elsewhere.
+                return Err(match sessions::find_session(conn, principal.organization_id, new.id).await? {
+                    Some(_) => ApiError::Conflict("This session is being logged by another request; retry.".into()),
+                    None => ApiError::IdInUse,
+                });
             };
             if plan.is_some_and(|p| p.stage == log.stage && p.level == log.level) {
                 crate::db::progress::run_engine(conn, &client, today).await?;

@@ -1,6 +1,8 @@
 //! Access tokens: short-lived JWTs (HS256) verified without touching the database.
 //! Each key has a `kid` derived from it, so during a rotation tokens signed with the previous
-//! key (`JWT_PREVIOUS_SECRET`) stay valid until they expire.
+//! key (`JWT_PREVIOUS_SECRET`) stay valid until they expire; only tokens issued before this
+//! process started, so a leaked previous key cannot mint new ones (and is useless 15 minutes
+//! after the rotation).
 
 use std::time::Duration;
 
@@ -19,6 +21,59 @@ pub const AUDIENCE: &str = "runback-api";
 /// Clock skew tolerated between servers.
 pub const LEEWAY_SECS: u64 = 30;
 pub const MIN_SECRET_BYTES: usize = 32;
+/// The longest an access token may live (15 minutes); a token claiming more is refused.
+pub const MAX_TTL_SECS: i64 = 900;
+/// The least entropy, in bits, a secret must show (estimated from its characters).
+pub const MIN_SECRET_BITS: f64 = 128.0;
+
+/// Files of this project that show example secrets: a secret found in any of them is public.
+const PUBLISHED_FILES: &[&str] = &[
+    include_str!("../../docker-compose.yml"),
+    include_str!("../../README.md"),
+    include_str!("../../Dockerfile"),
+    include_str!("../../bench/run"),
+    include_str!("../../bench/import"),
+    include_str!("../../tests/api/helpers.rs"),
+    include_str!("jwt.rs"),
+];
+
+/// Entropy of a secret in bits, estimated from how often each character appears in it
+/// (Shannon). Random base64 or hex of 32 bytes shows 190–250; a word repeated, far less.
+pub fn estimated_bits(secret: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    for c in secret.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = secret.chars().count() as f64;
+    let per_char: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * n
+}
+
+/// Refuses a secret that anyone could know: shorter than 32 bytes, low in entropy, or shown in
+/// this project's own files (the compose file's example, the test suite's, the benchmarks').
+pub fn check_secret(name: &str, secret: &str) -> anyhow::Result<()> {
+    if secret.len() < MIN_SECRET_BYTES {
+        anyhow::bail!("{name} must be at least {MIN_SECRET_BYTES} bytes long");
+    }
+    if PUBLISHED_FILES.iter().any(|file| file.contains(secret)) {
+        anyhow::bail!(
+            "{name} is an example secret published with runback; make a private one (e.g. `openssl rand -base64 48`)"
+        );
+    }
+    let bits = estimated_bits(secret);
+    if bits < MIN_SECRET_BITS {
+        anyhow::bail!(
+            "{name} looks guessable (about {bits:.0} bits of entropy, {MIN_SECRET_BITS:.0} needed); make a random one (e.g. `openssl rand -base64 48`)"
+        );
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
@@ -46,6 +101,8 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     verifying: Vec<Key>,
     ttl: Duration,
+    /// Tokens signed with the previous key must have been issued before this (seconds).
+    previous_issued_before: i64,
 }
 
 /// The key id of a secret, sent in the `kid` header of the tokens it signs.
@@ -80,6 +137,7 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             verifying,
             ttl,
+            previous_issued_before: Utc::now().timestamp(),
         })
     }
 
@@ -133,12 +191,19 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
-        decode::<Claims>(token, &key.decoding, &validation)
+        let claims = decode::<Claims>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        if claims.exp - claims.iat > MAX_TTL_SECS {
+            return Err(TokenError::Invalid);
+        }
+        if key.kid != self.current_kid && claims.iat >= self.previous_issued_before {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 }
 
@@ -172,6 +237,56 @@ mod tests {
     }
 
     #[test]
+    fn guessable_and_published_secrets_are_refused() {
+        let random = crate::auth::secrets::generate("");
+        assert!(check_secret("JWT_SECRET", &random).is_ok(), "{random}");
+        assert!(
+            check_secret("JWT_SECRET", &"ab".repeat(20)).is_err(),
+            "low entropy"
+        );
+        assert!(check_secret("JWT_SECRET", "short").is_err());
+        for published in [
+            "change-me-to-a-secret-of-at-least-32-bytes",
+            "test-secret-that-is-at-least-32-bytes-long",
+            "bench-secret-bench-secret-bench-secret-42",
+        ] {
+            let err = check_secret("JWT_SECRET", published)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("published") || err.contains("guessable"),
+                "{err}"
+            );
+        }
+        assert!(estimated_bits("0123456789abcdef") > 63.0 && estimated_bits("aaaa") == 0.0);
+    }
+
+    #[test]
+    fn the_previous_key_verifies_only_tokens_issued_before_the_rotation() {
+        let old = keys(OTHER, None);
+        let before = old
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let rotated = keys(SECRET, Some(OTHER));
+        assert!(rotated.verify(&before).is_ok());
+        // Minted with the previous key after the rotation: refused.
+        let after = old
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .unwrap();
+        assert_eq!(rotated.verify(&after), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_token_claiming_a_long_life_is_refused() {
+        let k = JwtKeys::new(SECRET, None, Duration::from_secs(3600)).unwrap();
+        let token = k
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .unwrap();
+        assert_eq!(k.verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
     fn short_secrets_are_refused() {
         assert!(JwtKeys::new("short", None, Duration::from_secs(60)).is_err());
     }
@@ -183,6 +298,7 @@ mod tests {
             .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
             .unwrap();
         assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
         assert!(keys(SECRET, Some(OTHER)).verify(&token).is_ok());
     }
 

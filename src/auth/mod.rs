@@ -9,5 +9,6 @@ pub mod principal;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
+pub mod validity;
 
 pub use principal::Principal;

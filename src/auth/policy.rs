@@ -53,6 +53,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/v1/auth/logout", Access::Public),
     rule("POST", "/v1/auth/invitations/accept", Access::Public),
     rule("GET", "/v1/me", Access::Authenticated),
+    // Signs a person out everywhere; a service token is not a sign-in (403).
+    rule("POST", "/v1/auth/logout-all", Access::Roles(ANYONE, None)),
     rule(
         "GET",
         "/v1/organization",
@@ -100,6 +102,12 @@ pub const ROUTES: &[RouteRule] = &[
         "DELETE",
         "/v1/coaches/{id}",
         Access::Roles(ADMIN, Some(Scope::CoachesWrite)),
+    ),
+    // A password reset hands over an account: only a signed-in admin, never a token.
+    rule(
+        "POST",
+        "/v1/coaches/{id}/invitation",
+        Access::Roles(ADMIN, None),
     ),
     // A token never mints or lists tokens: only a signed-in admin does.
     rule("GET", "/v1/service-tokens", Access::Roles(ADMIN, None)),
@@ -149,10 +157,12 @@ pub const ROUTES: &[RouteRule] = &[
         "/v1/clients/{client_id}",
         Access::Roles(STAFF, Some(Scope::ClientsWrite)),
     ),
+    // Erasure is final and removes her record: a signed-in admin only (not a coach, not a
+    // token). What it keeps and what it removes is in `db::erasure`.
     rule(
         "DELETE",
         "/v1/clients/{client_id}",
-        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+        Access::Roles(ADMIN, None),
     ),
     rule(
         "POST",
@@ -289,6 +299,12 @@ fn pattern_matches(pattern: &str, path: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// A password reset hands an account to whoever holds the token: only a signed-in person asks
+/// for one, never a service token (a leaked script token must not become a takeover).
+pub fn may_reset_passwords(principal: &Principal) -> bool {
+    principal.service_token.is_none()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -119,6 +119,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiErr
         }
         TokenError::Invalid => ApiError::Unauthorized("The access token is not valid.".into()),
     })?;
+    state.token_validity.check(&state.pool, &claims).await?;
     Ok(Principal {
         user_id: claims.sub,
         organization_id: claims.org,
@@ -174,10 +175,7 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
     }
     if let Some(p) = principal {
         if policy::is_expensive(rule.method, rule.path) {
-            let ip = req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
+            let ip = crate::api::forwarded::client_ip(req.request(), &state.settings);
             let caller = p.service_token.as_ref().map_or(p.user_id, |t| t.id);
             state
                 .expensive_throttle

@@ -1,5 +1,9 @@
-//! Throttles. Login attempts are limited per client IP address and per account (email), so
-//! neither one address guessing many accounts nor many addresses guessing one account gets far.
+//! Throttles. Login attempts are limited per client IP address (`LOGIN_ATTEMPTS_PER_MINUTE`),
+//! so one address guessing gets nowhere fast; and per account at ten times that from all
+//! addresses together, a ceiling on guessing one password from many addresses that no single
+//! address can reach: an attacker slows herself down, never locks the account's owner out.
+//! The client's address is the one [`crate::api::forwarded`] believes (behind a trusted proxy,
+//! the forwarded one).
 //! Expensive requests (imports, exports, the audit trail) are limited per caller and per IP
 //! address, so one script or one address cannot starve the rest. Limits are per process; with
 //! several copies behind a load balancer each keeps its own.
@@ -16,17 +20,22 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// How many times one address's allowance the account's is.
+    pub const ACCOUNT_FACTOR: u32 = 10;
+
     pub fn new(per_minute: u32) -> Self {
         let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
         let quota = Quota::per_minute(n).allow_burst(n);
+        let account = n.saturating_mul(NonZeroU32::new(Self::ACCOUNT_FACTOR).expect("non-zero"));
         Self {
             by_ip: RateLimiter::keyed(quota),
-            by_account: RateLimiter::keyed(quota),
+            by_account: RateLimiter::keyed(Quota::per_minute(account).allow_burst(account)),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one.
+    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one. An
+    /// address over its allowance is refused before the attempt counts against the account.
     pub fn check(&self, ip: &str, email: &str) -> Result<(), u64> {
         let wait = |outcome: governor::NotUntil<_>| {
             outcome.wait_time_from(self.clock.now()).as_secs().max(1)
@@ -42,6 +51,33 @@ impl LoginThrottle {
     pub fn forget_idle(&self) {
         self.by_ip.retain_recent();
         self.by_account.retain_recent();
+    }
+}
+
+/// One limit per client IP address (invitation acceptance: a flood of guessed tokens).
+pub struct IpThrottle {
+    by_ip: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl IpThrottle {
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+        Self {
+            by_ip: RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one.
+    pub fn check(&self, ip: &str) -> Result<(), u64> {
+        self.by_ip
+            .check_key(&ip.to_string())
+            .map_err(|outcome| outcome.wait_time_from(self.clock.now()).as_secs().max(1))
+    }
+
+    pub fn forget_idle(&self) {
+        self.by_ip.retain_recent();
     }
 }
 
@@ -108,10 +144,16 @@ mod tests {
         }
         let wait = t.check("10.0.0.1", "bea@example.org").unwrap_err();
         assert!(wait >= 1);
-        // The account is throttled from any address, case-insensitively.
-        let t = LoginThrottle::new(2);
-        assert!(t.check("10.0.0.1", "ana@example.org").is_ok());
-        assert!(t.check("10.0.0.2", "ANA@example.org").is_ok());
-        assert!(t.check("10.0.0.3", "ana@example.org").is_err());
+        // One address cannot lock the account: its owner still gets in from hers.
+        for _ in 0..5 {
+            let _ = t.check("10.0.0.1", "ana@example.org");
+        }
+        assert!(t.check("10.0.0.2", "ana@example.org").is_ok());
+        // Many addresses together hit the account's ceiling, case-insensitively.
+        let t = LoginThrottle::new(1);
+        for i in 0..LoginThrottle::ACCOUNT_FACTOR {
+            assert!(t.check(&format!("10.0.1.{i}"), "ANA@example.org").is_ok());
+        }
+        assert!(t.check("10.0.2.1", "ana@example.org").is_err());
     }
 }

@@ -205,6 +205,70 @@ pub async fn list(
     query.load(conn).await
 }
 
+/// The events about these entities or by these actors, with their `changes` reduced to ids
+/// and field names ([`scrub`]); returns how many events there were. Only for erasure: the
+/// audit table refuses updates unless the transaction says it is erasing.
+pub async fn scrub_events(
+    conn: &mut AsyncPgConnection,
+    entity_ids: &[Uuid],
+    actor_ids: &[Uuid],
+) -> QueryResult<usize> {
+    let events: Vec<(Uuid, Value)> = audit_events::table
+        .filter(
+            audit_events::entity_id
+                .eq_any(entity_ids)
+                .or(audit_events::actor_id.eq_any(actor_ids)),
+        )
+        .select((audit_events::id, audit_events::changes))
+        .load(conn)
+        .await?;
+    let (ids, changes): (Vec<Uuid>, Vec<Value>) = events
+        .into_iter()
+        .map(|(id, changes)| (id, scrub(&changes)))
+        .unzip();
+    diesel::sql_query("SELECT set_config('runback.erasure', 'on', true)")
+        .execute(conn)
+        .await?;
+    diesel::sql_query(
+        "UPDATE audit_events e SET changes = s.changes \
+         FROM unnest($1::uuid[], $2::jsonb[]) AS s (id, changes) WHERE e.id = s.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Jsonb>, _>(&changes)
+    .execute(conn)
+    .await?;
+    diesel::sql_query("SELECT set_config('runback.erasure', 'off', true)")
+        .execute(conn)
+        .await?;
+    Ok(ids.len())
+}
+
+/// What an event may keep about a person once her data is erased: its field names and the
+/// ids it mentions. Every other value (a name, a note, a pain score, a tear grade) becomes
+/// `null`; arrays keep their ids and nested objects only.
+pub fn scrub(changes: &Value) -> Value {
+    match changes {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), scrub(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter(|v| v.is_object() || is_id(v))
+                .map(scrub)
+                .collect(),
+        ),
+        v if is_id(v) => v.clone(),
+        _ => Value::Null,
+    }
+}
+
+fn is_id(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok())
+}
+
 /// What changed between two states: `{field: {from, to}}` for every field that differs.
 pub fn diff(before: &impl serde::Serialize, after: &impl serde::Serialize) -> Value {
     let (Ok(Value::Object(before)), Ok(Value::Object(after))) =
@@ -226,6 +290,31 @@ pub fn diff(before: &impl serde::Serialize, after: &impl serde::Serialize) -> Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrub_keeps_field_names_and_ids_only() {
+        let plan = "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f";
+        let changes = serde_json::json!({
+            "name": {"from": "Ana Silva", "to": "Ana Lopes"},
+            "perineal_tear_grade": 3,
+            "notes": "leaks when she coughs",
+            "plan_id": plan,
+            "pain": [{"location": "pubic", "nrs": 4}],
+            "report_ids": [plan, "not an id", 7],
+        });
+        assert_eq!(
+            scrub(&changes),
+            serde_json::json!({
+                "name": {"from": null, "to": null},
+                "perineal_tear_grade": null,
+                "notes": null,
+                "plan_id": plan,
+                "pain": [{"location": null, "nrs": null}],
+                "report_ids": [plan],
+            })
+        );
+        assert_eq!(scrub(&scrub(&changes)), scrub(&changes), "idempotent");
+    }
 
     #[test]
     fn diff_lists_only_changed_fields() {

@@ -1,13 +1,17 @@
-//! Erasure of a client: every row about her, in every table, goes. One audit event remains to
-//! say that an erasure happened (with counts, and nothing personal).
+//! Erasure of a client: every row about her, in every table, goes, except the audit trail.
+//! Its events about her stay, so "who saw or changed her data" survives her erasure, but with
+//! her values removed: ids and field names only ([`super::audit::scrub`]). The audit table
+//! refuses any other change or deletion (a trigger, see migration `000010_security`); this
+//! routine alone opens it, for its own transaction. One more event records the erasure, with
+//! counts and nothing personal.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{
-    audit_events, clients, flags, plan_transitions, plans, readiness_results, session_logs,
-    symptom_reports, users,
+    clients, flags, plan_transitions, plans, readiness_results, session_logs, symptom_reports,
+    users,
 };
 
 /// Deletes the client and everything of hers; returns how many rows each table lost.
@@ -59,16 +63,8 @@ pub async fn erase_client(
         counts.insert(table.into(), n.into());
     };
     count(
-        "audit_events",
-        diesel::delete(
-            audit_events::table.filter(
-                audit_events::entity_id
-                    .eq_any(&about_her)
-                    .or(audit_events::actor_id.eq_any(&user_ids)),
-            ),
-        )
-        .execute(conn)
-        .await?,
+        "audit_events_scrubbed",
+        super::audit::scrub_events(conn, &about_her, &user_ids).await?,
     );
     // Answers kept for idempotent retries hold her records as they were sent.
     count(

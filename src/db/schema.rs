@@ -211,6 +211,8 @@ diesel::table! {
         expires_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        kind -> Text,
+        voided_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -264,6 +266,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         client_id -> Nullable<Uuid>,
+        tokens_valid_after -> Nullable<Timestamptz>,
     }
 }
 

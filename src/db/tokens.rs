@@ -105,39 +105,83 @@ pub struct Invitation {
     pub user_id: Uuid,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
+    /// `invitation` (a first password) or `password_reset`.
+    pub kind: String,
 }
 
+pub struct NewInvitation<'a> {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+    pub created_by: Uuid,
+    pub digest: &'a [u8],
+    pub expires_at: DateTime<Utc>,
+    pub kind: &'a str,
+}
+
+/// Stores a new invitation and voids every earlier pending one of the same user, so only the
+/// newest token can ever be accepted.
 pub async fn insert_invitation(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    user_id: Uuid,
-    created_by: Uuid,
-    digest: &[u8],
-    expires_at: DateTime<Utc>,
+    new: NewInvitation<'_>,
 ) -> QueryResult<Invitation> {
+    void_pending_invitations(conn, new.user_id).await?;
     diesel::insert_into(invitations::table)
         .values((
             invitations::id.eq(Uuid::now_v7()),
-            invitations::organization_id.eq(organization_id),
-            invitations::user_id.eq(user_id),
-            invitations::created_by.eq(created_by),
-            invitations::token_hash.eq(digest),
-            invitations::expires_at.eq(expires_at),
+            invitations::organization_id.eq(new.organization_id),
+            invitations::user_id.eq(new.user_id),
+            invitations::created_by.eq(new.created_by),
+            invitations::token_hash.eq(new.digest),
+            invitations::expires_at.eq(new.expires_at),
+            invitations::kind.eq(new.kind),
         ))
         .returning(Invitation::as_returning())
         .get_result(conn)
         .await
 }
 
-/// Takes a pending, unexpired invitation for acceptance, at most once.
-pub async fn accept_invitation(
+/// Voids the user's pending invitations; returns how many there were.
+pub async fn void_pending_invitations(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::user_id.eq(user_id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::voided_at.is_null()),
+    )
+    .set(invitations::voided_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
+/// The pending (not accepted, not voided), unexpired invitation with this digest.
+pub async fn find_pending_invitation(
     conn: &mut AsyncPgConnection,
     digest: &[u8],
 ) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .filter(invitations::token_hash.eq(digest))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::voided_at.is_null())
+        .filter(invitations::expires_at.gt(diesel::dsl::now))
+        .select(Invitation::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Takes a pending, unexpired invitation for acceptance, at most once.
+pub async fn accept_invitation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<Invitation>> {
     diesel::update(
         invitations::table
-            .filter(invitations::token_hash.eq(digest))
+            .find(id)
             .filter(invitations::accepted_at.is_null())
+            .filter(invitations::voided_at.is_null())
             .filter(invitations::expires_at.gt(diesel::dsl::now)),
     )
     .set(invitations::accepted_at.eq(diesel::dsl::now))

@@ -27,6 +27,8 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// For a client's login: her client record.
     pub client_id: Option<Uuid>,
+    /// Access tokens issued before this instant are refused.
+    pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -179,10 +181,37 @@ pub async fn set_password(
         .await
 }
 
+/// Refuses from now on every access token issued to the user before now (sign-out
+/// everywhere, a password reset).
+pub async fn end_access_tokens(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    // The service's clock, the one its tokens' issue times come from.
+    diesel::update(users::table.find(id))
+        .set(users::tokens_valid_after.eq(Utc::now()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// What an access token of this user is checked against: `None` when the user is gone or
+/// deactivated, else the instant before which her tokens are refused (if any).
+pub async fn token_validity(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<Option<DateTime<Utc>>>> {
+    users::table
+        .find(id)
+        .filter(users::deactivated_at.is_null())
+        .select(users::tokens_valid_after)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn deactivate(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set((
             users::deactivated_at.eq(diesel::dsl::now),
+            users::tokens_valid_after.eq(Utc::now()),
             users::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)

@@ -12,7 +12,7 @@ use runback::domain::identity::{Role, Scope};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, Caller, JWT_SECRET};
+use crate::helpers::{jwt_secret, spawn_app, Caller};
 
 fn documented_routes() -> Vec<(String, String)> {
     let doc: Value = serde_json::from_str(&runback::openapi::document_json()).unwrap();
@@ -105,12 +105,12 @@ fn invalid_tokens(coach_token: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "expired token",
-            sign(&claims(Role::Admin, -120), JWT_SECRET),
+            sign(&claims(Role::Admin, -120), jwt_secret()),
         ),
         ("token signed with another key", other_key),
         ("alg none token", alg_none),
-        ("wrong audience", sign(&wrong_aud, JWT_SECRET)),
-        ("wrong issuer", sign(&wrong_iss, JWT_SECRET)),
+        ("wrong audience", sign(&wrong_aud, jwt_secret())),
+        ("wrong issuer", sign(&wrong_iss, jwt_secret())),
         ("tampered payload", tampered),
         ("garbage", "not-a-token".into()),
         ("oversized token", "x".repeat(8000)),
@@ -280,9 +280,11 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
     invalid.push(("revoked service token", revoked));
 
     let mut checked = 0;
+    let mut ended = std::collections::HashSet::new();
     let mut routes = documented_routes();
-    // Deletions last, so that what they remove is there for every other check.
-    routes.sort_by_key(|(method, _)| method == "DELETE");
+    // Deletions last, so that what they remove is there for every other check; signing out
+    // everywhere after them, as it ends each caller's token.
+    routes.sort_by_key(|(method, path)| (path == "/v1/auth/logout-all", method == "DELETE"));
     for (method, template) in routes {
         let rule = policy::rule_for(&method, &template).unwrap();
         if rule.access == Access::Public {
@@ -329,6 +331,18 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                 )
                 .await;
             let got = status(res);
+            if ended.contains(caller.name) {
+                // Signed out everywhere, or erased: her token is refused at once.
+                assert_eq!(got, 401, "{} (token ended): {method} {path}", caller.name);
+                checked += 1;
+                continue;
+            }
+            if got == 204 && template == "/v1/auth/logout-all" {
+                ended.insert(caller.name);
+            }
+            if got == 204 && method == Method::DELETE && template == "/v1/clients/{client_id}" {
+                ended.insert("client A");
+            }
             match policy::decide(rule.access, Some(&caller.principal)) {
                 Decision::Forbidden => assert_eq!(got, 403, "{}: {method} {path}", caller.name),
                 Decision::Unauthenticated => unreachable!(),
@@ -367,6 +381,14 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                     "{}: {method} {path} should read what it may reach",
                     caller.name
                 ),
+                // She has an account, so a new invitation resets her password: a signed-in
+                // person's decision, never a script's (auth::policy::may_reset_passwords).
+                Decision::Allow
+                    if template == "/v1/clients/{client_id}/invitation"
+                        && caller.principal.service_token.is_some() =>
+                {
+                    assert_eq!(got, 403, "{}: {method} {path}", caller.name)
+                }
                 Decision::Allow => assert!(
                     got != 401 && got != 403 && got < 500,
                     "{}: {method} {path} got {got}",

@@ -456,8 +456,43 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     all.sort();
     assert_eq!(tables, all, "every table is classified");
 
+    // Her coach reads her report: an access event that must outlive her record.
+    let reports: Value = app
+        .get(
+            &format!("/v1/clients/{client}/symptom-reports"),
+            Some(&coach.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let report_id = reports["items"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(
+        app.get(
+            &format!("/v1/clients/{client}/symptom-reports/{report_id}"),
+            Some(&coach.token)
+        )
+        .await
+        .status(),
+        200
+    );
+
+    // Erasure is the admin's alone: not her coach's, not a token's with `clients:write`.
+    assert_problem(
         app.delete(&format!("/v1/clients/{client}"), Some(&coach.token))
+            .await,
+        403,
+    )
+    .await;
+    let (_, token) = app.new_service_token(&admin, &["clients:write"]).await;
+    assert_problem(
+        app.delete(&format!("/v1/clients/{client}"), Some(&token))
+            .await,
+        403,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&format!("/v1/clients/{client}"), Some(&admin.token))
             .await
             .status(),
         204
@@ -470,19 +505,108 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     .await;
     assert_problem(app.get("/v1/me", Some(&ana.token)).await, 401).await;
 
+    // Nothing personal anywhere; her ids only in the audit trail, which keeps every event.
+    let personal = &needles[..3];
     for table in &tables {
-        let allowed = if table == "audit_events" {
-            // The erasure's own event names the record erased, and nothing personal.
-            1
-        } else {
-            0
-        };
         assert_eq!(
-            rows_holding(&mut conn, table, &needles).await,
-            allowed,
+            rows_holding(&mut conn, table, personal).await,
+            0,
             "{table} still holds something of hers"
         );
+        if table != "audit_events" {
+            assert_eq!(
+                rows_holding(&mut conn, table, &needles).await,
+                0,
+                "{table} still holds her ids"
+            );
+        }
     }
+    let trail: Value = app
+        .get(
+            &format!("/v1/audit-events?entity_id={client}&limit=200"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for kept in [
+        "client.create",
+        "client.update",
+        "symptom_report.read",
+        "client.erase",
+    ] {
+        assert!(actions.contains(&kept), "{kept} kept: {actions:?}");
+    }
+    let read = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "symptom_report.read")
+        .unwrap();
+    assert_eq!(
+        read["actor_id"],
+        coach.user_id.to_string(),
+        "who read her data"
+    );
+    let update = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "client.update")
+        .unwrap();
+    assert_eq!(
+        update["changes"]["phone"],
+        json!({"from": null, "to": null}),
+        "field names stay, values go"
+    );
+}
+
+#[tokio::test]
+async fn only_the_erasure_routine_may_change_the_audit_trail() {
+    let app = spawn_app().await;
+    let (admin, _) = staff(&app).await;
+    let mut conn = app.conn().await;
+    let before = audit_count(&mut conn).await;
+    assert!(before > 0, "the coach's creation is audited");
+    for statement in [
+        "DELETE FROM audit_events",
+        "UPDATE audit_events SET changes = '{}'",
+        "TRUNCATE audit_events",
+        // Saying it is an erasure opens only `changes`, never who, what or when.
+        "BEGIN; SET LOCAL runback.erasure = 'on'; UPDATE audit_events SET actor_id = NULL; COMMIT",
+        "BEGIN; SET LOCAL runback.erasure = 'on'; DELETE FROM audit_events; COMMIT",
+    ] {
+        let err = diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, statement)
+            .await
+            .expect_err(statement);
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
+        let _ = diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, "ROLLBACK").await;
+    }
+    assert_eq!(audit_count(&mut conn).await, before);
+    let _ = admin;
+}
+
+async fn audit_count(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS n FROM audit_events")
+        .get_result::<N>(conn)
+        .await
+        .unwrap()
+        .n
 }
 
 /// The public schema's tables, sorted.

@@ -14,7 +14,12 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-pub const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+/// This test run's access-token secret: random, like a real one (a fixed one would be a
+/// published secret, which the service refuses at start).
+pub fn jwt_secret() -> &'static str {
+    static SECRET: OnceLock<String> = OnceLock::new();
+    SECRET.get_or_init(|| runback::auth::secrets::generate(""))
+}
 pub const PASSWORD: &str = "correct horse battery staple";
 
 struct DbServer {
@@ -283,7 +288,7 @@ pub async fn start_app(
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
     init_logs();
-    let mut settings = Settings::for_database(db_url.clone(), JWT_SECRET.into());
+    let mut settings = Settings::for_database(db_url.clone(), jwt_secret().into());
     settings.login_attempts_per_minute = 1000;
     // Webhook receivers in tests listen on plain-HTTP loopback ports, and retries are quick.
     settings.webhook_allow_http = true;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app, JWT_SECRET};
+use crate::helpers::{jwt_secret, spawn_app};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -47,7 +47,7 @@ async fn sigterm_under_load_drains_without_errors_and_exits_cleanly() {
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_runback"))
         .env("DATABASE_URL", &app.db_url)
-        .env("JWT_SECRET", JWT_SECRET)
+        .env("JWT_SECRET", jwt_secret())
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("SHUTDOWN_DRAIN_MS", "1000")
         .env("RUST_LOG", "info")

@@ -87,13 +87,37 @@ async fn with_neither_database_it_names_the_three_ways_out() {
 }
 
 #[tokio::test]
+async fn a_published_or_guessable_secret_is_refused_at_start() {
+    for (secret, says) in [
+        ("change-me-to-a-secret-of-at-least-32-bytes", "published"),
+        ("runbackrunbackrunbackrunbackrunback", "guessable"),
+        ("too-short", "at least 32 bytes"),
+    ] {
+        let out = runback()
+            .env(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:1/never_reached",
+            )
+            .env("JWT_SECRET", secret)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{secret}: {stderr}");
+        assert!(
+            stderr.contains("JWT_SECRET") && stderr.contains(says),
+            "{secret}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn with_database_url_it_creates_the_database_and_migrates_before_listening() {
     let name = format!("runback_test_{}_bin", chrono::Utc::now().timestamp());
     let (url, maintenance) = database_url(&name).await;
     let port = free_port();
     let mut child = runback()
         .env("DATABASE_URL", &url)
-        .env("JWT_SECRET", crate::helpers::JWT_SECRET)
+        .env("JWT_SECRET", crate::helpers::jwt_secret())
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
