@@ -9,13 +9,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::docs::{AuthenticatedBodyErrors, BodyErrors, NotFound, ReadErrors};
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, NotFound, ReadErrors, TooManyRequests};
 use super::extract::{present, JsonBody, QueryParams};
 use super::{Page, PageQuery};
 use crate::auth::Principal;
+use crate::config::Settings;
 use crate::db::audit;
 use crate::db::webhooks::{self, Endpoint, EndpointChanges, LogRow, NewEndpoint};
-use crate::domain::webhook::{new_secret, EventType, TEST_EVENT};
+use crate::domain::webhook::{internal_target, new_secret, EventType, TEST_EVENT};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 
@@ -204,7 +205,8 @@ fn has_url_shape(url: &str) -> bool {
         && !path.chars().any(char::is_whitespace)
 }
 
-fn check_url(url: &str, allow_http: bool) -> Result<String, ApiError> {
+fn check_url(url: &str, settings: &Settings) -> Result<String, ApiError> {
+    let allow_http = settings.webhook_allow_http;
     if !has_url_shape(url) {
         return Err(ApiError::invalid(
             "url",
@@ -229,8 +231,16 @@ fn check_url(url: &str, allow_http: bool) -> Result<String, ApiError> {
     if url.len() > 2000 {
         return Err(ApiError::invalid("url", "must be at most 2000 characters"));
     }
+    if !settings.webhook_allow_private {
+        if let Some(why) = internal_target(&parsed) {
+            return Err(ApiError::invalid("url", why));
+        }
+    }
     Ok(url.to_string())
 }
+
+/// Endpoints one organization may register: each costs every event a delivery.
+pub const MAX_ENDPOINTS: i64 = 10;
 
 fn check_events(events: &[EventType]) -> Result<Vec<String>, ApiError> {
     let mut names: Vec<String> = events.iter().map(|e| e.as_str().to_string()).collect();
@@ -284,6 +294,10 @@ pub async fn list_webhooks(
 #[utoipa::path(tag = "webhooks", operation_id = "createWebhookEndpoint", security(("bearer" = [])),
     request_body = NewWebhookEndpoint,
     responses((status = 201, description = "Registered; the secret is shown once", body = CreatedWebhookEndpoint),
+        (status = 409, description = "The organization already has its 10 endpoints", body = crate::error::Problem,
+         content_type = "application/problem+json", example = json!({
+            "type": "/problems/conflict", "title": "Conflict", "status": 409,
+            "detail": "An organization has at most 10 webhook endpoints; delete one first."})),
         AuthenticatedBodyErrors, BodyErrors))]
 #[post("/v1/webhooks")]
 pub async fn create_webhook(
@@ -291,13 +305,18 @@ pub async fn create_webhook(
     principal: Principal,
     JsonBody(body): JsonBody<NewWebhookEndpoint>,
 ) -> ApiResult<HttpResponse> {
-    let url = check_url(&body.url, state.settings.webhook_allow_http)?;
+    let url = check_url(&body.url, &state.settings)?;
     let events = check_events(&body.events)?;
     let description = check_description(body.description.as_deref())?;
     let secret = new_secret();
     let mut conn = state.pool.get().await?;
     let endpoint = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            if webhooks::count(conn, principal.organization_id).await? >= MAX_ENDPOINTS {
+                return Err(ApiError::Conflict(format!(
+                    "An organization has at most {MAX_ENDPOINTS} webhook endpoints; delete one first."
+                )));
+            }
             let endpoint = webhooks::insert(
                 conn,
                 NewEndpoint {
@@ -361,7 +380,7 @@ pub async fn update_webhook(
         url: body
             .url
             .as_deref()
-            .map(|u| check_url(u, state.settings.webhook_allow_http))
+            .map(|u| check_url(u, &state.settings))
             .transpose()?,
         description: body
             .description
@@ -452,10 +471,12 @@ pub async fn list_deliveries(
 }
 
 /// Send a `webhook.test` message to this endpoint (even if it is not subscribed to anything
-/// else); its delivery shows in the log.
+/// else); its delivery shows in the log. Limited like other expensive requests, per caller and
+/// per IP address.
 #[utoipa::path(tag = "webhooks", operation_id = "sendWebhookTest", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The endpoint's id")),
-    responses((status = 202, description = "Queued for delivery", body = TestEventQueued), NotFound, ReadErrors))]
+    responses((status = 202, description = "Queued for delivery", body = TestEventQueued), NotFound,
+        TooManyRequests, ReadErrors))]
 #[post("/v1/webhooks/{id}/test")]
 pub async fn send_test(
     state: web::Data<AppState>,
@@ -478,17 +499,42 @@ pub async fn send_test(
 mod tests {
     use super::*;
 
+    fn settings(allow_http: bool, allow_private: bool) -> Settings {
+        let mut s = Settings::for_database("postgres://localhost/x".into(), String::new());
+        s.webhook_allow_http = allow_http;
+        s.webhook_allow_private = allow_private;
+        s
+    }
+
     #[test]
     fn urls_must_be_https_without_credentials() {
-        assert!(check_url("https://hooks.example.org/in?x=1", false).is_ok());
-        assert!(check_url("http://127.0.0.1:9000/in", false).is_err());
-        assert!(check_url("http://127.0.0.1:9000/in", true).is_ok());
-        assert!(check_url("https://user:pw@hooks.example.org/", false).is_err());
-        assert!(check_url("ftp://hooks.example.org/", true).is_err());
-        assert!(check_url("hooks.example.org/in", false).is_err());
-        assert!(check_url(" https://hooks.example.org/in", false).is_err());
-        assert!(check_url("https://hooks.example.org/a b", false).is_err());
-        assert!(check_url("https://hooks.example.org:8443/in", false).is_ok());
+        let strict = settings(false, false);
+        let dev = settings(true, true);
+        assert!(check_url("https://hooks.example.org/in?x=1", &strict).is_ok());
+        assert!(check_url("http://127.0.0.1:9000/in", &strict).is_err());
+        assert!(check_url("http://127.0.0.1:9000/in", &dev).is_ok());
+        assert!(check_url("https://user:pw@hooks.example.org/", &strict).is_err());
+        assert!(check_url("ftp://hooks.example.org/", &dev).is_err());
+        assert!(check_url("hooks.example.org/in", &strict).is_err());
+        assert!(check_url(" https://hooks.example.org/in", &strict).is_err());
+        assert!(check_url("https://hooks.example.org/a b", &strict).is_err());
+        assert!(check_url("https://hooks.example.org:8443/in", &strict).is_ok());
+    }
+
+    #[test]
+    fn urls_inside_the_network_are_refused_unless_allowed() {
+        let strict = settings(true, false);
+        for inside in [
+            "https://127.0.0.1/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://2130706433/",
+            "https://localhost/",
+            "https://redis:6379/",
+            "https://hooks.example.org:6379/",
+        ] {
+            assert!(check_url(inside, &strict).is_err(), "{inside}");
+        }
+        assert!(check_url("https://127.0.0.1:9000/", &settings(true, true)).is_ok());
     }
 
     #[test]

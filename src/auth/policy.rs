@@ -273,6 +273,7 @@ pub const EXPENSIVE: &[(&str, &str)] = &[
     ("GET", "/v1/clients/{client_id}/export"),
     ("GET", "/v1/clients/{client_id}/fhir"),
     ("GET", "/v1/audit-events"),
+    ("POST", "/v1/webhooks/{id}/test"),
 ];
 
 pub fn is_expensive(method: &str, path_pattern: &str) -> bool {

@@ -56,6 +56,15 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewEndpoint<'_>) -> Query
         .await
 }
 
+/// How many endpoints the organization has.
+pub async fn count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<i64> {
+    webhook_endpoints::table
+        .filter(webhook_endpoints::organization_id.eq(organization_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 pub async fn find(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
@@ -79,7 +88,7 @@ pub async fn list(
         .filter(webhook_endpoints::organization_id.eq(organization_id))
         .select(Endpoint::as_select())
         .order(webhook_endpoints::id)
-        .limit(limit + 1)
+        .limit(limit)
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(webhook_endpoints::id.gt(after));
@@ -242,28 +251,54 @@ pub struct Due {
     pub secret: String,
 }
 
-/// Claims up to `limit` due deliveries for `lease` seconds: oldest events first, at most one
-/// in flight per endpoint and client (her later events wait for her earlier ones), skipping
-/// rows another instance holds.
-pub async fn claim_due(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-    lease_secs: i64,
-) -> QueryResult<Vec<Due>> {
+/// What a claim may take.
+pub struct Claim<'a> {
+    /// At most this many deliveries.
+    pub limit: i64,
+    /// Each held for this long before another claim may take it again.
+    pub lease_secs: i64,
+    /// At most this many in flight per endpoint, counting those already in flight here.
+    pub per_endpoint: i32,
+    /// Endpoints with sends in flight, and how many each.
+    pub busy_endpoints: &'a [Uuid],
+    pub busy_counts: &'a [i32],
+}
+
+/// Claims due deliveries: organizations take turns (the first of each, then the second of
+/// each, …), no endpoint gets more than `per_endpoint` in flight, and a client's event waits
+/// while an earlier one of hers (or, for events about no client, an earlier such event) is
+/// pending for the same endpoint, retries included. Rows another instance holds are skipped.
+pub async fn claim_due(conn: &mut AsyncPgConnection, claim: Claim<'_>) -> QueryResult<Vec<Due>> {
     diesel::sql_query(
-        "WITH due AS (
-             SELECT d.id FROM webhook_deliveries d
-               JOIN webhook_events ev ON ev.id = d.event_id
-               JOIN webhook_endpoints e ON e.id = d.endpoint_id
-              WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
-                AND NOT EXISTS (
-                    SELECT 1 FROM webhook_deliveries d2
-                      JOIN webhook_events ev2 ON ev2.id = d2.event_id
-                     WHERE d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
-                       AND ev2.client_id = ev.client_id AND ev2.seq < ev.seq)
-              ORDER BY ev.seq
-              LIMIT $1
-              FOR UPDATE OF d SKIP LOCKED),
+        "WITH orgs AS (
+             SELECT DISTINCT organization_id FROM webhook_deliveries
+              WHERE status = 'pending' AND next_attempt_at <= now()),
+         busy AS (SELECT * FROM unnest($4::uuid[], $5::int[]) AS b (endpoint_id, n)),
+         candidates AS (
+             SELECT c.* FROM orgs, LATERAL (
+                 SELECT d.id, d.organization_id, d.endpoint_id, ev.seq
+                   FROM webhook_deliveries d
+                   JOIN webhook_events ev ON ev.id = d.event_id
+                   JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                  WHERE d.organization_id = orgs.organization_id
+                    AND d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
+                    AND NOT EXISTS (
+                        SELECT 1 FROM webhook_deliveries d2
+                          JOIN webhook_events ev2 ON ev2.id = d2.event_id
+                         WHERE d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
+                           AND ev2.client_id IS NOT DISTINCT FROM ev.client_id
+                           AND ev2.seq < ev.seq)
+                  ORDER BY ev.seq
+                  LIMIT $1
+                  FOR UPDATE OF d SKIP LOCKED) c),
+         ranked AS (
+             SELECT c.id, c.seq,
+                    row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq)
+                        + coalesce(b.n, 0) AS on_endpoint,
+                    row_number() OVER (PARTITION BY c.organization_id ORDER BY c.seq) AS turn
+               FROM candidates c LEFT JOIN busy b ON b.endpoint_id = c.endpoint_id),
+         due AS (
+             SELECT id FROM ranked WHERE on_endpoint <= $3 ORDER BY turn, seq LIMIT $1),
          claimed AS (
              UPDATE webhook_deliveries d
                 SET next_attempt_at = now() + make_interval(secs => $2)
@@ -276,9 +311,11 @@ pub async fn claim_due(
            JOIN webhook_endpoints e ON e.id = c.endpoint_id
           ORDER BY ev.seq",
     )
-    .bind::<Int8, _>(limit)
-    .bind::<Int8, _>(lease_secs)
-    .cached()
+    .bind::<Int8, _>(claim.limit)
+    .bind::<Int8, _>(claim.lease_secs)
+    .bind::<Int4, _>(claim.per_endpoint)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(claim.busy_endpoints)
+    .bind::<diesel::sql_types::Array<Int4>, _>(claim.busy_counts)
     .load(conn)
     .await
 }
@@ -382,7 +419,7 @@ pub async fn log(
     )
     .bind::<SqlUuid, _>(endpoint_id)
     .bind::<Nullable<SqlUuid>, _>(before)
-    .bind::<Int8, _>(limit + 1)
+    .bind::<Int8, _>(limit)
     .load(conn)
     .await
 }

@@ -292,6 +292,7 @@ pub async fn start_app(
     settings.login_attempts_per_minute = 1000;
     // Webhook receivers in tests listen on plain-HTTP loopback ports, and retries are quick.
     settings.webhook_allow_http = true;
+    settings.webhook_allow_private = true;
     settings.webhook_poll = std::time::Duration::from_millis(50);
     settings.webhook_retry_base = std::time::Duration::from_millis(100);
     tweak(&mut settings);

@@ -12,6 +12,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use diesel_async::RunQueryDsl;
+
 use crate::helpers::{assert_problem, fresh_database, spawn_app, start_app, Caller, TestApp};
 
 #[derive(Debug, Clone)]
@@ -510,4 +512,200 @@ async fn only_admins_manage_webhooks_and_only_their_own() {
             .status(),
         204
     );
+}
+
+/// A receiver that accepts connections and never answers (the sockets stay open).
+async fn hanging_receiver() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (format!("http://127.0.0.1:{port}/slow"), task)
+}
+
+async fn send_test(app: &TestApp, admin: &Caller, endpoint: &str) -> reqwest::Response {
+    app.request(
+        reqwest::Method::POST,
+        &format!("/v1/webhooks/{endpoint}/test"),
+        Some(&admin.token),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_hanging_endpoint_does_not_hold_up_another_practice() {
+    let app = crate::helpers::spawn_app_with(|s| s.expensive_requests_per_minute = 1000).await;
+    let (slow_url, _slow) = hanging_receiver().await;
+    let fast = Receiver::start(0);
+    let slow_admin = app.new_admin("Slow Practice", "admin@slow.example").await;
+    let fast_admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (slow_endpoint, _) = register(&app, &slow_admin, &slow_url, json!(ALL)).await;
+    let (fast_endpoint, _) = register(&app, &fast_admin, &fast.url, json!(ALL)).await;
+    // A backlog at the endpoint that never answers (each send waits 10 s for its timeout)…
+    for _ in 0..25 {
+        assert_eq!(
+            send_test(&app, &slow_admin, &slow_endpoint).await.status(),
+            202
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …and then one message for the practice whose endpoint answers at once.
+    let sent = std::time::Instant::now();
+    assert_eq!(
+        send_test(&app, &fast_admin, &fast_endpoint).await.status(),
+        202
+    );
+    let mut arrived = None;
+    for _ in 0..60 {
+        if !fast.received().is_empty() {
+            arrived = Some(sent.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let arrived = arrived.expect("the fast endpoint's message never arrived within 1.5 s");
+    assert!(
+        arrived < Duration::from_secs(1),
+        "the fast endpoint waited {arrived:?} behind the slow one"
+    );
+}
+
+#[tokio::test]
+async fn webhook_urls_inside_the_network_are_refused() {
+    let app = crate::helpers::spawn_app_with(|s| s.webhook_allow_private = false).await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://2130706433/",
+        "https://[::1]/hook",
+        "https://localhost/hook",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://redis:6379/",
+        "https://hooks.example.org:22/",
+    ] {
+        let problem = assert_problem(
+            app.post(
+                "/v1/webhooks",
+                Some(&admin.token),
+                &json!({"url": url, "events": ["flag.opened"]}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "url", "{url}: {problem}");
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_inside_the_network_is_refused_when_connecting() {
+    let app = crate::helpers::spawn_app_with(|s| s.webhook_allow_private = false).await;
+    let receiver = Receiver::start(0);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, _) = register(
+        &app,
+        &admin,
+        "https://hooks.riverside.example/in",
+        json!(["flag.opened"]),
+    )
+    .await;
+    // Its DNS now answers with a loopback address (rebinding): `localhost` does that here.
+    let port = receiver
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let mut conn = app.conn().await;
+    diesel::sql_query("UPDATE webhook_endpoints SET url = $1")
+        .bind::<diesel::sql_types::Text, _>(format!("http://localhost:{port}/hooks"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(send_test(&app, &admin, &endpoint).await.status(), 202);
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = app
+            .get(
+                &format!("/v1/webhooks/{endpoint}/deliveries"),
+                Some(&admin.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if log["items"][0]["attempts"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        log["items"][0]["last_error"], "refused: the address is not public",
+        "{log}"
+    );
+    assert!(log["items"][0]["last_status"].is_null());
+    assert!(receiver.received().is_empty(), "nothing reached inside");
+}
+
+#[tokio::test]
+async fn endpoints_are_limited_tests_throttled_and_lists_paged() {
+    let app = crate::helpers::spawn_app_with(|s| s.expensive_requests_per_minute = 2).await;
+    let receiver = Receiver::start(0);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(
+            register(&app, &admin, &receiver.url, json!(["flag.opened"]))
+                .await
+                .0,
+        );
+    }
+    assert_problem(
+        app.post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": receiver.url, "events": ["flag.opened"]}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    // Pages of 4: 4, 4, 2, each but the last with a cursor, nobody twice.
+    let mut seen = Vec::new();
+    let mut path = "/v1/webhooks?limit=4".to_string();
+    loop {
+        let page: Value = app
+            .get(&path, Some(&admin.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 4, "{page}");
+        seen.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/webhooks?limit=4&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    assert_eq!(send_test(&app, &admin, &ids[0]).await.status(), 202);
+    assert_eq!(send_test(&app, &admin, &ids[0]).await.status(), 202);
+    assert_problem(send_test(&app, &admin, &ids[0]).await, 429).await;
 }
