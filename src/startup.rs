@@ -18,7 +18,9 @@ use utoipa_actix_web::AppExt;
 use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::{ExpensiveThrottle, IpThrottle, LoginThrottle};
+use crate::auth::throttle::{
+    ExpensiveThrottle, InProgress, IpThrottle, LoginThrottle, EXPENSIVE_AT_ONCE_PER_CALLER,
+};
 use crate::auth::validity::TokenValidity;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -32,6 +34,10 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub expensive_throttle: ExpensiveThrottle,
     pub invitation_throttle: IpThrottle,
+    pub expensive_in_progress: InProgress,
+    /// Imports running at once over the whole service: each holds two pooled connections,
+    /// so together they never take more than half the pool.
+    pub import_slots: Arc<tokio::sync::Semaphore>,
     pub token_validity: TokenValidity,
     pub metrics: Metrics,
     pub openapi_json: String,
@@ -151,6 +157,8 @@ impl Application {
             login_throttle: LoginThrottle::new(settings.login_attempts_per_minute),
             expensive_throttle: ExpensiveThrottle::new(settings.expensive_requests_per_minute),
             invitation_throttle: IpThrottle::new(settings.login_attempts_per_minute),
+            expensive_in_progress: InProgress::new(EXPENSIVE_AT_ONCE_PER_CALLER),
+            import_slots: Arc::new(tokio::sync::Semaphore::new((settings.pool_size / 4).max(1))),
             token_validity: TokenValidity::default(),
             settings,
             openapi_json: document.to_json()?,

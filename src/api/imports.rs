@@ -215,6 +215,39 @@ impl RowData {
 
 type Row = (u64, Result<RowData, FieldError>);
 
+const TOO_MANY_ROWS: &str = "more rows than an import may hold";
+
+/// A JSON array's elements, left unparsed, refused as soon as there are more than the limit:
+/// a body of a million tiny rows never becomes a million of anything in memory.
+struct AtMostRows(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for AtMostRows {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AtMostRows {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array of client objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.0));
+        while let Some(row) = seq.next_element()? {
+            if rows.len() == self.0 {
+                return Err(serde::de::Error::custom(TOO_MANY_ROWS));
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
 fn too_many_rows() -> ApiError {
     ApiError::PayloadTooLarge(format!(
         "An import is limited to {MAX_ROWS} rows and {MAX_BYTES} bytes (32 MiB)."
@@ -262,16 +295,18 @@ impl<'a> Rows<'a> {
     fn open(format: Format, body: &'a [u8]) -> Result<(Vec<String>, Rows<'a>), ApiError> {
         match format {
             Format::Json => {
-                let values: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)
+                use serde::de::DeserializeSeed;
+                let mut parser = serde_json::Deserializer::from_slice(body);
+                let values = AtMostRows(MAX_ROWS)
+                    .deserialize(&mut parser)
+                    .and_then(|values| parser.end().map(|()| values))
                     .map_err(|e| match e.classify() {
+                        _ if e.to_string().starts_with(TOO_MANY_ROWS) => too_many_rows(),
                         serde_json::error::Category::Data => {
                             ApiError::invalid("body", "must be a JSON array of client objects")
                         }
                         _ => ApiError::BadRequest(format!("The body is not valid JSON: {e}.")),
                     })?;
-                if values.len() > MAX_ROWS {
-                    return Err(too_many_rows());
-                }
                 Ok((vec![], Rows::Json(values.into_iter().enumerate())))
             }
             Format::Ndjson => Ok((
@@ -827,6 +862,14 @@ pub async fn import_clients(
     if declared.is_some_and(|n| n > MAX_BYTES) {
         return Err(too_many_rows());
     }
+    // Taken before the body is read: a refused import costs neither memory nor connections.
+    let _slot = state
+        .import_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyRequests {
+            retry_after_secs: crate::auth::throttle::BUSY_RETRY_AFTER_SECS,
+        })?;
     let body = read_limited(&mut payload.into_inner(), MAX_BYTES, too_many_rows).await?;
     let skip = query.on_error == Some(OnError::Skip);
     let digest = crate::auth::secrets::digest(&format!(

@@ -181,6 +181,15 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
                 .expensive_throttle
                 .check(caller, &ip)
                 .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+            // Held in the request until it is answered.
+            let running =
+                state
+                    .expensive_in_progress
+                    .start(caller)
+                    .ok_or(ApiError::TooManyRequests {
+                        retry_after_secs: crate::auth::throttle::BUSY_RETRY_AFTER_SECS,
+                    })?;
+            req.extensions_mut().insert(running);
         }
         req.extensions_mut().insert(Authorized(p));
     }

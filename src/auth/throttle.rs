@@ -8,7 +8,9 @@
 //! address, so one script or one address cannot starve the rest. Limits are per process; with
 //! several copies behind a load balancer each keeps its own.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -115,6 +117,59 @@ impl ExpensiveThrottle {
     }
 }
 
+/// Expensive requests one caller may have running at once.
+pub const EXPENSIVE_AT_ONCE_PER_CALLER: usize = 2;
+/// What a caller over a concurrency limit is told to wait.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// Expensive requests in progress, per caller: rate limits bound how many start a minute, this
+/// bounds how many run at once (each may hold connections and megabytes for seconds).
+pub struct InProgress {
+    per_caller: usize,
+    running: Arc<Mutex<HashMap<uuid::Uuid, usize>>>,
+}
+
+/// One expensive request running; the caller's count goes down when it is dropped.
+pub struct Running {
+    caller: uuid::Uuid,
+    running: Arc<Mutex<HashMap<uuid::Uuid, usize>>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = running.get_mut(&self.caller) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.caller);
+            }
+        }
+    }
+}
+
+impl InProgress {
+    pub fn new(per_caller: usize) -> Self {
+        Self {
+            per_caller: per_caller.max(1),
+            running: Arc::default(),
+        }
+    }
+
+    /// Starts one for `caller`, unless she already has her share running.
+    pub fn start(&self, caller: uuid::Uuid) -> Option<Running> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let n = running.entry(caller).or_default();
+        if *n >= self.per_caller {
+            return None;
+        }
+        *n += 1;
+        Some(Running {
+            caller,
+            running: self.running.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +189,24 @@ mod tests {
         let t2 = ExpensiveThrottle::new(1);
         assert!(t2.check(ana, "10.0.0.9").is_ok());
         assert!(t2.check(bea, "10.0.0.9").is_err(), "the address for anyone");
+    }
+
+    #[test]
+    fn expensive_requests_run_a_few_at_a_time_per_caller() {
+        let running = InProgress::new(2);
+        let (ana, bea) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let first = running.start(ana).unwrap();
+        let _second = running.start(ana).unwrap();
+        assert!(running.start(ana).is_none(), "a third at once");
+        assert!(
+            running.start(bea).is_some(),
+            "another caller is not held up"
+        );
+        drop(first);
+        assert!(
+            running.start(ana).is_some(),
+            "one ended, one more may start"
+        );
     }
 
     #[test]

@@ -648,3 +648,78 @@ async fn a_many_chunk_import_is_still_all_or_nothing_and_checks_across_chunks() 
     );
     assert_eq!(count(&app, "plans").await, plans + 6_000);
 }
+
+/// `rows` valid rows whose external ids start with `prefix`.
+fn rows_for(prefix: &str, rows: usize) -> String {
+    let mut csv = String::from("external_id,name,delivery_date,delivery_type\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{prefix}-{i},Client {i},2026-08-20,vaginal\n"));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn four_concurrent_imports_leave_ordinary_reads_answering() {
+    let app = spawn_app().await;
+    let (admin, coach) = setup(&app).await;
+    let mut tokens = vec![admin.token.clone()];
+    for _ in 0..3 {
+        tokens.push(app.new_service_token(&admin, &["clients:import"]).await.1);
+    }
+    let imports = futures_util::future::join_all(tokens.iter().enumerate().map(|(n, token)| {
+        let body = rows_for(&format!("C{n}"), 20_000);
+        let app = &app;
+        async move {
+            post(app, token, "", "text/csv", body, None)
+                .await
+                .status()
+                .as_u16()
+        }
+    }));
+    let reads = async {
+        let mut statuses = Vec::new();
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(4) {
+            statuses.push(
+                app.get("/v1/clients?limit=5", Some(&coach.token))
+                    .await
+                    .status()
+                    .as_u16(),
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        statuses
+    };
+    let (imported, read) = tokio::join!(imports, reads);
+    assert!(read.len() > 20, "reads were made: {}", read.len());
+    assert!(
+        read.iter().all(|s| (200..300).contains(s)),
+        "every read answered: {read:?}"
+    );
+    // Each import either ran or was told to come back; at least one ran.
+    assert!(
+        imported.iter().all(|s| *s == 200 || *s == 429),
+        "{imported:?}"
+    );
+    assert!(imported.contains(&200), "{imported:?}");
+}
+
+#[tokio::test]
+async fn a_body_of_countless_tiny_rows_is_refused_while_it_is_parsed() {
+    let app = spawn_app().await;
+    let (admin, _) = setup(&app).await;
+    // Three million rows in 6 MB: refused at row 100,001, never held as three million values.
+    let mut body = String::with_capacity(6_000_002);
+    body.push('[');
+    body.push_str(&"0,".repeat(2_999_999));
+    body.push_str("0]");
+    let problem = assert_problem(
+        post(&app, &admin.token, "", "application/json", body, None).await,
+        413,
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("100000 rows"),
+        "{problem}"
+    );
+}
