@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on the POSTs that write. The first request with a key is answered as
-//! usual and its answer kept (48 hours, per organization); a repeat with the same key and body
-//! gets that answer back (with `Idempotent-Replayed: true`) and writes nothing; the same key
-//! with another body is a 422.
+//! usual and its answer kept (48 hours, per organization); a repeat by the same caller with the
+//! same key and body gets that answer back (with `Idempotent-Replayed: true`) and writes
+//! nothing; the same key with another body, or from another caller, is a 422.
 //!
 //! The key is claimed in a transaction that the handler's own writes join (its connection comes
 //! from [`Db`]), and the answer is stored in that transaction before it commits. So the writes
@@ -152,11 +152,12 @@ pub async fn idempotency(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The route found from the path as the router reads it (percent-decoded), as
+    // authorization finds it: `/v1/%63lients` is `/v1/clients` here too.
     let applies = req.method() == Method::POST
         && req.headers().contains_key(HEADER)
-        && req
-            .match_pattern()
-            .is_some_and(|pattern| ROUTES.contains(&pattern.as_str()));
+        && crate::auth::policy::rule_for("POST", req.match_info().as_str())
+            .is_some_and(|rule| ROUTES.contains(&rule.path));
     match applies.then(|| Principal::of(req.request())).flatten() {
         Some(principal) => keyed(req, next, principal).await,
         None => next
@@ -202,8 +203,8 @@ async fn claim(
     let digest = secrets::digest(&format!(
         "{}|{}|{}|{}|{}",
         http.method(),
-        http.path(),
-        principal.user_id,
+        http.match_info().as_str(),
+        principal.caller_id(),
         http.content_type(),
         secrets::hex_digest(&body)
     ));

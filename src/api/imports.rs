@@ -872,8 +872,10 @@ pub async fn import_clients(
         })?;
     let body = read_limited(&mut payload.into_inner(), MAX_BYTES, too_many_rows).await?;
     let skip = query.on_error == Some(OnError::Skip);
+    // The caller is part of what is compared: a key's answer is replayed to her alone.
     let digest = crate::auth::secrets::digest(&format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
+        principal.caller_id(),
         query.dry_run,
         skip,
         req.content_type(),

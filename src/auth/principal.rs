@@ -45,6 +45,12 @@ impl Principal {
         }
     }
 
+    /// Who is calling, as one id: the service token's, or the user's. Throttles, concurrency
+    /// limits and idempotency keys are per caller.
+    pub fn caller_id(&self) -> Uuid {
+        self.service_token.as_ref().map_or(self.user_id, |t| t.id)
+    }
+
     /// The principal of a request that passed the policy (for middleware after `authorize`).
     pub fn of(req: &HttpRequest) -> Option<Principal> {
         req.extensions().get::<Authorized>().map(|a| a.0.clone())
@@ -176,7 +182,7 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
     if let Some(p) = principal {
         if policy::is_expensive(rule.method, rule.path) {
             let ip = crate::api::forwarded::client_ip(req.request(), &state.settings);
-            let caller = p.service_token.as_ref().map_or(p.user_id, |t| t.id);
+            let caller = p.caller_id();
             state
                 .expensive_throttle
                 .check(caller, &ip)

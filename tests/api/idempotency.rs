@@ -263,3 +263,60 @@ async fn every_route_that_honours_a_key_documents_it() {
     expected.sort();
     assert_eq!(documented, expected);
 }
+
+#[tokio::test]
+async fn a_percent_encoded_path_is_still_protected_by_its_key() {
+    let app = spawn_app().await;
+    let (_, coach) = practice(&app).await;
+    // `%63` is `c`: the router serves /v1/clients, and the key must hold there too.
+    let first = keyed_post(&app, &coach, "/v1/%63lients", "encoded-1", &ana()).await;
+    assert_eq!(first.0, 201);
+    let again = keyed_post(&app, &coach, "/v1/%63lients", "encoded-1", &ana()).await;
+    assert_eq!(again.0, 201);
+    assert_eq!(again.1["idempotent-replayed"], "true");
+    assert_eq!(again.2, first.2);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM clients").await, 1);
+}
+
+#[tokio::test]
+async fn a_key_is_replayed_only_to_the_caller_who_sent_it() {
+    let app = spawn_app().await;
+    let (admin, coach) = practice(&app).await;
+    let body = ana();
+    assert_eq!(
+        keyed_post(&app, &coach, "/v1/clients", "shared-key", &body)
+            .await
+            .0,
+        201
+    );
+    // Another person of the practice with the same key and body: refused, not handed her answer.
+    let (status, _, problem) = keyed_post(&app, &admin, "/v1/clients", "shared-key", &body).await;
+    assert_eq!(status, 422);
+    let problem: Value = serde_json::from_slice(&problem).unwrap();
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+
+    // The same for imports, which keep their own key.
+    let csv = "external_id,name,delivery_date,delivery_type\nK-1,Kim Lee,2026-08-20,vaginal\n";
+    let import = |caller: &Caller| {
+        app.client
+            .post(format!("{}/v1/imports/clients", app.address))
+            .bearer_auth(&caller.token)
+            .header("content-type", "text/csv")
+            .header("idempotency-key", "import-key")
+            .body(csv)
+            .send()
+    };
+    assert_eq!(import(&admin).await.unwrap().status(), 200);
+    let replay = import(&admin).await.unwrap();
+    assert_eq!(
+        replay.status(),
+        200,
+        "the same caller gets her answer again"
+    );
+    let (_, token) = app.new_service_token(&admin, &["clients:import"]).await;
+    let script = Caller {
+        token,
+        ..admin.clone()
+    };
+    assert_problem(import(&script).await.unwrap(), 422).await;
+}
