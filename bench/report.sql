@@ -13,16 +13,16 @@ SELECT p.*, o.auto_progress, json_build_object(
        SELECT r.pelvic_symptom FROM symptom_reports r
         WHERE r.plan_id = p.id AND r.stage = p.stage
           AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
-        ORDER BY r.id DESC LIMIT 2),
+        ORDER BY r.created_at DESC, r.id DESC LIMIT 2),
    'sessions', (
        SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
-                                ORDER BY s.performed_on, s.id), '[]')
+                                ORDER BY s.performed_on, s.created_at, s.id), '[]')
          FROM session_logs s
         WHERE s.plan_id = p.id AND s.created_at >= p.step_started_at
           AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
    'reports', (
        SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
-                                                 r.max_pain, r.pelvic_symptom) ORDER BY r.id), '[]')
+                                                 r.max_pain, r.pelvic_symptom) ORDER BY r.created_at, r.id), '[]')
          FROM symptom_reports r
         WHERE r.plan_id = p.id
           AND r.created_at >= GREATEST(p.step_started_at,

@@ -102,16 +102,16 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                SELECT r.pelvic_symptom FROM symptom_reports r
                 WHERE r.plan_id = p.id AND r.stage = p.stage
                   AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
-                ORDER BY r.id DESC LIMIT 2),
+                ORDER BY r.created_at DESC, r.id DESC LIMIT 2),
            'sessions', (
                SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
-                                        ORDER BY s.performed_on, s.id), '[]')
+                                        ORDER BY s.performed_on, s.created_at, s.id), '[]')
                  FROM session_logs s
                 WHERE s.plan_id = p.id AND s.created_at >= p.step_started_at
                   AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
            'reports', (
                SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
-                                                         r.max_pain, r.pelvic_symptom) ORDER BY r.id), '[]')
+                                                         r.max_pain, r.pelvic_symptom) ORDER BY r.created_at, r.id), '[]')
                  FROM symptom_reports r
                 WHERE r.plan_id = p.id
                   AND r.created_at >= GREATEST(p.step_started_at,
@@ -221,8 +221,8 @@ impl EngineContext {
             max_pain: report.max_pain.clamp(0, 10) as u8,
             pelvic_symptom: report.pelvic_symptom,
         };
-        let at = self.reports.partition_point(|(id, _)| *id < report.id);
-        self.reports.insert(at, (report.id, fact));
+        // Received now: the newest of her reports, whatever id the app chose for it.
+        self.reports.push((report.id, fact));
         self.pains.push((report.reported_on, report.max_pain));
         if fact.level != TriageLevel::Green && !self.open_flags.contains(&fact.level) {
             self.open_flags.push(fact.level);

@@ -738,3 +738,25 @@ async fn without_a_live_plan_a_report_is_triaged_and_flagged_but_nothing_is_reco
     assert_eq!(flags["items"][0]["level"], "red_medical");
     assert_eq!(flags["items"][0]["report"]["id"], red["id"]);
 }
+
+#[tokio::test]
+async fn the_order_of_reports_is_the_order_they_arrived_not_of_their_ids() {
+    let scene = Scene::new(100, "jogging", Some(1)).await;
+    // A leak right after a run, sent with an id that sorts after every other id.
+    let first = scene
+        .report(json!({"id": "ffffffff-ffff-7fff-bfff-ffffffffffff",
+            "timing": "immediately_after", "urine_leak": "drops"}))
+        .await;
+    assert_eq!(first["triage"]["level"], "amber");
+    for _ in 0..2 {
+        let green = scene.report(json!({"timing": "next_day"})).await;
+        assert_eq!(green["triage"]["level"], "green");
+    }
+    // Another leak: her last three reports (this and the two green ones before it) hold one
+    // pelvic symptom, so it is amber. Ordered by id, the first report would count as one of
+    // the last three and make it red_pelvic.
+    let latest = scene
+        .report(json!({"timing": "immediately_after", "urine_leak": "drops"}))
+        .await;
+    assert_eq!(latest["triage"]["level"], "amber", "{latest}");
+}
