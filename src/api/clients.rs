@@ -555,7 +555,10 @@ pub async fn create_client(
                 "client.create",
                 "client",
                 client.id,
-                serde_json::to_value(&fields).unwrap_or_default(),
+                audit::scrub_except(
+                    &serde_json::to_value(&fields).unwrap_or_default(),
+                    audit::CLIENT_VALUES_KEPT,
+                ),
             )
             .await?;
             Ok(client)
@@ -782,7 +785,10 @@ pub async fn update_client(
                 "client.update",
                 "client",
                 after.id,
-                audit::diff(&ClientFields::from(&before), &fields),
+                audit::scrub_except(
+                    &audit::diff(&ClientFields::from(&before), &fields),
+                    audit::CLIENT_VALUES_KEPT,
+                ),
             )
             .await?;
             Ok(after)

@@ -715,7 +715,10 @@ impl Validation<'_> {
                 None => {
                     let id = Uuid::now_v7();
                     batch.new_with_program += u64::from(p.program.is_some());
-                    batch.created_events.push((id, without_nulls(&p.fields)));
+                    batch.created_events.push((
+                        id,
+                        audit::scrub_except(&without_nulls(&p.fields), audit::CLIENT_VALUES_KEPT),
+                    ));
                     id
                 }
                 Some(before) => before.id,
@@ -741,7 +744,10 @@ impl Validation<'_> {
                         self.unchanged += 1;
                     } else {
                         batch.updated.push((client_id, p.fields));
-                        batch.updated_events.push((client_id, changes));
+                        batch.updated_events.push((
+                            client_id,
+                            audit::scrub_except(&changes, audit::CLIENT_VALUES_KEPT),
+                        ));
                     }
                 }
             }

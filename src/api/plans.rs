@@ -505,7 +505,8 @@ pub async fn create_transition(
                     "action": body.action.as_str(),
                     "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
                     "to": {"stage": updated.stage, "level": updated.level, "status": updated.status},
-                    "reason": reason,
+                    // The reason (free text) stays on the transition; the trail names it.
+                    "reason": null,
                     "override_gate": body.override_gate,
                 })).await?;
             let next = prescription(conn, &client, &updated, today, None).await?;

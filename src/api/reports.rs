@@ -652,7 +652,8 @@ pub async fn resolve_flag(
                 "flag.resolve",
                 "flag",
                 flag.id,
-                serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": note}),
+                // The note stays on the flag; the trail says one was written.
+                serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": null}),
             )
             .await?;
             Ok(flag)

@@ -247,17 +247,40 @@ pub async fn scrub_events(
 /// ids it mentions. Every other value (a name, a note, a pain score, a tear grade) becomes
 /// `null`; arrays keep their ids and nested objects only.
 pub fn scrub(changes: &Value) -> Value {
+    scrub_except(changes, &[])
+}
+
+/// The values of a client's record an audit event keeps as they are: how she is managed, not
+/// who she is or how her body is. Her name, contacts, birth, tear grade and notes are recorded
+/// by field name only ([`scrub_except`]); the record itself holds the values.
+pub const CLIENT_VALUES_KEPT: &[&str] = &[
+    "status",
+    "coach_id",
+    "timezone",
+    "cleared_for_exercise",
+    "cleared_on",
+];
+
+/// [`scrub`], except that the values of the fields named in `keep` stay (at any depth).
+pub fn scrub_except(changes: &Value, keep: &[&str]) -> Value {
     match changes {
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(key, value)| (key.clone(), scrub(value)))
+                .map(|(key, value)| {
+                    let value = if keep.contains(&key.as_str()) {
+                        value.clone()
+                    } else {
+                        scrub_except(value, keep)
+                    };
+                    (key.clone(), value)
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(
             items
                 .iter()
                 .filter(|v| v.is_object() || is_id(v))
-                .map(scrub)
+                .map(|v| scrub_except(v, keep))
                 .collect(),
         ),
         v if is_id(v) => v.clone(),
@@ -314,6 +337,23 @@ mod tests {
             })
         );
         assert_eq!(scrub(&scrub(&changes)), scrub(&changes), "idempotent");
+    }
+
+    #[test]
+    fn the_named_fields_keep_their_values() {
+        let changes = serde_json::json!({
+            "status": {"from": "active", "to": "paused"},
+            "notes": {"from": null, "to": "pelvic pain at night"},
+            "perineal_tear_grade": 3,
+        });
+        assert_eq!(
+            scrub_except(&changes, CLIENT_VALUES_KEPT),
+            serde_json::json!({
+                "status": {"from": "active", "to": "paused"},
+                "notes": {"from": null, "to": null},
+                "perineal_tear_grade": null,
+            })
+        );
     }
 
     #[test]

@@ -182,6 +182,16 @@ async fn patch_merges_honours_if_match_records_clearance_and_audits_what_changed
         changes[0].changes.get("name").is_none(),
         "only what changed"
     );
+    // Personal and health values are named, never kept, in the trail.
+    let all = changes
+        .iter()
+        .map(|c| c.changes.to_string())
+        .collect::<String>();
+    assert!(!all.contains("6-week check"), "{all}");
+    assert_eq!(
+        changes[0].changes["notes"],
+        json!({"from": null, "to": null})
+    );
     assert_eq!(
         changes.last().unwrap().changes["coach_id"]["to"],
         zoe.user_id.to_string()
