@@ -23,6 +23,7 @@ use crate::auth::throttle::{
 };
 use crate::auth::validity::TokenValidity;
 use crate::config::Settings;
+use crate::db::audit::{ReadLog, READ_LOG_FLUSH};
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::telemetry::Metrics;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// so together they never take more than half the pool.
     pub import_slots: Arc<tokio::sync::Semaphore>,
     pub token_validity: TokenValidity,
+    /// Staff reads of client data, written in batches (`db::audit::ReadLog`).
+    pub read_log: Arc<ReadLog>,
     pub metrics: Metrics,
     pub openapi_json: String,
     /// Path templates and their methods, for telling 405 from 404.
@@ -160,6 +163,7 @@ impl Application {
             expensive_in_progress: InProgress::new(EXPENSIVE_AT_ONCE_PER_CALLER),
             import_slots: Arc::new(tokio::sync::Semaphore::new((settings.pool_size / 4).max(1))),
             token_validity: TokenValidity::default(),
+            read_log: Arc::default(),
             settings,
             openapi_json: document.to_json()?,
             routes: route_table(&document),
@@ -288,6 +292,30 @@ impl Application {
                 }
             }
         });
+        // Staff reads noted by requests, written once a second.
+        let reads = self.state.clone();
+        let stop_reads = Arc::new(tokio::sync::Notify::new());
+        let reads_stopped = stop_reads.clone();
+        let read_writer = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(READ_LOG_FLUSH);
+            loop {
+                let stopping = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = reads_stopped.notified() => true,
+                };
+                match reads.pool.get().await {
+                    Ok(mut conn) => {
+                        if let Err(e) = reads.read_log.flush(&mut conn).await {
+                            tracing::warn!(error = %e, "writing the audit trail's reads");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "writing the audit trail's reads"),
+                }
+                if stopping {
+                    break;
+                }
+            }
+        });
         // Webhook deliveries from the outbox, until the server stops.
         let stop_webhooks = Arc::new(tokio::sync::Notify::new());
         let dispatcher = tokio::spawn(crate::webhooks::run(
@@ -299,8 +327,10 @@ impl Application {
         self.state.shutting_down.store(true, Ordering::Relaxed);
         forget.notify_one();
         stop_webhooks.notify_one();
+        stop_reads.notify_one();
         // A round in progress finishes (its sends are bounded by their timeout).
         let _ = tokio::time::timeout(Duration::from_secs(15), dispatcher).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), read_writer).await;
         self.state.pool.close();
         result
     }

@@ -516,6 +516,9 @@ pub async fn list_clients(
     let today = Utc::now().date_naive();
     let mut conn = state.pool.get().await?;
     let rows = clients::list_summaries(&mut conn, &principal, &filter, today, after, limit).await?;
+    for row in &rows {
+        super::note_staff_read(&state, &principal, "client.list", row.id);
+    }
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -584,6 +587,7 @@ pub async fn get_client(
     let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    super::note_staff_read(&state, &principal, "client.read", client.id);
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, etag(client.revision)))
         .json(ClientView::from(client)))

@@ -172,6 +172,26 @@ pub fn today_in(timezone: &str) -> chrono::NaiveDate {
     }
 }
 
+/// Notes a staff read of a client's data for the audit trail, written within a second in a
+/// batch (`db::audit::ReadLog`); her own reads are not recorded.
+pub fn note_staff_read(
+    state: &crate::startup::AppState,
+    principal: &Principal,
+    action: &'static str,
+    client_id: Uuid,
+) {
+    if principal.role != Role::Client {
+        state.read_log.note(
+            principal.organization_id,
+            principal.actor(),
+            action,
+            "client",
+            client_id,
+            serde_json::json!({}),
+        );
+    }
+}
+
 /// Staff reads of a client's health data are audited (who looked at what, when); her own reads
 /// are not.
 pub async fn audit_staff_read(

@@ -345,6 +345,7 @@ pub async fn get_plan(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let (plan, next) = read_plan(&mut conn, &principal, &client_id, None).await?;
+    super::note_staff_read(&state, &principal, "plan.read", plan.client_id);
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
     view.next_session = Some(next);
@@ -376,7 +377,8 @@ pub async fn get_today(
     QueryParams(query): QueryParams<TodayQuery>,
 ) -> ApiResult<web::Json<Prescription>> {
     let mut conn = state.pool.get().await?;
-    let (_, prescription) = read_plan(&mut conn, &principal, &client_id, query.date).await?;
+    let (plan, prescription) = read_plan(&mut conn, &principal, &client_id, query.date).await?;
+    super::note_staff_read(&state, &principal, "plan.today.read", plan.client_id);
     Ok(web::Json(prescription))
 }
 
@@ -396,6 +398,7 @@ pub async fn list_transitions(
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let rows = plans::transitions_for_client(&mut conn, client.id, before, limit).await?;
+    super::note_staff_read(&state, &principal, "plan.transitions.read", client.id);
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

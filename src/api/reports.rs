@@ -591,6 +591,9 @@ pub async fn list_flags(
         limit,
     )
     .await?;
+    for row in &rows {
+        super::note_staff_read(&state, &principal, "flag.list", row.flag.client_id);
+    }
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

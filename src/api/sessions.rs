@@ -148,6 +148,7 @@ pub async fn list_sessions(
         updated_since: query.updated_since,
     };
     let rows = sessions::list_sessions(&mut conn, client.id, &range, after, limit).await?;
+    super::note_staff_read(&state, &principal, "session.list", client.id);
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
@@ -357,6 +358,7 @@ pub async fn list_readiness(
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let rows = sessions::list_readiness(&mut conn, client.id, after, limit).await?;
+    super::note_staff_read(&state, &principal, "readiness.list", client.id);
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

@@ -144,3 +144,90 @@ async fn staff_reads_are_audited_and_admins_filter_the_trail() {
     let theirs = events(&app, &other.token, "?limit=200").await;
     assert!(theirs.iter().all(|e| e["entity_id"] != id.to_string()));
 }
+
+#[tokio::test]
+async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let id = ana.client_id.unwrap();
+    app.start_default_plan(&coach, &id.to_string()).await;
+    // A red report opens a flag, so the inbox shows her.
+    let res = app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "daily_life", "bulge_seen_or_felt": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let reads = [
+        ("/v1/clients?limit=10".to_string(), "client.list"),
+        (format!("/v1/clients/{id}"), "client.read"),
+        (format!("/v1/clients/{id}/plan"), "plan.read"),
+        (format!("/v1/clients/{id}/plan/today"), "plan.today.read"),
+        (
+            format!("/v1/clients/{id}/plan/transitions"),
+            "plan.transitions.read",
+        ),
+        (format!("/v1/clients/{id}/sessions"), "session.list"),
+        (
+            format!("/v1/clients/{id}/readiness-tests"),
+            "readiness.list",
+        ),
+        ("/v1/flags".to_string(), "flag.list"),
+    ];
+    for (path, _) in &reads {
+        // Her own reads are not recorded; her coach's are, five times over for the plan.
+        assert_eq!(
+            app.get(&path.replace(&id.to_string(), "me"), Some(&ana.token))
+                .await
+                .status()
+                .as_u16()
+                / 100,
+            if path.contains(&id.to_string()) { 2 } else { 4 }
+        );
+        assert_eq!(
+            app.get(path, Some(&coach.token)).await.status(),
+            200,
+            "{path}"
+        );
+    }
+    for _ in 0..4 {
+        app.get(&format!("/v1/clients/{id}/plan"), Some(&coach.token))
+            .await;
+    }
+    let mut trail = Vec::new();
+    for _ in 0..40 {
+        trail = events(&app, &admin.token, &format!("?entity_id={id}&limit=200")).await;
+        let found = reads
+            .iter()
+            .all(|(_, action)| trail.iter().any(|e| e["action"] == *action));
+        if found {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for (path, action) in &reads {
+        let by_coach: Vec<&Value> = trail.iter().filter(|e| e["action"] == *action).collect();
+        assert!(!by_coach.is_empty(), "{path}: no {action} in the trail");
+        for e in &by_coach {
+            assert_eq!(
+                e["actor_id"],
+                coach.user_id.to_string(),
+                "{action}: only the coach's"
+            );
+        }
+    }
+    let plan_reads: u64 = trail
+        .iter()
+        .filter(|e| e["action"] == "plan.read")
+        .map(|e| e["changes"]["reads"].as_u64().unwrap())
+        .sum();
+    assert_eq!(plan_reads, 5, "each read counted, repeats batched");
+}
