@@ -15,7 +15,6 @@ use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::{
@@ -174,7 +173,6 @@ impl Application {
             .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-        let docs_spec = document.clone();
         let cors_origins = state.settings.cors_allowed_origins.clone();
         let workers = state.settings.http_workers.max(1);
         let client_request_timeout = state.settings.client_request_timeout;
@@ -188,7 +186,7 @@ impl Application {
                 )
                 .configure(crate::api::configure)
                 .split_for_parts();
-            app.service(Scalar::with_url("/docs", docs_spec.clone()))
+            app.configure(crate::api::viewer::configure)
                 .default_service(web::to(no_route))
                 .wrap(from_fn(crate::api::idempotency::idempotency))
                 .wrap(from_fn(crate::auth::principal::authorize))

@@ -19,6 +19,7 @@ pub mod programs;
 pub mod reports;
 pub mod service_tokens;
 pub mod sessions;
+pub mod viewer;
 pub mod webhooks;
 
 use base64::Engine;

@@ -694,6 +694,10 @@ pub enum TimelineEntry {
         triage: TriageLevel,
         max_pain: i16,
         urine_leak: Option<String>,
+        /// Pain by location, as she reported it.
+        pain: Vec<crate::domain::triage::Pain>,
+        /// Pelvic heaviness 0–10, when she rated it.
+        pelvic_heaviness: Option<u8>,
     },
     Readiness {
         date: NaiveDate,
@@ -729,8 +733,8 @@ pub struct Timeline {
     pub items: Vec<TimelineEntry>,
 }
 
-/// A client's history merged by date, ready to plot: sessions, reports (triage, highest pain,
-/// leak), readiness results and plan changes.
+/// A client's history merged by date, ready to plot: sessions, reports (triage, pain by
+/// location and the highest, leak, heaviness), readiness results and plan changes.
 #[utoipa::path(tag = "symptom-reports", operation_id = "getTimeline", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`"), TimelineQuery),
     responses((status = 200, description = "The timeline", body = Timeline), NotFound, ReadErrors))]
@@ -794,6 +798,11 @@ pub async fn timeline(
                 timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
                 triage: r.triage_level(),
                 max_pain: r.max_pain,
+                // The report's own answers, as validated and stored when it was sent.
+                pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),
+                pelvic_heaviness: r.symptoms["pelvic_heaviness"]
+                    .as_u64()
+                    .and_then(|h| u8::try_from(h).ok()),
                 urine_leak: r.urine_leak,
             }),
     );

@@ -66,7 +66,38 @@ async fn docs_and_the_openapi_document_are_served() {
     let app = spawn_app().await;
     let res = app.get("/docs", None).await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("<html"));
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self';"));
+    assert!(!csp.contains("http"), "no other origin: {csp}");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html"));
+    // Every asset from the service itself: nothing on the page names another host.
+    assert!(
+        !page.contains("http:") && !page.contains("https:"),
+        "{page}"
+    );
+    for (asset, kind) in [
+        ("/docs/swagger-ui-bundle.js", "javascript"),
+        ("/docs/swagger-ui.css", "css"),
+        ("/docs/swagger-initializer.js", "javascript"),
+    ] {
+        let res = app.get(asset, None).await;
+        assert_eq!(res.status(), 200, "{asset}");
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(content_type.contains(kind), "{asset}: {content_type}");
+        if asset.ends_with("initializer.js") {
+            let script = res.text().await.unwrap();
+            assert!(script.contains("/openapi.json"), "{script}");
+            assert!(script.contains("\"validatorUrl\": \"none\""), "{script}");
+        }
+    }
+    assert_eq!(app.get("/docs/nothing.js", None).await.status(), 404);
+    let res = app.get("/docs/", None).await;
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/docs");
     let served: Value = app.get("/openapi.json", None).await.json().await.unwrap();
     let committed: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
