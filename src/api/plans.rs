@@ -63,7 +63,7 @@ pub struct PlanView {
     /// When the plan entered its current stage or level.
     pub step_started_at: DateTime<Utc>,
     /// The progression engine's latest output (null until it has run).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::domain::engine::Recommendation>)]
     pub recommendation: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ import type { Schemas, Session } from "./api";
 import { h, show, status, triageBadge, urgency, words } from "./dom";
 import { problemBlock } from "./problem";
 
-type Summary = Schemas["ClientSummary"];
+type Summary = Schemas["Page_ClientSummary"]["items"][number];
 type Filters = {
   status?: Schemas["ClientStatus"];
   stage?: Schemas["StageKey"];

@@ -16,6 +16,7 @@ export function flagsInbox(session: Session, view: HTMLElement): () => void {
   show(view, h("h1", {}, "Flags inbox"), problems, list);
 
   function card(flag: Flag): HTMLElement {
+    const name = flag.client?.name ?? "A client";
     const noteId = `note-${flag.id}`;
     const feedback = h("div");
     const form = h(
@@ -36,7 +37,7 @@ export function flagsInbox(session: Session, view: HTMLElement): () => void {
             body: { note },
           }),
         );
-        status(`Flag for ${flag.client.name} resolved.`);
+        status(`Flag for ${name} resolved.`);
         await load();
       } catch (error) {
         show(feedback, problemBlock(error));
@@ -51,7 +52,7 @@ export function flagsInbox(session: Session, view: HTMLElement): () => void {
         { id: `title-${flag.id}` },
         triageBadge(flag.level),
         " ",
-        h("a", { href: `#/client/${flag.client_id}` }, flag.client.name),
+        h("a", { href: `#/client/${flag.client_id}` }, name),
       ),
       h(
         "p",
