@@ -51,7 +51,7 @@ export function series(items: Entry[]): Series {
   const leak = blank();
   const heaviness = blank();
   const runMinutes = blank();
-  const changes: { at: number; label: string }[] = [];
+  const moves = new Map<number, { when: string; id: string; to: string }[]>();
   for (const e of items) {
     const i = index.get(e.date) ?? 0;
     if (e.kind === "report") {
@@ -63,13 +63,25 @@ export function series(items: Entry[]): Series {
       if (e.urine_leak) leak[i] = Math.max(leak[i] ?? 0, LEAK[e.urine_leak] ?? 0);
       if (e.pelvic_heaviness != null) heaviness[i] = Math.max(heaviness[i] ?? 0, e.pelvic_heaviness);
     } else if (e.kind === "transition") {
-      const { from, to } = e.transition;
+      const { from, to, created_at, id } = e.transition;
       if (from.stage !== to.stage || from.level !== to.level) {
         const level = to.level != null ? ` ${to.level}` : "";
-        changes.push({ at: day(e.date), label: `${words(to.stage)}${level}` });
+        const at = day(e.date);
+        moves.set(at, [...(moves.get(at) ?? []), { when: created_at, id, to: `${words(to.stage)}${level}` }]);
       }
     }
   }
+  // Changes of one day share a line, in the order they happened: "walking hills → lunges", or
+  // for many, the first and the last with the count.
+  const changes = [...moves].map(([at, day]) => {
+    // Ids are time-ordered too: they order changes made in one transaction.
+    const steps = day
+      .sort((a, b) => a.when.localeCompare(b.when) || a.id.localeCompare(b.id))
+      .map((m) => m.to);
+    const label =
+      steps.length <= 2 ? steps.join(" → ") : `${steps[0]} → … → ${steps.at(-1)} (${steps.length} changes)`;
+    return { at, label };
+  });
   for (const [week, minutes] of minutesByWeek) runMinutes[index.get(week) ?? 0] = minutes;
   return { days: sorted.map(day), pain, leak, heaviness, runMinutes, changes };
 }
@@ -84,14 +96,23 @@ function markers(changes: Series["changes"]): uPlot.Plugin {
         ctx.strokeStyle = "#37474f";
         ctx.fillStyle = "#37474f";
         ctx.setLineDash([4, 4]);
-        ctx.font = `${12 * devicePixelRatio}px sans-serif`;
-        for (const c of changes) {
+        const px = devicePixelRatio;
+        ctx.font = `${12 * px}px sans-serif`;
+        const right = u.bbox.left + u.bbox.width;
+        let lastX = -Infinity;
+        let row = 0;
+        for (const c of [...changes].sort((a, b) => a.at - b.at)) {
           const x = u.valToPos(c.at, "x", true);
           ctx.beginPath();
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          ctx.fillText(c.label, x + 4, u.bbox.top + 14 * devicePixelRatio);
+          // Labels close together go one under the other; near the right edge, left of the line.
+          const width = ctx.measureText(c.label).width;
+          row = x - lastX < width + 8 * px ? row + 1 : 0;
+          lastX = x;
+          const textX = x + 4 * px + width > right ? x - 4 * px - width : x + 4 * px;
+          ctx.fillText(c.label, textX, u.bbox.top + (14 + 14 * row) * px);
         }
         ctx.restore();
       },
