@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncConnection;
 
 use crate::auth::jwt::{JwtKeys, MIN_SECRET_BYTES};
 use crate::config::{redact_url, Settings};
@@ -159,7 +159,7 @@ pub async fn run() -> anyhow::Result<()> {
             let database = Database::open(&settings).await?;
             let result = async {
                 db::run_migrations(&database.url).await?;
-                let mut conn = AsyncPgConnection::establish(&database.url).await?;
+                let mut conn = crate::db::tls::connect(&database.url).await?;
                 crate::demo::create(&mut conn, chrono::Utc::now().date_naive()).await
             }
             .await;
@@ -284,7 +284,7 @@ pub async fn create_admin(
         .map_err(|m| anyhow::anyhow!("--name {m}"))?;
     let password = NewPassword::parse(password).map_err(|m| anyhow::anyhow!("the password {m}"))?;
     let hash = crate::auth::password::hash(password.expose().to_string()).await?;
-    let mut conn = AsyncPgConnection::establish(url).await?;
+    let mut conn = crate::db::tls::connect(url).await?;
     let (org, admin) = conn
         .transaction::<_, anyhow::Error, _>(async |conn| {
             if users::email_in_use(conn, email.as_str()).await? {

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod reports;
 pub mod schema;
 pub mod sessions;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -27,7 +28,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// A statement kept prepared on its connection and found again by its SQL text.
@@ -104,7 +105,7 @@ pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Resu
         let home = home.clone();
         Box::pin(async move {
             let open = async move {
-                let mut conn = AsyncPgConnection::establish(&url).await?;
+                let mut conn = tls::connect(&url).await?;
                 conn.batch_execute(&format!(
                     "SET statement_timeout = {statement_ms}; SET idle_in_transaction_session_timeout = {}",
                     statement_ms * 2
@@ -136,11 +137,11 @@ pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Resu
 /// Applies every pending embedded migration. Runs on a blocking thread: diesel's migration
 /// harness is synchronous.
 pub async fn run_migrations(url: &str) -> anyhow::Result<usize> {
-    let url = url.to_owned();
+    let conn = tls::connect(url)
+        .await
+        .context("connecting to run migrations")?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-                .context("connecting to run migrations")?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
@@ -172,17 +173,15 @@ fn percent_decode(s: &str) -> String {
 /// Creates the database named in `url` when it does not exist yet.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     let (maintenance, name) = split_database_url(url)?;
-    if AsyncPgConnection::establish(url).await.is_ok() {
+    if tls::connect(url).await.is_ok() {
         return Ok(());
     }
-    let mut conn = AsyncPgConnection::establish(&maintenance)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot reach PostgreSQL at {}",
-                crate::config::redact_url(&maintenance)
-            )
-        })?;
+    let mut conn = tls::connect(&maintenance).await.with_context(|| {
+        format!(
+            "cannot reach PostgreSQL at {}",
+            crate::config::redact_url(&maintenance)
+        )
+    })?;
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     match sql_query(format!("CREATE DATABASE {quoted}"))
         .execute(&mut conn)

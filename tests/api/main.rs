@@ -21,5 +21,6 @@ mod service_tokens;
 mod shutdown;
 mod startup;
 mod symptoms;
+mod tls;
 mod webhooks;
 mod workflow;
