@@ -59,7 +59,7 @@ async fn issue(
     tokens::insert_refresh(
         conn,
         family_id,
-        user.id,
+        user,
         &secrets::digest(&refresh),
         expires_at,
     )

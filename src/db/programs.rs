@@ -89,6 +89,7 @@ pub async fn create(
     let row = diesel::insert_into(program_versions::table)
         .values((
             program_versions::program_id.eq(program.id),
+            program_versions::organization_id.eq(organization_id),
             program_versions::version.eq(1),
             program_versions::name.eq(name),
             program_versions::stages.eq(stages_json(stages)),
@@ -136,6 +137,7 @@ pub async fn publish(
     let row = diesel::insert_into(program_versions::table)
         .values((
             program_versions::program_id.eq(id),
+            program_versions::organization_id.eq(organization_id),
             program_versions::version.eq(version),
             program_versions::name.eq(name),
             program_versions::stages.eq(stages_json(stages)),

@@ -88,6 +88,7 @@ diesel::table! {
         stages -> Jsonb,
         published_by -> Nullable<Uuid>,
         published_at -> Timestamptz,
+        organization_id -> Uuid,
     }
 }
 
@@ -236,6 +237,7 @@ diesel::table! {
         created_at -> Timestamptz,
         rotated_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        organization_id -> Uuid,
     }
 }
 

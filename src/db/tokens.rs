@@ -24,13 +24,15 @@ pub struct RefreshToken {
 pub async fn insert_refresh(
     conn: &mut AsyncPgConnection,
     family_id: Uuid,
-    user_id: Uuid,
+    user: &super::users::User,
     digest: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<()> {
+    let user_id = user.id;
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::id.eq(Uuid::now_v7()),
+            refresh_tokens::organization_id.eq(user.organization_id),
             refresh_tokens::family_id.eq(family_id),
             refresh_tokens::user_id.eq(user_id),
             refresh_tokens::token_hash.eq(digest),

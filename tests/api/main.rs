@@ -16,6 +16,7 @@ mod limits;
 mod operations;
 mod outage;
 mod programs;
+mod schema;
 mod security;
 mod service_tokens;
 mod shutdown;
