@@ -359,8 +359,9 @@ mod tests {
 
     #[test]
     fn a_unix_socket_never_uses_tls_and_bad_modes_are_named() {
-        let t = Target::parse("postgres://postgres@/runback?host=/run/postgresql&sslmode=require")
-            .unwrap();
+        let t =
+            Target::parse("postgres:///runback?host=/run/postgresql&user=postgres&sslmode=require")
+                .unwrap();
         assert_eq!(t.mode, SslMode::Disable);
         assert!(Target::parse("postgres://db/runback?sslmode=verify-full")
             .unwrap_err()
