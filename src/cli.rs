@@ -247,6 +247,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let pool = db::build_pool(&database.url, &settings)?;
         crate::auth::password::warm_up();
         let bind = settings.bind_addr.clone();
+        // From here on the URL is the one in use, the private server's included (the token
+        // cache listens for changes on it).
+        let mut settings = settings;
+        settings.database_url = Some(database.url.clone());
         let app = Application::build(settings, pool, jwt)?;
         let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         tracing::info!(

@@ -314,6 +314,15 @@ impl Application {
                 }
             }
         });
+        // Changes to users' tokens made by any instance, as they commit.
+        let tokens = self.state.clone();
+        let stop_tokens = Arc::new(tokio::sync::Notify::new());
+        let tokens_stopped = stop_tokens.clone();
+        let token_follower = tokio::spawn(async move {
+            if let Some(url) = tokens.settings.database_url.clone() {
+                crate::auth::validity::follow(&tokens.token_validity, &url, &tokens_stopped).await;
+            }
+        });
         // Webhook deliveries from the outbox, until the server stops.
         let stop_webhooks = Arc::new(tokio::sync::Notify::new());
         let dispatcher = tokio::spawn(crate::webhooks::run(
@@ -326,9 +335,11 @@ impl Application {
         forget.notify_one();
         stop_webhooks.notify_one();
         stop_reads.notify_one();
+        stop_tokens.notify_one();
         // A round in progress finishes (its sends are bounded by their timeout).
         let _ = tokio::time::timeout(Duration::from_secs(15), dispatcher).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), read_writer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), token_follower).await;
         self.state.pool.close();
         result
     }

@@ -6,8 +6,10 @@
 //! erased user has none at all. This cache keeps that per user, so a request reads memory, not
 //! the database: one query the first time a user is seen and after [`MAX_AGE`]. A change made
 //! through this process forgets the user's entry once it is committed (a load that raced with
-//! the change is not stored); `MAX_AGE` bounds how long another instance of the service may
-//! still use the entry it had.
+//! the change is not stored). Every change is also announced with PostgreSQL's `NOTIFY` when it
+//! commits, and [`follow`] forgets the user on every instance of the service that listens;
+//! while that listener is reconnecting, `MAX_AGE` still bounds how long an instance may use
+//! what it had (and it forgets everything when it is back).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -132,10 +134,54 @@ impl TokenValidity {
         entries.by_user.remove(&user);
     }
 
+    /// Forgets everything (the announcements of changes may have been missed).
+    pub fn forget_all(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.generation += 1;
+        entries.by_user.clear();
+    }
+
     /// Drops entries past their age, so memory stays bounded by the users seen lately.
     pub fn forget_stale(&self) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.by_user.retain(|_, e| e.loaded.elapsed() < MAX_AGE);
+    }
+}
+
+/// Listens for changes to users' tokens announced by any instance (`users::TOKENS_CHANNEL`)
+/// and forgets those users here, until `stop`; reconnects after a lost connection.
+pub async fn follow(validity: &TokenValidity, database_url: &str, stop: &tokio::sync::Notify) {
+    use diesel_async::RunQueryDsl;
+    use futures_util::StreamExt;
+    loop {
+        let listening = async {
+            let mut conn = crate::db::tls::connect(database_url).await?;
+            diesel::sql_query(format!("LISTEN {}", users::TOKENS_CHANNEL))
+                .execute(&mut conn)
+                .await?;
+            // Whatever changed while nobody listened is unknown: start afresh.
+            validity.forget_all();
+            // A lost connection ends the stream (with its error first): then reconnect.
+            let mut changes = std::pin::pin!(conn.notifications_stream());
+            while let Some(change) = changes.next().await {
+                if let Ok(user) = change?.payload.parse::<Uuid>() {
+                    validity.forget(user);
+                }
+            }
+            Err::<(), _>(anyhow::anyhow!("the listening connection closed"))
+        };
+        tokio::select! {
+            outcome = listening => {
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "listening for token changes; reconnecting");
+                }
+            }
+            _ = stop.notified() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.notified() => return,
+        }
     }
 }
 

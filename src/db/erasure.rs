@@ -112,7 +112,9 @@ pub async fn erase_client(
             .execute(conn)
             .await?,
     );
-    // Her login, with its refresh tokens and invitations (cascading).
+    // Her login, with its refresh tokens and invitations (cascading); every instance of the
+    // service refuses its access tokens once this commits.
+    super::users::announce_token_change(conn, &user_ids).await?;
     count(
         "users",
         diesel::delete(users::table.filter(users::client_id.eq(client_id)))

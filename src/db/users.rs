@@ -181,6 +181,20 @@ pub async fn set_password(
         .await
 }
 
+/// The channel on which a change to a user's tokens is announced (payload: her id), so every
+/// instance of the service forgets what it cached about her (`auth::validity`).
+pub const TOKENS_CHANNEL: &str = "runback_tokens";
+
+/// Announces, when the transaction commits, that these users' tokens changed.
+pub async fn announce_token_change(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, id::text) FROM unnest($2::uuid[]) AS id")
+        .bind::<diesel::sql_types::Text, _>(TOKENS_CHANNEL)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Refuses from now on every access token issued to the user before now (sign-out
 /// everywhere, a password reset).
 pub async fn end_access_tokens(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
@@ -188,8 +202,8 @@ pub async fn end_access_tokens(conn: &mut AsyncPgConnection, id: Uuid) -> QueryR
     diesel::update(users::table.find(id))
         .set(users::tokens_valid_after.eq(Utc::now()))
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    announce_token_change(conn, &[id]).await
 }
 
 /// What an access token of this user is checked against: `None` when the user is gone or
@@ -215,8 +229,8 @@ pub async fn deactivate(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<(
             users::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    announce_token_change(conn, &[id]).await
 }
 
 /// Whether any active account, in any organization, uses this email.

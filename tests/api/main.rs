@@ -8,6 +8,7 @@ mod coaches;
 mod demo;
 mod errors;
 mod fhir;
+mod fleet;
 mod helpers;
 mod hostile;
 mod idempotency;
