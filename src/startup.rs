@@ -17,9 +17,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::{
-    ExpensiveThrottle, InProgress, IpThrottle, LoginThrottle, EXPENSIVE_AT_ONCE_PER_CALLER,
-};
+use crate::auth::throttle::{InProgress, EXPENSIVE_AT_ONCE_PER_CALLER};
 use crate::auth::validity::TokenValidity;
 use crate::config::Settings;
 use crate::db::audit::{ReadLog, READ_LOG_FLUSH};
@@ -31,9 +29,6 @@ pub struct AppState {
     pub pool: DbPool,
     pub jwt: JwtKeys,
     pub settings: Settings,
-    pub login_throttle: LoginThrottle,
-    pub expensive_throttle: ExpensiveThrottle,
-    pub invitation_throttle: IpThrottle,
     pub expensive_in_progress: InProgress,
     /// Imports running at once over the whole service: each holds two pooled connections,
     /// so together they never take more than half the pool.
@@ -156,9 +151,6 @@ impl Application {
             metrics: Metrics::new(pool.clone())?,
             pool,
             jwt,
-            login_throttle: LoginThrottle::new(settings.login_attempts_per_minute),
-            expensive_throttle: ExpensiveThrottle::new(settings.expensive_requests_per_minute),
-            invitation_throttle: IpThrottle::new(settings.login_attempts_per_minute),
             expensive_in_progress: InProgress::new(EXPENSIVE_AT_ONCE_PER_CALLER),
             import_slots: Arc::new(tokio::sync::Semaphore::new((settings.pool_size / 4).max(1))),
             token_validity: TokenValidity::default(),
@@ -273,9 +265,6 @@ impl Application {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        state.login_throttle.forget_idle();
-                        state.expensive_throttle.forget_idle();
-                        state.invitation_throttle.forget_idle();
                         state.token_validity.forget_stale();
                         if let Ok(mut conn) = state.pool.get().await {
                             if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
@@ -283,6 +272,9 @@ impl Application {
                             }
                             if let Err(e) = crate::db::webhooks::purge_old(&mut conn).await {
                                 tracing::warn!(error = %e, "purging old webhook events");
+                            }
+                            if let Err(e) = crate::db::throttles::purge_recovered(&mut conn).await {
+                                tracing::warn!(error = %e, "purging recovered throttles");
                             }
                         }
                     }

@@ -14,6 +14,7 @@ use crate::auth::invitations::InvitationKind;
 use crate::auth::password;
 use crate::auth::secrets;
 use crate::auth::sessions::{self, TokenPair};
+use crate::auth::throttle;
 use crate::auth::Principal;
 use crate::db::audit::{self, Actor};
 use crate::db::{tokens, users};
@@ -74,12 +75,15 @@ pub async fn login(
             "must be between 1 and 1024 characters",
         ));
     }
-    state
-        .login_throttle
-        .check(&client_ip(&req, &state.settings), &body.email)
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-
     let mut conn = state.pool.get().await?;
+    throttle::login(
+        &mut conn,
+        state.settings.login_attempts_per_minute,
+        &client_ip(&req, &state.settings),
+        &body.email,
+    )
+    .await?
+    .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let candidates =
         users::find_login_candidates(&mut conn, &body.email, body.organization_id).await?;
     let mut signed_in = None;
@@ -186,17 +190,20 @@ pub async fn accept_invitation(
 ) -> ApiResult<web::Json<TokenPair>> {
     let new_password =
         NewPassword::parse(&body.password).map_err(|m| ApiError::invalid("password", m))?;
-    state
-        .invitation_throttle
-        .check(&client_ip(&req, &state.settings))
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let mut conn = state.pool.get().await?;
+    throttle::invitation(
+        &mut conn,
+        state.settings.login_attempts_per_minute,
+        &client_ip(&req, &state.settings),
+    )
+    .await?
+    .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let not_valid = || ApiError::invalid("token", "is not valid, was already used, or has expired");
     if body.token.len() > MAX_REFRESH_TOKEN_CHARS {
         return Err(not_valid());
     }
     // Look the token up first (one indexed read of its digest): a wrong token costs no hash.
     let digest = secrets::digest(&body.token);
-    let mut conn = state.pool.get().await?;
     let pending = tokens::find_pending_invitation(&mut conn, &digest)
         .await?
         .ok_or_else(not_valid)?;

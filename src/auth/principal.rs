@@ -183,10 +183,16 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         if policy::is_expensive(rule.method, rule.path) {
             let ip = crate::api::forwarded::client_ip(req.request(), &state.settings);
             let caller = p.caller_id();
-            state
-                .expensive_throttle
-                .check(caller, &ip)
-                .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+            let mut conn = state.pool.get().await?;
+            crate::auth::throttle::expensive(
+                &mut conn,
+                state.settings.expensive_requests_per_minute,
+                caller,
+                &ip,
+            )
+            .await?
+            .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+            drop(conn);
             // Held in the request until it is answered.
             let running =
                 state

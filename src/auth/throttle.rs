@@ -2,119 +2,76 @@
 //! so one address guessing gets nowhere fast; and per account at ten times that from all
 //! addresses together, a ceiling on guessing one password from many addresses that no single
 //! address can reach: an attacker slows herself down, never locks the account's owner out.
-//! The client's address is the one [`crate::api::forwarded`] believes (behind a trusted proxy,
-//! the forwarded one).
-//! Expensive requests (imports, exports, the audit trail) are limited per caller and per IP
-//! address, so one script or one address cannot starve the rest. Limits are per process; with
-//! several copies behind a load balancer each keeps its own.
+//! Invitation acceptance is limited per address the same way, and expensive requests (imports,
+//! exports, the audit trail, webhook tests) per caller and per address.
+//!
+//! The allowances live in PostgreSQL (`db::throttles`), so every instance of the service
+//! counts against the same ones: one statement per key checked (two for a login, two for an
+//! expensive request, one for an invitation). Keys are SHA-256 digests: no address or email is
+//! stored. The client's address is the one [`crate::api::forwarded`] believes (behind a trusted
+//! proxy, the forwarded one). How many expensive requests a caller runs *at once* is bounded
+//! per instance ([`InProgress`]): that protects the instance's own connections.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use diesel_async::AsyncPgConnection;
 
-pub struct LoginThrottle {
-    by_ip: DefaultKeyedRateLimiter<String>,
-    by_account: DefaultKeyedRateLimiter<String>,
-    clock: DefaultClock,
+use crate::db::throttles;
+
+fn key(kind: &str, value: &str) -> Vec<u8> {
+    crate::auth::secrets::digest(&format!("{kind}\u{1f}{value}"))
 }
 
-impl LoginThrottle {
-    /// How many times one address's allowance the account's is.
-    pub const ACCOUNT_FACTOR: u32 = 10;
+/// How many times one address's allowance an account's is.
+pub const ACCOUNT_FACTOR: u32 = 10;
 
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-        let quota = Quota::per_minute(n).allow_burst(n);
-        let account = n.saturating_mul(NonZeroU32::new(Self::ACCOUNT_FACTOR).expect("non-zero"));
-        Self {
-            by_ip: RateLimiter::keyed(quota),
-            by_account: RateLimiter::keyed(Quota::per_minute(account).allow_burst(account)),
-            clock: DefaultClock::default(),
-        }
+/// Counts one login attempt from `ip` for `email`; `Err(seconds)` says how long to wait. An
+/// address over its allowance is refused before the attempt counts against the account.
+pub async fn login(
+    conn: &mut AsyncPgConnection,
+    per_minute: u32,
+    ip: &str,
+    email: &str,
+) -> diesel::QueryResult<Result<(), u64>> {
+    if let Err(wait) = throttles::take(conn, &key("login-ip", ip), per_minute).await? {
+        return Ok(Err(wait));
     }
-
-    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one. An
-    /// address over its allowance is refused before the attempt counts against the account.
-    pub fn check(&self, ip: &str, email: &str) -> Result<(), u64> {
-        let wait = |outcome: governor::NotUntil<_>| {
-            outcome.wait_time_from(self.clock.now()).as_secs().max(1)
-        };
-        self.by_ip.check_key(&ip.to_string()).map_err(wait)?;
-        self.by_account
-            .check_key(&email.trim().to_lowercase())
-            .map_err(wait)?;
-        Ok(())
-    }
-
-    /// Forgets keys that are back to a full allowance, so memory stays bounded.
-    pub fn forget_idle(&self) {
-        self.by_ip.retain_recent();
-        self.by_account.retain_recent();
-    }
+    let account = email.trim().to_lowercase();
+    throttles::take(
+        conn,
+        &key("login-account", &account),
+        per_minute.saturating_mul(ACCOUNT_FACTOR),
+    )
+    .await
 }
 
-/// One limit per client IP address (invitation acceptance: a flood of guessed tokens).
-pub struct IpThrottle {
-    by_ip: DefaultKeyedRateLimiter<String>,
-    clock: DefaultClock,
+/// Counts one invitation acceptance from `ip`.
+pub async fn invitation(
+    conn: &mut AsyncPgConnection,
+    per_minute: u32,
+    ip: &str,
+) -> diesel::QueryResult<Result<(), u64>> {
+    throttles::take(conn, &key("invitation-ip", ip), per_minute).await
 }
 
-impl IpThrottle {
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-        Self {
-            by_ip: RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)),
-            clock: DefaultClock::default(),
-        }
+/// Counts one expensive request by `caller` from `ip`.
+pub async fn expensive(
+    conn: &mut AsyncPgConnection,
+    per_minute: u32,
+    caller: uuid::Uuid,
+    ip: &str,
+) -> diesel::QueryResult<Result<(), u64>> {
+    if let Err(wait) = throttles::take(
+        conn,
+        &key("expensive-caller", &caller.to_string()),
+        per_minute,
+    )
+    .await?
+    {
+        return Ok(Err(wait));
     }
-
-    /// Counts one attempt; `Err(seconds)` says how long to wait before the next one.
-    pub fn check(&self, ip: &str) -> Result<(), u64> {
-        self.by_ip
-            .check_key(&ip.to_string())
-            .map_err(|outcome| outcome.wait_time_from(self.clock.now()).as_secs().max(1))
-    }
-
-    pub fn forget_idle(&self) {
-        self.by_ip.retain_recent();
-    }
-}
-
-/// Expensive requests, per principal (user or service token) and per IP address.
-pub struct ExpensiveThrottle {
-    by_caller: DefaultKeyedRateLimiter<uuid::Uuid>,
-    by_ip: DefaultKeyedRateLimiter<String>,
-    clock: DefaultClock,
-}
-
-impl ExpensiveThrottle {
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-        let quota = Quota::per_minute(n).allow_burst(n);
-        Self {
-            by_caller: RateLimiter::keyed(quota),
-            by_ip: RateLimiter::keyed(quota),
-            clock: DefaultClock::default(),
-        }
-    }
-
-    /// Counts one request; `Err(seconds)` says how long to wait before the next one.
-    pub fn check(&self, caller: uuid::Uuid, ip: &str) -> Result<(), u64> {
-        let wait = |outcome: governor::NotUntil<_>| {
-            outcome.wait_time_from(self.clock.now()).as_secs().max(1)
-        };
-        self.by_caller.check_key(&caller).map_err(wait)?;
-        self.by_ip.check_key(&ip.to_string()).map_err(wait)?;
-        Ok(())
-    }
-
-    pub fn forget_idle(&self) {
-        self.by_caller.retain_recent();
-        self.by_ip.retain_recent();
-    }
+    throttles::take(conn, &key("expensive-ip", ip), per_minute).await
 }
 
 /// Expensive requests one caller may have running at once.
@@ -175,23 +132,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expensive_requests_are_limited_per_caller_and_per_ip() {
-        let t = ExpensiveThrottle::new(2);
-        let (ana, bea) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
-        assert!(t.check(ana, "10.0.0.1").is_ok());
-        assert!(t.check(ana, "10.0.0.2").is_ok());
-        assert!(
-            t.check(ana, "10.0.0.3").unwrap_err() >= 1,
-            "the caller from anywhere"
-        );
-        assert!(t.check(bea, "10.0.0.1").is_ok());
-        assert!(t.check(bea, "10.0.0.2").is_ok());
-        let t2 = ExpensiveThrottle::new(1);
-        assert!(t2.check(ana, "10.0.0.9").is_ok());
-        assert!(t2.check(bea, "10.0.0.9").is_err(), "the address for anyone");
-    }
-
-    #[test]
     fn expensive_requests_run_a_few_at_a_time_per_caller() {
         let running = InProgress::new(2);
         let (ana, bea) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
@@ -210,23 +150,12 @@ mod tests {
     }
 
     #[test]
-    fn limits_per_ip_and_per_account() {
-        let t = LoginThrottle::new(3);
-        for _ in 0..3 {
-            assert!(t.check("10.0.0.1", "ana@example.org").is_ok());
-        }
-        let wait = t.check("10.0.0.1", "bea@example.org").unwrap_err();
-        assert!(wait >= 1);
-        // One address cannot lock the account: its owner still gets in from hers.
-        for _ in 0..5 {
-            let _ = t.check("10.0.0.1", "ana@example.org");
-        }
-        assert!(t.check("10.0.0.2", "ana@example.org").is_ok());
-        // Many addresses together hit the account's ceiling, case-insensitively.
-        let t = LoginThrottle::new(1);
-        for i in 0..LoginThrottle::ACCOUNT_FACTOR {
-            assert!(t.check(&format!("10.0.1.{i}"), "ANA@example.org").is_ok());
-        }
-        assert!(t.check("10.0.2.1", "ana@example.org").is_err());
+    fn keys_are_digests_of_their_kind_and_value() {
+        assert_ne!(
+            key("login-ip", "10.0.0.1"),
+            key("invitation-ip", "10.0.0.1")
+        );
+        assert_eq!(key("login-ip", "10.0.0.1").len(), 32);
+        assert!(!String::from_utf8_lossy(&key("login-account", "ana@example.org")).contains("ana"));
     }
 }

@@ -257,6 +257,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    throttles (key) {
+        key -> Bytea,
+        tat -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         organization_id -> Uuid,

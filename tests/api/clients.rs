@@ -451,6 +451,9 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         "program_versions",
         "programs",
         "service_tokens",
+        // Rate limits are keyed by digests (never an address or an email) and purged within a
+        // minute of their last use.
+        "throttles",
         "webhook_deliveries",
         "webhook_endpoints",
     ];

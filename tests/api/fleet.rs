@@ -6,20 +6,66 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use runback::config::Settings;
+
 use crate::helpers::{assert_problem, fresh_database, start_app, TestApp};
 
 /// Two instances, A and B, of the service on one fresh database.
 async fn two_instances() -> (TestApp, TestApp) {
+    two_instances_with(|_| {}).await
+}
+
+async fn two_instances_with(tweak: impl Fn(&mut Settings)) -> (TestApp, TestApp) {
     let (db_url, db_name, maintenance_url) = fresh_database().await;
     let a = start_app(
         db_url.clone(),
         db_name.clone(),
         maintenance_url.clone(),
-        |_| {},
+        &tweak,
     )
     .await;
-    let b = start_app(db_url, db_name, maintenance_url, |_| {}).await;
+    let b = start_app(db_url, db_name, maintenance_url, &tweak).await;
     (a, b)
+}
+
+async fn bad_login(app: &TestApp) -> reqwest::Response {
+    app.post(
+        "/v1/auth/login",
+        None,
+        &json!({"email": "nobody@example.org", "password": "wrong password"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throttles_count_across_instances() {
+    let (a, b) = two_instances_with(|s| {
+        s.login_attempts_per_minute = 2;
+        s.expensive_requests_per_minute = 2;
+    })
+    .await;
+    assert_eq!(bad_login(&a).await.status(), 401);
+    assert_eq!(bad_login(&b).await.status(), 401);
+    let res = bad_login(&a).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 429).await;
+    assert_problem(bad_login(&b).await, 429).await;
+
+    // Expensive requests: the same caller's allowance, whichever instance she reaches.
+    let (c, d) = two_instances_with(|s| s.expensive_requests_per_minute = 2).await;
+    let admin = c
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    assert_eq!(
+        c.get("/v1/audit-events", Some(&admin.token)).await.status(),
+        200
+    );
+    assert_eq!(
+        d.get("/v1/audit-events", Some(&admin.token)).await.status(),
+        200
+    );
+    assert_problem(d.get("/v1/audit-events", Some(&admin.token)).await, 429).await;
+    assert_problem(c.get("/v1/audit-events", Some(&admin.token)).await, 429).await;
 }
 
 #[tokio::test]

@@ -5,8 +5,9 @@ use diesel_async::RunQueryDsl;
 
 use crate::helpers::spawn_app;
 
-/// Tables that are not practice data: the practices themselves and the migration ledger.
-const NOT_PRACTICE_DATA: [&str; 2] = ["__diesel_schema_migrations", "organizations"];
+/// Tables that are not practice data: the practices themselves, the migration ledger, and the
+/// service-wide rate limits (keyed by digests of addresses and accounts, not by practice).
+const NOT_PRACTICE_DATA: [&str; 3] = ["__diesel_schema_migrations", "organizations", "throttles"];
 
 #[tokio::test]
 async fn every_table_of_practice_data_has_a_non_null_organization_id() {
