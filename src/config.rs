@@ -14,6 +14,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// `DATABASE_URL`; `None` means "run our own PostgreSQL under `data_dir`".
     pub database_url: Option<String>,
+    /// `DATABASE_READ_URL`: a streaming replica for heavy reads (`replica`); default none.
+    pub database_read_url: Option<String>,
     /// `BIND_ADDR`, default `127.0.0.1:8080`.
     pub bind_addr: String,
     /// `JWT_SECRET`: required when `DATABASE_URL` is set; the embedded mode keeps one under `data_dir`.
@@ -81,6 +83,10 @@ impl std::fmt::Debug for Settings {
                 "database_url",
                 &self.database_url.as_deref().map(redact_url),
             )
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_deref().map(redact_url),
+            )
             .field("bind_addr", &self.bind_addr)
             .field(
                 "jwt_secret",
@@ -144,6 +150,7 @@ impl Settings {
         };
         Ok(Self {
             database_url: var("DATABASE_URL"),
+            database_read_url: var("DATABASE_READ_URL"),
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret: var("JWT_SECRET"),
             jwt_previous_secret: var("JWT_PREVIOUS_SECRET"),
@@ -181,6 +188,7 @@ impl Settings {
     pub fn for_database(database_url: String, jwt_secret: String) -> Self {
         Self {
             database_url: Some(database_url),
+            database_read_url: None,
             bind_addr: "127.0.0.1:0".into(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secret: None,

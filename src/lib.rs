@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod openapi;
+pub mod replica;
 pub mod startup;
 pub mod telemetry;
 pub mod webhooks;

@@ -34,6 +34,9 @@ pub struct AppState {
     /// so together they never take more than half the pool.
     pub import_slots: Arc<tokio::sync::Semaphore>,
     pub token_validity: TokenValidity,
+    /// The read replica for heavy reads, if any, and who wrote lately (`replica`).
+    pub replica: Option<crate::replica::Replica>,
+    pub recent_writes: crate::replica::RecentWrites,
     /// Staff reads of client data, written in batches (`db::audit::ReadLog`).
     pub read_log: Arc<ReadLog>,
     pub metrics: Metrics,
@@ -44,6 +47,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A connection for a heavy read by this caller (the replica's when that is safe).
+    pub async fn heavy_read(
+        &self,
+        principal: &crate::auth::Principal,
+    ) -> Result<crate::db::DbConn, ApiError> {
+        crate::replica::heavy_read(
+            &self.pool,
+            self.replica.as_ref(),
+            &self.recent_writes,
+            principal.caller_id(),
+        )
+        .await
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
     }
@@ -155,6 +172,13 @@ impl Application {
             import_slots: Arc::new(tokio::sync::Semaphore::new((settings.pool_size / 4).max(1))),
             token_validity: TokenValidity::default(),
             read_log: Arc::default(),
+            replica: match &settings.database_read_url {
+                Some(url) => Some(crate::replica::Replica::new(crate::db::build_replica_pool(
+                    url, &settings,
+                )?)),
+                None => None,
+            },
+            recent_writes: Default::default(),
             settings,
             openapi_json: document.to_json()?,
             routes: route_table(&document),
@@ -266,6 +290,7 @@ impl Application {
                 tokio::select! {
                     _ = tick.tick() => {
                         state.token_validity.forget_stale();
+                        state.recent_writes.forget_old();
                         if let Ok(mut conn) = state.pool.get().await {
                             if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
                                 tracing::warn!(error = %e, "purging expired idempotency keys");

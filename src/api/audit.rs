@@ -139,7 +139,7 @@ pub async fn list_audit_events(
         since: query.since,
         until: query.until,
     };
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.heavy_read(&principal).await?;
     let rows = audit::list(&mut conn, principal.organization_id, &filter, before, limit).await?;
     Ok(web::Json(Page::from_rows(
         rows,

@@ -514,7 +514,7 @@ pub async fn list_clients(
         flag: query.flag.map(|f| f.as_str().to_string()),
     };
     let today = Utc::now().date_naive();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.heavy_read(&principal).await?;
     let rows = clients::list_summaries(&mut conn, &principal, &filter, today, after, limit).await?;
     for row in &rows {
         super::note_staff_read(&state, &principal, "client.list", row.id);
@@ -947,7 +947,7 @@ pub async fn export_client(
     client_id: web::Path<String>,
 ) -> ApiResult<web::Json<ClientExport>> {
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let plans = plans::all_for_client(&mut conn, client.id).await?;
     let transitions = plans::transitions_for_client(&mut conn, client.id, None, i64::MAX).await?;
@@ -957,7 +957,7 @@ pub async fn export_client(
         crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
     let flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
     super::audit_staff_read(
-        &mut conn,
+        &mut *state.pool.get().await?,
         &principal,
         client.id,
         "client.export",

@@ -429,7 +429,7 @@ pub async fn client_bundle(
     client_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let mut with_stages = Vec::new();
     for plan in plans::all_for_client(&mut conn, client.id).await? {
@@ -446,7 +446,7 @@ pub async fn client_bundle(
     let readiness = sessions::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let flags = reports::all_flags_for_client(&mut conn, client.id).await?;
     audit_staff_read(
-        &mut conn,
+        &mut *state.pool.get().await?,
         &principal,
         client.id,
         "client.fhir_export",

@@ -746,7 +746,7 @@ pub async fn timeline(
     QueryParams(query): QueryParams<TimelineQuery>,
 ) -> ApiResult<web::Json<Timeline>> {
     let id = client_id_of(&principal, &client_id)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let until = query.until.unwrap_or_else(|| today_in(&client.timezone));
     let since = query.since.unwrap_or(until - Duration::days(90));
@@ -757,7 +757,7 @@ pub async fn timeline(
         ));
     }
     super::audit_staff_read(
-        &mut conn,
+        &mut *state.pool.get().await?,
         &principal,
         client.id,
         "client.timeline.read",

@@ -142,10 +142,21 @@ pub async fn authorize(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     match check(&req).await {
-        Ok(()) => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
+        Ok(()) => {
+            // A caller's successful write keeps her next heavy reads on the primary.
+            let writer = (!matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS"))
+                .then(|| Principal::of(req.request()))
+                .flatten()
+                .map(|p| p.caller_id());
+            let state = req.app_data::<web::Data<AppState>>().cloned();
+            let res = next.call(req).await?;
+            if let (Some(caller), Some(state)) = (writer, state) {
+                if res.status().is_success() {
+                    state.recent_writes.record(caller);
+                }
+            }
+            Ok(res.map_into_left_body())
+        }
         Err(e) => Ok(req.error_response(e).map_into_right_body()),
     }
 }

@@ -93,8 +93,16 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 /// Every connection carries a statement timeout, and a transaction left idle is ended by the
 /// server, so no request holds a connection or a lock for long.
 pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Result<DbPool> {
+    build_pool_with(url, settings, RecyclingMethod::Fast)
+}
+
+fn build_pool_with(
+    url: &str,
+    settings: &crate::config::Settings,
+    recycling: RecyclingMethod<AsyncPgConnection>,
+) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
-    config.recycling_method = RecyclingMethod::Fast;
+    config.recycling_method = recycling;
     let statement_ms = settings.statement_timeout.as_millis();
     // Each connection's I/O runs as a task on the runtime that opens it. Open them on the
     // runtime that builds the pool (it lives as long as the service), not on whichever HTTP
@@ -133,6 +141,15 @@ pub fn build_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Resu
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
+}
+
+/// The read replica's pool: like the primary's, but a connection is checked before it is handed
+/// out (a replica may go away on its own) and a wait is short, so a missing replica costs a
+/// heavy read little before it goes to the primary.
+pub fn build_replica_pool(url: &str, settings: &crate::config::Settings) -> anyhow::Result<DbPool> {
+    let mut settings = settings.clone();
+    settings.acquire_timeout = settings.acquire_timeout.min(Duration::from_millis(500));
+    build_pool_with(url, &settings, RecyclingMethod::Verified)
 }
 
 /// Applies every pending embedded migration. Runs on a blocking thread: diesel's migration
