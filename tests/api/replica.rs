@@ -229,6 +229,34 @@ async fn heavy_reads_go_to_the_replica_except_right_after_her_own_write() {
     .await;
     assert!(replica_connections >= 1, "no connection to the replica");
 
+    // The lag seen: from the primary's answer to a write to the row on the replica.
+    let res = app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "next_day"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let answered = std::time::Instant::now();
+    let first: Value = res.json().await.unwrap();
+    let on_replica = format!(
+        "SELECT count(*) AS n FROM symptom_reports WHERE id = '{}'",
+        first["id"].as_str().unwrap()
+    );
+    let replica_db = socket_url(&replica_data, "runback", "");
+    while scalar(&replica_db, &on_replica).await == 0 {
+        assert!(
+            answered.elapsed() < Duration::from_secs(10),
+            "the replica never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    println!(
+        "replica lag seen: {:?} from the primary's answer",
+        answered.elapsed()
+    );
+
     // With the replica's replay paused it falls behind: a mother who reports and at once reads
     // her timeline sees her report (the primary); the script, which wrote nothing, reads the
     // replica's past, without it.

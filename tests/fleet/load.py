@@ -90,13 +90,17 @@ def setup(base, out):
 
 class Receiver(http.server.BaseHTTPRequestHandler):
     seen = {}
+    # Per client, the reports her events name, in the order they arrived.
+    arrivals = {}
     lock = threading.Lock()
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", "0")))
+        event = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
         with Receiver.lock:
             msg = self.headers.get("webhook-id")
             Receiver.seen[msg] = Receiver.seen.get(msg, 0) + 1
+            data = event.get("data", {})
+            Receiver.arrivals.setdefault(data.get("client_id"), []).append(data.get("report_id") or data.get("id"))
         self.send_response(204)
         self.end_headers()
 
@@ -166,6 +170,7 @@ def run(base, out):
     time.sleep(1)
     with Receiver.lock:
         results["webhooks"] = dict(Receiver.seen)
+        results["arrivals"] = dict(Receiver.arrivals)
     with open(f"{out}/load.json", "w") as f:
         json.dump(results, f)
 
@@ -182,6 +187,18 @@ def check(base, out):
     delivered = int(psql("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"))
     events = int(psql("SELECT count(*) FROM webhook_events WHERE event_type = 'symptom_report.created'"))
     duplicates = sum(n - 1 for n in r["webhooks"].values() if n > 1)
+    # Each client's events arrived in the order her reports were written (three dispatchers).
+    out_of_order = 0
+    for client, reports_seen in r["arrivals"].items():
+        ids = [i for i in reports_seen if i]
+        if not ids:
+            continue
+        expected = [
+            e for e in psql(
+                "SELECT string_agg(payload->'data'->>'report_id', ',' ORDER BY seq) FROM webhook_events "
+                f"WHERE client_id = '{client}' AND event_type = 'symptom_report.created'").split(",") if e]
+        if ids != expected:
+            out_of_order += 1
     # The login throttle (5 a minute per address) holds across the three instances.
     api = Api(base)
     statuses = [api.call("POST", "/v1/auth/login", body={"email": "nobody@fleet.example", "password": "wrong"})[0]
@@ -193,6 +210,7 @@ def check(base, out):
         "sessions_acknowledged": len(sessions), "sessions_in_db": sessions_in_db,
         "webhook_events": events, "webhooks_delivered": delivered,
         "webhooks_received": len(r["webhooks"]), "webhook_duplicates": duplicates,
+        "clients_with_events_out_of_order": out_of_order,
         "login_statuses": statuses,
     }
     with open(f"{out}/summary.json", "w") as f:
@@ -207,6 +225,8 @@ def check(base, out):
         problems.append("an id was acknowledged twice")
     if events != len(reports) or len(r["webhooks"]) != events or delivered != events or duplicates:
         problems.append("webhooks were not delivered exactly once each")
+    if out_of_order:
+        problems.append(f"{out_of_order} clients' events arrived out of order")
     if statuses.count(401) > 5 or 429 not in statuses:
         problems.append(f"the login throttle did not hold across instances: {statuses}")
     if problems:
