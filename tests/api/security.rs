@@ -417,3 +417,38 @@ async fn metrics_can_require_a_token() {
     let open = spawn_app().await;
     assert_eq!(open.get("/metrics", None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn logs_name_the_address_only_a_trusted_proxy_vouches_for() {
+    let app = spawn_app().await;
+    app.new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let pair: Value = app
+        .login("admin@riverside.example", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // A reused refresh token is logged (a warning, within the request's span): sent with a
+    // forwarded address from a peer that is not a trusted proxy.
+    for _ in 0..2 {
+        app.client
+            .post(format!("{}/v1/auth/refresh", app.address))
+            .header("x-forwarded-for", "203.0.113.99")
+            .json(&json!({"refresh_token": pair["refresh_token"]}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let logs = crate::helpers::captured_logs();
+    let line = logs
+        .lines()
+        .filter(|l| l.contains("refresh token reused"))
+        .find(|l| l.contains("http.client_ip"))
+        .expect("the reuse is logged with the request's client address");
+    assert!(line.contains("\"http.client_ip\":\"127.0.0.1\""), "{line}");
+    assert!(
+        !logs.contains("203.0.113.99"),
+        "a spoofed address reached the logs"
+    );
+}
