@@ -4,15 +4,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app};
 
-async fn events(app: &crate::helpers::TestApp, token: &str, query: &str) -> Vec<Value> {
-    let res = app
-        .get(&format!("/v1/audit-events{query}"), Some(token))
-        .await;
-    assert_eq!(res.status(), 200, "{query}");
-    let page: Value = res.json().await.unwrap();
-    page["items"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn staff_reads_are_audited_and_admins_filter_the_trail() {
     let app = spawn_app().await;
@@ -59,12 +50,12 @@ async fn staff_reads_are_audited_and_admins_filter_the_trail() {
         .await;
     assert_eq!(res.status(), 200);
 
-    let reads = events(
-        &app,
-        &admin.token,
-        &format!("?entity_id={id}&action=symptom_report.read"),
-    )
-    .await;
+    let reads = app
+        .audit_events(
+            &admin.token,
+            &format!("?entity_id={id}&action=symptom_report.read"),
+        )
+        .await;
     assert_eq!(reads.len(), 2, "{reads:?}");
     // Newest first: the admin's read of the one report, then the coach's list.
     assert_eq!(reads[0]["actor_id"], admin.user_id.to_string());
@@ -73,12 +64,16 @@ async fn staff_reads_are_audited_and_admins_filter_the_trail() {
     assert_eq!(reads[1]["actor_type"], "user");
     assert_eq!(reads[1]["entity"], "client");
     for action in ["client.timeline.read", "client.export"] {
-        let found = events(&app, &admin.token, &format!("?action={action}")).await;
+        let found = app
+            .audit_events(&admin.token, &format!("?action={action}"))
+            .await;
         assert_eq!(found.len(), 1, "{action}: {found:?}");
         assert_eq!(found[0]["actor_id"], coach.user_id.to_string());
     }
     // The client's own actions are there too (her report), and filters narrow.
-    let hers = events(&app, &admin.token, &format!("?actor_id={}", client.user_id)).await;
+    let hers = app
+        .audit_events(&admin.token, &format!("?actor_id={}", client.user_id))
+        .await;
     assert!(
         hers.iter().any(|e| e["action"] == "symptom_report.create"),
         "{hers:?}"
@@ -86,11 +81,13 @@ async fn staff_reads_are_audited_and_admins_filter_the_trail() {
     assert!(hers
         .iter()
         .all(|e| e["actor_id"] == client.user_id.to_string()));
-    let none = events(&app, &admin.token, "?since=2999-01-01T00:00:00Z").await;
+    let none = app
+        .audit_events(&admin.token, "?since=2999-01-01T00:00:00Z")
+        .await;
     assert!(none.is_empty());
 
     // Paging walks the whole trail without repeats.
-    let all = events(&app, &admin.token, "?limit=200").await;
+    let all = app.audit_events(&admin.token, "?limit=200").await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -141,7 +138,7 @@ async fn staff_reads_are_audited_and_admins_filter_the_trail() {
     let other = app
         .new_admin("Hillside Physio", "admin@hillside.example")
         .await;
-    let theirs = events(&app, &other.token, "?limit=200").await;
+    let theirs = app.audit_events(&other.token, "?limit=200").await;
     assert!(theirs.iter().all(|e| e["entity_id"] != id.to_string()));
 }
 
@@ -204,7 +201,9 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
     }
     let mut trail = Vec::new();
     for _ in 0..40 {
-        trail = events(&app, &admin.token, &format!("?entity_id={id}&limit=200")).await;
+        trail = app
+            .audit_events(&admin.token, &format!("?entity_id={id}&limit=200"))
+            .await;
         let found = reads
             .iter()
             .all(|(_, action)| trail.iter().any(|e| e["action"] == *action));

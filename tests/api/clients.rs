@@ -534,18 +534,10 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
             );
         }
     }
-    let trail: Value = app
-        .get(
-            &format!("/v1/audit-events?entity_id={client}&limit=200"),
-            Some(&admin.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
+    let trail = app
+        .audit_events(&admin.token, &format!("?entity_id={client}&limit=200"))
+        .await;
+    let actions: Vec<&str> = trail
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
@@ -557,9 +549,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     ] {
         assert!(actions.contains(&kept), "{kept} kept: {actions:?}");
     }
-    let read = trail["items"]
-        .as_array()
-        .unwrap()
+    let read = trail
         .iter()
         .find(|e| e["action"] == "symptom_report.read")
         .unwrap();
@@ -568,9 +558,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         coach.user_id.to_string(),
         "who read her data"
     );
-    let update = trail["items"]
-        .as_array()
-        .unwrap()
+    let update = trail
         .iter()
         .find(|e| e["action"] == "client.update")
         .unwrap();

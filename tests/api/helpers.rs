@@ -498,6 +498,16 @@ impl TestApp {
         program_id
     }
 
+    /// The audit trail's events for `query` (`?entity_id=…`, `?action=…`), as `token` reads it.
+    pub async fn audit_events(&self, token: &str, query: &str) -> Vec<Value> {
+        let res = self
+            .get(&format!("/v1/audit-events{query}"), Some(token))
+            .await;
+        assert_eq!(res.status(), 200, "{query}");
+        let page: Value = res.json().await.unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
     /// A service token made by `admin` with these scopes.
     pub async fn new_service_token(&self, admin: &Caller, scopes: &[&str]) -> (Uuid, String) {
         let res = self

@@ -104,20 +104,11 @@ async fn only_the_newest_invitation_works_and_a_reset_ends_every_session() {
         200
     );
 
-    let trail: Value = app
-        .get(
-            &format!("/v1/audit-events?entity_id={coach_id}"),
-            Some(&admin.token),
-        )
+    let actions: Vec<String> = app
+        .audit_events(&admin.token, &format!("?entity_id={coach_id}"))
         .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
         .iter()
-        .map(|e| e["action"].as_str().unwrap())
+        .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
     for action in [
         "coach.invite",
@@ -125,7 +116,10 @@ async fn only_the_newest_invitation_works_and_a_reset_ends_every_session() {
         "coach.password_reset",
         "password_reset.accept",
     ] {
-        assert!(actions.contains(&action), "{action} in {actions:?}");
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
     }
 }
 
