@@ -92,6 +92,9 @@ pub enum ApiError {
     /// wherever that record is.
     #[error("id already in use")]
     IdInUse,
+    /// A sync cursor older than the deletions the feed keeps.
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("payload too large: {0}")]
@@ -124,6 +127,7 @@ impl ApiError {
             ApiError::NotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) | ApiError::IdInUse => ("conflict", "Conflict"),
+            ApiError::Gone(_) => ("cursor-expired", "The sync cursor has expired"),
             ApiError::PreconditionFailed(_) => (
                 "precondition-failed",
                 "The resource changed since it was read",
@@ -153,6 +157,7 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::Conflict(d)
             | ApiError::PreconditionFailed(d)
+            | ApiError::Gone(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::HeadersTooLarge(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
@@ -213,6 +218,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::IdInUse => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

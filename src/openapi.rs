@@ -45,6 +45,7 @@ an access token from `POST /v1/auth/login`, or a service token.",
         (name = "imports", description = "Bulk client import for scripts"),
         (name = "audit", description = "Who changed or looked at what, and when (admins)"),
         (name = "fhir", description = "FHIR R4 documents for clinical systems"),
+        (name = "sync", description = "One change feed for offline apps and dashboards"),
         (name = "webhooks", description = "Events pushed to dashboards (admins)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )

@@ -286,9 +286,11 @@ impl Application {
         // Keep the throttles' memory bounded; drop idempotency keys and webhook events past their time.
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut minutes = 0u64;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
+                        minutes += 1;
                         state.token_validity.forget_stale();
                         state.recent_writes.forget_old();
                         if let Ok(mut conn) = state.pool.get().await {
@@ -300,6 +302,14 @@ impl Application {
                             }
                             if let Err(e) = crate::db::throttles::purge_recovered(&mut conn).await {
                                 tracing::warn!(error = %e, "purging recovered throttles");
+                            }
+                            // The change feed's upkeep, hourly (and at start).
+                            if minutes % 60 == 1 {
+                                let keep = chrono::Duration::days(crate::api::sync::TOMBSTONE_DAYS);
+                                match crate::db::sync::maintain(&mut conn, chrono::Utc::now() - keep).await {
+                                    Ok((superseded, pruned)) => tracing::info!(superseded, pruned, "change feed upkeep"),
+                                    Err(e) => tracing::warn!(error = %e, "change feed upkeep"),
+                                }
                             }
                         }
                     }

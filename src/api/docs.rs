@@ -92,6 +92,13 @@ pub struct NotFound(Problem);
     "detail": "Someone in this organization already uses this email."}))]
 pub struct Conflict(Problem);
 
+/// The cursor is older than the deletions the feed keeps (30 days): sync again from the start.
+#[derive(IntoResponses)]
+#[response(status = 410, content_type = "application/problem+json", example = json!({
+    "type": "/problems/cursor-expired", "title": "The sync cursor has expired", "status": 410,
+    "detail": "This cursor is older than the feed's 30 days of deletions; sync again from the start (no cursor) and replace what the app holds."}))]
+pub struct CursorExpired(Problem);
+
 /// Too many attempts; retry after `Retry-After` seconds.
 #[derive(IntoResponses)]
 #[response(status = 429, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait")), example = json!({

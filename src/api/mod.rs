@@ -19,6 +19,7 @@ pub mod programs;
 pub mod reports;
 pub mod service_tokens;
 pub mod sessions;
+pub mod sync;
 pub mod viewer;
 pub mod webhooks;
 
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     audit::configure(cfg);
     fhir::configure(cfg);
     webhooks::configure(cfg);
+    sync::configure(cfg);
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

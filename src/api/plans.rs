@@ -331,6 +331,21 @@ async fn read_plan(
     Ok((plan, next))
 }
 
+/// Her live plan as `GET /v1/clients/{id}/plan` shows it, with today's session; a plan that
+/// is no longer her live one is shown as exports show it.
+pub(crate) async fn with_today(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    plan: Plan,
+) -> ApiResult<PlanView> {
+    let (live, next) = read_plan(conn, principal, &plan.client_id.to_string(), None).await?;
+    let mut view = PlanView::without_prescription(plan);
+    if live.id == view.id {
+        view.next_session = Some(next);
+    }
+    Ok(view)
+}
+
 /// The client's current plan, with its latest recommendation and next session.
 #[utoipa::path(tag = "plans", operation_id = "getPlan", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`")),

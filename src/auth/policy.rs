@@ -244,6 +244,12 @@ pub const ROUTES: &[RouteRule] = &[
         "/v1/clients/{client_id}/timeline",
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),
+    // Each caller's own reach: her records, a coach's clients, the practice.
+    rule(
+        "GET",
+        "/v1/sync",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
     rule(
         "GET",
         "/v1/flags",

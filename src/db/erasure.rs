@@ -112,6 +112,12 @@ pub async fn erase_client(
             .execute(conn)
             .await?,
     );
+    // The change feed keeps only her deletion (added as her row goes) and earlier losses of
+    // reach, which each coach who had her needs.
+    count(
+        "sync_changes",
+        super::sync::forget_client(conn, client_id).await?,
+    );
     // Her login, with its refresh tokens and invitations (cascading); every instance of the
     // service refuses its access tokens once this commits.
     super::users::announce_token_change(conn, &user_ids).await?;

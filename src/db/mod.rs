@@ -14,6 +14,7 @@ pub mod progress;
 pub mod reports;
 pub mod schema;
 pub mod sessions;
+pub mod sync;
 pub mod throttles;
 pub mod tls;
 pub mod tokens;

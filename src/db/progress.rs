@@ -49,11 +49,13 @@ pub struct EngineContext {
     plan: Plan,
     auto_progress: bool,
     stages: Arc<Vec<Stage>>,
-    /// Whether her latest two reports at the step (ever) had pelvic symptoms, newest first:
-    /// triage's memory.
-    earlier_pelvic: Vec<bool>,
+    /// Her latest reports at the step (ever), by the day they are about, newest first, and
+    /// whether each had pelvic symptoms: triage's memory.
+    earlier_pelvic: Vec<(NaiveDate, bool)>,
     sessions: Vec<SessionFact>,
-    /// Reports since the step began or a coach last resolved a flag, by id.
+    /// Reports since the step began or a coach last resolved a flag, by id, in the order of
+    /// the days they are about (then of arrival): a report queued offline and sent late weighs
+    /// as if it had come on its day.
     reports: Vec<(Uuid, ReportFact)>,
     readiness: Vec<ReadinessFact>,
     open_flags: Vec<TriageLevel>,
@@ -74,7 +76,7 @@ struct ContextRow {
 
 #[derive(Deserialize)]
 struct Inputs {
-    earlier_pelvic: Vec<bool>,
+    earlier_pelvic: Vec<(NaiveDate, bool)>,
     sessions: Vec<(NaiveDate, bool)>,
     reports: Vec<(Uuid, NaiveDate, String, String, i16, bool)>,
     readiness: Vec<(String, String, bool)>,
@@ -98,11 +100,13 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     use diesel_async::RunQueryDsl;
     let row: Option<ContextRow> = diesel::sql_query(
         "SELECT p.*, o.auto_progress, json_build_object(
-           'earlier_pelvic', ARRAY(
-               SELECT r.pelvic_symptom FROM symptom_reports r
-                WHERE r.plan_id = p.id AND r.stage = p.stage
-                  AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
-                ORDER BY r.created_at DESC, r.id DESC LIMIT 2),
+           'earlier_pelvic', (
+               SELECT COALESCE(json_agg(json_build_array(e.reported_on, e.pelvic_symptom)
+                                        ORDER BY e.reported_on DESC, e.created_at DESC, e.id DESC), '[]')
+                 FROM (SELECT r.reported_on, r.pelvic_symptom, r.created_at, r.id FROM symptom_reports r
+                        WHERE r.plan_id = p.id AND r.stage = p.stage
+                          AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
+                        ORDER BY r.reported_on DESC, r.created_at DESC, r.id DESC LIMIT 30) e),
            'sessions', (
                SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
                                         ORDER BY s.performed_on, s.created_at, s.id), '[]')
@@ -111,7 +115,8 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                   AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
            'reports', (
                SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
-                                                         r.max_pain, r.pelvic_symptom) ORDER BY r.created_at, r.id), '[]')
+                                                         r.max_pain, r.pelvic_symptom)
+                                         ORDER BY r.reported_on, r.created_at, r.id), '[]')
                  FROM symptom_reports r
                 WHERE r.plan_id = p.id
                   AND r.created_at >= GREATEST(p.step_started_at,
@@ -221,8 +226,10 @@ impl EngineContext {
             max_pain: report.max_pain.clamp(0, 10) as u8,
             pelvic_symptom: report.pelvic_symptom,
         };
-        // Received now: the newest of her reports, whatever id the app chose for it.
-        self.reports.push((report.id, fact));
+        // Received now: after the reports about the same day or earlier, whatever id the app
+        // chose for it, and before those about later days (it was queued offline).
+        let at = self.reports.partition_point(|(_, r)| r.date <= fact.date);
+        self.reports.insert(at, (report.id, fact));
         self.pains.push((report.reported_on, report.max_pain));
         if fact.level != TriageLevel::Green && !self.open_flags.contains(&fact.level) {
             self.open_flags.push(fact.level);
@@ -435,7 +442,9 @@ pub async fn record_report(
     let earlier: Vec<EarlierReport> = context
         .iter()
         .flat_map(|c| &c.earlier_pelvic)
-        .map(|&had_pelvic_symptom| EarlierReport { had_pelvic_symptom })
+        .filter(|(day, _)| *day <= new.reported_on)
+        .take(2)
+        .map(|&(_, had_pelvic_symptom)| EarlierReport { had_pelvic_symptom })
         .collect();
     let triage = triage::triage(new.timing, new.symptoms, &earlier);
     // As stored: PostgreSQL keeps microseconds.

@@ -441,6 +441,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         "refresh_tokens",
         "session_logs",
         "symptom_reports",
+        "sync_changes",
         "users",
         "webhook_events",
     ];
@@ -451,6 +452,8 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         "program_versions",
         "programs",
         "service_tokens",
+        // The change feed's one row of where its pruning has reached.
+        "sync_horizon",
         // Rate limits are keyed by digests (never an address or an email) and purged within a
         // minute of their last use.
         "throttles",
@@ -526,7 +529,27 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
             0,
             "{table} still holds something of hers"
         );
-        if table != "audit_events" {
+        if table == "sync_changes" {
+            // The change feed keeps her deletion (an id) for her coaches' apps, nothing else.
+            let kept: Vec<(String, String)> = {
+                #[derive(diesel::QueryableByName)]
+                struct Kept {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    entity: String,
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    op: String,
+                }
+                diesel::sql_query("SELECT entity, op FROM sync_changes WHERE client_id = $1")
+                    .bind::<diesel::sql_types::Uuid, _>(client)
+                    .load::<Kept>(&mut conn)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|k| (k.entity, k.op))
+                    .collect()
+            };
+            assert_eq!(kept, [("client".to_string(), "delete".to_string())]);
+        } else if table != "audit_events" {
             assert_eq!(
                 rows_holding(&mut conn, table, &needles).await,
                 0,

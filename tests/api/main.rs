@@ -24,6 +24,7 @@ mod service_tokens;
 mod shutdown;
 mod startup;
 mod symptoms;
+mod sync;
 mod tls;
 mod webhooks;
 mod workflow;

@@ -1,0 +1,17 @@
+DROP TRIGGER clients_sync ON clients;
+DROP TRIGGER clients_sync_update ON clients;
+DROP TRIGGER plans_sync ON plans;
+DROP TRIGGER plans_sync_update ON plans;
+DROP TRIGGER plan_transitions_sync ON plan_transitions;
+DROP TRIGGER session_logs_sync ON session_logs;
+DROP TRIGGER session_logs_sync_update ON session_logs;
+DROP TRIGGER readiness_results_sync ON readiness_results;
+DROP TRIGGER symptom_reports_sync ON symptom_reports;
+DROP TRIGGER symptom_reports_sync_update ON symptom_reports;
+DROP TRIGGER flags_sync ON flags;
+DROP TRIGGER flags_sync_update ON flags;
+DROP FUNCTION sync_record_client_change();
+DROP FUNCTION sync_fan_out(uuid, uuid, uuid);
+DROP FUNCTION sync_record_change();
+DROP TABLE sync_horizon;
+DROP TABLE sync_changes;

@@ -1,0 +1,128 @@
+-- The change feed (`GET /v1/sync`): one row per change to a record about a client, written by
+-- triggers so that no writer can forget it. A page is read in (txid, seq) order, and only rows
+-- of transactions older than every transaction still running (the snapshot's xmin) are
+-- served: a row committed after a cursor was issued always sorts after it, even when its
+-- transaction began earlier. Rows carry ids, never values; a page loads the records as they
+-- are when it is read.
+CREATE TABLE sync_changes (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    organization_id uuid NOT NULL,
+    client_id uuid NOT NULL,
+    -- Her coach when the change was made: the feed of that coach carries it.
+    coach_id uuid,
+    entity text NOT NULL CHECK (entity IN ('client', 'plan', 'plan_transition', 'session',
+                                           'readiness_result', 'symptom_report', 'flag')),
+    entity_id uuid NOT NULL,
+    op text NOT NULL CHECK (op IN ('upsert', 'delete')),
+    -- A change of reach, for `coach_id` alone: she was moved to or from that coach.
+    coach_only boolean NOT NULL DEFAULT false,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sync_changes_organization_idx ON sync_changes (organization_id, txid, seq);
+CREATE INDEX sync_changes_coach_idx ON sync_changes (coach_id, txid, seq) WHERE coach_id IS NOT NULL;
+CREATE INDEX sync_changes_client_idx ON sync_changes (client_id, txid, seq);
+
+-- The newest position whose deletions were pruned: a cursor before it may have missed one
+-- and must start again (410).
+CREATE TABLE sync_horizon (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    txid xid8 NOT NULL,
+    seq bigint NOT NULL
+);
+INSERT INTO sync_horizon (txid, seq) VALUES ('0'::xid8, 0);
+
+-- A record about a client changed (tables with `client_id`).
+CREATE FUNCTION sync_record_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    coach uuid;
+BEGIN
+    IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+    SELECT c.coach_id INTO coach FROM clients c WHERE c.id = r.client_id;
+    INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+    VALUES (r.organization_id, r.client_id, coach, TG_ARGV[0], r.id,
+            CASE TG_OP WHEN 'DELETE' THEN 'delete' ELSE 'upsert' END);
+    RETURN NULL;
+END;
+$$;
+
+-- Everything recorded about a client, for a coach who gains her: one upsert per record.
+CREATE FUNCTION sync_fan_out(client uuid, organization uuid, coach uuid) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op, coach_only)
+    SELECT organization, client, coach, e.entity, e.id, 'upsert', true FROM (
+        SELECT 'client' AS entity, client AS id
+        UNION ALL SELECT 'plan', id FROM plans WHERE client_id = client
+        UNION ALL SELECT 'plan_transition', id FROM plan_transitions WHERE client_id = client
+        UNION ALL SELECT 'session', id FROM session_logs WHERE client_id = client
+        UNION ALL SELECT 'readiness_result', id FROM readiness_results WHERE client_id = client
+        UNION ALL SELECT 'symptom_report', id FROM symptom_reports WHERE client_id = client
+        UNION ALL SELECT 'flag', id FROM flags WHERE client_id = client
+    ) e;
+$$;
+
+-- The client herself changed. A new coach gains everything about her; the one before loses it.
+CREATE FUNCTION sync_record_client_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+        VALUES (OLD.organization_id, OLD.id, OLD.coach_id, 'client', OLD.id, 'delete');
+        RETURN NULL;
+    END IF;
+    INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+    VALUES (NEW.organization_id, NEW.id, NEW.coach_id, 'client', NEW.id, 'upsert');
+    IF TG_OP = 'UPDATE' AND OLD.coach_id IS DISTINCT FROM NEW.coach_id THEN
+        IF OLD.coach_id IS NOT NULL THEN
+            INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op, coach_only)
+            VALUES (OLD.organization_id, OLD.id, OLD.coach_id, 'client', OLD.id, 'delete', true);
+        END IF;
+        IF NEW.coach_id IS NOT NULL THEN
+            PERFORM sync_fan_out(NEW.id, NEW.organization_id, NEW.coach_id);
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER clients_sync AFTER INSERT OR DELETE ON clients
+    FOR EACH ROW EXECUTE FUNCTION sync_record_client_change();
+CREATE TRIGGER clients_sync_update AFTER UPDATE ON clients
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_client_change();
+
+CREATE TRIGGER plans_sync AFTER INSERT OR DELETE ON plans
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan');
+CREATE TRIGGER plans_sync_update AFTER UPDATE ON plans
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('plan');
+CREATE TRIGGER plan_transitions_sync AFTER INSERT OR UPDATE OR DELETE ON plan_transitions
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan_transition');
+CREATE TRIGGER session_logs_sync AFTER INSERT OR DELETE ON session_logs
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('session');
+CREATE TRIGGER session_logs_sync_update AFTER UPDATE ON session_logs
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('session');
+CREATE TRIGGER readiness_results_sync AFTER INSERT OR UPDATE OR DELETE ON readiness_results
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('readiness_result');
+CREATE TRIGGER symptom_reports_sync AFTER INSERT OR DELETE ON symptom_reports
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('symptom_report');
+CREATE TRIGGER symptom_reports_sync_update AFTER UPDATE ON symptom_reports
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('symptom_report');
+CREATE TRIGGER flags_sync AFTER INSERT OR DELETE ON flags
+    FOR EACH ROW EXECUTE FUNCTION sync_record_change('flag');
+CREATE TRIGGER flags_sync_update AFTER UPDATE ON flags
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('flag');
+
+-- What exists already is in the feed from its start.
+INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+SELECT c.organization_id, c.id, c.coach_id, e.entity, e.id, 'upsert'
+  FROM clients c
+  CROSS JOIN LATERAL (
+      SELECT 'client' AS entity, c.id AS id
+      UNION ALL SELECT 'plan', id FROM plans WHERE client_id = c.id
+      UNION ALL SELECT 'plan_transition', id FROM plan_transitions WHERE client_id = c.id
+      UNION ALL SELECT 'session', id FROM session_logs WHERE client_id = c.id
+      UNION ALL SELECT 'readiness_result', id FROM readiness_results WHERE client_id = c.id
+      UNION ALL SELECT 'symptom_report', id FROM symptom_reports WHERE client_id = c.id
+      UNION ALL SELECT 'flag', id FROM flags WHERE client_id = c.id
+  ) e;

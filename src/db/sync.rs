@@ -1,0 +1,277 @@
+//! The change feed's log (`sync_changes`, written by triggers: see migration
+//! `000014_sync_feed`). A position is (transaction id, sequence); a page holds only changes of
+//! transactions that ended before every transaction still running began, so a change that
+//! commits later always sorts after any position already handed out, whatever its start.
+//! Rows name records, never hold them: the records are loaded as they are when the page is read.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::clients::Client;
+use super::plans::{Plan, Transition};
+use super::reports::{Flag, SymptomReport};
+use super::schema::{
+    clients, flags, plan_transitions, plans, readiness_results, session_logs, symptom_reports,
+};
+use super::sessions::{ReadinessResult, SessionLog};
+use super::CachedExt;
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// A place in the feed: after the change `seq` of transaction `txid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Position {
+    pub txid: i64,
+    pub seq: i64,
+}
+
+/// Whose records a feed carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach {
+    /// The whole practice (an admin, or a service token that may read clients).
+    Organization(Uuid),
+    /// A coach's own clients.
+    Coach { organization_id: Uuid, coach_id: Uuid },
+    /// A client herself.
+    Client { organization_id: Uuid, client_id: Uuid },
+}
+
+/// One change, as logged.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Change {
+    #[diesel(sql_type = BigInt)]
+    pub txid: i64,
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = SqlUuid)]
+    pub client_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub entity_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub op: String,
+    /// A change of reach, for the coach alone.
+    #[diesel(sql_type = Bool)]
+    pub coach_only: bool,
+}
+
+impl Change {
+    pub fn position(&self) -> Position {
+        Position {
+            txid: self.txid,
+            seq: self.seq,
+        }
+    }
+}
+
+/// Whose changes a statement reads: its filter, and what `$1` and `$2` are.
+fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
+    match reach {
+        // `$2` is the organization again: every statement binds the same parameters.
+        Reach::Organization(organization_id) => (
+            "WHERE organization_id = $1 AND organization_id = $2 AND NOT coach_only",
+            organization_id,
+            organization_id,
+        ),
+        Reach::Coach {
+            organization_id,
+            coach_id,
+        } => (
+            "WHERE organization_id = $1 AND coach_id = $2",
+            organization_id,
+            coach_id,
+        ),
+        Reach::Client {
+            organization_id,
+            client_id,
+        } => (
+            "WHERE organization_id = $1 AND client_id = $2 AND NOT coach_only",
+            organization_id,
+            client_id,
+        ),
+    }
+}
+
+const COLUMNS: &str = "SELECT (txid::text)::bigint AS txid, seq, client_id, entity, entity_id, op, coach_only
+   FROM sync_changes";
+/// Changes after `$3, $4` of transactions that ended before any still running began.
+const AFTER: &str = "AND (txid, seq) > (($3::bigint)::text::xid8, $4)
+    AND txid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+  ORDER BY txid, seq LIMIT $5";
+
+/// Up to `limit` changes in `reach` after `after`, in feed order.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    reach: Reach,
+    after: Position,
+    limit: i64,
+) -> QueryResult<Vec<Change>> {
+    let (filter, organization_id, who) = filter(reach);
+    diesel::sql_query(format!("{COLUMNS} {filter} {AFTER}"))
+        .bind::<SqlUuid, _>(organization_id)
+        .bind::<SqlUuid, _>(who)
+        .bind::<BigInt, _>(after.txid)
+        .bind::<BigInt, _>(after.seq)
+        .bind::<BigInt, _>(limit)
+        .cached()
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+struct Held {
+    #[diesel(sql_type = Bool)]
+    held: bool,
+}
+
+/// Whether changes in `reach` after `after` have committed but wait behind a transaction that
+/// is still running (anywhere on the server: transaction ids are the server's).
+pub async fn held_back(
+    conn: &mut AsyncPgConnection,
+    reach: Reach,
+    after: Position,
+) -> QueryResult<bool> {
+    let (filter, organization_id, who) = filter(reach);
+    let row: Held = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM sync_changes {filter}
+            AND (txid, seq) > (($3::bigint)::text::xid8, $4)
+            AND txid >= (SELECT pg_snapshot_xmin(pg_current_snapshot()))) AS held"
+    ))
+    .bind::<SqlUuid, _>(organization_id)
+    .bind::<SqlUuid, _>(who)
+    .bind::<BigInt, _>(after.txid)
+    .bind::<BigInt, _>(after.seq)
+    .cached()
+    .get_result(conn)
+    .await?;
+    Ok(row.held)
+}
+
+#[derive(QueryableByName)]
+struct HorizonRow {
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// The newest position whose deletions were pruned: a cursor before it may have missed one.
+pub async fn pruned_through(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
+    let row: HorizonRow =
+        diesel::sql_query("SELECT (txid::text)::bigint AS txid, seq FROM sync_horizon")
+            .cached()
+            .get_result(conn)
+            .await?;
+    Ok(Position {
+        txid: row.txid,
+        seq: row.seq,
+    })
+}
+
+/// The log's upkeep, safe to run on every instance at once: keeps only the newest change of
+/// each record (per coach, and per change of reach), and forgets deletions recorded before
+/// `older_than`, moving the horizon past them. Returns (superseded, pruned) row counts.
+pub async fn maintain(
+    conn: &mut AsyncPgConnection,
+    older_than: DateTime<Utc>,
+) -> QueryResult<(usize, usize)> {
+    let superseded = diesel::sql_query(
+        "DELETE FROM sync_changes s USING (
+             SELECT entity, entity_id, coach_id, coach_only, max(seq) AS newest
+               FROM sync_changes GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) n
+          WHERE s.entity = n.entity AND s.entity_id = n.entity_id
+            AND s.coach_id IS NOT DISTINCT FROM n.coach_id AND s.coach_only = n.coach_only
+            AND s.seq < n.newest",
+    )
+    .execute(conn)
+    .await?;
+    let pruned = diesel::sql_query(
+        "WITH gone AS (
+             DELETE FROM sync_changes WHERE op = 'delete' AND recorded_at < $1
+             RETURNING txid, seq),
+         newest AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1)
+         UPDATE sync_horizon h SET txid = newest.txid, seq = newest.seq FROM newest
+          WHERE (newest.txid, newest.seq) > (h.txid, h.seq)",
+    )
+    .bind::<Timestamptz, _>(older_than)
+    .execute(conn)
+    .await?;
+    Ok((superseded, pruned))
+}
+
+/// Forgets every change about an erased client but her deletions, which each coach who had
+/// her still needs.
+pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM sync_changes WHERE client_id = $1 AND NOT (entity = 'client' AND op = 'delete')",
+    )
+    .bind::<SqlUuid, _>(client_id)
+    .execute(conn)
+    .await
+}
+
+/// Her coach now, for each of these clients that still exists.
+pub async fn coaches(
+    conn: &mut AsyncPgConnection,
+    client_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Option<Uuid>)>> {
+    clients::table
+        .filter(clients::id.eq_any(client_ids))
+        .select((clients::id, clients::coach_id))
+        .load(conn)
+        .await
+}
+
+/// The records named by a page, as they are now (those deleted since are missing).
+#[derive(Default)]
+pub struct Records {
+    pub clients: Vec<Client>,
+    pub plans: Vec<Plan>,
+    pub transitions: Vec<Transition>,
+    pub sessions: Vec<SessionLog>,
+    pub readiness: Vec<ReadinessResult>,
+    pub reports: Vec<SymptomReport>,
+    pub flags: Vec<Flag>,
+}
+
+/// The ids of the records of one kind that `changes` name.
+fn ids(changes: &[&Change], entity: &str) -> Vec<Uuid> {
+    changes
+        .iter()
+        .filter(|c| c.entity == entity)
+        .map(|c| c.entity_id)
+        .collect()
+}
+
+/// Loads the records of one kind by id, with no statement when there are none.
+macro_rules! by_ids {
+    ($conn:expr, $changes:expr, $entity:literal, $table:ident, $model:ty) => {{
+        let wanted = ids($changes, $entity);
+        if wanted.is_empty() {
+            Vec::new()
+        } else {
+            $table::table
+                .filter($table::id.eq_any(&wanted))
+                .select(<$model>::as_select())
+                .load($conn)
+                .await?
+        }
+    }};
+}
+
+/// Loads the records that `changes` upsert, one statement per kind present.
+pub async fn records(conn: &mut AsyncPgConnection, changes: &[&Change]) -> QueryResult<Records> {
+    Ok(Records {
+        clients: by_ids!(conn, changes, "client", clients, Client),
+        plans: by_ids!(conn, changes, "plan", plans, Plan),
+        transitions: by_ids!(conn, changes, "plan_transition", plan_transitions, Transition),
+        sessions: by_ids!(conn, changes, "session", session_logs, SessionLog),
+        readiness: by_ids!(conn, changes, "readiness_result", readiness_results, ReadinessResult),
+        reports: by_ids!(conn, changes, "symptom_report", symptom_reports, SymptomReport),
+        flags: by_ids!(conn, changes, "flag", flags, Flag),
+    })
+}
