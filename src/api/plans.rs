@@ -112,6 +112,7 @@ pub struct Actor {
 pub struct TransitionView {
     pub id: Uuid,
     pub plan_id: Uuid,
+    pub client_id: Uuid,
     pub action: TransitionAction,
     pub from: PlanPosition,
     pub to: PlanPosition,
@@ -144,6 +145,7 @@ impl From<Transition> for TransitionView {
         Self {
             id: t.id,
             plan_id: t.plan_id,
+            client_id: t.client_id,
             action: action_of(&t.action),
             from: position(&t.from_stage, t.from_level, &t.from_status),
             to: position(&t.to_stage, t.to_level, &t.to_status),

@@ -41,7 +41,7 @@ pub struct SyncQuery {
     #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page; omit for a first sync.
-    #[param(pattern = r"^[A-Za-z0-9_-]{32}$", example = "AAAAAAAAA-gAAAAAAAAAKgAAAAAAAAAAAA")]
+    #[param(pattern = r"^[A-Za-z0-9_-]{32}$", example = "AAAAAAAAA-gAAAAAAAAAKgAAAAAAAAAA")]
     pub cursor: Option<String>,
 }
 
@@ -121,7 +121,7 @@ pub struct SyncChange {
                   "created_at": "2026-11-24T08:10:00Z", "updated_at": "2026-11-24T08:10:00Z"}},
         {"entity": "client", "id": "01937b10-0000-7000-8000-00000000c0de", "op": "delete", "version": 4190}
     ],
-    "next_cursor": "AAAAAAAAA-gAAAAAAAAQXgAAAAAAAAAAAA",
+    "next_cursor": "AAAAAAAAA_IAAAAAAAAQXgAAAAAAAAAA",
     "has_more": false
 }))]
 pub struct SyncPage {
@@ -284,7 +284,7 @@ fn client_of(change: &SyncChange) -> Option<Uuid> {
     Some(match change.data.as_ref()? {
         SyncRecord::Client(c) => c.id,
         SyncRecord::Plan(p) => p.client_id,
-        SyncRecord::PlanTransition(_) => return None,
+        SyncRecord::PlanTransition(t) => t.client_id,
         SyncRecord::Session(s) => s.client_id,
         SyncRecord::ReadinessResult(r) => r.client_id,
         SyncRecord::SymptomReport(r) => r.client_id,
