@@ -87,28 +87,71 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER clients_sync AFTER INSERT OR DELETE ON clients
+-- New records, a statement at a time: an import of thousands of rows logs them in one
+-- INSERT ... SELECT rather than a trigger call per row.
+CREATE FUNCTION sync_record_inserts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+    SELECT n.organization_id, n.client_id, c.coach_id, TG_ARGV[0], n.id, 'upsert'
+      FROM new_rows n LEFT JOIN clients c ON c.id = n.client_id;
+    RETURN NULL;
+END;
+$$;
+CREATE FUNCTION sync_record_client_inserts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
+    SELECT n.organization_id, n.id, n.coach_id, 'client', n.id, 'upsert' FROM new_rows n;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER clients_sync_insert AFTER INSERT ON clients REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_client_inserts();
+CREATE TRIGGER clients_sync AFTER DELETE ON clients
     FOR EACH ROW EXECUTE FUNCTION sync_record_client_change();
 CREATE TRIGGER clients_sync_update AFTER UPDATE ON clients
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_client_change();
 
-CREATE TRIGGER plans_sync AFTER INSERT OR DELETE ON plans
+CREATE TRIGGER plans_sync_insert AFTER INSERT ON plans REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('plan');
+CREATE TRIGGER plans_sync AFTER DELETE ON plans
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan');
 CREATE TRIGGER plans_sync_update AFTER UPDATE ON plans
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('plan');
-CREATE TRIGGER plan_transitions_sync AFTER INSERT OR UPDATE OR DELETE ON plan_transitions
+
+CREATE TRIGGER plan_transitions_sync_insert AFTER INSERT ON plan_transitions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('plan_transition');
+CREATE TRIGGER plan_transitions_sync AFTER DELETE ON plan_transitions
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan_transition');
-CREATE TRIGGER session_logs_sync AFTER INSERT OR DELETE ON session_logs
+CREATE TRIGGER plan_transitions_sync_update AFTER UPDATE ON plan_transitions
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('plan_transition');
+
+CREATE TRIGGER session_logs_sync_insert AFTER INSERT ON session_logs REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('session');
+CREATE TRIGGER session_logs_sync AFTER DELETE ON session_logs
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('session');
 CREATE TRIGGER session_logs_sync_update AFTER UPDATE ON session_logs
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('session');
-CREATE TRIGGER readiness_results_sync AFTER INSERT OR UPDATE OR DELETE ON readiness_results
+
+CREATE TRIGGER readiness_results_sync_insert AFTER INSERT ON readiness_results REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('readiness_result');
+CREATE TRIGGER readiness_results_sync AFTER DELETE ON readiness_results
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('readiness_result');
-CREATE TRIGGER symptom_reports_sync AFTER INSERT OR DELETE ON symptom_reports
+CREATE TRIGGER readiness_results_sync_update AFTER UPDATE ON readiness_results
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('readiness_result');
+
+CREATE TRIGGER symptom_reports_sync_insert AFTER INSERT ON symptom_reports REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('symptom_report');
+CREATE TRIGGER symptom_reports_sync AFTER DELETE ON symptom_reports
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('symptom_report');
 CREATE TRIGGER symptom_reports_sync_update AFTER UPDATE ON symptom_reports
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('symptom_report');
-CREATE TRIGGER flags_sync AFTER INSERT OR DELETE ON flags
+
+CREATE TRIGGER flags_sync_insert AFTER INSERT ON flags REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('flag');
+CREATE TRIGGER flags_sync AFTER DELETE ON flags
     FOR EACH ROW EXECUTE FUNCTION sync_record_change('flag');
 CREATE TRIGGER flags_sync_update AFTER UPDATE ON flags
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('flag');
