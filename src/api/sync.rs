@@ -41,7 +41,10 @@ pub struct SyncQuery {
     #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page; omit for a first sync.
-    #[param(pattern = r"^[A-Za-z0-9_-]{32}$", example = "AAAAAAAAA-gAAAAAAAAAKgAAAAAAAAAA")]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{32}$",
+        example = "AAAAAAAAA-gAAAAAAAAAKgAAAAAAAAAA"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -378,7 +381,9 @@ async fn views(
     for plan in records.plans {
         let id = plan.id;
         let view = match principal.role {
-            Role::Client if matches!(plan.state().status, PlanStatus::Active | PlanStatus::Paused) => {
+            Role::Client
+                if matches!(plan.state().status, PlanStatus::Active | PlanStatus::Paused) =>
+            {
                 super::plans::with_today(conn, principal, plan).await?
             }
             _ => PlanView::without_prescription(plan),
@@ -386,16 +391,25 @@ async fn views(
         views.insert((SyncEntity::Plan, id), SyncRecord::Plan(Box::new(view)));
     }
     for t in records.transitions {
-        views.insert((SyncEntity::PlanTransition, t.id), SyncRecord::PlanTransition(t.into()));
+        views.insert(
+            (SyncEntity::PlanTransition, t.id),
+            SyncRecord::PlanTransition(t.into()),
+        );
     }
     for s in records.sessions {
         views.insert((SyncEntity::Session, s.id), SyncRecord::Session(s.into()));
     }
     for r in records.readiness {
-        views.insert((SyncEntity::ReadinessResult, r.id), SyncRecord::ReadinessResult(r.into()));
+        views.insert(
+            (SyncEntity::ReadinessResult, r.id),
+            SyncRecord::ReadinessResult(r.into()),
+        );
     }
     for r in records.reports {
-        views.insert((SyncEntity::SymptomReport, r.id), SyncRecord::SymptomReport(r.into()));
+        views.insert(
+            (SyncEntity::SymptomReport, r.id),
+            SyncRecord::SymptomReport(r.into()),
+        );
     }
     if principal.role != Role::Client {
         for f in records.flags {
@@ -434,7 +448,10 @@ mod tests {
         assert!(query(Some(0), None).parse().is_err());
         assert!(query(Some(501), None).parse().is_err());
         assert_eq!(query(None, None).parse().unwrap(), (100, None));
-        assert_eq!(query(Some(500), Some(&cursor)).parse().unwrap(), (500, Some(p)));
+        assert_eq!(
+            query(Some(500), Some(&cursor)).parse().unwrap(),
+            (500, Some(p))
+        );
         assert!(query(None, Some("AAAAAAAAAAAAAAAAAAAAAB")).parse().is_err());
     }
 }

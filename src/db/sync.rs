@@ -34,9 +34,15 @@ pub enum Reach {
     /// The whole practice (an admin, or a service token that may read clients).
     Organization(Uuid),
     /// A coach's own clients.
-    Coach { organization_id: Uuid, coach_id: Uuid },
+    Coach {
+        organization_id: Uuid,
+        coach_id: Uuid,
+    },
     /// A client herself.
-    Client { organization_id: Uuid, client_id: Uuid },
+    Client {
+        organization_id: Uuid,
+        client_id: Uuid,
+    },
 }
 
 /// One change, as logged.
@@ -96,7 +102,8 @@ fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
     }
 }
 
-const COLUMNS: &str = "SELECT (txid::text)::bigint AS txid, seq, client_id, entity, entity_id, op, coach_only
+const COLUMNS: &str =
+    "SELECT (txid::text)::bigint AS txid, seq, client_id, entity, entity_id, op, coach_only
    FROM sync_changes";
 /// Changes after `$3, $4` of transactions that ended before any still running began.
 const AFTER: &str = "AND (txid, seq) > (($3::bigint)::text::xid8, $4)
@@ -268,10 +275,28 @@ pub async fn records(conn: &mut AsyncPgConnection, changes: &[&Change]) -> Query
     Ok(Records {
         clients: by_ids!(conn, changes, "client", clients, Client),
         plans: by_ids!(conn, changes, "plan", plans, Plan),
-        transitions: by_ids!(conn, changes, "plan_transition", plan_transitions, Transition),
+        transitions: by_ids!(
+            conn,
+            changes,
+            "plan_transition",
+            plan_transitions,
+            Transition
+        ),
         sessions: by_ids!(conn, changes, "session", session_logs, SessionLog),
-        readiness: by_ids!(conn, changes, "readiness_result", readiness_results, ReadinessResult),
-        reports: by_ids!(conn, changes, "symptom_report", symptom_reports, SymptomReport),
+        readiness: by_ids!(
+            conn,
+            changes,
+            "readiness_result",
+            readiness_results,
+            ReadinessResult
+        ),
+        reports: by_ids!(
+            conn,
+            changes,
+            "symptom_report",
+            symptom_reports,
+            SymptomReport
+        ),
         flags: by_ids!(conn, changes, "flag", flags, Flag),
     })
 }

@@ -145,7 +145,13 @@ async fn each_caller_gets_her_own_reach_and_nothing_else() {
     assert_eq!(log_session(&app, &p.ana, Uuid::now_v7(), 1).await, 201);
     assert_eq!(log_session(&app, &p.bea, Uuid::now_v7(), 1).await, 201);
     // A red report: it opens a flag, which is for her coach.
-    report(&app, &p.ana, Uuid::now_v7(), json!({"timing": "daily_life", "chest_pain": true})).await;
+    report(
+        &app,
+        &p.ana,
+        Uuid::now_v7(),
+        json!({"timing": "daily_life", "chest_pain": true}),
+    )
+    .await;
 
     let mut ana = Replica::default();
     ana.follow(&app, &p.ana, 100).await;
@@ -155,13 +161,22 @@ async fn each_caller_gets_her_own_reach_and_nothing_else() {
     assert_eq!(ana.ids("symptom_report").len(), 1);
     assert!(ana.ids("flag").is_empty(), "flags are for her coach");
     // Her live plan comes with today's session, as her app needs it offline.
-    let plan = ana.records.iter().find(|((e, _), _)| e == "plan").unwrap().1;
+    let plan = ana
+        .records
+        .iter()
+        .find(|((e, _), _)| e == "plan")
+        .unwrap()
+        .1;
     assert!(plan["next_session"].is_object(), "{plan}");
     assert_eq!(plan["client_id"], ana_id.as_str());
 
     let mut zoe = Replica::default();
     zoe.follow(&app, &p.zoe, 100).await;
-    assert_eq!(zoe.clients(), BTreeSet::from([ana_id.clone()]), "her clients only");
+    assert_eq!(
+        zoe.clients(),
+        BTreeSet::from([ana_id.clone()]),
+        "her clients only"
+    );
     assert_eq!(zoe.ids("flag").len(), 1, "her client's flag");
     let mut yan = Replica::default();
     yan.follow(&app, &p.yan, 100).await;
@@ -169,7 +184,10 @@ async fn each_caller_gets_her_own_reach_and_nothing_else() {
 
     let mut admin = Replica::default();
     admin.follow(&app, &p.admin, 100).await;
-    assert_eq!(admin.clients(), BTreeSet::from([ana_id.clone(), bea_id.clone()]));
+    assert_eq!(
+        admin.clients(),
+        BTreeSet::from([ana_id.clone(), bea_id.clone()])
+    );
     let (_, token) = app.new_service_token(&p.admin, &["clients:read"]).await;
     let script = Caller {
         token,
@@ -177,7 +195,10 @@ async fn each_caller_gets_her_own_reach_and_nothing_else() {
     };
     let mut by_token = Replica::default();
     by_token.follow(&app, &script, 100).await;
-    assert_eq!(by_token.records, admin.records, "a read token sees the practice");
+    assert_eq!(
+        by_token.records, admin.records,
+        "a read token sees the practice"
+    );
     let (_, token) = app.new_service_token(&p.admin, &["programs:read"]).await;
     assert_problem(app.get("/v1/sync", Some(&token)).await, 403).await;
 
@@ -185,12 +206,19 @@ async fn each_caller_gets_her_own_reach_and_nothing_else() {
     let other = app.new_admin("Elsewhere", "admin@elsewhere.example").await;
     let mut elsewhere = Replica::default();
     elsewhere.follow(&app, &other, 100).await;
-    assert!(elsewhere.records.is_empty(), "{:?}", elsewhere.records.keys());
+    assert!(
+        elsewhere.records.is_empty(),
+        "{:?}",
+        elsewhere.records.keys()
+    );
 
     // The data is what each record's own GET returns.
     let session_id = ana.ids("session").into_iter().next().unwrap();
     let sessions: Value = app
-        .get(&format!("/v1/clients/{ana_id}/sessions"), Some(&p.zoe.token))
+        .get(
+            &format!("/v1/clients/{ana_id}/sessions"),
+            Some(&p.zoe.token),
+        )
         .await
         .json()
         .await
@@ -232,7 +260,10 @@ async fn incremental_syncs_carry_only_what_changed_and_bad_cursors_are_named() {
         .map(|c| c["entity"].as_str().unwrap())
         .collect();
     assert!(entities.contains("session"), "{body}");
-    assert!(!entities.contains("plan_transition"), "old records stay behind the cursor");
+    assert!(
+        !entities.contains("plan_transition"),
+        "old records stay behind the cursor"
+    );
     let ids: Vec<&str> = body["changes"]
         .as_array()
         .unwrap()
@@ -250,9 +281,12 @@ async fn incremental_syncs_carry_only_what_changed_and_bad_cursors_are_named() {
         ("limit=ten", "limit"),
         ("since=2026-01-01", "since"),
     ] {
-        let problem =
-            assert_problem(app.get(&format!("/v1/sync?{query}"), Some(&p.zoe.token)).await, 422)
-                .await;
+        let problem = assert_problem(
+            app.get(&format!("/v1/sync?{query}"), Some(&p.zoe.token))
+                .await,
+            422,
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field, "{query}");
     }
     assert_problem(app.get("/v1/sync", None).await, 401).await;
@@ -282,7 +316,11 @@ async fn a_slow_transaction_that_commits_late_is_not_skipped() {
     // While the slow one runs, the feed does not hand out a cursor past it: it says more is
     // coming.
     let during = page(&app, &p.zoe, zoe.cursor.as_deref(), 100).await;
-    assert_eq!(during["changes"], json!([]), "nothing past a running transaction");
+    assert_eq!(
+        during["changes"],
+        json!([]),
+        "nothing past a running transaction"
+    );
     assert_eq!(during["has_more"], true);
     let cursor = during["next_cursor"].as_str().unwrap().to_string();
     slow.batch_execute("COMMIT").await.unwrap();
@@ -298,8 +336,14 @@ async fn a_slow_transaction_that_commits_late_is_not_skipped() {
     assert!(changes
         .iter()
         .any(|c| c["entity"] == "session" && c["id"] == quick.to_string()));
-    let client_at = changes.iter().position(|c| c["entity"] == "client").unwrap();
-    let session_at = changes.iter().position(|c| c["entity"] == "session").unwrap();
+    let client_at = changes
+        .iter()
+        .position(|c| c["entity"] == "client")
+        .unwrap();
+    let session_at = changes
+        .iter()
+        .position(|c| c["entity"] == "session")
+        .unwrap();
     assert!(client_at < session_at, "in transaction order: {changes:?}");
 }
 
@@ -310,11 +354,8 @@ async fn moving_a_client_and_erasing_one_are_deletions_for_who_loses_her() {
     let ana_id = p.ana.client_id.unwrap().to_string();
     let bea_id = p.bea.client_id.unwrap().to_string();
     assert_eq!(log_session(&app, &p.ana, Uuid::now_v7(), 1).await, 201);
-    let (mut zoe, mut yan, mut admin) = (
-        Replica::default(),
-        Replica::default(),
-        Replica::default(),
-    );
+    let (mut zoe, mut yan, mut admin) =
+        (Replica::default(), Replica::default(), Replica::default());
     zoe.follow(&app, &p.zoe, 100).await;
     yan.follow(&app, &p.yan, 100).await;
     admin.follow(&app, &p.admin, 100).await;
@@ -333,7 +374,10 @@ async fn moving_a_client_and_erasing_one_are_deletions_for_who_loses_her() {
     zoe.follow(&app, &p.zoe, 100).await;
     assert!(zoe.records.is_empty(), "{:?}", zoe.records.keys());
     yan.follow(&app, &p.yan, 3).await;
-    assert_eq!(yan.clients(), BTreeSet::from([ana_id.clone(), bea_id.clone()]));
+    assert_eq!(
+        yan.clients(),
+        BTreeSet::from([ana_id.clone(), bea_id.clone()])
+    );
     assert_eq!(
         yan.records.len(),
         ana_records + 2,
@@ -341,7 +385,10 @@ async fn moving_a_client_and_erasing_one_are_deletions_for_who_loses_her() {
         yan.records.keys()
     );
     admin.follow(&app, &p.admin, 100).await;
-    assert_eq!(admin.clients(), BTreeSet::from([ana_id.clone(), bea_id.clone()]));
+    assert_eq!(
+        admin.clients(),
+        BTreeSet::from([ana_id.clone(), bea_id.clone()])
+    );
 
     // And back: Zoe has her again, Yan loses her.
     let res = app
@@ -408,7 +455,12 @@ async fn a_cursor_older_than_the_kept_deletions_is_gone_and_cursors_outlive_rest
         ..Default::default()
     };
     on_twin.follow(&twin, &p.zoe, 100).await;
-    assert_eq!(on_twin.ids("session").len(), 1, "{:?}", on_twin.records.keys());
+    assert_eq!(
+        on_twin.ids("session").len(),
+        1,
+        "{:?}",
+        on_twin.records.keys()
+    );
 
     // A client is erased; 31 days later the feed's upkeep forgets her deletion.
     let gone = app.new_client(&p.zoe, "Cat", "cat@sync.example").await;
@@ -432,18 +484,25 @@ async fn a_cursor_older_than_the_kept_deletions_is_gone_and_cursors_outlive_rest
     )
     .await
     .unwrap();
-    let (_, pruned) = runback::db::sync::maintain(&mut conn, chrono::Utc::now() - chrono::Duration::days(30))
-        .await
-        .unwrap();
+    let (_, pruned) =
+        runback::db::sync::maintain(&mut conn, chrono::Utc::now() - chrono::Duration::days(30))
+            .await
+            .unwrap();
     assert!(pruned >= 1);
     let problem = assert_problem(
-        app.get(&format!("/v1/sync?cursor={cursor_before_erasure}"), Some(&p.zoe.token))
-            .await,
+        app.get(
+            &format!("/v1/sync?cursor={cursor_before_erasure}"),
+            Some(&p.zoe.token),
+        )
+        .await,
         410,
     )
     .await;
     assert_eq!(problem["type"], "/problems/cursor-expired");
-    assert!(problem["detail"].as_str().unwrap().contains("from the start"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("from the start"));
     // Starting again works, and a cursor after the pruned deletion still does.
     let mut again = Replica::default();
     again.follow(&app, &p.zoe, 100).await;
@@ -470,7 +529,10 @@ async fn offline_writes_replayed_in_any_order_give_one_row_each_and_the_same_out
         // green again.
         let writes: Vec<(i64, Value)> = vec![
             (5, json!({"timing": "next_day", "reported_on": days_ago(4)})),
-            (3, json!({"timing": "next_day", "reported_on": days_ago(2), "pain": [{"location": "knee", "nrs": 3}]})),
+            (
+                3,
+                json!({"timing": "next_day", "reported_on": days_ago(2), "pain": [{"location": "knee", "nrs": 3}]}),
+            ),
             (1, json!({"timing": "next_day", "reported_on": days_ago(0)})),
         ];
         let mut sent = Vec::new();
@@ -493,7 +555,10 @@ async fn offline_writes_replayed_in_any_order_give_one_row_each_and_the_same_out
             .await
             .unwrap();
         let reports: Value = app
-            .get("/v1/clients/me/symptom-reports?limit=200", Some(&p.ana.token))
+            .get(
+                "/v1/clients/me/symptom-reports?limit=200",
+                Some(&p.ana.token),
+            )
             .await
             .json()
             .await
@@ -508,7 +573,12 @@ async fn offline_writes_replayed_in_any_order_give_one_row_each_and_the_same_out
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["reported_on"].as_str().unwrap().to_string(), r["triage"].clone()))
+            .map(|r| {
+                (
+                    r["reported_on"].as_str().unwrap().to_string(),
+                    r["triage"].clone(),
+                )
+            })
             .collect();
         (
             json!({"stage": plan["stage"], "level": plan["level"], "status": plan["status"],
