@@ -159,7 +159,12 @@ fn decode_cursor(cursor: &str) -> Option<Cursor> {
         .decode(cursor)
         .ok()?;
     let bytes: [u8; 24] = bytes.try_into().ok()?;
-    let word = |i: usize| i64::from_be_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    // Any 24 bytes are a place in the feed (one far past its end reads nothing): the documented
+    // pattern is exactly what decodes.
+    let word = |i: usize| {
+        let n = u64::from_be_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
     let c = Cursor {
         at: Position {
             txid: word(0),
@@ -167,7 +172,7 @@ fn decode_cursor(cursor: &str) -> Option<Cursor> {
         },
         pruned: word(16),
     };
-    (c.at.txid >= 0 && c.at.seq >= 0 && c.pruned >= 0).then_some(c)
+    Some(c)
 }
 
 impl SyncQuery {
@@ -258,8 +263,9 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Up to `limit` changes after `after`, and whether more are waiting. A page never reaches
 /// past a transaction still running (its changes could still come before); when that holds
-/// committed changes back, the page waits up to [`SETTLE`] for it to end, and says
-/// `has_more` if it has not.
+/// back changes committed before the page was read, the page waits up to [`SETTLE`] and reads
+/// again, and says `has_more` if they are still waiting. So once `has_more` is false, the app
+/// holds everything committed before its request.
 async fn settled_page(
     conn: &mut diesel_async::AsyncPgConnection,
     reach: Reach,
@@ -268,13 +274,23 @@ async fn settled_page(
 ) -> ApiResult<(Vec<Change>, bool)> {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        let mut rows = sync::page(conn, reach, after, limit as i64 + 1).await?;
+        // The page and the check in one snapshot: "held" means committed before the page was
+        // read and left out of it, never committed since.
+        let (mut rows, held) = conn
+            .build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(async |conn| {
+                let rows = sync::page(conn, reach, after, limit as i64 + 1).await?;
+                let from = rows.last().map(Change::position).unwrap_or(after);
+                let held = rows.len() <= limit && sync::held_back(conn, reach, from).await?;
+                Ok::<_, diesel::result::Error>((rows, held))
+            })
+            .await?;
         if rows.len() > limit {
             rows.truncate(limit);
             return Ok((rows, true));
         }
-        let from = rows.last().map(Change::position).unwrap_or(after);
-        let held = sync::held_back(conn, reach, from).await?;
         if !held || tokio::time::Instant::now() >= deadline {
             return Ok((rows, held));
         }
@@ -436,11 +452,10 @@ mod tests {
         assert_eq!(cursor.len(), 32);
         assert_eq!(decode_cursor(&cursor), Some(p));
         assert_eq!(decode_cursor("not a cursor"), None);
-        let negative = Cursor {
-            at: Position { txid: -1, seq: 0 },
-            pruned: 0,
-        };
-        assert_eq!(decode_cursor(&encode_cursor(negative)), None);
+        // Past the end of the feed: the furthest place, never an error.
+        let far = decode_cursor("__________________________________"[..32].as_ref()).unwrap();
+        assert_eq!(far.at.txid, i64::MAX);
+        assert_eq!(far.pruned, i64::MAX);
         let query = |limit, cursor: Option<&str>| SyncQuery {
             limit,
             cursor: cursor.map(String::from),

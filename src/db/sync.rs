@@ -136,7 +136,9 @@ struct Held {
 }
 
 /// Whether changes in `reach` after `after` have committed but wait behind a transaction that
-/// is still running (anywhere on the server: transaction ids are the server's).
+/// is still running (anywhere on the server: transaction ids are the server's). Read in the
+/// same snapshot as the page (a repeatable-read transaction), it counts only changes that had
+/// committed when the page was read, never those committed since.
 pub async fn held_back(
     conn: &mut AsyncPgConnection,
     reach: Reach,

@@ -289,6 +289,10 @@ async fn incremental_syncs_carry_only_what_changed_and_bad_cursors_are_named() {
         .await;
         assert_eq!(problem["errors"][0]["field"], field, "{query}");
     }
+    // A cursor of the documented shape that this API never gave out is a place past the end.
+    let far = page(&app, &p.zoe, Some(&"_".repeat(32)), 10).await;
+    assert_eq!(far["changes"], json!([]));
+    assert_eq!(far["has_more"], false);
     assert_problem(app.get("/v1/sync", None).await, 401).await;
 }
 
