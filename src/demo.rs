@@ -311,7 +311,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         conn,
                         client.organization_id,
                         client.id,
-                        today - Duration::days(13),
+                        crate::domain::engine::fortnight_start(today),
                     )
                     .await?;
                     progress::record_report(
@@ -347,7 +347,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     conn,
                     client.organization_id,
                     client.id,
-                    today - Duration::days(13),
+                    crate::domain::engine::fortnight_start(today),
                 )
                 .await?;
                 progress::record_report(

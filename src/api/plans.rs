@@ -23,6 +23,7 @@ use crate::domain::plan::{
 };
 use crate::domain::prescription::{prescribe, Prescription};
 use crate::domain::program::{self, StageKey};
+use crate::domain::rules::Rule;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::startup::AppState;
 
@@ -507,7 +508,7 @@ pub async fn create_transition(
                     TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),
                     TransitionError::Invalid { field, message } => ApiError::invalid(field, message),
                 })?;
-            let rule_ids: Vec<String> = if body.override_gate { vec!["R1".into()] } else { vec![] };
+            let rule_ids: Vec<String> = if body.override_gate { vec![Rule::R1.as_str().into()] } else { vec![] };
             let transition = plans::record_transition(conn, NewTransition {
                 plan: &plan,
                 action: body.action,

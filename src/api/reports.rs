@@ -265,11 +265,12 @@ pub async fn submit_report(
         .transaction::<_, ApiError, _>(async |conn| {
             // Her row locked, then her live plan and what the engine weighs, in one round trip:
             // PostgreSQL runs the second statement once the first holds the lock. Her today is
-            // within a day of today in UTC, so the engine's two-week window starts no earlier
-            // than 14 days before that.
+            // within a day of today in UTC, so the engine's fortnight starts no earlier than
+            // the fortnight of the day before today in UTC.
             let shared: &AsyncPgConnection = conn;
             let (mut first, mut second) = (shared, shared);
-            let since = Utc::now().date_naive() - Duration::days(14);
+            let since =
+                crate::domain::engine::fortnight_start(Utc::now().date_naive() - Duration::days(1));
             let (client, context) = tokio::try_join!(
                 clients::find_accessible(&mut first, &principal, id, true),
                 progress::context(&mut second, principal.organization_id, id, since),

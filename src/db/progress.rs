@@ -1,12 +1,11 @@
 //! The engine at work: after every new session, symptom report or readiness result, in the
-//! same transaction, load what the engine needs, ask it, store its recommendation on the plan
-//! and apply what applies itself. Red decisions always apply at once (the plan pauses, or a
-//! jogging plan goes back to lunges); green and amber ones only where the organization has
-//! `auto_progress` on.
+//! same transaction, load what the engine needs, ask it (`domain::engine`: the rules, the
+//! weekly windows, what applies itself), store its recommendation on the plan and apply what
+//! applies itself.
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, SubsecRound, Utc};
+use chrono::{NaiveDate, SubsecRound, Utc};
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, Date, Json};
 use diesel::{OptionalExtension, QueryResult, QueryableByName};
@@ -21,9 +20,9 @@ use super::webhooks::Event;
 use super::{programs, CachedExt};
 use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::engine::{
-    self, Decision, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
+    self, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
 };
-use crate::domain::plan::{previous_step, PlanState, PlanStatus, Step, TransitionAction};
+use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use crate::domain::webhook::EventType;
@@ -246,26 +245,13 @@ impl EngineContext {
     ) -> (Recommendation, Option<(TransitionAction, PlanState)>) {
         let (plan, stages) = (&self.plan, &self.stages[..]);
         let state = plan.state();
-        let week_start = today - Duration::days(6);
-        let fortnight_start = today - Duration::days(13);
-        let (mut this_week, mut last_week) = (0.0, 0.0);
-        for &(day, level) in self.runs.iter().filter(|(day, _)| *day >= fortnight_start) {
-            let minutes = running_minutes(stages, level);
-            if day >= week_start {
-                this_week += minutes
-            } else {
-                last_week += minutes
-            }
-        }
-        let (mut pain_this, mut pain_last) = (0u8, 0u8);
-        for &(day, pain) in self.pains.iter().filter(|(day, _)| *day >= fortnight_start) {
-            let pain = pain.clamp(0, 10) as u8;
-            if day >= week_start {
-                pain_this = pain_this.max(pain)
-            } else {
-                pain_last = pain_last.max(pain)
-            }
-        }
+        let weeks = engine::weeks(
+            today,
+            self.runs
+                .iter()
+                .map(|&(day, level)| (day, running_minutes(stages, level))),
+            self.pains.iter().copied(),
+        );
         let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
         let recommendation = engine::recommend(&EngineInput {
             today,
@@ -279,63 +265,18 @@ impl EngineContext {
             reports: &reports,
             readiness: &self.readiness,
             open_flags: &self.open_flags,
-            running_minutes_this_week: this_week,
-            running_minutes_last_week: last_week,
-            max_pain_this_week: pain_this,
-            max_pain_last_week: pain_last,
+            running_minutes_this_week: weeks.running_this,
+            running_minutes_last_week: weeks.running_last,
+            max_pain_this_week: weeks.pain_this,
+            max_pain_last_week: weeks.pain_last,
         });
-        let target = Step {
-            stage: recommendation.target_stage,
-            level: recommendation.target_level,
-        };
-        let applied = match recommendation.decision {
-            Decision::Stop if state.status == PlanStatus::Active => Some((
-                TransitionAction::Pause,
-                PlanState {
-                    status: PlanStatus::Paused,
-                    ..state
-                },
-            )),
-            Decision::Refer if target != state.step => Some((
-                TransitionAction::Set,
-                PlanState {
-                    step: target,
-                    ..state
-                },
-            )),
-            Decision::Advance if self.auto_progress && recommendation.completes_plan => Some((
-                TransitionAction::Complete,
-                PlanState {
-                    status: PlanStatus::Completed,
-                    ..state
-                },
-            )),
-            Decision::Advance if self.auto_progress => Some((
-                TransitionAction::Advance,
-                PlanState {
-                    step: target,
-                    ..state
-                },
-            )),
-            Decision::Regress
-                if self.auto_progress && previous_step(stages, state.step) == Some(target) =>
-            {
-                Some((
-                    TransitionAction::Regress,
-                    PlanState {
-                        step: target,
-                        ..state
-                    },
-                ))
-            }
-            _ => None,
-        };
-        (recommendation, applied.filter(|(_, to)| *to != state))
+        let applied = engine::applies_itself(&recommendation, state, stages, self.auto_progress);
+        (recommendation, applied)
     }
 }
 
-/// Applies what the engine applies itself: the transition, its audit event and the plan's new
-/// state. Returns the plan as it now is.
+/// Applies what the engine applies itself ([`engine::applies_itself`]): the transition, its
+/// audit event and the plan's new state. Returns the plan as it now is.
 async fn apply(
     conn: &mut AsyncPgConnection,
     plan: Plan,
@@ -397,7 +338,7 @@ pub async fn run_engine(
     client: &Client,
     today: NaiveDate,
 ) -> QueryResult<Option<Recommendation>> {
-    let since = today - Duration::days(13);
+    let since = engine::fortnight_start(today);
     let Some(context) = context(conn, client.organization_id, client.id, since).await? else {
         return Ok(None);
     };

@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::client::ClientFacts;
-use super::plan::{check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step};
+use super::plan::{
+    check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step, TransitionAction,
+};
 use super::program::{ReadinessTestKey, Stage, StageKey};
+pub use super::rules::Rule;
 use super::triage::{Finding, Timing, TriageLevel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -118,9 +121,9 @@ pub fn weekly_volume_cap(last_week_minutes: f32) -> f32 {
     (last_week_minutes * 1.10).max(last_week_minutes + 1.0)
 }
 
-fn reason(rule: &str, message: impl Into<String>) -> Finding {
+fn reason(rule: Rule, message: impl Into<String>) -> Finding {
     Finding {
-        rule: rule.into(),
+        rule: rule.as_str().into(),
         message: message.into(),
     }
 }
@@ -133,6 +136,17 @@ fn at(step: Step, decision: Decision, reasons: Vec<Finding>) -> Recommendation {
         completes_plan: false,
         reasons,
     }
+}
+
+/// A decision that ends the evaluation, with the advice notes (R5) after its own reasons.
+fn decided(
+    step: Step,
+    decision: Decision,
+    mut reasons: Vec<Finding>,
+    notes: &[Finding],
+) -> Recommendation {
+    reasons.extend_from_slice(notes);
+    at(step, decision, reasons)
 }
 
 /// Whether every readiness test of the stage has passed (each side, where per side).
@@ -161,67 +175,110 @@ fn readiness_passed(stage: &Stage, results: &[ReadinessFact]) -> Result<(), Stri
     }
 }
 
-/// The recommendation for the plan today.
+/// The recommendation for the plan today: the rules in a fixed order. Red flags first (R9, then
+/// R8), then a plan that is not active, then what drops or repeats the step (R6); then every
+/// reason to hold is gathered (R6, R7, R2, R4, the readiness tests, the next stage's gate R1);
+/// with none, the plan advances one step (R2, R3). R5's advice rides along with any decision.
 pub fn recommend(input: &EngineInput) -> Recommendation {
     let here = input.plan.step;
-    let mut notes = Vec::new();
-    let latest = input.reports.last();
-
-    // R5: symptoms during a run mean walking the rest of it.
-    if let Some(r) = latest {
-        if r.timing == Timing::During
-            && here.stage == StageKey::Jogging
-            && r.level >= TriageLevel::Amber
-        {
-            notes.push(reason(
-                "R5",
-                "Symptoms during a run: walk the rest of that run.",
-            ));
-        }
+    let notes: Vec<Finding> = r5_walk_the_rest(input).into_iter().collect();
+    if let Some(stop) = r9_medical_stop(input, &notes) {
+        return stop;
     }
-
-    // R9: anything medical stops everything.
-    let medical = latest.is_some_and(|r| r.level == TriageLevel::RedMedical)
-        || input.open_flags.contains(&TriageLevel::RedMedical);
-    if medical {
-        let mut reasons = vec![reason("R9", "A medical warning sign: stop all exercise and get medical care today. Your coach will resume the plan when it is safe.")];
-        reasons.extend(notes);
-        return at(here, Decision::Stop, reasons);
+    if let Some(refer) = r8_pelvic_referral(input, &notes) {
+        return refer;
     }
-    // R8: pelvic red flags refer to a physiotherapist; no impact meanwhile.
-    let pelvic = latest.is_some_and(|r| r.level == TriageLevel::RedPelvic)
-        || input.open_flags.contains(&TriageLevel::RedPelvic);
-    if pelvic {
-        let target = if here.stage == StageKey::Jogging
-            && input.stages.iter().any(|s| s.key == StageKey::Lunges)
-        {
-            Step {
-                stage: StageKey::Lunges,
-                level: None,
-            }
-        } else {
-            here
-        };
-        let mut reasons = vec![reason("R8", "Pelvic symptoms that need a pelvic-health physiotherapist: no running or other impact until you have been seen and your coach moves the plan on.")];
-        reasons.extend(notes);
-        return at(target, Decision::Refer, reasons);
-    }
-
     if input.plan.status != PlanStatus::Active {
-        return at(
-            here,
-            Decision::Hold,
-            vec![reason(
-                "PLAN",
-                format!(
-                    "The plan is {}; nothing moves until a coach changes that.",
-                    input.plan.status.as_str()
-                ),
-            )],
+        let why = format!(
+            "The plan is {}; nothing moves until a coach changes that.",
+            input.plan.status.as_str()
         );
+        return at(here, Decision::Hold, vec![reason(Rule::Plan, why)]);
     }
+    if let Some(drop) = r6_drop_or_repeat(input, &notes) {
+        return drop;
+    }
+    let Some(stage) = input.stages.iter().find(|s| s.key == here.stage) else {
+        let why = "The plan's stage is not in its program.";
+        return at(here, Decision::Hold, vec![reason(Rule::Plan, why)]);
+    };
+    let mut holds: Vec<Finding> = r6_amber_hold(input).into_iter().collect();
+    holds.extend(r7_rising_pain(input));
+    holds.extend(r2_sessions_at_step(input, stage));
+    if here.stage == StageKey::Jogging {
+        holds.extend(r2_next_day_reports(input));
+        holds.extend(r4_weekly_volume(input));
+    }
+    holds.extend(r2_readiness_tests(input, stage));
+    holds.extend(r1_next_stage_gate(input));
+    if !holds.is_empty() {
+        return decided(here, Decision::Hold, holds, &notes);
+    }
+    r2_r3_advance(input, notes)
+}
 
-    // R6: amber signs repeat or drop the step.
+/// The newest report at the step, by the day it is about.
+fn latest(input: &EngineInput) -> Option<ReportFact> {
+    input.reports.last().copied()
+}
+
+/// R5: symptoms during a run mean walking the rest of it.
+fn r5_walk_the_rest(input: &EngineInput) -> Option<Finding> {
+    let r = latest(input)?;
+    (r.timing == Timing::During
+        && input.plan.step.stage == StageKey::Jogging
+        && r.level >= TriageLevel::Amber)
+        .then(|| {
+            reason(
+                Rule::R5,
+                "Symptoms during a run: walk the rest of that run.",
+            )
+        })
+}
+
+/// R9: anything medical stops everything.
+fn r9_medical_stop(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+    let medical = latest(input).is_some_and(|r| r.level == TriageLevel::RedMedical)
+        || input.open_flags.contains(&TriageLevel::RedMedical);
+    medical.then(|| {
+        let why = "A medical warning sign: stop all exercise and get medical care today. Your coach will resume the plan when it is safe.";
+        decided(input.plan.step, Decision::Stop, vec![reason(Rule::R9, why)], notes)
+    })
+}
+
+/// R8: pelvic red flags refer to a physiotherapist; no impact meanwhile (a jogging plan goes
+/// back to lunges).
+fn r8_pelvic_referral(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+    let here = input.plan.step;
+    let pelvic = latest(input).is_some_and(|r| r.level == TriageLevel::RedPelvic)
+        || input.open_flags.contains(&TriageLevel::RedPelvic);
+    if !pelvic {
+        return None;
+    }
+    let target = if here.stage == StageKey::Jogging
+        && input.stages.iter().any(|s| s.key == StageKey::Lunges)
+    {
+        Step {
+            stage: StageKey::Lunges,
+            level: None,
+        }
+    } else {
+        here
+    };
+    let why = "Pelvic symptoms that need a pelvic-health physiotherapist: no running or other impact until you have been seen and your coach moves the plan on.";
+    Some(decided(
+        target,
+        Decision::Refer,
+        vec![reason(Rule::R8, why)],
+        notes,
+    ))
+}
+
+/// R6: two ambers in a row at the step, an amber next-day report, or pain of 6 or more drop one
+/// jogging level (below jogging, or at level 1, the step repeats).
+fn r6_drop_or_repeat(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+    let here = input.plan.step;
+    let latest = latest(input);
     let ambers_in_a_row = input.reports.len() >= 2
         && input.reports[input.reports.len() - 2..]
             .iter()
@@ -229,151 +286,244 @@ pub fn recommend(input: &EngineInput) -> Recommendation {
     let amber_next_day =
         latest.is_some_and(|r| r.level >= TriageLevel::Amber && r.timing == Timing::NextDay);
     let severe_pain = latest.is_some_and(|r| r.max_pain >= 6);
-    if ambers_in_a_row || amber_next_day || severe_pain {
-        let why = if severe_pain {
-            "Pain of 6 or more"
-        } else if amber_next_day {
-            "Symptoms still there the next day"
-        } else {
-            "Two amber reports in a row at this step"
-        };
-        return match (here.stage, here.level) {
-            (StageKey::Jogging, Some(level)) if level > 1 => {
-                let mut reasons = vec![reason("R6", format!("{why}: drop back one level."))];
-                reasons.extend(notes);
-                at(
-                    previous_step(input.stages, here).unwrap_or(here),
-                    Decision::Regress,
-                    reasons,
-                )
-            }
-            _ => {
-                let mut reasons = vec![reason(
-                    "R6",
-                    format!("{why}: repeat this step (there is no lower level to drop to)."),
-                )];
-                reasons.extend(notes);
-                at(here, Decision::Hold, reasons)
-            }
-        };
-    }
-
-    let mut holds = Vec::new();
-    if latest.is_some_and(|r| r.level == TriageLevel::Amber) {
-        holds.push(reason(
-            "R6",
-            "An amber report at this step: repeat it before moving on.",
-        ));
-    }
-    // R7: pain may not climb week on week.
-    if input.max_pain_last_week > 0 && input.max_pain_this_week > input.max_pain_last_week {
-        holds.push(reason(
-            "R7",
-            "Pain is higher than last week: hold until it settles.",
-        ));
-    }
-
-    // R2: enough green sessions at this step, and the stage's exit criteria.
-    let Some(stage) = input.stages.iter().find(|s| s.key == here.stage) else {
-        return at(
-            here,
-            Decision::Hold,
-            vec![reason("PLAN", "The plan's stage is not in its program.")],
-        );
+    let why = if severe_pain {
+        "Pain of 6 or more"
+    } else if amber_next_day {
+        "Symptoms still there the next day"
+    } else if ambers_in_a_row {
+        "Two amber reports in a row at this step"
+    } else {
+        return None;
     };
-    let done: Vec<&SessionFact> = input.sessions.iter().filter(|s| s.completed).collect();
+    Some(match (here.stage, here.level) {
+        (StageKey::Jogging, Some(level)) if level > 1 => {
+            let back = previous_step(input.stages, here).unwrap_or(here);
+            let reasons = vec![reason(Rule::R6, format!("{why}: drop back one level."))];
+            decided(back, Decision::Regress, reasons, notes)
+        }
+        _ => {
+            let why = format!("{why}: repeat this step (there is no lower level to drop to).");
+            decided(here, Decision::Hold, vec![reason(Rule::R6, why)], notes)
+        }
+    })
+}
+
+/// R6: one amber report holds the step.
+fn r6_amber_hold(input: &EngineInput) -> Option<Finding> {
+    latest(input)
+        .is_some_and(|r| r.level == TriageLevel::Amber)
+        .then(|| {
+            reason(
+                Rule::R6,
+                "An amber report at this step: repeat it before moving on.",
+            )
+        })
+}
+
+/// R7: pain may not climb week on week.
+fn r7_rising_pain(input: &EngineInput) -> Option<Finding> {
+    (input.max_pain_last_week > 0 && input.max_pain_this_week > input.max_pain_last_week).then(
+        || {
+            reason(
+                Rule::R7,
+                "Pain is higher than last week: hold until it settles.",
+            )
+        },
+    )
+}
+
+/// The completed sessions at the step, oldest first.
+fn done<'a>(input: &EngineInput<'a>) -> Vec<&'a SessionFact> {
+    input.sessions.iter().filter(|s| s.completed).collect()
+}
+
+/// The last two completed sessions at the step: the ones R2 looks at.
+fn recent<'a>(done: &[&'a SessionFact]) -> Vec<&'a SessionFact> {
+    done[done.len().saturating_sub(2)..].to_vec()
+}
+
+/// R2: enough sessions at the step, and the last ones all green.
+fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Finding> {
+    let done = done(input);
     let needed = stage.min_sessions.max(1) as usize;
+    let mut holds = Vec::new();
     if done.len() < needed {
-        holds.push(reason(
-            "R2",
-            format!("{} of {needed} sessions done at this step.", done.len()),
-        ));
+        let why = format!("{} of {needed} sessions done at this step.", done.len());
+        holds.push(reason(Rule::R2, why));
     }
-    let recent = &done[done.len().saturating_sub(2)..];
-    if let Some(first) = recent.first() {
+    if let Some(first) = recent(&done).first() {
         let since = first.performed_on;
         if input
             .reports
             .iter()
             .any(|r| r.date >= since && r.level != TriageLevel::Green)
         {
-            holds.push(reason("R2", "The last sessions were not all green."));
+            holds.push(reason(Rule::R2, "The last sessions were not all green."));
         }
     }
-    if here.stage == StageKey::Jogging {
-        // Each run needs a green report the next morning.
-        for run in recent {
+    holds
+}
+
+/// R2 (jogging): each of the last runs needs a green report the next morning.
+fn r2_next_day_reports(input: &EngineInput) -> Vec<Finding> {
+    recent(&done(input))
+        .into_iter()
+        .filter(|run| {
             let next_morning = run.performed_on + Duration::days(1);
-            let green = input.reports.iter().any(|r| {
+            !input.reports.iter().any(|r| {
                 r.timing == Timing::NextDay
                     && r.date == next_morning
                     && r.level == TriageLevel::Green
-            });
-            if !green {
-                holds.push(reason(
-                    "R2",
-                    format!(
-                        "No green next-day report yet for the run of {}.",
-                        run.performed_on
-                    ),
-                ));
-            }
-        }
-        // R4: weekly running volume grows by at most 10 % or 1 minute.
-        if input.running_minutes_last_week > 0.0
-            && input.running_minutes_this_week > weekly_volume_cap(input.running_minutes_last_week)
-        {
-            holds.push(reason("R4", "Your running time this week already grew as much as it should; stay at this level for now."));
-        }
-    }
-    if let Err(missing) = readiness_passed(stage, input.readiness) {
-        holds.push(reason(
-            "R2",
-            format!("Readiness tests still to pass: {missing}."),
-        ));
-    }
+            })
+        })
+        .map(|run| {
+            let why = format!(
+                "No green next-day report yet for the run of {}.",
+                run.performed_on
+            );
+            reason(Rule::R2, why)
+        })
+        .collect()
+}
 
-    let next = next_step(input.stages, here);
-    if let Some(next) = next.filter(|n| n.stage != here.stage) {
-        let entering = input
-            .stages
-            .iter()
-            .find(|s| s.key == next.stage)
-            .expect("next stage exists");
-        let red_flag = input.open_flags.iter().any(|l| l.is_red());
-        if let Err(super::plan::TransitionError::Gate { rule, message }) =
-            check_entry_gate(entering, input.client, red_flag)
-        {
-            holds.push(reason(rule, message));
-        }
-    }
+/// R4: weekly running volume grows by at most 10 % or 1 minute.
+fn r4_weekly_volume(input: &EngineInput) -> Option<Finding> {
+    (input.running_minutes_last_week > 0.0
+        && input.running_minutes_this_week > weekly_volume_cap(input.running_minutes_last_week))
+    .then(|| reason(Rule::R4, "Your running time this week already grew as much as it should; stay at this level for now."))
+}
 
-    if !holds.is_empty() {
-        holds.extend(notes);
-        return at(here, Decision::Hold, holds);
+/// R2: the stage's readiness tests, passed.
+fn r2_readiness_tests(input: &EngineInput, stage: &Stage) -> Option<Finding> {
+    let missing = readiness_passed(stage, input.readiness).err()?;
+    Some(reason(
+        Rule::R2,
+        format!("Readiness tests still to pass: {missing}."),
+    ))
+}
+
+/// R1 (and the other stages' gates): the next stage's entry gate, when the next step is a new
+/// stage.
+fn r1_next_stage_gate(input: &EngineInput) -> Option<Finding> {
+    let here = input.plan.step;
+    let next = next_step(input.stages, here).filter(|n| n.stage != here.stage)?;
+    let entering = input
+        .stages
+        .iter()
+        .find(|s| s.key == next.stage)
+        .expect("next stage exists");
+    let red_flag = input.open_flags.iter().any(|l| l.is_red());
+    match check_entry_gate(entering, input.client, red_flag) {
+        Err(super::plan::TransitionError::Gate { rule, message }) => Some(reason(rule, message)),
+        _ => None,
     }
+}
+
+/// R2 and R3: nothing holds, so the plan advances one step, or the last level done completes it.
+fn r2_r3_advance(input: &EngineInput, notes: Vec<Finding>) -> Recommendation {
+    let here = input.plan.step;
     let mut reasons = vec![reason(
-        "R2",
+        Rule::R2,
         "Enough green sessions at this step and its exit criteria met.",
     )];
     reasons.extend(notes);
-    match next {
+    match next_step(input.stages, here) {
         Some(step) => {
-            reasons.push(reason("R3", "One step at a time."));
+            reasons.push(reason(Rule::R3, "One step at a time."));
             at(step, Decision::Advance, reasons)
         }
-        None => Recommendation {
-            completes_plan: true,
-            reasons: {
-                reasons.push(reason(
-                    "R2",
-                    "The last level is done, green, twice: the plan is complete.",
-                ));
-                reasons
-            },
-            ..at(here, Decision::Advance, vec![])
-        },
+        None => {
+            let why = "The last level is done, green, twice: the plan is complete.";
+            reasons.push(reason(Rule::R2, why));
+            Recommendation {
+                completes_plan: true,
+                ..at(here, Decision::Advance, reasons)
+            }
+        }
     }
+}
+
+/// What the engine does itself with its recommendation: red decisions always (R9 pauses the
+/// plan; R8 moves it back to where it may be), green and amber ones only where the organization
+/// lets the engine move plans (`auto_progress`), and never a regression of more than one step.
+/// `None` when the plan stays as it is.
+pub fn applies_itself(
+    recommendation: &Recommendation,
+    state: PlanState,
+    stages: &[Stage],
+    auto_progress: bool,
+) -> Option<(TransitionAction, PlanState)> {
+    let target = Step {
+        stage: recommendation.target_stage,
+        level: recommendation.target_level,
+    };
+    let moved = |action, step| Some((action, PlanState { step, ..state }));
+    let applied = match recommendation.decision {
+        Decision::Stop if state.status == PlanStatus::Active => Some((
+            TransitionAction::Pause,
+            PlanState {
+                status: PlanStatus::Paused,
+                ..state
+            },
+        )),
+        Decision::Refer if target != state.step => moved(TransitionAction::Set, target),
+        Decision::Advance if auto_progress && recommendation.completes_plan => Some((
+            TransitionAction::Complete,
+            PlanState {
+                status: PlanStatus::Completed,
+                ..state
+            },
+        )),
+        Decision::Advance if auto_progress => moved(TransitionAction::Advance, target),
+        Decision::Regress if auto_progress && previous_step(stages, state.step) == Some(target) => {
+            moved(TransitionAction::Regress, target)
+        }
+        _ => None,
+    };
+    applied.filter(|(_, to)| *to != state)
+}
+
+/// Running minutes and the highest pain in the week to `today` (its last 7 days) and the week
+/// before (the 7 days before those): what R4 and R7 compare.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Weeks {
+    pub running_this: f32,
+    pub running_last: f32,
+    pub pain_this: u8,
+    pub pain_last: u8,
+}
+
+/// The first day of the fortnight [`weeks`] looks at.
+pub fn fortnight_start(today: NaiveDate) -> NaiveDate {
+    today - Duration::days(13)
+}
+
+/// Sums `runs` (day, running minutes) and takes the highest of `pains` (day, 0–10) into this
+/// week and last; days before the fortnight count for neither.
+pub fn weeks(
+    today: NaiveDate,
+    runs: impl IntoIterator<Item = (NaiveDate, f32)>,
+    pains: impl IntoIterator<Item = (NaiveDate, i16)>,
+) -> Weeks {
+    let week_start = today - Duration::days(6);
+    let first = fortnight_start(today);
+    let mut w = Weeks::default();
+    for (day, minutes) in runs.into_iter().filter(|(day, _)| *day >= first) {
+        if day >= week_start {
+            w.running_this += minutes
+        } else {
+            w.running_last += minutes
+        }
+    }
+    for (day, pain) in pains.into_iter().filter(|(day, _)| *day >= first) {
+        let pain = pain.clamp(0, 10) as u8;
+        if day >= week_start {
+            w.pain_this = w.pain_this.max(pain)
+        } else {
+            w.pain_last = w.pain_last.max(pain)
+        }
+    }
+    w
 }
 
 #[cfg(test)]
@@ -466,6 +616,108 @@ mod tests {
                 max_pain_last_week: self.reports.iter().map(|r| r.max_pain).max().unwrap_or(0),
             })
         }
+    }
+
+    #[test]
+    fn red_decisions_apply_themselves_the_others_only_with_auto_progress() {
+        use TransitionAction::*;
+        let stages = default_stages();
+        let state = jogging(3);
+        let rec = |decision, stage, level| Recommendation {
+            decision,
+            target_stage: stage,
+            target_level: level,
+            completes_plan: false,
+            reasons: vec![],
+        };
+        let paused = PlanState {
+            status: PlanStatus::Paused,
+            ..state
+        };
+        let lunges = Step {
+            stage: StageKey::Lunges,
+            level: None,
+        };
+        for auto in [false, true] {
+            let stop = rec(Decision::Stop, StageKey::Jogging, Some(3));
+            assert_eq!(
+                applies_itself(&stop, state, &stages, auto),
+                Some((Pause, paused))
+            );
+            assert_eq!(
+                applies_itself(&stop, paused, &stages, auto),
+                None,
+                "paused once"
+            );
+            let refer = rec(Decision::Refer, StageKey::Lunges, None);
+            let back = PlanState {
+                step: lunges,
+                ..state
+            };
+            assert_eq!(
+                applies_itself(&refer, state, &stages, auto),
+                Some((Set, back))
+            );
+            let hold = rec(Decision::Hold, StageKey::Jogging, Some(3));
+            assert_eq!(applies_itself(&hold, state, &stages, auto), None);
+        }
+        let advance = rec(Decision::Advance, StageKey::Jogging, Some(4));
+        assert_eq!(applies_itself(&advance, state, &stages, false), None);
+        assert_eq!(
+            applies_itself(&advance, state, &stages, true),
+            Some((Advance, jogging(4)))
+        );
+        let regress = rec(Decision::Regress, StageKey::Jogging, Some(2));
+        assert_eq!(applies_itself(&regress, state, &stages, false), None);
+        assert_eq!(
+            applies_itself(&regress, state, &stages, true),
+            Some((Regress, jogging(2)))
+        );
+        let two_back = rec(Decision::Regress, StageKey::Jogging, Some(1));
+        assert_eq!(
+            applies_itself(&two_back, state, &stages, true),
+            None,
+            "one step at most"
+        );
+        let complete = Recommendation {
+            completes_plan: true,
+            ..rec(Decision::Advance, StageKey::Jogging, Some(3))
+        };
+        let completed = PlanState {
+            status: PlanStatus::Completed,
+            ..state
+        };
+        assert_eq!(
+            applies_itself(&complete, state, &stages, true),
+            Some((Complete, completed))
+        );
+    }
+
+    #[test]
+    fn the_weeks_are_the_last_seven_days_and_the_seven_before() {
+        let runs = [
+            (d("2026-11-24"), 10.0),
+            (d("2026-11-18"), 5.0),
+            (d("2026-11-17"), 7.0),
+            (d("2026-11-11"), 3.0),
+            (d("2026-11-10"), 100.0),
+        ];
+        let pains = [
+            (d("2026-11-18"), 4),
+            (d("2026-11-17"), 6),
+            (d("2026-11-10"), 9),
+            (d("2026-11-20"), 12),
+        ];
+        assert_eq!(fortnight_start(d("2026-11-24")), d("2026-11-11"));
+        assert_eq!(
+            weeks(d("2026-11-24"), runs, pains),
+            Weeks {
+                running_this: 15.0,
+                running_last: 10.0,
+                pain_this: 10,
+                pain_last: 6,
+            }
+        );
     }
 
     fn rules(r: &Recommendation) -> Vec<&str> {
@@ -818,6 +1070,20 @@ mod tests {
                 Decision::Hold | Decision::Stop => prop_assert_eq!(target, case.plan.step),
                 Decision::Refer => prop_assert!(position(&case.stages, target) <= position(&case.stages, case.plan.step)),
                 Decision::Advance => prop_assert_eq!(target, case.plan.step),
+            }
+        }
+
+        #[test]
+        fn without_auto_progress_only_red_decisions_move_the_plan((case, a, b) in arb_case()) {
+            let r = run_case(&case, (a, b));
+            let applied = applies_itself(&r, case.plan, &case.stages, false);
+            if let Some((action, to)) = applied {
+                prop_assert!(matches!(r.decision, Decision::Stop | Decision::Refer), "{:?}", r);
+                prop_assert!(matches!(action, TransitionAction::Pause | TransitionAction::Set));
+                prop_assert!(position(&case.stages, to.step) <= position(&case.stages, case.plan.step));
+            }
+            if let Some((_, to)) = applies_itself(&r, case.plan, &case.stages, true) {
+                prop_assert!(to != case.plan, "a move changes the plan");
             }
         }
 

@@ -8,5 +8,6 @@ pub mod identity;
 pub mod plan;
 pub mod prescription;
 pub mod program;
+pub mod rules;
 pub mod triage;
 pub mod webhook;

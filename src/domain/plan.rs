@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::client::ClientFacts;
 use super::program::{Stage, StageKey};
+use super::rules::Rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -99,7 +100,7 @@ pub enum TransitionError {
     /// Not possible from the plan's current state (409).
     Conflict(String),
     /// A gate of the program stops it (409), with the rule id.
-    Gate { rule: &'static str, message: String },
+    Gate { rule: Rule, message: String },
     /// The request itself is wrong (422), naming the field.
     Invalid {
         field: &'static str,
@@ -146,9 +147,9 @@ pub fn check_entry_gate(
 ) -> Result<(), TransitionError> {
     let gate = stage.entry_gate;
     let rule = if stage.key == StageKey::Jogging {
-        "R1"
+        Rule::R1
     } else {
-        "GATE"
+        Rule::Gate
     };
     if facts.days_postpartum < i64::from(gate.min_days_postpartum) {
         return Err(TransitionError::Gate {
@@ -285,7 +286,7 @@ pub fn apply_transition(
             require(&[PlanStatus::Paused])?;
             if open_red_flag && !request.override_gate {
                 return Err(TransitionError::Gate {
-                    rule: "R9",
+                    rule: Rule::R9,
                     message: "A red flag is open: resolve it before the plan resumes.".into(),
                 });
             }
@@ -367,7 +368,7 @@ mod tests {
         let lunges = at(StageKey::Lunges, None);
         let advance = request(TransitionAction::Advance);
         let err = apply_transition(lunges, &advance, &stages, facts(83, true), false).unwrap_err();
-        assert!(matches!(err, TransitionError::Gate { rule: "R1", .. }));
+        assert!(matches!(err, TransitionError::Gate { rule: Rule::R1, .. }));
         assert!(apply_transition(lunges, &advance, &stages, facts(84, true), false).is_ok());
         // Without clearance, or with an open red flag, no jogging either.
         assert!(apply_transition(lunges, &advance, &stages, facts(90, false), false).is_err());
@@ -445,7 +446,7 @@ mod tests {
                     ok,
                     true
                 ),
-                Err(TransitionError::Gate { rule: "R9", .. })
+                Err(TransitionError::Gate { rule: Rule::R9, .. })
             ),
             "no resuming over an open red flag"
         );
