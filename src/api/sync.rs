@@ -211,9 +211,9 @@ fn reach_of(principal: &Principal) -> Result<Reach, ApiError> {
 
 /// The change feed: every change in the caller's reach since `cursor`.
 ///
-/// Oldest first: a client gets her own profile, plans, transitions, sessions, readiness results and reports (her
-/// live plan with today's session); a coach, those of her clients and their flags; an admin or
-/// a service token with `clients:read`, the whole practice's. A record deleted or moved out of
+/// Oldest first: a client gets her own profile, plans, transitions, sessions, readiness
+/// results and reports (her live plan with today's session); a coach, those of her clients and
+/// their flags; an admin or a service token with `clients:read`, the whole practice's. A record deleted or moved out of
 /// reach comes as a `delete`; a `client` delete means her and everything of hers. A change
 /// committed late, even by a transaction that began early, still comes after the cursor.
 /// Deletions are kept 30 days: an older cursor gets 410, and the app syncs again from scratch.
