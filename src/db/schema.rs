@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "xid8", schema = "pg_catalog"))]
+    pub struct Xid8;
+}
+
 diesel::table! {
     audit_events (id) {
         id -> Uuid,
@@ -34,6 +40,62 @@ diesel::table! {
         notes -> Nullable<Text>,
         timezone -> Text,
         revision -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    flags (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        level -> Text,
+        severity -> Int2,
+        status -> Text,
+        report_id -> Uuid,
+        report_count -> Int4,
+        last_report_at -> Timestamptz,
+        opened_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Uuid>,
+        resolution_note -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (organization_id, key) {
+        organization_id -> Uuid,
+        key -> Text,
+        request_digest -> Bytea,
+        response_status -> Nullable<Int2>,
+        created_at -> Timestamptz,
+        response_headers -> Jsonb,
+        response_bytes -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_by -> Uuid,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        kind -> Text,
+        voided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        name -> Text,
+        auto_progress -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -124,6 +186,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        organization_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    service_tokens (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        created_by -> Uuid,
+        name -> Text,
+        scopes -> Text,
+        token_hash -> Bytea,
+        token_prefix -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     session_logs (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -139,25 +230,6 @@ diesel::table! {
         request_digest -> Bytea,
         recorded_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    flags (id) {
-        id -> Uuid,
-        organization_id -> Uuid,
-        client_id -> Uuid,
-        level -> Text,
-        severity -> Int2,
-        status -> Text,
-        report_id -> Uuid,
-        report_count -> Int4,
-        last_report_at -> Timestamptz,
-        opened_at -> Timestamptz,
-        resolved_at -> Nullable<Timestamptz>,
-        resolved_by -> Nullable<Uuid>,
-        resolution_note -> Nullable<Text>,
         updated_at -> Timestamptz,
     }
 }
@@ -191,68 +263,31 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (organization_id, key) {
+    use diesel::sql_types::*;
+    use super::sql_types::Xid8;
+
+    sync_changes (seq) {
+        seq -> Int8,
+        txid -> Xid8,
         organization_id -> Uuid,
-        key -> Text,
-        request_digest -> Bytea,
-        response_status -> Nullable<Int2>,
-        created_at -> Timestamptz,
-        response_headers -> Jsonb,
-        response_bytes -> Nullable<Bytea>,
+        client_id -> Uuid,
+        coach_id -> Nullable<Uuid>,
+        entity -> Text,
+        entity_id -> Uuid,
+        op -> Text,
+        coach_only -> Bool,
+        recorded_at -> Timestamptz,
     }
 }
 
 diesel::table! {
-    invitations (id) {
-        id -> Uuid,
-        organization_id -> Uuid,
-        user_id -> Uuid,
-        token_hash -> Bytea,
-        created_by -> Uuid,
-        expires_at -> Timestamptz,
-        accepted_at -> Nullable<Timestamptz>,
-        created_at -> Timestamptz,
-        kind -> Text,
-        voided_at -> Nullable<Timestamptz>,
-    }
-}
+    use diesel::sql_types::*;
+    use super::sql_types::Xid8;
 
-diesel::table! {
-    organizations (id) {
-        id -> Uuid,
-        name -> Text,
-        auto_progress -> Bool,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    refresh_tokens (id) {
-        id -> Uuid,
-        family_id -> Uuid,
-        user_id -> Uuid,
-        token_hash -> Bytea,
-        expires_at -> Timestamptz,
-        created_at -> Timestamptz,
-        rotated_at -> Nullable<Timestamptz>,
-        revoked_at -> Nullable<Timestamptz>,
-        organization_id -> Uuid,
-    }
-}
-
-diesel::table! {
-    service_tokens (id) {
-        id -> Uuid,
-        organization_id -> Uuid,
-        created_by -> Uuid,
-        name -> Text,
-        scopes -> Text,
-        token_hash -> Bytea,
-        token_prefix -> Text,
-        created_at -> Timestamptz,
-        last_used_at -> Nullable<Timestamptz>,
-        revoked_at -> Nullable<Timestamptz>,
+    sync_horizon (only_row) {
+        only_row -> Bool,
+        txid -> Xid8,
+        seq -> Int8,
     }
 }
 
@@ -279,21 +314,21 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(audit_events -> organizations (organization_id));
-diesel::joinable!(clients -> organizations (organization_id));
-diesel::joinable!(flags -> clients (client_id));
-diesel::joinable!(symptom_reports -> clients (client_id));
-diesel::joinable!(plan_transitions -> plans (plan_id));
-diesel::joinable!(plans -> clients (client_id));
-diesel::joinable!(program_versions -> programs (program_id));
-diesel::joinable!(programs -> organizations (organization_id));
-diesel::joinable!(readiness_results -> clients (client_id));
-diesel::joinable!(session_logs -> clients (client_id));
-diesel::joinable!(invitations -> organizations (organization_id));
-diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::joinable!(service_tokens -> organizations (organization_id));
-diesel::joinable!(service_tokens -> users (created_by));
-diesel::joinable!(users -> organizations (organization_id));
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        event_id -> Uuid,
+        endpoint_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
 
 diesel::table! {
     webhook_endpoints (id) {
@@ -324,24 +359,43 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    webhook_deliveries (id) {
-        id -> Uuid,
-        organization_id -> Uuid,
-        event_id -> Uuid,
-        endpoint_id -> Uuid,
-        status -> Text,
-        attempts -> Int4,
-        next_attempt_at -> Timestamptz,
-        last_status -> Nullable<Int4>,
-        last_error -> Nullable<Text>,
-        delivered_at -> Nullable<Timestamptz>,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(audit_events -> organizations (organization_id));
+diesel::joinable!(clients -> organizations (organization_id));
+diesel::joinable!(flags -> clients (client_id));
+diesel::joinable!(flags -> organizations (organization_id));
+diesel::joinable!(flags -> users (resolved_by));
+diesel::joinable!(idempotency_keys -> organizations (organization_id));
+diesel::joinable!(invitations -> organizations (organization_id));
+diesel::joinable!(plan_transitions -> clients (client_id));
+diesel::joinable!(plan_transitions -> organizations (organization_id));
+diesel::joinable!(plan_transitions -> plans (plan_id));
+diesel::joinable!(plans -> clients (client_id));
+diesel::joinable!(plans -> organizations (organization_id));
+diesel::joinable!(program_versions -> organizations (organization_id));
+diesel::joinable!(program_versions -> programs (program_id));
+diesel::joinable!(program_versions -> users (published_by));
+diesel::joinable!(programs -> organizations (organization_id));
+diesel::joinable!(readiness_results -> clients (client_id));
+diesel::joinable!(readiness_results -> organizations (organization_id));
+diesel::joinable!(readiness_results -> plans (plan_id));
+diesel::joinable!(readiness_results -> users (recorded_by));
+diesel::joinable!(refresh_tokens -> organizations (organization_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(service_tokens -> organizations (organization_id));
+diesel::joinable!(service_tokens -> users (created_by));
+diesel::joinable!(session_logs -> clients (client_id));
+diesel::joinable!(session_logs -> organizations (organization_id));
+diesel::joinable!(session_logs -> plans (plan_id));
+diesel::joinable!(session_logs -> users (recorded_by));
+diesel::joinable!(symptom_reports -> plans (plan_id));
+diesel::joinable!(symptom_reports -> session_logs (session_id));
+diesel::joinable!(symptom_reports -> users (recorded_by));
+diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(webhook_deliveries -> organizations (organization_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_endpoints -> organizations (organization_id));
+diesel::joinable!(webhook_events -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -359,6 +413,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_tokens,
     session_logs,
     symptom_reports,
+    sync_changes,
+    sync_horizon,
+    throttles,
     users,
     webhook_deliveries,
     webhook_endpoints,
