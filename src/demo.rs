@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::audit::{self, Actor};
 use crate::db::clients::{self, ClientFields};
 use crate::db::plans::{self, NewPlan, NewTransition};
-use crate::db::sessions::{self, NewSessionLog, ReadinessResult};
+use crate::db::workouts::{self, NewSessionLog, ReadinessResult};
 use crate::db::{organizations, programs, progress, users};
 use crate::domain::identity::Role;
 use crate::domain::plan::{next_step, PlanState, PlanStatus, Step, TransitionAction};
@@ -274,12 +274,12 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         )),
                         recorded_by: Some(coach_id),
                     };
-                    sessions::insert_session(conn, &log).await?;
+                    workouts::insert_session(conn, &log).await?;
                 }
             }
             // After each run, the next morning's report; a few tell a story.
             if spec.stage == StageKey::Jogging && spec.status == PlanStatus::Active {
-                let runs = sessions::runs_since(conn, client.id, today - Duration::days(8)).await?;
+                let runs = workouts::runs_since(conn, client.id, today - Duration::days(8)).await?;
                 for (i, (ran_on, _)) in runs.iter().enumerate() {
                     let next_morning = *ran_on + Duration::days(1);
                     if next_morning > today {
@@ -402,7 +402,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     .find(|t| t.key.as_str() == *test)
                     .map(|t| t.target())
                     .unwrap_or(0);
-                sessions::insert_readiness(
+                workouts::insert_readiness(
                     conn,
                     &ReadinessResult {
                         id: Uuid::now_v7(),

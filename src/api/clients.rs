@@ -15,12 +15,12 @@ use super::docs::{
 };
 use super::extract::{JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
-use super::sessions::{ReadinessResultView, SessionLogView};
+use super::workouts::{ReadinessResultView, SessionLogView};
 use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
 use crate::auth::{policy, Principal};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
-use crate::db::{audit, erasure, plans, sessions, users};
+use crate::db::{audit, erasure, plans, users, workouts};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
 use crate::domain::identity::{EmailAddress, PersonName, Role};
 use crate::domain::program::StageKey;
@@ -951,8 +951,8 @@ pub async fn export_client(
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let plans = plans::all_for_client(&mut conn, client.id).await?;
     let transitions = plans::transitions_for_client(&mut conn, client.id, None, i64::MAX).await?;
-    let sessions = sessions::all_sessions(&mut conn, client.id).await?;
-    let results = sessions::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
+    let sessions = workouts::all_sessions(&mut conn, client.id).await?;
+    let results = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let reports =
         crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
     let flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;

@@ -23,8 +23,8 @@ use crate::db::clients::Client;
 use crate::db::plans::Plan;
 use crate::db::programs::{self, ProgramVersion};
 use crate::db::reports::{Flag, SymptomReport};
-use crate::db::sessions::ReadinessResult;
-use crate::db::{clients, plans, reports, sessions};
+use crate::db::workouts::ReadinessResult;
+use crate::db::{clients, plans, reports, workouts};
 use crate::domain::program::Stage;
 use crate::error::ApiResult;
 use crate::startup::AppState;
@@ -443,7 +443,7 @@ pub async fn client_bundle(
         with_stages.push((plan, stages));
     }
     let reports = reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
-    let readiness = sessions::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
+    let readiness = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let flags = reports::all_flags_for_client(&mut conn, client.id).await?;
     audit_staff_read(
         &mut *state.pool.get().await?,

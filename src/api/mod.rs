@@ -18,10 +18,10 @@ pub mod plans;
 pub mod programs;
 pub mod reports;
 pub mod service_tokens;
-pub mod sessions;
 pub mod sync;
 pub mod viewer;
 pub mod webhooks;
+pub mod workouts;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     programs::configure(cfg);
     clients::configure(cfg);
     plans::configure(cfg);
-    sessions::configure(cfg);
+    workouts::configure(cfg);
     reports::configure(cfg);
     imports::configure(cfg);
     audit::configure(cfg);

@@ -16,7 +16,7 @@ use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQu
 use crate::auth::Principal;
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
-use crate::db::{audit, programs, sessions};
+use crate::db::{audit, programs, workouts};
 use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::plan::{
     apply_transition, PlanStatus, Step, TransitionAction, TransitionError, TransitionRequest,
@@ -194,7 +194,7 @@ async fn prescription(
     })?;
     let running_days = match running_days {
         Some(days) => days,
-        None => sessions::running_days(conn, client.id, date - Duration::days(7)).await?,
+        None => workouts::running_days(conn, client.id, date - Duration::days(7)).await?,
     };
     let reason = if state.status == PlanStatus::Active {
         None

@@ -16,7 +16,7 @@ use super::plans::TransitionView;
 use super::{client_id_of, today_in, Page, PageQuery};
 use crate::auth::Principal;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
-use crate::db::{audit, clients, plans, progress, sessions};
+use crate::db::{audit, clients, plans, progress, workouts};
 use crate::domain::engine::Recommendation;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
@@ -291,7 +291,7 @@ pub async fn submit_report(
                 }
             }
             if let Some(session_id) = body.session_id {
-                match sessions::find_session(conn, principal.organization_id, session_id).await? {
+                match workouts::find_session(conn, principal.organization_id, session_id).await? {
                     Some((_, owner)) if owner == client.id => {}
                     _ => {
                         return Err(ApiError::invalid(
@@ -765,13 +765,13 @@ pub async fn timeline(
         serde_json::json!({"since": since, "until": until}),
     )
     .await?;
-    let range = sessions::Range {
+    let range = workouts::Range {
         since: Some(since),
         until: Some(until),
         updated_since: None,
     };
     let mut items: Vec<TimelineEntry> =
-        sessions::list_sessions(&mut conn, client.id, &range, None, 10_000)
+        workouts::list_sessions(&mut conn, client.id, &range, None, 10_000)
             .await?
             .into_iter()
             .map(|s| TimelineEntry::Session {
@@ -808,7 +808,7 @@ pub async fn timeline(
             }),
     );
     items.extend(
-        sessions::list_readiness(&mut conn, client.id, None, 10_000)
+        workouts::list_readiness(&mut conn, client.id, None, 10_000)
             .await?
             .into_iter()
             .filter(|r| r.performed_on >= since && r.performed_on <= until)

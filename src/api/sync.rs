@@ -16,7 +16,7 @@ use super::docs::{CursorExpired, ReadErrors};
 use super::extract::QueryParams;
 use super::plans::{PlanView, TransitionView};
 use super::reports::{FlagView, SymptomReportView};
-use super::sessions::{ReadinessResultView, SessionLogView};
+use super::workouts::{ReadinessResultView, SessionLogView};
 use crate::auth::Principal;
 use crate::db::sync::{self, Change, Position, Reach, Records};
 use crate::domain::identity::Role;

@@ -315,7 +315,7 @@ pub fn may_reset_passwords(principal: &Principal) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub enum Verdict {
     Allow,
     /// No valid credentials (401).
     Unauthenticated,
@@ -323,19 +323,19 @@ pub enum Decision {
     Forbidden,
 }
 
-pub fn decide(access: Access, principal: Option<&Principal>) -> Decision {
+pub fn verdict(access: Access, principal: Option<&Principal>) -> Verdict {
     match (access, principal) {
-        (Access::Public, _) => Decision::Allow,
-        (_, None) => Decision::Unauthenticated,
-        (Access::Authenticated, Some(_)) => Decision::Allow,
+        (Access::Public, _) => Verdict::Allow,
+        (_, None) => Verdict::Unauthenticated,
+        (Access::Authenticated, Some(_)) => Verdict::Allow,
         (Access::Roles(roles, scope), Some(p)) => {
             if !roles.contains(&p.role) {
-                return Decision::Forbidden;
+                return Verdict::Forbidden;
             }
             match (&p.service_token, scope) {
-                (None, _) => Decision::Allow,
-                (Some(token), Some(needed)) if token.scopes.contains(&needed) => Decision::Allow,
-                (Some(_), _) => Decision::Forbidden,
+                (None, _) => Verdict::Allow,
+                (Some(token), Some(needed)) if token.scopes.contains(&needed) => Verdict::Allow,
+                (Some(_), _) => Verdict::Forbidden,
             }
         }
     }
@@ -484,28 +484,28 @@ mod tests {
     #[test]
     fn roles_and_scopes_decide() {
         let coaches = rule_for("GET", "/v1/coaches").unwrap().access;
-        assert_eq!(decide(coaches, None), Decision::Unauthenticated);
+        assert_eq!(verdict(coaches, None), Verdict::Unauthenticated);
         assert_eq!(
-            decide(coaches, Some(&user(Role::Coach))),
-            Decision::Forbidden
+            verdict(coaches, Some(&user(Role::Coach))),
+            Verdict::Forbidden
         );
-        assert_eq!(decide(coaches, Some(&user(Role::Admin))), Decision::Allow);
+        assert_eq!(verdict(coaches, Some(&user(Role::Admin))), Verdict::Allow);
         assert_eq!(
-            decide(coaches, Some(&token(vec![Scope::CoachesRead]))),
-            Decision::Allow
+            verdict(coaches, Some(&token(vec![Scope::CoachesRead]))),
+            Verdict::Allow
         );
         assert_eq!(
-            decide(coaches, Some(&token(vec![Scope::ClientsImport]))),
-            Decision::Forbidden
+            verdict(coaches, Some(&token(vec![Scope::ClientsImport]))),
+            Verdict::Forbidden
         );
         let tokens = rule_for("POST", "/v1/service-tokens").unwrap().access;
         assert_eq!(
-            decide(tokens, Some(&token(Scope::ALL.to_vec()))),
-            Decision::Forbidden
+            verdict(tokens, Some(&token(Scope::ALL.to_vec()))),
+            Verdict::Forbidden
         );
         let me = rule_for("GET", "/v1/me").unwrap().access;
-        assert_eq!(decide(me, Some(&user(Role::Client))), Decision::Allow);
-        assert_eq!(decide(me, None), Decision::Unauthenticated);
-        assert_eq!(decide(Access::Public, None), Decision::Allow);
+        assert_eq!(verdict(me, Some(&user(Role::Client))), Verdict::Allow);
+        assert_eq!(verdict(me, None), Verdict::Unauthenticated);
+        assert_eq!(verdict(Access::Public, None), Verdict::Allow);
     }
 }

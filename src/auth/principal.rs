@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use uuid::Uuid;
 
 use super::jwt::TokenError;
-use super::policy::{self, Decision};
+use super::policy::{self, Verdict};
 use super::secrets;
 use crate::db::audit::Actor;
 use crate::db::tokens;
@@ -179,12 +179,12 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         Some(token) => Some(authenticate(&state, &token).await?),
         None => None,
     };
-    match policy::decide(rule.access, principal.as_ref()) {
-        Decision::Allow => {}
-        Decision::Unauthenticated => {
+    match policy::verdict(rule.access, principal.as_ref()) {
+        Verdict::Allow => {}
+        Verdict::Unauthenticated => {
             return Err(ApiError::Unauthorized("A bearer token is required.".into()))
         }
-        Decision::Forbidden => {
+        Verdict::Forbidden => {
             return Err(ApiError::Forbidden(
                 "Your role or token scope does not allow this operation.".into(),
             ))

@@ -13,13 +13,13 @@ pub mod programs;
 pub mod progress;
 pub mod reports;
 pub mod schema;
-pub mod sessions;
 pub mod sync;
 pub mod throttles;
 pub mod tls;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod workouts;
 
 use std::time::Duration;
 

@@ -238,7 +238,7 @@ impl EngineContext {
     /// The engine's recommendation, and the change it makes itself: red decisions always (the
     /// plan pauses, or goes back a stage), green and amber ones where the organization lets the
     /// engine move plans.
-    fn decide(
+    fn evaluate(
         &self,
         client: &Client,
         today: NaiveDate,
@@ -342,7 +342,7 @@ pub async fn run_engine(
     let Some(context) = context(conn, client.organization_id, client.id, since).await? else {
         return Ok(None);
     };
-    let (recommendation, applied) = context.decide(client, today);
+    let (recommendation, applied) = context.evaluate(client, today);
     let plan = apply(conn, context.plan, &recommendation, applied).await?;
     plans::set_recommendation(conn, plan.id, &json(&recommendation)).await?;
     recommend_event(&plan, &recommendation)
@@ -423,7 +423,7 @@ pub async fn record_report(
     let mut decision = None;
     if let Some(mut context) = context {
         context.with_report(&report);
-        let (recommendation, applied) = context.decide(client, today);
+        let (recommendation, applied) = context.evaluate(client, today);
         report.recommendation = Some(json(&recommendation));
         decision = Some((context.plan, recommendation, applied));
     }

@@ -16,7 +16,7 @@ use super::reports::{Flag, SymptomReport};
 use super::schema::{
     clients, flags, plan_transitions, plans, readiness_results, session_logs, symptom_reports,
 };
-use super::sessions::{ReadinessResult, SessionLog};
+use super::workouts::{ReadinessResult, SessionLog};
 use super::CachedExt;
 
 type SqlUuid = diesel::sql_types::Uuid;

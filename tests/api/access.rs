@@ -6,7 +6,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use runback::auth::jwt::{kid_of, Claims, JwtKeys, AUDIENCE, ISSUER};
-use runback::auth::policy::{self, Access, ClientOwnership, Decision};
+use runback::auth::policy::{self, Access, ClientOwnership, Verdict};
 use runback::auth::principal::{Principal, ServiceTokenGrant};
 use runback::domain::identity::{Role, Scope};
 use serde_json::{json, Value};
@@ -343,10 +343,10 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
             if got == 204 && method == Method::DELETE && template == "/v1/clients/{client_id}" {
                 ended.insert("client A");
             }
-            match policy::decide(rule.access, Some(&caller.principal)) {
-                Decision::Forbidden => assert_eq!(got, 403, "{}: {method} {path}", caller.name),
-                Decision::Unauthenticated => unreachable!(),
-                Decision::Allow if !reaches(&template, caller, &target_client) => {
+            match policy::verdict(rule.access, Some(&caller.principal)) {
+                Verdict::Forbidden => assert_eq!(got, 403, "{}: {method} {path}", caller.name),
+                Verdict::Unauthenticated => unreachable!(),
+                Verdict::Allow if !reaches(&template, caller, &target_client) => {
                     // Out of reach looks exactly like not there: a 404, or the same 422 a
                     // malformed body gets for an id that does not exist.
                     let nowhere = template
@@ -376,20 +376,20 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                         assert_eq!(got, 404, "{}: {method} {path}", caller.name);
                     }
                 }
-                Decision::Allow if method == Method::GET => assert_eq!(
+                Verdict::Allow if method == Method::GET => assert_eq!(
                     got, 200,
                     "{}: {method} {path} should read what it may reach",
                     caller.name
                 ),
                 // She has an account, so a new invitation resets her password: a signed-in
                 // person's decision, never a script's (auth::policy::may_reset_passwords).
-                Decision::Allow
+                Verdict::Allow
                     if template == "/v1/clients/{client_id}/invitation"
                         && caller.principal.service_token.is_some() =>
                 {
                     assert_eq!(got, 403, "{}: {method} {path}", caller.name)
                 }
-                Decision::Allow => assert!(
+                Verdict::Allow => assert!(
                     got != 401 && got != 403 && got < 500,
                     "{}: {method} {path} got {got}",
                     caller.name

@@ -1,5 +1,6 @@
-//! What the client did: logged sessions (retry-safe with a client-generated id) and readiness
-//! test results.
+//! What the client did: her workouts (`/sessions` in the API, retry-safe with a
+//! client-generated id) and readiness-test results. Named apart from sign-in sessions
+//! (`auth::sessions`).
 
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
@@ -14,7 +15,7 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadE
 use super::extract::{JsonBody, QueryParams};
 use super::{client_id_of, today_in, Page, PageQuery};
 use crate::auth::Principal;
-use crate::db::sessions::{self, NewSessionLog, Range, ReadinessResult, SessionLog};
+use crate::db::workouts::{self, NewSessionLog, Range, ReadinessResult, SessionLog};
 use crate::db::{audit, clients, plans, programs};
 use crate::domain::program::{ReadinessTestKey, StageKey};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -147,7 +148,7 @@ pub async fn list_sessions(
         until: query.until,
         updated_since: query.updated_since,
     };
-    let rows = sessions::list_sessions(&mut conn, client.id, &range, after, limit).await?;
+    let rows = workouts::list_sessions(&mut conn, client.id, &range, after, limit).await?;
     super::note_staff_read(&state, &principal, "session.list", client.id);
     Ok(web::Json(Page::from_rows(
         rows,
@@ -202,7 +203,7 @@ pub async fn log_session(
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
             if let Some(existing) = body.id {
-                if let Some((first, owner)) = sessions::find_session(conn, principal.organization_id, existing).await? {
+                if let Some((first, owner)) = workouts::find_session(conn, principal.organization_id, existing).await? {
                     return if owner == client.id && first.request_digest == digest {
                         Ok((first, false))
                     } else {
@@ -244,10 +245,10 @@ pub async fn log_session(
                 request_digest: digest.clone(),
                 recorded_by: Some(principal.user_id),
             };
-            let Some(log) = sessions::insert_session(conn, &new).await? else {
+            let Some(log) = workouts::insert_session(conn, &new).await? else {
                 // The id is taken: by a retry running at the same time (retry to get its
                 // answer), or by a record elsewhere.
-                return Err(match sessions::find_session(conn, principal.organization_id, new.id).await? {
+                return Err(match workouts::find_session(conn, principal.organization_id, new.id).await? {
                     Some(_) => ApiError::Conflict("This session is being logged by another request; retry.".into()),
                     None => ApiError::IdInUse,
                 });
@@ -357,7 +358,7 @@ pub async fn list_readiness(
     let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
-    let rows = sessions::list_readiness(&mut conn, client.id, after, limit).await?;
+    let rows = workouts::list_readiness(&mut conn, client.id, after, limit).await?;
     super::note_staff_read(&state, &principal, "readiness.list", client.id);
     Ok(web::Json(Page::from_rows(
         rows,
@@ -415,7 +416,7 @@ pub async fn record_readiness(
             if performed_on > today + Duration::days(1) || performed_on < client.delivery_date {
                 return Err(ApiError::invalid("performed_on", "must be between the delivery date and today"));
             }
-            let result = sessions::insert_readiness(conn, &ReadinessResult {
+            let result = workouts::insert_readiness(conn, &ReadinessResult {
                 id: Uuid::now_v7(),
                 organization_id: principal.organization_id,
                 client_id: client.id,

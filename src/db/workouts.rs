@@ -1,4 +1,6 @@
-//! Logged sessions and readiness-test results.
+//! Workouts: the training sessions she logs and readiness-test results. The API and the rows
+//! call a workout a `session` (`session_logs`, `SessionLog`); the module is named apart from
+//! sign-in sessions (`auth::sessions`).
 
 use super::CachedExt;
 use chrono::{DateTime, NaiveDate, Utc};
