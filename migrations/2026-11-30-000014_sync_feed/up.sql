@@ -48,11 +48,13 @@ BEGIN
 END;
 $$;
 
--- Everything recorded about a client, for a coach who gains her: one upsert per record.
-CREATE FUNCTION sync_fan_out(client uuid, organization uuid, coach uuid) RETURNS void
+-- Everything recorded about a client, one upsert per record: for a coach who gains her
+-- (`coach_only`), or for everyone who may see her (the backfill below).
+CREATE FUNCTION sync_fan_out(client uuid, organization uuid, coach uuid, coach_only boolean)
+RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op, coach_only)
-    SELECT organization, client, coach, e.entity, e.id, 'upsert', true FROM (
+    SELECT organization, client, coach, e.entity, e.id, 'upsert', coach_only FROM (
         SELECT 'client' AS entity, client AS id
         UNION ALL SELECT 'plan', id FROM plans WHERE client_id = client
         UNION ALL SELECT 'plan_transition', id FROM plan_transitions WHERE client_id = client
@@ -80,7 +82,7 @@ BEGIN
             VALUES (OLD.organization_id, OLD.id, OLD.coach_id, 'client', OLD.id, 'delete', true);
         END IF;
         IF NEW.coach_id IS NOT NULL THEN
-            PERFORM sync_fan_out(NEW.id, NEW.organization_id, NEW.coach_id);
+            PERFORM sync_fan_out(NEW.id, NEW.organization_id, NEW.coach_id, true);
         END IF;
     END IF;
     RETURN NULL;
@@ -114,58 +116,27 @@ CREATE TRIGGER clients_sync AFTER DELETE ON clients
 CREATE TRIGGER clients_sync_update AFTER UPDATE ON clients
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_client_change();
 
-CREATE TRIGGER plans_sync_insert AFTER INSERT ON plans REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('plan');
-CREATE TRIGGER plans_sync AFTER DELETE ON plans
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan');
-CREATE TRIGGER plans_sync_update AFTER UPDATE ON plans
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('plan');
-
-CREATE TRIGGER plan_transitions_sync_insert AFTER INSERT ON plan_transitions REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('plan_transition');
-CREATE TRIGGER plan_transitions_sync AFTER DELETE ON plan_transitions
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('plan_transition');
-CREATE TRIGGER plan_transitions_sync_update AFTER UPDATE ON plan_transitions
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('plan_transition');
-
-CREATE TRIGGER session_logs_sync_insert AFTER INSERT ON session_logs REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('session');
-CREATE TRIGGER session_logs_sync AFTER DELETE ON session_logs
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('session');
-CREATE TRIGGER session_logs_sync_update AFTER UPDATE ON session_logs
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('session');
-
-CREATE TRIGGER readiness_results_sync_insert AFTER INSERT ON readiness_results REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('readiness_result');
-CREATE TRIGGER readiness_results_sync AFTER DELETE ON readiness_results
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('readiness_result');
-CREATE TRIGGER readiness_results_sync_update AFTER UPDATE ON readiness_results
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('readiness_result');
-
-CREATE TRIGGER symptom_reports_sync_insert AFTER INSERT ON symptom_reports REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('symptom_report');
-CREATE TRIGGER symptom_reports_sync AFTER DELETE ON symptom_reports
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('symptom_report');
-CREATE TRIGGER symptom_reports_sync_update AFTER UPDATE ON symptom_reports
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('symptom_report');
-
-CREATE TRIGGER flags_sync_insert AFTER INSERT ON flags REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts('flag');
-CREATE TRIGGER flags_sync AFTER DELETE ON flags
-    FOR EACH ROW EXECUTE FUNCTION sync_record_change('flag');
-CREATE TRIGGER flags_sync_update AFTER UPDATE ON flags
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change('flag');
+-- Every table of records about a client, and the entity its rows are in the feed.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('plans', 'plan'), ('plan_transitions', 'plan_transition'),
+                                   ('session_logs', 'session'), ('readiness_results', 'readiness_result'),
+                                   ('symptom_reports', 'symptom_report'), ('flags', 'flag')) AS v(tab, entity)
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows
+                            FOR EACH STATEMENT EXECUTE FUNCTION sync_record_inserts(%L)',
+                       t.tab || '_sync_insert', t.tab, t.entity);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I
+                            FOR EACH ROW EXECUTE FUNCTION sync_record_change(%L)',
+                       t.tab || '_sync', t.tab, t.entity);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I FOR EACH ROW
+                            WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_record_change(%L)',
+                       t.tab || '_sync_update', t.tab, t.entity);
+    END LOOP;
+END;
+$$;
 
 -- What exists already is in the feed from its start.
-INSERT INTO sync_changes (organization_id, client_id, coach_id, entity, entity_id, op)
-SELECT c.organization_id, c.id, c.coach_id, e.entity, e.id, 'upsert'
-  FROM clients c
-  CROSS JOIN LATERAL (
-      SELECT 'client' AS entity, c.id AS id
-      UNION ALL SELECT 'plan', id FROM plans WHERE client_id = c.id
-      UNION ALL SELECT 'plan_transition', id FROM plan_transitions WHERE client_id = c.id
-      UNION ALL SELECT 'session', id FROM session_logs WHERE client_id = c.id
-      UNION ALL SELECT 'readiness_result', id FROM readiness_results WHERE client_id = c.id
-      UNION ALL SELECT 'symptom_report', id FROM symptom_reports WHERE client_id = c.id
-      UNION ALL SELECT 'flag', id FROM flags WHERE client_id = c.id
-  ) e;
+SELECT sync_fan_out(id, organization_id, coach_id, false) FROM clients;
