@@ -161,6 +161,12 @@ pub async fn held_back(
 }
 
 #[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
 struct HorizonRow {
     #[diesel(sql_type = BigInt)]
     txid: i64,
@@ -198,17 +204,20 @@ pub async fn maintain(
     )
     .execute(conn)
     .await?;
-    let pruned = diesel::sql_query(
+    let pruned: Count = diesel::sql_query(
         "WITH gone AS (
              DELETE FROM sync_changes WHERE op = 'delete' AND recorded_at < $1
              RETURNING txid, seq),
-         newest AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1)
-         UPDATE sync_horizon h SET txid = newest.txid, seq = newest.seq FROM newest
-          WHERE (newest.txid, newest.seq) > (h.txid, h.seq)",
+         newest AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1),
+         moved AS (
+             UPDATE sync_horizon h SET txid = newest.txid, seq = newest.seq FROM newest
+              WHERE (newest.txid, newest.seq) > (h.txid, h.seq) RETURNING 1)
+         SELECT count(*) AS n FROM gone",
     )
     .bind::<Timestamptz, _>(older_than)
-    .execute(conn)
+    .get_result(conn)
     .await?;
+    let pruned = usize::try_from(pruned.n).unwrap_or(usize::MAX);
     Ok((superseded, pruned))
 }
 
