@@ -199,6 +199,10 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
         app.get(&format!("/v1/clients/{id}/plan"), Some(&coach.token))
             .await;
     }
+    // The change feed: a page of her records read by her coach is a read of her data; her own
+    // sync is not recorded.
+    assert_eq!(app.get("/v1/sync", Some(&ana.token)).await.status(), 200);
+    assert_eq!(app.get("/v1/sync", Some(&coach.token)).await.status(), 200);
     let mut trail = Vec::new();
     for _ in 0..40 {
         trail = app
@@ -206,7 +210,9 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
             .await;
         let found = reads
             .iter()
-            .all(|(_, action)| trail.iter().any(|e| e["action"] == *action));
+            .map(|(_, action)| *action)
+            .chain(["sync.read"])
+            .all(|action| trail.iter().any(|e| e["action"] == action));
         if found {
             break;
         }
@@ -223,6 +229,12 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
             );
         }
     }
+    let synced: Vec<&Value> = trail
+        .iter()
+        .filter(|e| e["action"] == "sync.read")
+        .collect();
+    assert_eq!(synced.len(), 1, "{synced:?}");
+    assert_eq!(synced[0]["actor_id"], coach.user_id.to_string());
     let plan_reads: u64 = trail
         .iter()
         .filter(|e| e["action"] == "plan.read")
