@@ -382,9 +382,8 @@ async fn changes(
     Ok(served)
 }
 
-/// The loaded records as their GETs show them, by kind and id. A client's own feed has no
-/// flags (flags are for her coach) and her live plan carries today's session, as her app needs
-/// it offline; staff feeds show plans as exports do.
+/// The loaded records as their GETs show them, by kind and id. A client's live plan carries
+/// today's session, as her app needs it offline; staff feeds show plans as exports do.
 async fn views(
     conn: &mut diesel_async::AsyncPgConnection,
     principal: &Principal,
@@ -427,10 +426,8 @@ async fn views(
             SyncRecord::SymptomReport(r.into()),
         );
     }
-    if principal.role != Role::Client {
-        for f in records.flags {
-            views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
-        }
+    for f in records.flags {
+        views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
     }
     Ok(views)
 }

@@ -38,7 +38,7 @@ pub enum Reach {
         organization_id: Uuid,
         coach_id: Uuid,
     },
-    /// A client herself.
+    /// A client herself: her records, but not the flags about her (they are for her coach).
     Client {
         organization_id: Uuid,
         client_id: Uuid,
@@ -95,7 +95,7 @@ fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
             organization_id,
             client_id,
         } => (
-            "WHERE organization_id = $1 AND client_id = $2 AND NOT coach_only",
+            "WHERE organization_id = $1 AND client_id = $2 AND NOT coach_only AND entity <> 'flag'",
             organization_id,
             client_id,
         ),
