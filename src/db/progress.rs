@@ -76,7 +76,7 @@ struct ContextRow {
 #[derive(Deserialize)]
 struct Inputs {
     earlier_pelvic: Vec<(NaiveDate, bool)>,
-    sessions: Vec<(NaiveDate, bool)>,
+    sessions: Vec<(Uuid, NaiveDate, bool)>,
     reports: Vec<(Uuid, NaiveDate, String, String, i16, bool)>,
     readiness: Vec<(String, String, bool)>,
     open_flags: Vec<String>,
@@ -107,7 +107,7 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                           AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
                         ORDER BY r.reported_on DESC, r.created_at DESC, r.id DESC LIMIT 30) e),
            'sessions', (
-               SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.completed)
+               SELECT COALESCE(json_agg(json_build_array(s.id, s.performed_on, s.completed)
                                         ORDER BY s.performed_on, s.created_at, s.id), '[]')
                  FROM session_logs s
                 WHERE s.plan_id = p.id AND s.created_at >= p.step_started_at
@@ -168,7 +168,8 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         sessions: inputs
             .sessions
             .into_iter()
-            .map(|(performed_on, completed)| SessionFact {
+            .map(|(id, performed_on, completed)| SessionFact {
+                id,
                 performed_on,
                 completed,
                 running_minutes: minutes,
@@ -179,6 +180,7 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
             .into_iter()
             .map(|(id, date, timing, level, max_pain, pelvic_symptom)| {
                 let fact = ReportFact {
+                    id,
                     date,
                     timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
                     level: TriageLevel::parse(&level).unwrap_or(TriageLevel::Amber),
@@ -219,6 +221,7 @@ impl EngineContext {
     /// Adds a report being recorded (and the flag it raises) to what the engine weighs.
     fn with_report(&mut self, report: &SymptomReport) {
         let fact = ReportFact {
+            id: report.id,
             date: report.reported_on,
             timing: Timing::parse(&report.timing).unwrap_or(Timing::DailyLife),
             level: report.triage_level(),
@@ -269,6 +272,7 @@ impl EngineContext {
             running_minutes_last_week: weeks.running_last,
             max_pain_this_week: weeks.pain_this,
             max_pain_last_week: weeks.pain_last,
+            check_ins: &[],
         });
         let applied = engine::applies_itself(&recommendation, state, stages, self.auto_progress);
         (recommendation, applied)

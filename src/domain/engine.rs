@@ -7,12 +7,14 @@
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::client::ClientFacts;
 use super::plan::{
     check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step, TransitionAction,
 };
 use super::program::{ReadinessTestKey, Stage, StageKey};
+use super::recovery::{self, CheckInFact};
 pub use super::rules::Rule;
 use super::triage::{Finding, Timing, TriageLevel};
 
@@ -63,6 +65,7 @@ pub struct Recommendation {
 /// A logged session at the current step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SessionFact {
+    pub id: Uuid,
     pub performed_on: NaiveDate,
     pub completed: bool,
     /// Running minutes of the session (jogging), for the weekly volume.
@@ -72,6 +75,7 @@ pub struct SessionFact {
 /// A triaged report at the current step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportFact {
+    pub id: Uuid,
     /// The day the symptoms were about (for `next_day`, the morning after the session).
     pub date: NaiveDate,
     pub timing: Timing,
@@ -114,6 +118,8 @@ pub struct EngineInput<'a> {
     /// Highest pain reported in the last 7 days, and in the 7 days before.
     pub max_pain_this_week: u8,
     pub max_pain_last_week: u8,
+    /// Her recovery check-ins of the last 7 days (at least), oldest first (R11).
+    pub check_ins: &'a [CheckInFact],
 }
 
 /// R4: the most running a week may hold, given last week's.
@@ -177,7 +183,8 @@ fn readiness_passed(stage: &Stage, results: &[ReadinessFact]) -> Result<(), Stri
 
 /// The recommendation for the plan today: the rules in a fixed order. Red flags first (R9, then
 /// R8), then a plan that is not active, then what drops or repeats the step (R6); then every
-/// reason to hold is gathered (R6, R7, R2, R4, the readiness tests, the next stage's gate R1);
+/// reason to hold is gathered (R6, R7, R2, R4, the readiness tests, the next stage's gate R1,
+/// recovery R11);
 /// with none, the plan advances one step (R2, R3). R5's advice rides along with any decision.
 pub fn recommend(input: &EngineInput) -> Recommendation {
     let here = input.plan.step;
@@ -211,6 +218,7 @@ pub fn recommend(input: &EngineInput) -> Recommendation {
     }
     holds.extend(r2_readiness_tests(input, stage));
     holds.extend(r1_next_stage_gate(input));
+    holds.extend(r11_recovery(input));
     if !holds.is_empty() {
         return decided(here, Decision::Hold, holds, &notes);
     }
@@ -218,12 +226,12 @@ pub fn recommend(input: &EngineInput) -> Recommendation {
 }
 
 /// The newest report at the step, by the day it is about.
-fn latest(input: &EngineInput) -> Option<ReportFact> {
+pub(super) fn latest(input: &EngineInput) -> Option<ReportFact> {
     input.reports.last().copied()
 }
 
 /// R5: symptoms during a run mean walking the rest of it.
-fn r5_walk_the_rest(input: &EngineInput) -> Option<Finding> {
+pub(super) fn r5_walk_the_rest(input: &EngineInput) -> Option<Finding> {
     let r = latest(input)?;
     (r.timing == Timing::During
         && input.plan.step.stage == StageKey::Jogging
@@ -237,7 +245,7 @@ fn r5_walk_the_rest(input: &EngineInput) -> Option<Finding> {
 }
 
 /// R9: anything medical stops everything.
-fn r9_medical_stop(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+pub(super) fn r9_medical_stop(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
     let medical = latest(input).is_some_and(|r| r.level == TriageLevel::RedMedical)
         || input.open_flags.contains(&TriageLevel::RedMedical);
     medical.then(|| {
@@ -248,7 +256,7 @@ fn r9_medical_stop(input: &EngineInput, notes: &[Finding]) -> Option<Recommendat
 
 /// R8: pelvic red flags refer to a physiotherapist; no impact meanwhile (a jogging plan goes
 /// back to lunges).
-fn r8_pelvic_referral(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+pub(super) fn r8_pelvic_referral(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
     let here = input.plan.step;
     let pelvic = latest(input).is_some_and(|r| r.level == TriageLevel::RedPelvic)
         || input.open_flags.contains(&TriageLevel::RedPelvic);
@@ -276,7 +284,7 @@ fn r8_pelvic_referral(input: &EngineInput, notes: &[Finding]) -> Option<Recommen
 
 /// R6: two ambers in a row at the step, an amber next-day report, or pain of 6 or more drop one
 /// jogging level (below jogging, or at level 1, the step repeats).
-fn r6_drop_or_repeat(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
+pub(super) fn r6_drop_or_repeat(input: &EngineInput, notes: &[Finding]) -> Option<Recommendation> {
     let here = input.plan.step;
     let latest = latest(input);
     let ambers_in_a_row = input.reports.len() >= 2
@@ -309,7 +317,7 @@ fn r6_drop_or_repeat(input: &EngineInput, notes: &[Finding]) -> Option<Recommend
 }
 
 /// R6: one amber report holds the step.
-fn r6_amber_hold(input: &EngineInput) -> Option<Finding> {
+pub(super) fn r6_amber_hold(input: &EngineInput) -> Option<Finding> {
     latest(input)
         .is_some_and(|r| r.level == TriageLevel::Amber)
         .then(|| {
@@ -321,7 +329,7 @@ fn r6_amber_hold(input: &EngineInput) -> Option<Finding> {
 }
 
 /// R7: pain may not climb week on week.
-fn r7_rising_pain(input: &EngineInput) -> Option<Finding> {
+pub(super) fn r7_rising_pain(input: &EngineInput) -> Option<Finding> {
     (input.max_pain_last_week > 0 && input.max_pain_this_week > input.max_pain_last_week).then(
         || {
             reason(
@@ -333,17 +341,17 @@ fn r7_rising_pain(input: &EngineInput) -> Option<Finding> {
 }
 
 /// The completed sessions at the step, oldest first.
-fn done<'a>(input: &EngineInput<'a>) -> Vec<&'a SessionFact> {
+pub(super) fn done<'a>(input: &EngineInput<'a>) -> Vec<&'a SessionFact> {
     input.sessions.iter().filter(|s| s.completed).collect()
 }
 
 /// The last two completed sessions at the step: the ones R2 looks at.
-fn recent<'a>(done: &[&'a SessionFact]) -> Vec<&'a SessionFact> {
+pub(super) fn recent<'a>(done: &[&'a SessionFact]) -> Vec<&'a SessionFact> {
     done[done.len().saturating_sub(2)..].to_vec()
 }
 
 /// R2: enough sessions at the step, and the last ones all green.
-fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Finding> {
+pub(super) fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Finding> {
     let done = done(input);
     let needed = stage.min_sessions.max(1) as usize;
     let mut holds = Vec::new();
@@ -365,7 +373,7 @@ fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Finding> {
 }
 
 /// R2 (jogging): each of the last runs needs a green report the next morning.
-fn r2_next_day_reports(input: &EngineInput) -> Vec<Finding> {
+pub(super) fn r2_next_day_reports(input: &EngineInput) -> Vec<Finding> {
     recent(&done(input))
         .into_iter()
         .filter(|run| {
@@ -387,14 +395,14 @@ fn r2_next_day_reports(input: &EngineInput) -> Vec<Finding> {
 }
 
 /// R4: weekly running volume grows by at most 10 % or 1 minute.
-fn r4_weekly_volume(input: &EngineInput) -> Option<Finding> {
+pub(super) fn r4_weekly_volume(input: &EngineInput) -> Option<Finding> {
     (input.running_minutes_last_week > 0.0
         && input.running_minutes_this_week > weekly_volume_cap(input.running_minutes_last_week))
     .then(|| reason(Rule::R4, "Your running time this week already grew as much as it should; stay at this level for now."))
 }
 
 /// R2: the stage's readiness tests, passed.
-fn r2_readiness_tests(input: &EngineInput, stage: &Stage) -> Option<Finding> {
+pub(super) fn r2_readiness_tests(input: &EngineInput, stage: &Stage) -> Option<Finding> {
     let missing = readiness_passed(stage, input.readiness).err()?;
     Some(reason(
         Rule::R2,
@@ -404,7 +412,7 @@ fn r2_readiness_tests(input: &EngineInput, stage: &Stage) -> Option<Finding> {
 
 /// R1 (and the other stages' gates): the next stage's entry gate, when the next step is a new
 /// stage.
-fn r1_next_stage_gate(input: &EngineInput) -> Option<Finding> {
+pub(super) fn r1_next_stage_gate(input: &EngineInput) -> Option<Finding> {
     let here = input.plan.step;
     let next = next_step(input.stages, here).filter(|n| n.stage != here.stage)?;
     let entering = input
@@ -417,6 +425,12 @@ fn r1_next_stage_gate(input: &EngineInput) -> Option<Finding> {
         Err(super::plan::TransitionError::Gate { rule, message }) => Some(reason(rule, message)),
         _ => None,
     }
+}
+
+/// R11, recovery: short sleep or many very tired days this week hold the step.
+pub(super) fn r11_recovery(input: &EngineInput) -> Option<Finding> {
+    let week = recovery::recovery_week(input.today, input.check_ins);
+    recovery::r11_recovery(&week).map(|why| reason(Rule::R11, why))
 }
 
 /// R2 and R3: nothing holds, so the plan advances one step, or the last level done completes it.
@@ -538,6 +552,7 @@ mod tests {
 
     fn green(date: &str, timing: Timing) -> ReportFact {
         ReportFact {
+            id: Uuid::nil(),
             date: d(date),
             timing,
             level: TriageLevel::Green,
@@ -548,6 +563,7 @@ mod tests {
 
     fn run(date: &str, minutes: f32) -> SessionFact {
         SessionFact {
+            id: Uuid::nil(),
             performed_on: d(date),
             completed: true,
             running_minutes: minutes,
@@ -575,6 +591,7 @@ mod tests {
         open_flags: Vec<TriageLevel>,
         this_week: f32,
         last_week: f32,
+        check_ins: Vec<CheckInFact>,
     }
 
     impl Case {
@@ -597,6 +614,7 @@ mod tests {
                 open_flags: vec![],
                 this_week: 18.0,
                 last_week: 18.0,
+                check_ins: vec![],
             }
         }
 
@@ -614,6 +632,7 @@ mod tests {
                 running_minutes_last_week: self.last_week,
                 max_pain_this_week: self.reports.iter().map(|r| r.max_pain).max().unwrap_or(0),
                 max_pain_last_week: self.reports.iter().map(|r| r.max_pain).max().unwrap_or(0),
+                check_ins: &self.check_ins,
             })
         }
     }
@@ -752,6 +771,7 @@ mod tests {
     fn one_amber_holds_two_in_a_row_regress() {
         let mut case = Case::jogging(3);
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::Amber,
             max_pain: 3,
             ..green("2026-11-24", Timing::During)
@@ -760,6 +780,7 @@ mod tests {
         assert_eq!(r.decision, Decision::Hold);
         assert!(rules(&r).contains(&"R6") && rules(&r).contains(&"R5"));
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::Amber,
             max_pain: 3,
             ..green("2026-11-24", Timing::ImmediatelyAfter)
@@ -773,6 +794,7 @@ mod tests {
     fn pain_5_holds_but_6_regresses() {
         let mut case = Case::jogging(4);
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::Amber,
             max_pain: 5,
             ..green("2026-11-24", Timing::During)
@@ -788,6 +810,7 @@ mod tests {
     fn an_amber_next_day_report_regresses_and_below_jogging_holds() {
         let mut case = Case::jogging(2);
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::Amber,
             ..green("2026-11-24", Timing::NextDay)
         });
@@ -808,6 +831,7 @@ mod tests {
     fn red_reports_refer_or_stop_and_a_jogging_plan_goes_back_to_lunges() {
         let mut case = Case::jogging(5);
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::RedPelvic,
             pelvic_symptom: true,
             ..green("2026-11-24", Timing::NextDay)
@@ -817,6 +841,7 @@ mod tests {
         assert_eq!((r.target_stage, r.target_level), (StageKey::Lunges, None));
         assert_eq!(rules(&r)[0], "R8");
         case.reports.push(ReportFact {
+            id: Uuid::nil(),
             level: TriageLevel::RedMedical,
             ..green("2026-11-24", Timing::DailyLife)
         });
@@ -914,9 +939,44 @@ mod tests {
             running_minutes_last_week: 18.0,
             max_pain_this_week: 2,
             max_pain_last_week: 1,
+            check_ins: &[],
         });
         assert_eq!(r.decision, Decision::Hold);
         assert!(rules(&r).contains(&"R7"));
+    }
+
+    #[test]
+    fn poor_recovery_holds_an_advance_and_never_regresses() {
+        let night = |date: &str, sleep_hours: f32, fatigue: u8| CheckInFact {
+            id: Uuid::nil(),
+            date: d(date),
+            sleep_hours,
+            fatigue,
+            breastfeeding: None,
+            periods_returned: None,
+            running_worry: None,
+        };
+        let mut case = Case::jogging(2);
+        assert_eq!(case.run().decision, Decision::Advance);
+        case.check_ins = vec![night("2026-11-22", 5.0, 4), night("2026-11-23", 5.5, 5)];
+        let r = case.run();
+        assert_eq!(r.decision, Decision::Hold);
+        assert_eq!(rules(&r), ["R11"]);
+        assert!(r.reasons[0].message.contains("5.3 hours"));
+        case.check_ins = vec![night("2026-11-10", 3.0, 10), night("2026-11-23", 7.0, 2)];
+        assert_eq!(case.run().decision, Decision::Advance, "last week's nights do not count");
+        case.check_ins = vec![night("2026-11-23", 4.0, 9)];
+        case.reports.push(ReportFact {
+            id: Uuid::nil(),
+            date: d("2026-11-24"),
+            timing: Timing::DailyLife,
+            level: TriageLevel::Amber,
+            max_pain: 3,
+            pelvic_symptom: false,
+        });
+        let r = case.run();
+        assert_eq!(r.decision, Decision::Hold);
+        assert!(rules(&r).contains(&"R11") && rules(&r).contains(&"R6"));
     }
 
     #[test]
@@ -954,6 +1014,7 @@ mod tests {
     fn arb_report() -> impl Strategy<Value = ReportFact> {
         (0i64..14, 0usize..4, 0usize..4, 0u8..=10, any::<bool>()).prop_map(
             |(day, timing, level, max_pain, pelvic_symptom)| ReportFact {
+            id: Uuid::nil(),
                 date: d("2026-11-10") + Duration::days(day),
                 timing: [
                     Timing::During,
@@ -1002,6 +1063,7 @@ mod tests {
         ) -> (Case, u8, u8) {
             reports.sort_by_key(|r| r.date);
             let mut sessions: Vec<SessionFact> = sessions.into_iter().map(|(day, completed)| SessionFact {
+            id: Uuid::nil(),
                 performed_on: d("2026-11-10") + Duration::days(day), completed, running_minutes: 10.0,
             }).collect();
             sessions.sort_by_key(|s| s.performed_on);
@@ -1015,6 +1077,7 @@ mod tests {
                 open_flags: flags.into_iter().map(|i| [TriageLevel::Green, TriageLevel::Amber, TriageLevel::RedPelvic, TriageLevel::RedMedical][i]).collect(),
                 this_week,
                 last_week,
+                check_ins: vec![],
             }, pain.0, pain.1)
         }
     }
@@ -1033,6 +1096,7 @@ mod tests {
             running_minutes_last_week: case.last_week,
             max_pain_this_week: pain.0,
             max_pain_last_week: pain.1,
+            check_ins: &case.check_ins,
         })
     }
 

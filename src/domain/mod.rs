@@ -8,6 +8,8 @@ pub mod identity;
 pub mod plan;
 pub mod prescription;
 pub mod program;
+pub mod recovery;
 pub mod rules;
+pub mod trace;
 pub mod triage;
 pub mod webhook;

@@ -1,4 +1,4 @@
-//! The method's rules, R1–R10, as the engine and the plan's transitions name them: one variant
+//! The method's rules, R1–R11, as the engine and the plan's transitions name them: one variant
 //! per rule, its words the practice's own. A reason's `rule` in the API (`reasons[].rule`,
 //! `rule_ids`) is [`Rule::as_str`] of one of these; the function that applies each is named after
 //! it in `engine.rs` (R1 and the other stages' gates in `plan.rs`).
@@ -40,6 +40,11 @@ pub enum Rule {
     /// R10, rest: no two running days in a row below jogging level 5; today is then a rest or
     /// walk day (the prescription applies it).
     R10,
+    /// R11, recovery: no advance while, over the last 7 days of check-ins, she slept under 6
+    /// hours a night on average or felt very tired (fatigue 8 or more) on 3 days or more. It
+    /// holds; it never moves the plan back by itself (Deering et al., BJSM 2024: modify
+    /// training for sleep and energy availability).
+    R11,
     /// A stage's own entry gate (days postpartum, clearance) other than jogging's R1.
     Gate,
     /// The plan itself: not active, or at a stage its program does not have.
@@ -60,6 +65,7 @@ impl Rule {
             Rule::R8 => "R8",
             Rule::R9 => "R9",
             Rule::R10 => "R10",
+            Rule::R11 => "R11",
             Rule::Gate => "GATE",
             Rule::Plan => "PLAN",
         }
@@ -101,15 +107,16 @@ mod tests {
             Rule::R8,
             Rule::R9,
             Rule::R10,
+            Rule::R11,
             Rule::Gate,
             Rule::Plan,
         ];
         let ids: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             ids,
-            ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "GATE", "PLAN"]
+            ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "GATE", "PLAN"]
         );
         assert_eq!(serde_json::to_value(Rule::R10).unwrap(), "R10");
-        assert_eq!(all.iter().filter(|r| r.is_numbered()).count(), 10);
+        assert_eq!(all.iter().filter(|r| r.is_numbered()).count(), 11);
     }
 }
