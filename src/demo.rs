@@ -424,7 +424,11 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                 .await?;
             }
             // Every live plan gets the engine's view of what she has done.
-            progress::run_engine(conn, &client, today).await?;
+            let cause = crate::db::engine_runs::Cause {
+                kind: "demo",
+                id: None,
+            };
+            progress::run_engine(conn, &client, today, cause).await?;
         }
         Ok(())
     })

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod organization;
 pub mod plans;
 pub mod programs;
+pub mod recommendations;
 pub mod reports;
 pub mod service_tokens;
 pub mod sync;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     programs::configure(cfg);
     clients::configure(cfg);
     plans::configure(cfg);
+    recommendations::configure(cfg);
     workouts::configure(cfg);
     reports::configure(cfg);
     imports::configure(cfg);

@@ -15,6 +15,7 @@ use super::extract::{JsonBody, QueryParams};
 use super::plans::TransitionView;
 use super::{client_id_of, today_in, Page, PageQuery};
 use crate::auth::Principal;
+use crate::db::engine_runs::Cause;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
 use crate::db::{audit, clients, plans, progress, workouts};
 use crate::domain::engine::Recommendation;
@@ -647,7 +648,8 @@ pub async fn resolve_flag(
                 .await?
                 .ok_or_else(|| ApiError::Conflict("This flag is already resolved.".into()))?;
             // The engine sees the flag gone at once.
-            progress::run_engine(conn, &client, today_in(&client.timezone)).await?;
+            let cause = Cause::new("flag_resolved", flag.id);
+            progress::run_engine(conn, &client, today_in(&client.timezone), cause).await?;
             clients::touch(conn, flag.client_id).await?;
             audit::record(
                 conn,

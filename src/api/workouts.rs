@@ -11,6 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::db::engine_runs::Cause;
+
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::{client_id_of, today_in, Page, PageQuery};
@@ -254,7 +256,8 @@ pub async fn log_session(
                 });
             };
             if plan.is_some_and(|p| p.stage == log.stage && p.level == log.level) {
-                crate::db::progress::run_engine(conn, &client, today).await?;
+                let cause = Cause::new("session", log.id);
+                crate::db::progress::run_engine(conn, &client, today, cause).await?;
             }
             clients::touch(conn, client.id).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "session.log", "session", log.id,
@@ -433,7 +436,8 @@ pub async fn record_readiness(
                 created_at: Utc::now(),
             })
             .await?;
-            crate::db::progress::run_engine(conn, &client, today).await?;
+            let cause = Cause::new("readiness_result", result.id);
+            crate::db::progress::run_engine(conn, &client, today, cause).await?;
             clients::touch(conn, client.id).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "readiness.record", "readiness_result", result.id,
                 serde_json::json!({"client_id": client.id, "test": result.test, "reached": result.reached, "side": result.side,

@@ -201,6 +201,11 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         "GET",
+        "/v1/clients/{client_id}/plan/recommendation",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "GET",
         "/v1/clients/{client_id}/plan/transitions",
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),

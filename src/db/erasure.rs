@@ -101,6 +101,10 @@ pub async fn erase_client(
             .await?,
     );
     count(
+        "engine_runs",
+        super::engine_runs::forget_client(conn, client_id).await?,
+    );
+    count(
         "plan_transitions",
         diesel::delete(plan_transitions::table.filter(plan_transitions::client_id.eq(client_id)))
             .execute(conn)

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clients;
 pub mod embedded;
+pub mod engine_runs;
 pub mod erasure;
 pub mod idempotency;
 pub mod imports;

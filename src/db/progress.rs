@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::audit::{self, Actor};
 use super::clients::Client;
+use super::engine_runs::{self, Cause, NewRun};
 use super::plans::{self, NewTransition, Plan};
 use super::reports::{self, SymptomReport};
 use super::webhooks::Event;
@@ -24,6 +25,7 @@ use crate::domain::engine::{
 };
 use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
+use crate::domain::trace::{self, RuleCheck};
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use crate::domain::webhook::EventType;
 use uuid::Uuid;
@@ -241,11 +243,7 @@ impl EngineContext {
     /// The engine's recommendation, and the change it makes itself: red decisions always (the
     /// plan pauses, or goes back a stage), green and amber ones where the organization lets the
     /// engine move plans.
-    fn evaluate(
-        &self,
-        client: &Client,
-        today: NaiveDate,
-    ) -> (Recommendation, Option<(TransitionAction, PlanState)>) {
+    fn evaluate(&self, client: &Client, today: NaiveDate) -> Evaluation {
         let (plan, stages) = (&self.plan, &self.stages[..]);
         let state = plan.state();
         let weeks = engine::weeks(
@@ -256,7 +254,7 @@ impl EngineContext {
             self.pains.iter().copied(),
         );
         let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
-        let recommendation = engine::recommend(&EngineInput {
+        let input = EngineInput {
             today,
             client: ClientFacts {
                 days_postpartum: days_postpartum(client.delivery_date, today),
@@ -273,9 +271,42 @@ impl EngineContext {
             max_pain_this_week: weeks.pain_this,
             max_pain_last_week: weeks.pain_last,
             check_ins: &[],
-        });
+        };
+        let recommendation = engine::recommend(&input);
+        let rules = trace::explain(&input, &recommendation);
         let applied = engine::applies_itself(&recommendation, state, stages, self.auto_progress);
-        (recommendation, applied)
+        Evaluation {
+            recommendation,
+            rules,
+            applied,
+            today,
+        }
+    }
+}
+
+/// The engine's answer on a plan: its recommendation, the trace behind it, and the move it
+/// makes itself.
+struct Evaluation {
+    recommendation: Recommendation,
+    rules: Vec<RuleCheck>,
+    applied: Option<(TransitionAction, PlanState)>,
+    today: NaiveDate,
+}
+
+impl Evaluation {
+    /// The run as stored, with what caused it.
+    fn run(&self, plan: &Plan, cause: Cause) -> NewRun {
+        NewRun {
+            id: Uuid::now_v7(),
+            organization_id: plan.organization_id,
+            client_id: plan.client_id,
+            plan_id: plan.id,
+            evaluated_on: self.today,
+            cause: cause.kind,
+            cause_id: cause.id,
+            recommendation: json(&self.recommendation),
+            rules: json(&self.rules),
+        }
     }
 }
 
@@ -336,17 +367,25 @@ fn recommend_event(plan: &Plan, recommendation: &Recommendation) -> audit::Entry
 }
 
 /// Runs the engine on the client's live plan (if she has one), applies what applies itself,
-/// and stores its recommendation on the plan. Call it with her row locked.
+/// and stores its recommendation on the plan and the run with its trace. Call it with her row
+/// locked.
 pub async fn run_engine(
     conn: &mut AsyncPgConnection,
     client: &Client,
     today: NaiveDate,
+    cause: Cause,
 ) -> QueryResult<Option<Recommendation>> {
     let since = engine::fortnight_start(today);
     let Some(context) = context(conn, client.organization_id, client.id, since).await? else {
         return Ok(None);
     };
-    let (recommendation, applied) = context.evaluate(client, today);
+    let evaluation = context.evaluate(client, today);
+    engine_runs::record(conn, &evaluation.run(&context.plan, cause)).await?;
+    let Evaluation {
+        recommendation,
+        applied,
+        ..
+    } = evaluation;
     let plan = apply(conn, context.plan, &recommendation, applied).await?;
     plans::set_recommendation(conn, plan.id, &json(&recommendation)).await?;
     recommend_event(&plan, &recommendation)
@@ -424,12 +463,13 @@ pub async fn record_report(
         updated_at: now,
     };
     let flagged = triage.level != TriageLevel::Green;
-    let mut decision = None;
+    let (mut decision, mut run) = (None, None);
     if let Some(mut context) = context {
         context.with_report(&report);
-        let (recommendation, applied) = context.evaluate(client, today);
-        report.recommendation = Some(json(&recommendation));
-        decision = Some((context.plan, recommendation, applied));
+        let evaluation = context.evaluate(client, today);
+        report.recommendation = Some(json(&evaluation.recommendation));
+        run = Some(evaluation.run(&context.plan, Cause::new("symptom_report", report.id)));
+        decision = Some((context.plan, evaluation.recommendation, evaluation.applied));
     }
     // The audit trail and the outbox keep the order things happen in: the report, the flag it
     // raises, the engine's move, its recommendation. When the report raises no flag and moves
@@ -461,7 +501,14 @@ pub async fn record_report(
             "reported_on": report.reported_on, "created_at": report.created_at,
         }),
     );
-    let mut report = reports::write(conn, &report, events.into_iter().collect(), event).await?;
+    let mut report = reports::write(
+        conn,
+        &report,
+        run.as_ref(),
+        events.into_iter().collect(),
+        event,
+    )
+    .await?;
     if flagged {
         let (flag, opened) = reports::raise_flag(
             conn,

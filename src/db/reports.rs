@@ -1,5 +1,6 @@
 //! Symptom reports and the flags they raise.
 
+use super::engine_runs::NewRun;
 use super::webhooks::{outbox_ctes, Event};
 use super::{audit, CachedExt};
 use crate::domain::webhook::EventType;
@@ -53,11 +54,13 @@ impl SymptomReport {
 }
 
 /// Writes a report with what goes with it, in one statement: the report (with the engine's
-/// recommendation, already known), the recommendation on her plan, her `updated_at`
-/// (dashboards sync on it), the audit events, and the outbox event.
+/// recommendation, already known), the recommendation on her plan, the engine's run with its
+/// trace (`run`, made for this report), her `updated_at` (dashboards sync on it), the audit
+/// events, and the outbox event.
 pub async fn write(
     conn: &mut AsyncPgConnection,
     report: &SymptomReport,
+    run: Option<&NewRun>,
     audit: audit::Columns<'_>,
     event: Event,
 ) -> QueryResult<SymptomReport> {
@@ -84,7 +87,11 @@ pub async fn write(
              SELECT e.id, $2, e.actor_type, e.actor_id, e.action, e.entity, e.entity_id, e.changes
                FROM unnest($26::uuid[], $27::text[], $28::uuid[], $29::text[], $30::text[],
                            $31::uuid[], $32::jsonb[])
-                    AS e (id, actor_type, actor_id, action, entity, entity_id, changes))
+                    AS e (id, actor_type, actor_id, action, entity, entity_id, changes)),
+         run AS (
+             INSERT INTO engine_runs (id, organization_id, client_id, plan_id, evaluated_on, cause,
+                                      cause_id, recommendation, rules)
+             SELECT $33, $2, $4, $7, $34, 'symptom_report', $6, $21, $35 WHERE $33 IS NOT NULL)
          SELECT * FROM report"
     ))
     .bind::<SqlUuid, _>(event.id)
@@ -119,6 +126,9 @@ pub async fn write(
     .bind::<Array<Text>, _>(audit.entities)
     .bind::<Array<SqlUuid>, _>(audit.entity_ids)
     .bind::<Array<Jsonb>, _>(audit.changes)
+    .bind::<Nullable<SqlUuid>, _>(run.map(|r| r.id))
+    .bind::<Nullable<Date>, _>(run.map(|r| r.evaluated_on))
+    .bind::<Nullable<Jsonb>, _>(run.map(|r| &r.rules))
     .cached()
     .get_result(conn)
     .await

@@ -46,6 +46,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    engine_runs (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        plan_id -> Uuid,
+        evaluated_on -> Date,
+        cause -> Text,
+        cause_id -> Nullable<Uuid>,
+        recommendation -> Jsonb,
+        rules -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     flags (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -361,6 +376,9 @@ diesel::table! {
 
 diesel::joinable!(audit_events -> organizations (organization_id));
 diesel::joinable!(clients -> organizations (organization_id));
+diesel::joinable!(engine_runs -> clients (client_id));
+diesel::joinable!(engine_runs -> organizations (organization_id));
+diesel::joinable!(engine_runs -> plans (plan_id));
 diesel::joinable!(flags -> clients (client_id));
 diesel::joinable!(flags -> organizations (organization_id));
 diesel::joinable!(flags -> users (resolved_by));
@@ -400,6 +418,7 @@ diesel::joinable!(webhook_events -> organizations (organization_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     clients,
+    engine_runs,
     flags,
     idempotency_keys,
     invitations,

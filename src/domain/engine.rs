@@ -964,7 +964,11 @@ mod tests {
         assert_eq!(rules(&r), ["R11"]);
         assert!(r.reasons[0].message.contains("5.3 hours"));
         case.check_ins = vec![night("2026-11-10", 3.0, 10), night("2026-11-23", 7.0, 2)];
-        assert_eq!(case.run().decision, Decision::Advance, "last week's nights do not count");
+        assert_eq!(
+            case.run().decision,
+            Decision::Advance,
+            "last week's nights do not count"
+        );
         case.check_ins = vec![night("2026-11-23", 4.0, 9)];
         case.reports.push(ReportFact {
             id: Uuid::nil(),
@@ -1014,7 +1018,7 @@ mod tests {
     fn arb_report() -> impl Strategy<Value = ReportFact> {
         (0i64..14, 0usize..4, 0usize..4, 0u8..=10, any::<bool>()).prop_map(
             |(day, timing, level, max_pain, pelvic_symptom)| ReportFact {
-            id: Uuid::nil(),
+                id: Uuid::nil(),
                 date: d("2026-11-10") + Duration::days(day),
                 timing: [
                     Timing::During,

@@ -116,7 +116,10 @@ pub fn recovery_week(today: NaiveDate, check_ins: &[CheckInFact]) -> RecoveryWee
     let from = today - Duration::days(6);
     let mut days: Vec<&CheckInFact> = Vec::new();
     // Oldest first: a later check-in about the same day replaces the earlier one.
-    for c in check_ins.iter().filter(|c| c.date >= from && c.date <= today) {
+    for c in check_ins
+        .iter()
+        .filter(|c| c.date >= from && c.date <= today)
+    {
         match days.iter_mut().find(|d| d.date == c.date) {
             Some(day) => *day = c,
             None => days.push(c),
@@ -175,9 +178,12 @@ pub fn advisories(
         return notes;
     };
     let breastfed = breastfed_at_intake
-        || check_ins
-            .iter()
-            .any(|c| matches!(c.breastfeeding, Some(Breastfeeding::Exclusive | Breastfeeding::Partial)));
+        || check_ins.iter().any(|c| {
+            matches!(
+                c.breastfeeding,
+                Some(Breastfeeding::Exclusive | Breastfeeding::Partial)
+            )
+        });
     if breastfed
         && latest.breastfeeding == Some(Breastfeeding::No)
         && latest.periods_returned == Some(false)
@@ -293,7 +299,10 @@ mod tests {
         let mut weaned = check_in("2026-11-29", 7.0, 2);
         weaned.breastfeeding = Some(Breastfeeding::No);
         weaned.periods_returned = Some(false);
-        assert!(advisories(today, &[weaned], false).is_empty(), "never breastfed");
+        assert!(
+            advisories(today, &[weaned], false).is_empty(),
+            "never breastfed"
+        );
         let rules: Vec<String> = advisories(today, &[weaned], true)
             .into_iter()
             .map(|f| f.rule)

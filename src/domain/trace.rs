@@ -141,13 +141,22 @@ fn r1(input: &EngineInput) -> RuleCheck {
         "open_red_flag": input.open_flags.iter().any(|l| l.is_red()),
     });
     let ready = format!("You meet what {} asks before you start it.", stage.title);
-    check(Rule::R1, hold(engine::r1_next_stage_gate(input)), &ready, inputs)
+    check(
+        Rule::R1,
+        hold(engine::r1_next_stage_gate(input)),
+        &ready,
+        inputs,
+    )
 }
 
 fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     let here = input.plan.step;
     let Some(stage) = input.stages.iter().find(|s| s.key == here.stage) else {
-        return not_applicable(Rule::R2, "Your plan's stage is not in its program.", json!({}));
+        return not_applicable(
+            Rule::R2,
+            "Your plan's stage is not in its program.",
+            json!({}),
+        );
     };
     let mut holds = engine::r2_sessions_at_step(input, stage);
     if here.stage == StageKey::Jogging {
@@ -177,7 +186,10 @@ fn r3(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     let next = next_step(input.stages, here);
     let message = match next {
         Some(n) if n.stage == here.stage => {
-            format!("One step at a time: the next step is level {}.", n.level.unwrap_or(1))
+            format!(
+                "One step at a time: the next step is level {}.",
+                n.level.unwrap_or(1)
+            )
         }
         Some(n) => format!("One step at a time: the next step is {}.", n.stage.as_str()),
         None => "This is the last step of your plan.".to_string(),
@@ -203,7 +215,11 @@ fn r4(input: &EngineInput) -> RuleCheck {
         "last_week_from": engine::fortnight_start(input.today),
     });
     if input.plan.step.stage != StageKey::Jogging {
-        return not_applicable(Rule::R4, "Running time only counts once you are jogging.", inputs);
+        return not_applicable(
+            Rule::R4,
+            "Running time only counts once you are jogging.",
+            inputs,
+        );
     }
     check(
         Rule::R4,
@@ -216,7 +232,11 @@ fn r4(input: &EngineInput) -> RuleCheck {
 fn r5(input: &EngineInput) -> RuleCheck {
     let inputs = json!({"latest_report": engine::latest(input).as_ref().map(report_json)});
     if input.plan.step.stage != StageKey::Jogging {
-        return not_applicable(Rule::R5, "This advice is for runs; you are not running yet.", inputs);
+        return not_applicable(
+            Rule::R5,
+            "This advice is for runs; you are not running yet.",
+            inputs,
+        );
     }
     match engine::r5_walk_the_rest(input) {
         Some(advice) => RuleCheck {
@@ -232,7 +252,11 @@ fn r6(input: &EngineInput) -> RuleCheck {
     let inputs = json!({"last_reports": last_two.iter().map(report_json).collect::<Vec<_>>()});
     let found = match engine::r6_drop_or_repeat(input, &[]) {
         Some(r) => {
-            let message = r.reasons.first().map(|f| f.message.clone()).unwrap_or_default();
+            let message = r
+                .reasons
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
             Some((outcome_of(r.decision), message))
         }
         None => hold(engine::r6_amber_hold(input)),
@@ -253,13 +277,22 @@ fn r7(input: &EngineInput) -> RuleCheck {
     )
 }
 
-fn red(input: &EngineInput, found: Option<Recommendation>, rule: Rule, otherwise: &str) -> RuleCheck {
+fn red(
+    input: &EngineInput,
+    found: Option<Recommendation>,
+    rule: Rule,
+    otherwise: &str,
+) -> RuleCheck {
     let inputs = json!({
         "latest_report": engine::latest(input).as_ref().map(report_json),
         "open_flags": input.open_flags.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
     });
     let found = found.map(|r| {
-        let message = r.reasons.first().map(|f| f.message.clone()).unwrap_or_default();
+        let message = r
+            .reasons
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
         (outcome_of(r.decision), message)
     });
     check(rule, found, otherwise, inputs)
@@ -292,8 +325,18 @@ pub fn explain(input: &EngineInput, recommendation: &Recommendation) -> Vec<Rule
         r5(input),
         r6(input),
         r7(input),
-        red(input, engine::r8_pelvic_referral(input, &[]), Rule::R8, "No pelvic warning signs."),
-        red(input, engine::r9_medical_stop(input, &[]), Rule::R9, "No medical warning signs."),
+        red(
+            input,
+            engine::r8_pelvic_referral(input, &[]),
+            Rule::R8,
+            "No pelvic warning signs.",
+        ),
+        red(
+            input,
+            engine::r9_medical_stop(input, &[]),
+            Rule::R9,
+            "No medical warning signs.",
+        ),
         not_applicable(
             Rule::R10,
             "Rest days shape today's session (see today's plan), not the step you are at.",
@@ -302,9 +345,11 @@ pub fn explain(input: &EngineInput, recommendation: &Recommendation) -> Vec<Rule
         r11(input),
     ];
     for c in &mut checks {
-        c.decided = recommendation.reasons.iter().any(|f| {
-            f.rule == c.rule || (c.rule == "R1" && f.rule == Rule::Gate.as_str())
-        }) && c.rule != "R5";
+        c.decided = recommendation
+            .reasons
+            .iter()
+            .any(|f| f.rule == c.rule || (c.rule == "R1" && f.rule == Rule::Gate.as_str()))
+            && c.rule != "R5";
     }
     checks
 }
@@ -411,13 +456,23 @@ mod tests {
         ];
         let (r, trace) = case.explained();
         assert_eq!(r.decision, Decision::Advance);
-        let decided: Vec<&str> = trace.iter().filter(|c| c.decided).map(|c| c.rule.as_str()).collect();
+        let decided: Vec<&str> = trace
+            .iter()
+            .filter(|c| c.decided)
+            .map(|c| c.rule.as_str())
+            .collect();
         assert_eq!(decided, ["R2", "R3"]);
         let r2 = of(&trace, "R2");
         assert_eq!(r2.outcome, Outcome::Pass);
-        assert_eq!(r2.inputs["completed_sessions"][1]["id"], json!(Uuid::from_u128(2)));
+        assert_eq!(
+            r2.inputs["completed_sessions"][1]["id"],
+            json!(Uuid::from_u128(2))
+        );
         assert_eq!(r2.inputs["reports"][0]["date"], json!("2026-11-21"));
-        assert_eq!(of(&trace, "R3").inputs["next"], json!({"stage": "jogging", "level": 3}));
+        assert_eq!(
+            of(&trace, "R3").inputs["next"],
+            json!({"stage": "jogging", "level": 3})
+        );
         assert_eq!(of(&trace, "R4").inputs["cap_minutes"], json!(19.8));
         assert_eq!(of(&trace, "R10").outcome, Outcome::NotApplicable);
     }
@@ -433,13 +488,26 @@ mod tests {
         assert_eq!(r2.outcome, Outcome::Hold);
         assert!(r2.message.contains("1 of 2 sessions"));
 
-        case.reports = vec![report(13, "2026-11-23", Timing::DailyLife, TriageLevel::RedMedical)];
+        case.reports = vec![report(
+            13,
+            "2026-11-23",
+            Timing::DailyLife,
+            TriageLevel::RedMedical,
+        )];
         let (r, trace) = case.explained();
         assert_eq!(r.decision, Decision::Stop);
-        let decided: Vec<&str> = trace.iter().filter(|c| c.decided).map(|c| c.rule.as_str()).collect();
+        let decided: Vec<&str> = trace
+            .iter()
+            .filter(|c| c.decided)
+            .map(|c| c.rule.as_str())
+            .collect();
         assert_eq!(decided, ["R9"]);
         assert_eq!(of(&trace, "R9").outcome, Outcome::Stop);
-        assert_eq!(of(&trace, "R2").outcome, Outcome::Hold, "each rule still says its own part");
+        assert_eq!(
+            of(&trace, "R2").outcome,
+            Outcome::Hold,
+            "each rule still says its own part"
+        );
         assert!(!of(&trace, "R2").decided);
     }
 

@@ -190,6 +190,15 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         )
         .await;
     assert_eq!(res.status(), 201);
+    // A session at her step: the engine has a decision to explain.
+    let res = app
+        .post(
+            &format!("/v1/clients/{}/sessions", target_client.id),
+            Some(&coach.token),
+            &json!({"completed": true, "performed_on": chrono::Utc::now().date_naive()}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
     let (_, all_scopes) = app
         .new_service_token(&admin, &Scope::ALL.map(|s| s.as_str()))
         .await;

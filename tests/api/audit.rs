@@ -169,6 +169,10 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
         (format!("/v1/clients/{id}/plan"), "plan.read"),
         (format!("/v1/clients/{id}/plan/today"), "plan.today.read"),
         (
+            format!("/v1/clients/{id}/plan/recommendation"),
+            "recommendation.read",
+        ),
+        (
             format!("/v1/clients/{id}/plan/transitions"),
             "plan.transitions.read",
         ),

@@ -432,6 +432,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     let about_clients = [
         "audit_events",
         "clients",
+        "engine_runs",
         "flags",
         "idempotency_keys",
         "invitations",

@@ -17,6 +17,7 @@ mod limits;
 mod operations;
 mod outage;
 mod programs;
+mod recommendations;
 mod replica;
 mod schema;
 mod security;
