@@ -49,6 +49,7 @@ pub const ROUTES: &[&str] = &[
     "/v1/clients/{client_id}/sessions",
     "/v1/clients/{client_id}/readiness-tests",
     "/v1/clients/{client_id}/symptom-reports",
+    "/v1/clients/{client_id}/check-ins",
     "/v1/flags/{id}/resolve",
 ];
 

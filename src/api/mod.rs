@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod check_ins;
 pub mod clients;
 pub mod coaches;
 pub mod docs;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     recommendations::configure(cfg);
     workouts::configure(cfg);
     reports::configure(cfg);
+    check_ins::configure(cfg);
     imports::configure(cfg);
     audit::configure(cfg);
     fhir::configure(cfg);

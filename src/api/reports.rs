@@ -715,6 +715,14 @@ pub enum TimelineEntry {
         #[schema(inline)]
         transition: TransitionView,
     },
+    /// A recovery check-in (her mood screen is not part of the timeline).
+    CheckIn {
+        date: NaiveDate,
+        id: Uuid,
+        sleep_hours: f32,
+        fatigue: i16,
+        running_worry: Option<i16>,
+    },
 }
 
 impl TimelineEntry {
@@ -723,7 +731,8 @@ impl TimelineEntry {
             TimelineEntry::Session { date, .. }
             | TimelineEntry::Report { date, .. }
             | TimelineEntry::Readiness { date, .. }
-            | TimelineEntry::Transition { date, .. } => *date,
+            | TimelineEntry::Transition { date, .. }
+            | TimelineEntry::CheckIn { date, .. } => *date,
         }
     }
 }
@@ -832,6 +841,18 @@ pub async fn timeline(
             .map(|(date, t)| TimelineEntry::Transition {
                 date,
                 transition: t.into(),
+            }),
+    );
+    items.extend(
+        crate::db::check_ins::list(&mut conn, client.id, Some(since), Some(until), None, 10_000)
+            .await?
+            .into_iter()
+            .map(|c| TimelineEntry::CheckIn {
+                date: c.checked_on,
+                id: c.id,
+                sleep_hours: c.sleep_hours,
+                fatigue: c.fatigue,
+                running_worry: c.running_worry,
             }),
     );
     items.sort_by_key(TimelineEntry::date);

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::check_ins::CheckInView;
 use super::clients::ClientView;
 use super::docs::{CursorExpired, ReadErrors};
 use super::extract::QueryParams;
@@ -59,6 +60,7 @@ pub enum SyncEntity {
     ReadinessResult,
     SymptomReport,
     Flag,
+    CheckIn,
 }
 
 impl SyncEntity {
@@ -72,6 +74,7 @@ impl SyncEntity {
             "readiness_result" => ReadinessResult,
             "symptom_report" => SymptomReport,
             "flag" => Flag,
+            "check_in" => CheckIn,
             _ => return None,
         })
     }
@@ -97,6 +100,7 @@ pub enum SyncRecord {
     ReadinessResult(ReadinessResultView),
     SymptomReport(SymptomReportView),
     Flag(FlagView),
+    CheckIn(CheckInView),
 }
 
 /// One change.
@@ -308,6 +312,7 @@ fn client_of(change: &SyncChange) -> Option<Uuid> {
         SyncRecord::ReadinessResult(r) => r.client_id,
         SyncRecord::SymptomReport(r) => r.client_id,
         SyncRecord::Flag(f) => f.client_id,
+        SyncRecord::CheckIn(c) => c.client_id,
     })
 }
 
@@ -428,6 +433,16 @@ async fn views(
     }
     for f in records.flags {
         views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
+    }
+    // Her mood screen reaches her and her coach only: a coach's feed holds her own clients;
+    // the practice's (an admin's, a token's) leaves it out.
+    let mood =
+        principal.service_token.is_none() && matches!(principal.role, Role::Client | Role::Coach);
+    for c in records.check_ins {
+        views.insert(
+            (SyncEntity::CheckIn, c.id),
+            SyncRecord::CheckIn(CheckInView::new(c, mood)),
+        );
     }
     Ok(views)
 }

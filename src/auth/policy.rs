@@ -246,6 +246,16 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         "GET",
+        "/v1/clients/{client_id}/check-ins",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/check-ins",
+        Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "GET",
         "/v1/clients/{client_id}/timeline",
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),

@@ -114,6 +114,22 @@ pub async fn at(
         .optional()
 }
 
+/// The run a record of hers caused (the first, if several).
+pub async fn for_cause(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    cause_id: Uuid,
+) -> QueryResult<Option<EngineRun>> {
+    engine_runs::table
+        .filter(engine_runs::client_id.eq(client_id))
+        .filter(engine_runs::cause_id.eq(cause_id))
+        .order((engine_runs::created_at.asc(), engine_runs::id.asc()))
+        .select(EngineRun::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Erasure: every run about her.
 pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
     diesel::delete(engine_runs::table.filter(engine_runs::client_id.eq(client_id)))

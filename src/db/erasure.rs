@@ -10,8 +10,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{
-    clients, flags, plan_transitions, plans, readiness_results, session_logs, symptom_reports,
-    users,
+    check_ins, clients, flags, plan_transitions, plans, readiness_results, session_logs,
+    symptom_reports, users,
 };
 
 /// Deletes the client and everything of hers; returns how many rows each table lost.
@@ -40,6 +40,11 @@ pub async fn erase_client(
         .select(symptom_reports::id)
         .load(conn)
         .await?;
+    let check_in_ids: Vec<Uuid> = check_ins::table
+        .filter(check_ins::client_id.eq(client_id))
+        .select(check_ins::id)
+        .load(conn)
+        .await?;
     let flag_ids: Vec<Uuid> = flags::table
         .filter(flags::client_id.eq(client_id))
         .select(flags::id)
@@ -57,6 +62,7 @@ pub async fn erase_client(
     about_her.extend(&user_ids);
     about_her.extend(&report_ids);
     about_her.extend(&flag_ids);
+    about_her.extend(&check_in_ids);
 
     let mut counts = serde_json::Map::new();
     let mut count = |table: &str, n: usize| {
@@ -99,6 +105,10 @@ pub async fn erase_client(
         diesel::delete(session_logs::table.filter(session_logs::client_id.eq(client_id)))
             .execute(conn)
             .await?,
+    );
+    count(
+        "check_ins",
+        super::check_ins::forget_client(conn, client_id).await?,
     );
     count(
         "engine_runs",

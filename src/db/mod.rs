@@ -2,6 +2,7 @@
 //! aggregate. Nothing above this floor writes SQL.
 
 pub mod audit;
+pub mod check_ins;
 pub mod clients;
 pub mod embedded;
 pub mod engine_runs;

@@ -25,6 +25,7 @@ use crate::domain::engine::{
 };
 use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
+use crate::domain::recovery::CheckInFact;
 use crate::domain::trace::{self, RuleCheck};
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
 use crate::domain::webhook::EventType;
@@ -63,6 +64,8 @@ pub struct EngineContext {
     /// (day, level) of her completed jogs, and (day, max pain) of her reports, from `since`.
     runs: Vec<(NaiveDate, Option<i32>)>,
     pains: Vec<(NaiveDate, i16)>,
+    /// Her check-ins from `since`, oldest first (R11).
+    check_ins: Vec<CheckInFact>,
 }
 
 #[derive(QueryableByName)]
@@ -84,11 +87,12 @@ struct Inputs {
     open_flags: Vec<String>,
     runs: Vec<(NaiveDate, Option<i32>)>,
     pains: Vec<(NaiveDate, i16)>,
+    check_ins: Vec<(Uuid, NaiveDate, f32, i16)>,
 }
 
 /// The client's live plan and everything the engine and triage read about it, in one
 /// statement: her sessions, reports and readiness results at the step, her open flags, and her
-/// jogs and pain since `since` (two weeks before her today, or earlier: the engine keeps what
+/// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine keeps what
 /// falls in its windows). `None` when she has no live plan. Call it with her row locked
 /// (every writer of her plan, reports and flags locks her first), so what it reads stays true
 /// until the transaction ends.
@@ -135,7 +139,11 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                   AND s.stage = 'jogging' AND s.completed),
            'pains', (
                SELECT COALESCE(json_agg(json_build_array(r.reported_on, r.max_pain)), '[]')
-                 FROM symptom_reports r WHERE r.client_id = p.client_id AND r.reported_on >= $3)
+                 FROM symptom_reports r WHERE r.client_id = p.client_id AND r.reported_on >= $3),
+           'check_ins', (
+               SELECT COALESCE(json_agg(json_build_array(c.id, c.checked_on, c.sleep_hours, c.fatigue)
+                                        ORDER BY c.checked_on, c.created_at, c.id), '[]')
+                 FROM check_ins c WHERE c.client_id = p.client_id AND c.checked_on >= $3)
          ) AS inputs
            FROM plans p JOIN organizations o ON o.id = p.organization_id
           WHERE p.client_id = $1 AND p.organization_id = $2 AND p.status IN ('active', 'paused')",
@@ -214,6 +222,19 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
             .collect(),
         runs: inputs.runs,
         pains: inputs.pains,
+        check_ins: inputs
+            .check_ins
+            .into_iter()
+            .map(|(id, date, sleep_hours, fatigue)| CheckInFact {
+                id,
+                date,
+                sleep_hours,
+                fatigue: fatigue.clamp(0, 10) as u8,
+                breastfeeding: None,
+                periods_returned: None,
+                running_worry: None,
+            })
+            .collect(),
         stages,
         plan,
     }))
@@ -270,7 +291,7 @@ impl EngineContext {
             running_minutes_last_week: weeks.running_last,
             max_pain_this_week: weeks.pain_this,
             max_pain_last_week: weeks.pain_last,
-            check_ins: &[],
+            check_ins: &self.check_ins,
         };
         let recommendation = engine::recommend(&input);
         let rules = trace::explain(&input, &recommendation);

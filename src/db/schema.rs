@@ -21,6 +21,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    check_ins (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        checked_on -> Date,
+        sleep_hours -> Float4,
+        fatigue -> Int2,
+        breastfeeding -> Nullable<Text>,
+        periods_returned -> Nullable<Bool>,
+        running_worry -> Nullable<Int2>,
+        mood_little_interest -> Nullable<Int2>,
+        mood_feeling_down -> Nullable<Int2>,
+        advisories -> Jsonb,
+        request_digest -> Bytea,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     clients (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -375,6 +396,9 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> organizations (organization_id));
+diesel::joinable!(check_ins -> clients (client_id));
+diesel::joinable!(check_ins -> organizations (organization_id));
+diesel::joinable!(check_ins -> users (recorded_by));
 diesel::joinable!(clients -> organizations (organization_id));
 diesel::joinable!(engine_runs -> clients (client_id));
 diesel::joinable!(engine_runs -> organizations (organization_id));
@@ -417,6 +441,7 @@ diesel::joinable!(webhook_events -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    check_ins,
     clients,
     engine_runs,
     flags,

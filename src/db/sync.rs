@@ -10,11 +10,13 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::check_ins::CheckIn;
 use super::clients::Client;
 use super::plans::{Plan, Transition};
 use super::reports::{Flag, SymptomReport};
 use super::schema::{
-    clients, flags, plan_transitions, plans, readiness_results, session_logs, symptom_reports,
+    check_ins, clients, flags, plan_transitions, plans, readiness_results, session_logs,
+    symptom_reports,
 };
 use super::workouts::{ReadinessResult, SessionLog};
 use super::CachedExt;
@@ -254,6 +256,7 @@ pub struct Records {
     pub readiness: Vec<ReadinessResult>,
     pub reports: Vec<SymptomReport>,
     pub flags: Vec<Flag>,
+    pub check_ins: Vec<CheckIn>,
 }
 
 /// The ids of the records of one kind that `changes` name.
@@ -309,5 +312,6 @@ pub async fn records(conn: &mut AsyncPgConnection, changes: &[&Change]) -> Query
             SymptomReport
         ),
         flags: by_ids!(conn, changes, "flag", flags, Flag),
+        check_ins: by_ids!(conn, changes, "check_in", check_ins, CheckIn),
     })
 }

@@ -384,6 +384,15 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         .is_success());
     assert!(app
         .post(
+            &format!("/v1/clients/{client}/check-ins"),
+            Some(&coach.token),
+            &json!({"sleep_hours": 5.0, "fatigue": 9, "mood_screen": {"little_interest": 2, "feeling_down": 2}}),
+        )
+        .await
+        .status()
+        .is_success());
+    assert!(app
+        .post(
             &format!("/v1/clients/{client}/plan/transitions"),
             Some(&coach.token),
             &json!({"action": "advance", "reason": "Distinctive reason"}),
@@ -431,6 +440,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     // a new table must be added to one of these two lists.
     let about_clients = [
         "audit_events",
+        "check_ins",
         "clients",
         "engine_runs",
         "flags",
