@@ -163,10 +163,10 @@ impl From<Transition> for TransitionView {
 }
 
 fn facts(client: &Client, today: NaiveDate) -> ClientFacts {
-    ClientFacts {
-        days_postpartum: days_postpartum(client.delivery_date, today),
-        cleared_for_exercise: client.cleared_for_exercise,
-    }
+    ClientFacts::new(
+        days_postpartum(client.delivery_date, today),
+        client.cleared_for_exercise,
+    )
 }
 
 /// Today's prescription for a client's plan, on `date`. `running_days` are the days she

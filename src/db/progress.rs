@@ -277,10 +277,10 @@ impl EngineContext {
         let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
         let input = EngineInput {
             today,
-            client: ClientFacts {
-                days_postpartum: days_postpartum(client.delivery_date, today),
-                cleared_for_exercise: client.cleared_for_exercise,
-            },
+            client: ClientFacts::new(
+                days_postpartum(client.delivery_date, today),
+                client.cleared_for_exercise,
+            ),
             plan: state,
             stages,
             sessions: &self.sessions,

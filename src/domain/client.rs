@@ -79,6 +79,24 @@ pub fn check_delivery_date(date: NaiveDate, today: NaiveDate) -> Result<(), &'st
 pub struct ClientFacts {
     pub days_postpartum: i64,
     pub cleared_for_exercise: bool,
+    pub delivery_type: DeliveryType,
+    /// After a caesarean birth: her scar has been reviewed and cleared.
+    pub caesarean_scar_cleared: bool,
+    /// Her individual jogging gate, as a day postpartum, when a coach set one.
+    pub jogging_gate_day: Option<i64>,
+}
+
+impl ClientFacts {
+    /// A client after a vaginal birth with no individual gate.
+    pub fn new(days_postpartum: i64, cleared_for_exercise: bool) -> Self {
+        Self {
+            days_postpartum,
+            cleared_for_exercise,
+            delivery_type: DeliveryType::Vaginal,
+            caesarean_scar_cleared: false,
+            jogging_gate_day: None,
+        }
+    }
 }
 
 #[cfg(test)]

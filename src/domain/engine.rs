@@ -599,10 +599,7 @@ mod tests {
             Self {
                 stages: default_stages(),
                 plan: jogging(level),
-                client: ClientFacts {
-                    days_postpartum: 120,
-                    cleared_for_exercise: true,
-                },
+                client: ClientFacts::new(120, true),
                 sessions: vec![run("2026-11-20", 9.0), run("2026-11-22", 9.0)],
                 reports: vec![
                     green("2026-11-20", Timing::ImmediatelyAfter),
@@ -925,10 +922,7 @@ mod tests {
     fn rising_pain_holds() {
         let r = recommend(&EngineInput {
             today: d("2026-11-24"),
-            client: ClientFacts {
-                days_postpartum: 120,
-                cleared_for_exercise: true,
-            },
+            client: ClientFacts::new(120, true),
             plan: jogging(2),
             stages: &default_stages(),
             sessions: &Case::jogging(2).sessions,
@@ -1074,7 +1068,7 @@ mod tests {
             (Case {
                 stages: default_stages(),
                 plan: PlanState { step, status: PlanStatus::Active },
-                client: ClientFacts { days_postpartum: days, cleared_for_exercise: cleared },
+                client: ClientFacts::new(days, cleared),
                 sessions,
                 reports,
                 readiness,

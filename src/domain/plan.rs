@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::client::ClientFacts;
-use super::program::{Stage, StageKey};
+use super::program::{Stage, StageKey, RECOVERY_FLOOR_DAYS};
 use super::rules::Rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -139,7 +139,44 @@ pub fn previous_step(stages: &[Stage], step: Step) -> Option<Step> {
     })
 }
 
-/// Whether the client may enter `stage` (R1 for jogging; every stage's entry gate).
+/// The first day postpartum she may enter `stage`: the gate's day (or its day for her type of
+/// birth; for jogging, her individual gate date when a coach set one), never before the
+/// three-week floor.
+pub fn earliest_day(stage: &Stage, facts: ClientFacts) -> i64 {
+    let gate = stage.entry_gate;
+    let mut day = gate
+        .for_delivery(facts.delivery_type)
+        .and_then(|d| d.min_days_postpartum)
+        .map_or(i64::from(gate.min_days_postpartum), i64::from);
+    if stage.key == StageKey::Jogging {
+        if let Some(individual) = facts.jogging_gate_day {
+            day = individual;
+        }
+    }
+    day.max(i64::from(RECOVERY_FLOOR_DAYS))
+}
+
+/// The three-week floor, which holds even against a coach's override.
+pub fn check_recovery_floor(stage: &Stage, facts: ClientFacts) -> Result<(), TransitionError> {
+    if facts.days_postpartum < i64::from(RECOVERY_FLOOR_DAYS) {
+        return Err(TransitionError::Gate {
+            rule: if stage.key == StageKey::Jogging {
+                Rule::R1
+            } else {
+                Rule::Gate
+            },
+            message: format!(
+                "No stage starts before day {RECOVERY_FLOOR_DAYS} postpartum (three weeks of rest and recovery), whatever the override; today is day {}.",
+                facts.days_postpartum
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the client may enter `stage` (R1 for jogging; every stage's entry gate): the day
+/// ([`earliest_day`]), a clinician's clearance, after a caesarean birth her scar cleared where
+/// the gate asks for it, and for jogging no open red flag.
 pub fn check_entry_gate(
     stage: &Stage,
     facts: ClientFacts,
@@ -151,12 +188,13 @@ pub fn check_entry_gate(
     } else {
         Rule::Gate
     };
-    if facts.days_postpartum < i64::from(gate.min_days_postpartum) {
+    let earliest = earliest_day(stage, facts);
+    if facts.days_postpartum < earliest {
         return Err(TransitionError::Gate {
             rule,
             message: format!(
-                "{} starts at day {} postpartum; today is day {}.",
-                stage.title, gate.min_days_postpartum, facts.days_postpartum
+                "{} starts at day {earliest} postpartum; today is day {}.",
+                stage.title, facts.days_postpartum
             ),
         });
     }
@@ -165,6 +203,18 @@ pub fn check_entry_gate(
             rule,
             message: format!(
                 "{} needs a clinician's clearance for exercise first.",
+                stage.title
+            ),
+        });
+    }
+    let scar_check = gate
+        .for_delivery(facts.delivery_type)
+        .is_some_and(|d| d.requires_scar_clearance);
+    if scar_check && !facts.caesarean_scar_cleared {
+        return Err(TransitionError::Gate {
+            rule,
+            message: format!(
+                "{} needs your caesarean scar checked and cleared by a clinician first.",
                 stage.title
             ),
         });
@@ -214,12 +264,15 @@ pub fn apply_transition(
     let gated = |target: Step| -> Result<PlanState, TransitionError> {
         let current_position = stages.iter().position(|s| s.key == state.step.stage);
         let target_position = stages.iter().position(|s| s.key == target.stage);
-        if target_position > current_position && !request.override_gate {
+        if target_position > current_position {
             let stage = stages
                 .iter()
                 .find(|s| s.key == target.stage)
                 .expect("known stage");
-            check_entry_gate(stage, facts, open_red_flag)?;
+            check_recovery_floor(stage, facts)?;
+            if !request.override_gate {
+                check_entry_gate(stage, facts, open_red_flag)?;
+            }
         }
         Ok(PlanState {
             step: target,
@@ -315,13 +368,11 @@ pub fn apply_transition(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::client::DeliveryType;
     use crate::domain::program::default_stages;
 
     fn facts(days: i64, cleared: bool) -> ClientFacts {
-        ClientFacts {
-            days_postpartum: days,
-            cleared_for_exercise: cleared,
-        }
+        ClientFacts::new(days, cleared)
     }
 
     fn at(stage: StageKey, level: Option<u32>) -> PlanState {
@@ -384,6 +435,67 @@ mod tests {
                 level: Some(1)
             }
         );
+    }
+
+    #[test]
+    fn no_stage_starts_before_day_21_not_even_with_an_override() {
+        let stages = default_stages();
+        let crawling = at(StageKey::Crawling, None);
+        let mut forced = request(TransitionAction::Advance);
+        forced.override_gate = true;
+        let err = apply_transition(crawling, &forced, &stages, facts(20, true), false).unwrap_err();
+        assert!(matches!(&err, TransitionError::Gate { rule: Rule::Gate, message } if message.contains("day 21")));
+        assert!(apply_transition(crawling, &forced, &stages, facts(21, true), false).is_ok());
+        // A program or an individual gate below the floor does not lower it.
+        let mut early = stages.clone();
+        early[1].entry_gate.min_days_postpartum = 10;
+        assert_eq!(earliest_day(&early[1], facts(15, true)), 21);
+        let mut individual = facts(15, true);
+        individual.jogging_gate_day = Some(14);
+        assert_eq!(earliest_day(&stages[3], individual), 21);
+    }
+
+    #[test]
+    fn after_a_caesarean_lunges_and_jogging_wait_for_her_scar_to_be_cleared() {
+        let stages = default_stages();
+        let mut caesarean = facts(100, true);
+        caesarean.delivery_type = DeliveryType::Caesarean;
+        let advance = request(TransitionAction::Advance);
+        let hills = at(StageKey::WalkingHills, None);
+        let err = apply_transition(hills, &advance, &stages, caesarean, false).unwrap_err();
+        assert!(matches!(&err, TransitionError::Gate { message, .. } if message.contains("scar")));
+        let lunges = at(StageKey::Lunges, None);
+        assert!(apply_transition(lunges, &advance, &stages, caesarean, false).is_err());
+        caesarean.caesarean_scar_cleared = true;
+        assert!(apply_transition(hills, &advance, &stages, caesarean, false).is_ok());
+        assert!(apply_transition(lunges, &advance, &stages, caesarean, false).is_ok());
+        // A vaginal birth never waits for it; walking hills never does.
+        assert!(apply_transition(hills, &advance, &stages, facts(100, true), false).is_ok());
+        let mut uncleared = caesarean;
+        uncleared.caesarean_scar_cleared = false;
+        let crawling = at(StageKey::Crawling, None);
+        assert!(apply_transition(crawling, &advance, &stages, uncleared, false).is_ok());
+    }
+
+    #[test]
+    fn an_individual_jogging_date_moves_the_gate_both_ways_but_clearance_and_flags_still_hold() {
+        let stages = default_stages();
+        let lunges = at(StageKey::Lunges, None);
+        let advance = request(TransitionAction::Advance);
+        let mut earlier = facts(70, true);
+        earlier.jogging_gate_day = Some(70);
+        assert!(apply_transition(lunges, &advance, &stages, earlier, false).is_ok());
+        assert!(apply_transition(lunges, &advance, &stages, earlier, true).is_err(), "red flag");
+        earlier.cleared_for_exercise = false;
+        assert!(apply_transition(lunges, &advance, &stages, earlier, false).is_err(), "clearance");
+        let mut later = facts(100, true);
+        later.jogging_gate_day = Some(120);
+        let err = apply_transition(lunges, &advance, &stages, later, false).unwrap_err();
+        assert!(matches!(&err, TransitionError::Gate { rule: Rule::R1, message } if message.contains("day 120")));
+        // Only jogging's gate moves.
+        let mut hills = facts(25, true);
+        hills.jogging_gate_day = Some(200);
+        assert!(apply_transition(at(StageKey::Crawling, None), &advance, &stages, hills, false).is_ok());
     }
 
     #[test]

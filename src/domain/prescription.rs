@@ -196,10 +196,7 @@ mod tests {
     }
 
     fn ok() -> ClientFacts {
-        ClientFacts {
-            days_postpartum: 120,
-            cleared_for_exercise: true,
-        }
+        ClientFacts::new(120, true)
     }
 
     #[test]
@@ -208,10 +205,7 @@ mod tests {
         let p = prescribe(
             jogging(1),
             &stages[3],
-            ClientFacts {
-                days_postpartum: 80,
-                cleared_for_exercise: true,
-            },
+            ClientFacts::new(80, true),
             d("2026-11-25"),
             &[],
             None,
@@ -228,10 +222,7 @@ mod tests {
         let p = prescribe(
             crawling,
             &stages[0],
-            ClientFacts {
-                days_postpartum: 30,
-                cleared_for_exercise: false,
-            },
+            ClientFacts::new(30, false),
             d("2026-11-25"),
             &[],
             None,

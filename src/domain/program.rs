@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client::DeliveryType;
 use crate::error::FieldError;
 
 /// The four steps of the practice's method, in order.
@@ -111,14 +112,67 @@ pub struct Exercise {
     pub dose: Dose,
 }
 
-/// What must be true to enter a stage.
+/// What must be true to enter a stage. Whatever a gate says, no stage starts before day 21
+/// postpartum ([`RECOVERY_FLOOR_DAYS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"min_days_postpartum": 21, "requires_clearance": true,
+    "caesarean": {"requires_scar_clearance": true}}))]
 pub struct EntryGate {
     #[schema(minimum = 0, maximum = 730)]
     pub min_days_postpartum: u32,
     /// A clinician must have cleared the client for exercise.
     pub requires_clearance: bool,
+    /// What differs after a vaginal birth (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vaginal: Option<DeliveryGate>,
+    /// What differs after an assisted vaginal birth (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assisted_vaginal: Option<DeliveryGate>,
+    /// What differs after a caesarean birth: by default, lunges and jogging need her scar
+    /// reviewed and cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caesarean: Option<DeliveryGate>,
+}
+
+/// A gate's own terms for one type of birth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryGate {
+    /// Replaces the gate's `min_days_postpartum` for this type of birth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 21, maximum = 730)]
+    pub min_days_postpartum: Option<u32>,
+    /// Her caesarean scar must have been reviewed and cleared (recorded by a coach, with the
+    /// clinician and the day).
+    #[serde(default)]
+    pub requires_scar_clearance: bool,
+}
+
+/// The three-week floor: no stage starts before this day postpartum, whatever a program, an
+/// individual gate date or a coach's override says (Christopher et al., BJSM 2024: a minimum
+/// of about three weeks of rest and recovery before a return-to-running programme).
+pub const RECOVERY_FLOOR_DAYS: u32 = 21;
+
+impl EntryGate {
+    pub const fn new(min_days_postpartum: u32, requires_clearance: bool) -> Self {
+        Self {
+            min_days_postpartum,
+            requires_clearance,
+            vaginal: None,
+            assisted_vaginal: None,
+            caesarean: None,
+        }
+    }
+
+    /// The gate's terms for one type of birth, if it has any.
+    pub fn for_delivery(&self, delivery: DeliveryType) -> Option<DeliveryGate> {
+        match delivery {
+            DeliveryType::Vaginal => self.vaginal,
+            DeliveryType::AssistedVaginal => self.assisted_vaginal,
+            DeliveryType::Caesarean => self.caesarean,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -202,6 +256,13 @@ pub const DEFAULT_PROGRAM_KEY: &str = "return_to_running_postpartum";
 pub const DEFAULT_PROGRAM_NAME: &str = "Return to Running Postpartum";
 /// Before this day, nobody jogs (R1).
 pub const JOGGING_MIN_DAYS: u32 = 84;
+
+/// Lunges and jogging after a caesarean birth: her scar reviewed and cleared first (Deering et
+/// al., BJSM 2024: individual screening after caesarean birth before impact).
+const SCAR_CHECK: DeliveryGate = DeliveryGate {
+    min_days_postpartum: None,
+    requires_scar_clearance: true,
+};
 /// Warm-up before every run.
 pub const WARM_UP_MINUTES: u32 = 5;
 
@@ -300,7 +361,7 @@ pub fn default_stages() -> Vec<Stage> {
                 exercise("Crawl forward and back", "Slow, quiet crawl, knees low, exhaling on effort.", dose(Some(3), None, Some(30), None, false)),
             ],
             min_sessions: 3,
-            entry_gate: EntryGate { min_days_postpartum: 21, requires_clearance: true },
+            entry_gate: EntryGate::new(21, true),
             exit_criteria: vec![
                 "At least 3 logged sessions, the last 2 green".into(),
                 "Pelvic-floor baseline done with no symptoms and no abdominal doming".into(),
@@ -320,7 +381,7 @@ pub fn default_stages() -> Vec<Stage> {
                 exercise("Calf raise", "Rise onto the toes with control, lower slowly.", dose(Some(3), Some(15), None, None, false)),
             ],
             min_sessions: 2,
-            entry_gate: EntryGate { min_days_postpartum: 21, requires_clearance: true },
+            entry_gate: EntryGate::new(21, true),
             exit_criteria: vec![
                 "Walk 30 minutes, symptom-free".into(),
                 "Single-leg balance 10 s each side, symptom-free".into(),
@@ -344,7 +405,7 @@ pub fn default_stages() -> Vec<Stage> {
                 exercise("Exhale on effort", "Breathe out through every hard part of each exercise.", dose(None, None, None, Some(5), false)),
             ],
             min_sessions: 2,
-            entry_gate: EntryGate { min_days_postpartum: 21, requires_clearance: true },
+            entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(21, true) },
             exit_criteria: vec![
                 "Impact tests symptom-free: jog on the spot 1 min, forward bounds ×10, hop in place ×10 each leg, single-leg running man ×10 each side".into(),
                 "Strength tests: single-leg calf raise, bridge and sit-to-stand ×20 each, side-lying abduction ×20 each side".into(),
@@ -371,7 +432,7 @@ pub fn default_stages() -> Vec<Stage> {
                 exercise("Run–walk intervals", "The intervals of your current level; walk the rest of the run if symptoms appear.", dose(None, None, None, None, false)),
             ],
             min_sessions: 2,
-            entry_gate: EntryGate { min_days_postpartum: JOGGING_MIN_DAYS, requires_clearance: true },
+            entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(JOGGING_MIN_DAYS, true) },
             exit_criteria: vec!["The last level (30 minutes continuous) done green twice".into()],
             readiness_tests: vec![],
             levels: default_ladder(),
@@ -423,6 +484,26 @@ pub fn validate_stages(stages: &[Stage]) -> Vec<FieldError> {
         }
         if stage.entry_gate.min_days_postpartum > 730 {
             err(at("entry_gate.min_days_postpartum"), "must be at most 730");
+        }
+        for (name, delivery) in [
+            ("vaginal", stage.entry_gate.vaginal),
+            ("assisted_vaginal", stage.entry_gate.assisted_vaginal),
+            ("caesarean", stage.entry_gate.caesarean),
+        ] {
+            let Some(days) = delivery.and_then(|d| d.min_days_postpartum) else {
+                continue;
+            };
+            let floor = if stage.key == StageKey::Jogging {
+                JOGGING_MIN_DAYS
+            } else {
+                RECOVERY_FLOOR_DAYS
+            };
+            if !(floor..=730).contains(&days) {
+                err(
+                    at(&format!("entry_gate.{name}.min_days_postpartum")).to_string(),
+                    &format!("must be between {floor} and 730"),
+                );
+            }
         }
         if stage.key == StageKey::Jogging && stage.entry_gate.min_days_postpartum < JOGGING_MIN_DAYS
         {

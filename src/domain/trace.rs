@@ -400,10 +400,7 @@ mod tests {
         fn explained(&self) -> (Recommendation, Vec<RuleCheck>) {
             let input = EngineInput {
                 today: d("2026-11-24"),
-                client: ClientFacts {
-                    days_postpartum: self.days_postpartum,
-                    cleared_for_exercise: true,
-                },
+                client: ClientFacts::new(self.days_postpartum, true),
                 plan: self.plan,
                 stages: &self.stages,
                 sessions: &self.sessions,
