@@ -82,12 +82,25 @@ pub struct ClientView {
     pub perineal_tear_grade: Option<i16>,
     pub breastfeeding: bool,
     pub cleared_for_exercise: Clearance,
+    /// After a caesarean birth: her scar reviewed and cleared (null until recorded with `PUT
+    /// /v1/clients/{id}/caesarean-scar-clearance`). Lunges and jogging wait for it.
+    pub caesarean_scar_clearance: Option<ScarClearance>,
     pub status: ClientStatus,
     pub notes: Option<String>,
     /// IANA time zone; "today" is computed in it.
     pub timezone: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Her caesarean scar, reviewed and cleared.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScarClearance {
+    pub cleared_on: NaiveDate,
+    /// The clinician who reviewed it.
+    pub clinician: String,
+    /// Who recorded it.
+    pub recorded_by: Option<Uuid>,
 }
 
 impl From<Client> for ClientView {
@@ -109,6 +122,14 @@ impl From<Client> for ClientView {
                 on: c.cleared_on,
                 by: c.cleared_by,
             },
+            caesarean_scar_clearance: c
+                .caesarean_scar_cleared_on
+                .zip(c.caesarean_scar_clinician)
+                .map(|(cleared_on, clinician)| ScarClearance {
+                    cleared_on,
+                    clinician,
+                    recorded_by: c.caesarean_scar_recorded_by,
+                }),
             status: ClientStatus::parse(&c.status).unwrap_or(ClientStatus::Active),
             notes: c.notes,
             timezone: c.timezone,

@@ -21,6 +21,7 @@ pub mod recommendations;
 pub mod reports;
 pub mod service_tokens;
 pub mod sync;
+pub mod timelines;
 pub mod viewer;
 pub mod webhooks;
 pub mod workouts;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     clients::configure(cfg);
     plans::configure(cfg);
     recommendations::configure(cfg);
+    timelines::configure(cfg);
     workouts::configure(cfg);
     reports::configure(cfg);
     check_ins::configure(cfg);

@@ -17,7 +17,6 @@ use crate::auth::Principal;
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
 use crate::db::{audit, programs, workouts};
-use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::plan::{
     apply_transition, PlanStatus, Step, TransitionAction, TransitionError, TransitionRequest,
 };
@@ -68,9 +67,25 @@ pub struct PlanView {
     pub recommendation: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Her individual jogging gate, when a coach set one (`PUT
+    /// /v1/clients/{id}/plan/jogging-gate`); otherwise the program's gate holds.
+    pub jogging_gate: Option<JoggingGate>,
     /// Today's prescription (omitted in exports).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_session: Option<Prescription>,
+}
+
+/// An individual jogging gate date: earlier or later than the program's, agreed with a
+/// clinician. The three-week floor, her clearance and open red flags still hold.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JoggingGate {
+    /// The first day she may start jogging.
+    pub on: NaiveDate,
+    pub reason: String,
+    /// The clinician who agreed.
+    pub agreed_by: String,
+    pub set_by: Option<Uuid>,
+    pub set_at: Option<DateTime<Utc>>,
 }
 
 impl PlanView {
@@ -89,6 +104,17 @@ impl PlanView {
             recommendation: p.recommendation,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            jogging_gate: p
+                .jogging_gate_on
+                .zip(p.jogging_gate_reason)
+                .zip(p.jogging_gate_agreed_by)
+                .map(|((on, reason), agreed_by)| JoggingGate {
+                    on,
+                    reason,
+                    agreed_by,
+                    set_by: p.jogging_gate_set_by,
+                    set_at: p.jogging_gate_set_at,
+                }),
             next_session: None,
         }
     }
@@ -162,13 +188,6 @@ impl From<Transition> for TransitionView {
     }
 }
 
-fn facts(client: &Client, today: NaiveDate) -> ClientFacts {
-    ClientFacts::new(
-        days_postpartum(client.delivery_date, today),
-        client.cleared_for_exercise,
-    )
-}
-
 /// Today's prescription for a client's plan, on `date`. `running_days` are the days she
 /// completed a jog from a week before `date` on, when the caller has read them already.
 async fn prescription(
@@ -206,14 +225,14 @@ async fn prescription(
     Ok(prescribe(
         state,
         stage,
-        facts(client, date),
+        client.facts(Some(plan), date),
         date,
         &running_days,
         reason.as_deref(),
     ))
 }
 
-fn plan_response(
+pub(super) fn plan_response(
     status: actix_web::http::StatusCode,
     view: PlanView,
     revision: i32,
@@ -502,7 +521,7 @@ pub async fn create_transition(
                 .await?
                 .iter()
                 .any(|l| l.is_red());
-            let target = apply_transition(plan.state(), &request, &stages, facts(&client, today), open_red_flag)
+            let target = apply_transition(plan.state(), &request, &stages, client.facts(Some(&plan), today), open_red_flag)
                 .map_err(|e| match e {
                     TransitionError::Conflict(message) => ApiError::Conflict(message),
                     TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),

@@ -37,7 +37,8 @@ pub struct RecommendationQuery {
 /// What made the engine run.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunCause {
-    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved` or `demo`.
+    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved`,
+    /// `scar_clearance`, `jogging_gate` or `demo`.
     #[schema(example = "symptom_report")]
     pub kind: String,
     /// The record's id (a report, session, readiness result, check-in or flag).

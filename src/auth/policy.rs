@@ -200,6 +200,26 @@ pub const ROUTES: &[RouteRule] = &[
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),
     ),
     rule(
+        "PUT",
+        "/v1/clients/{client_id}/plan/jogging-gate",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "DELETE",
+        "/v1/clients/{client_id}/plan/jogging-gate",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "PUT",
+        "/v1/clients/{client_id}/caesarean-scar-clearance",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
+        "DELETE",
+        "/v1/clients/{client_id}/caesarean-scar-clearance",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
         "GET",
         "/v1/clients/{client_id}/plan/recommendation",
         Access::Roles(ANYONE, Some(Scope::ClientsRead)),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::schema::clients;
 use crate::auth::policy::{self, ClientOwnership};
 use crate::auth::Principal;
+use crate::domain::client::{days_postpartum, ClientFacts, DeliveryType};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = clients)]
@@ -35,9 +36,34 @@ pub struct Client {
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// After a caesarean birth: the day her scar was cleared, by which clinician, recorded by
+    /// whom.
+    pub caesarean_scar_cleared_on: Option<NaiveDate>,
+    pub caesarean_scar_clinician: Option<String>,
+    pub caesarean_scar_recorded_by: Option<Uuid>,
 }
 
 impl Client {
+    /// Her type of birth. The column only holds the three known values (its CHECK); anything
+    /// else would be read as a caesarean, the type with the most gates.
+    pub fn delivery(&self) -> DeliveryType {
+        DeliveryType::parse(&self.delivery_type).unwrap_or(DeliveryType::Caesarean)
+    }
+
+    /// What the rules need to know about her on `today`, with her live plan's individual
+    /// jogging gate (if any).
+    pub fn facts(&self, plan: Option<&super::plans::Plan>, today: NaiveDate) -> ClientFacts {
+        ClientFacts {
+            days_postpartum: days_postpartum(self.delivery_date, today),
+            cleared_for_exercise: self.cleared_for_exercise,
+            delivery_type: self.delivery(),
+            caesarean_scar_cleared: self.caesarean_scar_cleared_on.is_some(),
+            jogging_gate_day: plan
+                .and_then(|p| p.jogging_gate_on)
+                .map(|on| days_postpartum(self.delivery_date, on)),
+        }
+    }
+
     pub fn ownership(&self) -> ClientOwnership {
         ClientOwnership {
             id: self.id,
@@ -319,6 +345,26 @@ pub async fn list_summaries(
     .bind::<Nullable<Text>, _>(filter.flag.as_deref())
     .load(conn)
     .await
+}
+
+/// Records (or, with `None`, withdraws) her caesarean scar clearance: the day, the clinician,
+/// who recorded it.
+pub async fn set_scar_clearance(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    clearance: Option<(NaiveDate, &str, Uuid)>,
+) -> QueryResult<Client> {
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::caesarean_scar_cleared_on.eq(clearance.map(|c| c.0)),
+            clients::caesarean_scar_clinician.eq(clearance.map(|c| c.1)),
+            clients::caesarean_scar_recorded_by.eq(clearance.map(|c| c.2)),
+            clients::revision.eq(clients::revision + 1),
+            clients::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Client::as_returning())
+        .get_result(conn)
+        .await
 }
 
 #[cfg(test)]

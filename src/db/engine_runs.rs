@@ -18,7 +18,8 @@ pub struct EngineRun {
     pub plan_id: Uuid,
     /// Her today when the engine ran.
     pub evaluated_on: NaiveDate,
-    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved` or `demo`.
+    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved`,
+    /// `scar_clearance`, `jogging_gate` or `demo`.
     pub cause: String,
     pub cause_id: Option<Uuid>,
     pub recommendation: serde_json::Value,

@@ -30,6 +30,13 @@ pub struct Plan {
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Her individual jogging gate, when a coach set one: the day, why, the clinician who
+    /// agreed, who set it and when.
+    pub jogging_gate_on: Option<NaiveDate>,
+    pub jogging_gate_reason: Option<String>,
+    pub jogging_gate_agreed_by: Option<String>,
+    pub jogging_gate_set_by: Option<Uuid>,
+    pub jogging_gate_set_at: Option<DateTime<Utc>>,
 }
 
 impl Plan {
@@ -315,6 +322,36 @@ pub async fn set_recommendation(
         ))
         .returning(Plan::as_returning())
         .cached()
+        .get_result(conn)
+        .await
+}
+
+/// An individual jogging gate to set on a plan.
+pub struct JoggingGate<'a> {
+    pub on: NaiveDate,
+    pub reason: &'a str,
+    pub agreed_by: &'a str,
+    pub set_by: Uuid,
+}
+
+/// Sets (or, with `None`, removes) the plan's individual jogging gate.
+pub async fn set_jogging_gate(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    gate: Option<JoggingGate<'_>>,
+) -> QueryResult<Plan> {
+    let at = gate.as_ref().map(|_| Utc::now());
+    diesel::update(plans::table.find(id))
+        .set((
+            plans::jogging_gate_on.eq(gate.as_ref().map(|g| g.on)),
+            plans::jogging_gate_reason.eq(gate.as_ref().map(|g| g.reason)),
+            plans::jogging_gate_agreed_by.eq(gate.as_ref().map(|g| g.agreed_by)),
+            plans::jogging_gate_set_by.eq(gate.as_ref().map(|g| g.set_by)),
+            plans::jogging_gate_set_at.eq(at),
+            plans::revision.eq(plans::revision + 1),
+            plans::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Plan::as_returning())
         .get_result(conn)
         .await
 }

@@ -19,7 +19,6 @@ use super::plans::{self, NewTransition, Plan};
 use super::reports::{self, SymptomReport};
 use super::webhooks::Event;
 use super::{programs, CachedExt};
-use crate::domain::client::{days_postpartum, ClientFacts};
 use crate::domain::engine::{
     self, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
 };
@@ -277,10 +276,7 @@ impl EngineContext {
         let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
         let input = EngineInput {
             today,
-            client: ClientFacts::new(
-                days_postpartum(client.delivery_date, today),
-                client.cleared_for_exercise,
-            ),
+            client: client.facts(Some(plan), today),
             plan: state,
             stages,
             sessions: &self.sessions,

@@ -63,6 +63,9 @@ diesel::table! {
         revision -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        caesarean_scar_cleared_on -> Nullable<Date>,
+        caesarean_scar_clinician -> Nullable<Text>,
+        caesarean_scar_recorded_by -> Nullable<Uuid>,
     }
 }
 
@@ -175,6 +178,11 @@ diesel::table! {
         revision -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        jogging_gate_on -> Nullable<Date>,
+        jogging_gate_reason -> Nullable<Text>,
+        jogging_gate_agreed_by -> Nullable<Text>,
+        jogging_gate_set_by -> Nullable<Uuid>,
+        jogging_gate_set_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -413,6 +421,7 @@ diesel::joinable!(plan_transitions -> organizations (organization_id));
 diesel::joinable!(plan_transitions -> plans (plan_id));
 diesel::joinable!(plans -> clients (client_id));
 diesel::joinable!(plans -> organizations (organization_id));
+diesel::joinable!(plans -> users (jogging_gate_set_by));
 diesel::joinable!(program_versions -> organizations (organization_id));
 diesel::joinable!(program_versions -> programs (program_id));
 diesel::joinable!(program_versions -> users (published_by));

@@ -444,7 +444,9 @@ mod tests {
         let mut forced = request(TransitionAction::Advance);
         forced.override_gate = true;
         let err = apply_transition(crawling, &forced, &stages, facts(20, true), false).unwrap_err();
-        assert!(matches!(&err, TransitionError::Gate { rule: Rule::Gate, message } if message.contains("day 21")));
+        assert!(
+            matches!(&err, TransitionError::Gate { rule: Rule::Gate, message } if message.contains("day 21"))
+        );
         assert!(apply_transition(crawling, &forced, &stages, facts(21, true), false).is_ok());
         // A program or an individual gate below the floor does not lower it.
         let mut early = stages.clone();
@@ -485,17 +487,32 @@ mod tests {
         let mut earlier = facts(70, true);
         earlier.jogging_gate_day = Some(70);
         assert!(apply_transition(lunges, &advance, &stages, earlier, false).is_ok());
-        assert!(apply_transition(lunges, &advance, &stages, earlier, true).is_err(), "red flag");
+        assert!(
+            apply_transition(lunges, &advance, &stages, earlier, true).is_err(),
+            "red flag"
+        );
         earlier.cleared_for_exercise = false;
-        assert!(apply_transition(lunges, &advance, &stages, earlier, false).is_err(), "clearance");
+        assert!(
+            apply_transition(lunges, &advance, &stages, earlier, false).is_err(),
+            "clearance"
+        );
         let mut later = facts(100, true);
         later.jogging_gate_day = Some(120);
         let err = apply_transition(lunges, &advance, &stages, later, false).unwrap_err();
-        assert!(matches!(&err, TransitionError::Gate { rule: Rule::R1, message } if message.contains("day 120")));
+        assert!(
+            matches!(&err, TransitionError::Gate { rule: Rule::R1, message } if message.contains("day 120"))
+        );
         // Only jogging's gate moves.
         let mut hills = facts(25, true);
         hills.jogging_gate_day = Some(200);
-        assert!(apply_transition(at(StageKey::Crawling, None), &advance, &stages, hills, false).is_ok());
+        assert!(apply_transition(
+            at(StageKey::Crawling, None),
+            &advance,
+            &stages,
+            hills,
+            false
+        )
+        .is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::engine::{self, Decision, EngineInput, Recommendation, ReportFact};
-use super::plan::{next_step, Step};
+use super::plan::{earliest_day, next_step, Step};
 use super::program::StageKey;
 use super::recovery;
 use super::rules::Rule;
@@ -130,14 +130,20 @@ fn r1(input: &EngineInput) -> RuleCheck {
         );
     };
     let gate = stage.entry_gate;
-    let days_to_go = i64::from(gate.min_days_postpartum) - input.client.days_postpartum;
+    let facts = input.client;
+    let earliest = earliest_day(stage, facts);
+    let days_to_go = earliest - facts.days_postpartum;
     let inputs = json!({
         "next_stage": stage.key.as_str(),
-        "min_days_postpartum": gate.min_days_postpartum,
-        "days_postpartum": input.client.days_postpartum,
+        "min_days_postpartum": earliest,
+        "days_postpartum": facts.days_postpartum,
         "earliest_on": input.today + Duration::days(days_to_go.max(0)),
+        "individual_jogging_gate_day": facts.jogging_gate_day.filter(|_| stage.key == StageKey::Jogging),
         "requires_clearance": gate.requires_clearance,
-        "cleared_for_exercise": input.client.cleared_for_exercise,
+        "cleared_for_exercise": facts.cleared_for_exercise,
+        "delivery_type": facts.delivery_type.as_str(),
+        "requires_scar_clearance": gate.for_delivery(facts.delivery_type).is_some_and(|d| d.requires_scar_clearance),
+        "caesarean_scar_cleared": facts.caesarean_scar_cleared,
         "open_red_flag": input.open_flags.iter().any(|l| l.is_red()),
     });
     let ready = format!("You meet what {} asks before you start it.", stage.title);

@@ -27,6 +27,7 @@ mod shutdown;
 mod startup;
 mod symptoms;
 mod sync;
+mod timelines;
 mod tls;
 mod webhooks;
 mod workflow;

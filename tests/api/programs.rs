@@ -27,7 +27,13 @@ async fn every_organization_starts_with_the_default_program() {
     let jogging = &program["stages"][3];
     assert_eq!(
         jogging["entry_gate"],
-        json!({"min_days_postpartum": 84, "requires_clearance": true})
+        json!({"min_days_postpartum": 84, "requires_clearance": true,
+            "caesarean": {"requires_scar_clearance": true}})
+    );
+    assert_eq!(
+        program["stages"][1]["entry_gate"],
+        json!({"min_days_postpartum": 21, "requires_clearance": true}),
+        "walking hills asks nothing more after a caesarean"
     );
     assert_eq!(
         jogging["levels"][0],

@@ -28,6 +28,19 @@ async fn setup(app: &TestApp, days_postpartum: i64) -> (Caller, String, String) 
             }),
         )
         .await;
+    // Her caesarean scar was reviewed: lunges and jogging need it.
+    let res = app
+        .request(
+            Method::PUT,
+            &format!(
+                "/v1/clients/{}/caesarean-scar-clearance",
+                client["id"].as_str().unwrap()
+            ),
+            Some(&coach.token),
+            Some(&json!({"clinician": "Dr Aisha Bello, GP"})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
     let programs: Value = app
         .get("/v1/programs", Some(&coach.token))
         .await

@@ -1,0 +1,12 @@
+ALTER TABLE plans
+    DROP CONSTRAINT plans_jogging_gate_whole,
+    DROP COLUMN jogging_gate_set_at,
+    DROP COLUMN jogging_gate_set_by,
+    DROP COLUMN jogging_gate_agreed_by,
+    DROP COLUMN jogging_gate_reason,
+    DROP COLUMN jogging_gate_on;
+ALTER TABLE clients
+    DROP CONSTRAINT clients_scar_clearance_whole,
+    DROP COLUMN caesarean_scar_recorded_by,
+    DROP COLUMN caesarean_scar_clinician,
+    DROP COLUMN caesarean_scar_cleared_on;
