@@ -19,10 +19,11 @@ use crate::auth::Principal;
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::Client;
 use crate::db::engine_runs::{self, Cause};
-use crate::db::{audit, clients, progress};
+use crate::db::{audit, clients, progress, reports, webhooks};
 use crate::domain::engine::Recommendation;
 use crate::domain::recovery::{self, Breastfeeding, MoodScreen};
 use crate::domain::triage::Finding;
+use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::startup::AppState;
 
@@ -157,7 +158,9 @@ impl CheckInView {
 /// Whether `principal` may see her mood screen: she herself, or her coach.
 pub fn may_see_mood(principal: &Principal, client: &Client) -> bool {
     principal.client_id == Some(client.id)
-        || (principal.service_token.is_none() && client.coach_id == Some(principal.user_id))
+        || client
+            .coach_id
+            .is_some_and(|c| Some(c) == reports::mood_reader(principal))
 }
 
 /// The answer to a check-in.
@@ -189,8 +192,9 @@ pub struct SubmittedCheckIn {
 /// under 6 hours a night on average or felt very tired (8 or more) on 3 days or more; it never
 /// moves the plan back. Periods not back after she stopped breastfeeding, and a worry about
 /// running of 8 or more on two check-ins within 28 days, are advisories for a clinician's look.
-/// A mood screen of 3 or more answers with where to get support. Retrying with the same `id`
-/// and body returns the first answer (200).
+/// A mood screen of 3 or more answers with where to get support, and opens a `mood` flag in her
+/// coach's inbox (hers alone; it changes nothing in her plan). Retrying with the same `id` and
+/// body returns the first answer (200). Webhooks get `check_in.created` (its id and day only).
 #[utoipa::path(tag = "check-ins", operation_id = "submitCheckIn", security(("bearer" = [])),
     params(IdempotencyKey, ("client_id" = String, Path, description = "The client's id, or `me`")),
     request_body = CheckInInput,
@@ -279,6 +283,16 @@ pub async fn submit_check_in(
                     "mood_screen": body.mood_screen.is_some()}),
             )
             .await?;
+            if body.mood_screen.is_some_and(MoodScreen::needs_support) {
+                let (flag, opened) = reports::raise_mood_flag(conn, client.organization_id, client.id, check_in.id).await?;
+                let action = if opened { "flag.open" } else { "flag.add_check_in" };
+                audit::record(conn, client.organization_id, principal.actor(), action, "flag", flag.id,
+                    serde_json::json!({"client_id": client.id, "level": flag.level, "check_in_id": check_in.id,
+                        "report_count": flag.report_count})).await?;
+            }
+            webhooks::enqueue(conn, client.organization_id, EventType::CheckInCreated.as_str(), Some(client.id),
+                serde_json::json!({"check_in_id": check_in.id, "client_id": client.id,
+                    "checked_on": check_in.checked_on, "created_at": check_in.created_at})).await?;
             let cause = Cause::new("check_in", check_in.id);
             let recommendation = progress::run_engine(conn, &client, today, cause).await?;
             Ok((check_in, client, recommendation, true))

@@ -954,7 +954,10 @@ pub struct ClientExport {
     pub sessions: Vec<SessionLogView>,
     pub readiness_results: Vec<ReadinessResultView>,
     pub symptom_reports: Vec<super::reports::SymptomReportView>,
+    /// Her flags (`mood` flags only for her and her coach).
     pub flags: Vec<super::reports::FlagView>,
+    /// Her check-ins (mood screens only for her and her coach).
+    pub check_ins: Vec<super::check_ins::CheckInView>,
 }
 
 /// All of a client's data as one JSON document (her right of access).
@@ -976,7 +979,11 @@ pub async fn export_client(
     let results = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let reports =
         crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
-    let flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
+    let mood = super::check_ins::may_see_mood(&principal, &client);
+    let mut flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
+    flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood.as_str());
+    let check_ins =
+        crate::db::check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
     super::audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
@@ -999,5 +1006,9 @@ pub async fn export_client(
         readiness_results: results.into_iter().map(ReadinessResultView::from).collect(),
         symptom_reports: reports.into_iter().map(Into::into).collect(),
         flags: flags.into_iter().map(Into::into).collect(),
+        check_ins: check_ins
+            .into_iter()
+            .map(|c| super::check_ins::CheckInView::new(c, mood))
+            .collect(),
     }))
 }

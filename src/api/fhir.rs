@@ -19,13 +19,15 @@ use super::extract::QueryParams;
 use super::programs::VersionQuery;
 use super::{audit_staff_read, client_id_of};
 use crate::auth::Principal;
+use crate::db::check_ins::CheckIn;
 use crate::db::clients::Client;
 use crate::db::plans::Plan;
 use crate::db::programs::{self, ProgramVersion};
 use crate::db::reports::{Flag, SymptomReport};
 use crate::db::workouts::ReadinessResult;
-use crate::db::{clients, plans, reports, workouts};
+use crate::db::{check_ins, clients, plans, reports, workouts};
 use crate::domain::program::Stage;
+use crate::domain::triage::FlagLevel;
 use crate::error::ApiResult;
 use crate::startup::AppState;
 
@@ -288,6 +290,62 @@ pub fn readiness_observation(result: &ReadinessResult, base: &str) -> Value {
     })
 }
 
+/// A check-in as Observations: sleep duration (LOINC 93832-4), the PHQ-2 total (LOINC 55758-7,
+/// its two items 44250-9 and 44255-8 as components) when `mood` allows, and the rest (fatigue,
+/// worry about running, feeding, periods) coded in the service's own code system.
+pub fn check_in_observations(c: &CheckIn, base: &str, mood: bool) -> Vec<Value> {
+    let subject = json!({"reference": format!("Patient/{}", c.client_id)});
+    let loinc = |code: &str, display: &str| json!({"coding": [{"system": LOINC, "code": code, "display": display}], "text": display});
+    let own = |code: &str| json!({"coding": [{"system": format!("{base}/fhir/CodeSystem/check-in"), "code": code}], "text": code});
+    let mut out = vec![json!({
+        "resourceType": "Observation",
+        "id": format!("{}-sleep", c.id),
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+        "code": loinc("93832-4", "Sleep duration"),
+        "subject": subject,
+        "effectiveDateTime": c.checked_on.to_string(),
+        "valueQuantity": {"value": c.sleep_hours, "unit": "h", "system": "http://unitsofmeasure.org", "code": "h"},
+    })];
+    if let (true, Some(a), Some(b)) = (mood, c.mood_little_interest, c.mood_feeling_down) {
+        out.push(json!({
+            "resourceType": "Observation",
+            "id": format!("{}-phq2", c.id),
+            "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+            "code": loinc("55758-7", "PHQ-2 total score"),
+            "subject": subject,
+            "effectiveDateTime": c.checked_on.to_string(),
+            "valueInteger": a + b,
+            "component": [
+                {"code": loinc("44250-9", "Little interest or pleasure in doing things"), "valueInteger": a},
+                {"code": loinc("44255-8", "Feeling down, depressed, or hopeless"), "valueInteger": b},
+            ],
+        }));
+    }
+    let mut components = vec![json!({"code": own("fatigue"), "valueInteger": c.fatigue})];
+    if let Some(w) = c.running_worry {
+        components.push(json!({"code": own("running_worry"), "valueInteger": w}));
+    }
+    if let Some(b) = &c.breastfeeding {
+        components.push(json!({"code": own("breastfeeding"), "valueString": b}));
+    }
+    if let Some(p) = c.periods_returned {
+        components.push(json!({"code": own("periods_returned"), "valueBoolean": p}));
+    }
+    out.push(json!({
+        "resourceType": "Observation",
+        "id": format!("{}-recovery", c.id),
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+        "code": own("recovery_check_in"),
+        "subject": subject,
+        "effectiveDateTime": c.checked_on.to_string(),
+        "component": components,
+    }));
+    out
+}
+
 pub fn flag(flag: &Flag) -> Value {
     json!({
         "resourceType": "Flag",
@@ -298,6 +356,7 @@ pub fn flag(flag: &Flag) -> Value {
         "code": {"text": match flag.level.as_str() {
             "red_medical" => "Medical warning sign: stop exercise, medical care today",
             "red_pelvic" => "Pelvic-floor warning sign: refer to a pelvic health physiotherapist",
+            "mood" => "Mood screen of 3 or more: suggest she speaks to her GP, midwife or health visitor",
             _ => "Symptoms to review before progressing",
         }},
         "subject": {"reference": format!("Patient/{}", flag.client_id)},
@@ -369,6 +428,9 @@ pub struct ClientRecord<'a> {
     pub reports: &'a [SymptomReport],
     pub readiness: &'a [ReadinessResult],
     pub flags: &'a [Flag],
+    pub check_ins: &'a [CheckIn],
+    /// Whether the reader may see her mood screens and `mood` flags (she or her coach).
+    pub mood: bool,
 }
 
 pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>) -> Value {
@@ -388,8 +450,17 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
     for result in record.readiness {
         entries.push(entry(base, readiness_observation(result, base)));
     }
+    for c in record.check_ins {
+        entries.extend(
+            check_in_observations(c, base, record.mood)
+                .into_iter()
+                .map(|o| entry(base, o)),
+        );
+    }
     for f in record.flags.iter().filter(|f| f.status == "open") {
-        entries.push(entry(base, flag(f)));
+        if record.mood || f.level != FlagLevel::Mood.as_str() {
+            entries.push(entry(base, flag(f)));
+        }
     }
     let mut bundle = Map::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
@@ -405,8 +476,10 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
 /// plan (status, period, `instantiatesCanonical` of the program's `PlanDefinition`, one
 /// activity per stage); per symptom report a `QuestionnaireResponse`, a triage `Observation`
 /// (level as value and interpretation: N green, A amber, AA red) and a pain `Observation`
-/// (LOINC 72514-3) per location with `bodySite`; an `Observation` per readiness test; a `Flag`
-/// per open flag. Staff reads are audited.
+/// (LOINC 72514-3) per location with `bodySite`; an `Observation` per readiness test; per
+/// check-in, sleep duration (LOINC 93832-4), the PHQ-2 total (LOINC 55758-7, for her and her
+/// coach only) and her other answers; a `Flag` per open flag (`mood` flags for her and her
+/// coach only). Staff reads are audited.
 #[utoipa::path(tag = "fhir", operation_id = "getClientFhirBundle", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`")),
     responses((status = 200, description = "A FHIR R4 Bundle", body = Object, content_type = "application/fhir+json",
@@ -445,6 +518,7 @@ pub async fn client_bundle(
     let reports = reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
     let readiness = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let flags = reports::all_flags_for_client(&mut conn, client.id).await?;
+    let check_ins = check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
     audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
@@ -459,6 +533,8 @@ pub async fn client_bundle(
         reports: &reports,
         readiness: &readiness,
         flags: &flags,
+        check_ins: &check_ins,
+        mood: super::check_ins::may_see_mood(&principal, &client),
     };
     Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)

@@ -22,7 +22,8 @@ use crate::domain::engine::Recommendation;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
-    Bleeding, Finding, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel, UrineLeak,
+    Bleeding, Finding, FlagLevel, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel,
+    UrineLeak,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::startup::AppState;
@@ -478,11 +479,16 @@ pub struct FlagReport {
 pub struct FlagView {
     pub id: Uuid,
     pub client_id: Uuid,
-    /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent.
-    pub level: TriageLevel,
+    /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent; `mood` (her coach only)
+    /// asks her coach to suggest she talks to her GP, midwife or health visitor.
+    pub level: FlagLevel,
     pub status: FlagStatus,
-    /// The report that opened the flag.
-    pub report_id: Uuid,
+    /// The report that opened the flag (null for a `mood` flag).
+    pub report_id: Option<Uuid>,
+    /// The check-in that opened a `mood` flag.
+    pub check_in_id: Option<Uuid>,
+    /// For her coach: what the flag asks of her (a `mood` flag's note).
+    pub note: Option<String>,
     /// Reports of the same level that joined it while it was open.
     pub report_count: i32,
     pub opened_at: DateTime<Utc>,
@@ -503,7 +509,10 @@ impl From<Flag> for FlagView {
         Self {
             id: f.id,
             client_id: f.client_id,
-            level: TriageLevel::parse(&f.level).unwrap_or(TriageLevel::Amber),
+            level: FlagLevel::parse(&f.level).unwrap_or(FlagLevel::RedMedical),
+            note: (f.level == FlagLevel::Mood.as_str())
+                .then(|| crate::domain::recovery::MOOD_FLAG_NOTE.to_string()),
+            check_in_id: f.check_in_id,
             status: if f.status == "open" {
                 FlagStatus::Open
             } else {
@@ -531,15 +540,25 @@ impl From<InboxRow> for FlagView {
             level: row.plan_level,
             plan_status: row.plan_status.as_deref().and_then(PlanStatus::parse),
         };
-        let report = FlagReport {
-            id: row.flag.report_id,
-            timing: Timing::parse(&row.report_timing).unwrap_or(Timing::DailyLife),
-            reported_on: row.report_reported_on,
-            findings: serde_json::from_value(row.report_findings).unwrap_or_default(),
+        let report = match (
+            row.flag.report_id,
+            row.report_timing,
+            row.report_reported_on,
+        ) {
+            (Some(id), Some(timing), Some(reported_on)) => Some(FlagReport {
+                id,
+                timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
+                reported_on,
+                findings: row
+                    .report_findings
+                    .and_then(|f| serde_json::from_value(f).ok())
+                    .unwrap_or_default(),
+            }),
+            _ => None,
         };
         Self {
             client: Some(client),
-            report: Some(report),
+            report,
             ..FlagView::from(row.flag)
         }
     }
@@ -558,7 +577,7 @@ pub struct FlagListQuery {
     pub cursor: Option<String>,
     /// `open` (default) or `resolved`.
     pub status: Option<FlagStatus>,
-    pub level: Option<TriageLevel>,
+    pub level: Option<FlagLevel>,
     pub client_id: Option<Uuid>,
 }
 

@@ -431,13 +431,15 @@ async fn views(
             SyncRecord::SymptomReport(r.into()),
         );
     }
-    for f in records.flags {
-        views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
-    }
-    // Her mood screen reaches her and her coach only: a coach's feed holds her own clients;
-    // the practice's (an admin's, a token's) leaves it out.
+    // Her mood screen and `mood` flags reach her and her coach only: a coach's feed holds her
+    // own clients; the practice's (an admin's, a token's) leaves them out.
     let mood =
         principal.service_token.is_none() && matches!(principal.role, Role::Client | Role::Coach);
+    for f in records.flags {
+        if mood || f.level != crate::domain::triage::FlagLevel::Mood.as_str() {
+            views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
+        }
+    }
     for c in records.check_ins {
         views.insert(
             (SyncEntity::CheckIn, c.id),

@@ -124,7 +124,8 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                  FROM symptom_reports r
                 WHERE r.plan_id = p.id
                   AND r.created_at >= GREATEST(p.step_started_at,
-                      (SELECT max(f.resolved_at) FROM flags f WHERE f.client_id = p.client_id))
+                      (SELECT max(f.resolved_at) FROM flags f
+                        WHERE f.client_id = p.client_id AND f.level <> 'mood'))
                   AND r.stage = p.stage AND COALESCE(r.level, 0) = COALESCE(p.level, 0)),
            'readiness', (
                SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed) ORDER BY t.id), '[]')

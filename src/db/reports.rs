@@ -17,7 +17,7 @@ use super::schema::{flags, symptom_reports};
 type SqlUuid = diesel::sql_types::Uuid;
 use crate::auth::policy;
 use crate::auth::Principal;
-use crate::domain::triage::TriageLevel;
+use crate::domain::triage::{FlagLevel, TriageLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
@@ -213,7 +213,8 @@ pub struct Flag {
     pub level: String,
     pub severity: i16,
     pub status: String,
-    pub report_id: Uuid,
+    /// The report that opened it; for a `mood` flag, the check-in (`check_in_id`).
+    pub report_id: Option<Uuid>,
     pub report_count: i32,
     pub last_report_at: DateTime<Utc>,
     pub opened_at: DateTime<Utc>,
@@ -221,6 +222,7 @@ pub struct Flag {
     pub resolved_by: Option<Uuid>,
     pub resolution_note: Option<String>,
     pub updated_at: DateTime<Utc>,
+    pub check_in_id: Option<Uuid>,
 }
 
 fn severity(level: TriageLevel) -> i16 {
@@ -230,6 +232,48 @@ fn severity(level: TriageLevel) -> i16 {
         TriageLevel::RedPelvic => 2,
         TriageLevel::RedMedical => 3,
     }
+}
+
+/// Opens a `mood` flag for a check-in whose mood screen was 3 or more, or adds it to her open
+/// one. No webhook: it is her coach's alone. Returns the flag and whether it is new.
+pub async fn raise_mood_flag(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    client_id: Uuid,
+    check_in_id: Uuid,
+) -> QueryResult<(Flag, bool)> {
+    let level = FlagLevel::Mood.as_str();
+    let existing = diesel::update(
+        flags::table
+            .filter(flags::client_id.eq(client_id))
+            .filter(flags::level.eq(level))
+            .filter(flags::status.eq("open")),
+    )
+    .set((
+        flags::report_count.eq(flags::report_count + 1),
+        flags::last_report_at.eq(diesel::dsl::now),
+        flags::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(Flag::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(flag) = existing {
+        return Ok((flag, false));
+    }
+    let flag = diesel::insert_into(flags::table)
+        .values((
+            flags::id.eq(Uuid::now_v7()),
+            flags::organization_id.eq(organization_id),
+            flags::client_id.eq(client_id),
+            flags::level.eq(level),
+            flags::severity.eq(FlagLevel::Mood.severity()),
+            flags::check_in_id.eq(check_in_id),
+        ))
+        .returning(Flag::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok((flag, true))
 }
 
 /// Opens a flag for a report, or adds the report to the open flag of the same level.
@@ -330,6 +374,13 @@ pub async fn find_accessible(
         .first(conn)
         .await?;
     let client = super::clients::find_accessible(conn, principal, flag.client_id, true).await?;
+    if flag.level == FlagLevel::Mood.as_str()
+        && client
+            .coach_id
+            .is_none_or(|c| Some(c) != mood_reader(principal))
+    {
+        return Err(diesel::result::Error::NotFound);
+    }
     Ok((flag, client))
 }
 
@@ -353,7 +404,11 @@ pub async fn resolve(
         .get_result(conn)
         .await
         .optional()?;
-    if let Some(flag) = &resolved {
+    // A mood flag is her coach's alone: never sent to the practice's systems.
+    if let Some(flag) = resolved
+        .as_ref()
+        .filter(|f| f.level != FlagLevel::Mood.as_str())
+    {
         super::webhooks::enqueue(
             conn,
             flag.organization_id,
@@ -382,12 +437,12 @@ pub struct InboxRow {
     pub plan_level: Option<i32>,
     #[diesel(sql_type = Nullable<Text>)]
     pub plan_status: Option<String>,
-    #[diesel(sql_type = Text)]
-    pub report_timing: String,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    pub report_findings: serde_json::Value,
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    pub report_reported_on: NaiveDate,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub report_timing: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
+    pub report_findings: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
+    pub report_reported_on: Option<NaiveDate>,
 }
 
 /// The inbox: flags of the clients the principal may see, most urgent first, in one statement.
@@ -406,10 +461,11 @@ pub async fn inbox(
                 r.reported_on AS report_reported_on
            FROM flags f
            JOIN clients c ON c.id = f.client_id
-           JOIN symptom_reports r ON r.id = f.report_id
+           LEFT JOIN symptom_reports r ON r.id = f.report_id
            LEFT JOIN plans p ON p.client_id = c.id AND p.status IN ('active', 'paused')
           WHERE f.organization_id = $1
             AND ($2::uuid IS NULL OR c.coach_id = $2)
+            AND (f.level <> 'mood' OR c.coach_id = $8)
             AND f.status = $3
             AND ($4::text IS NULL OR f.level = $4)
             AND ($5::uuid IS NULL OR f.client_id = $5)
@@ -426,6 +482,17 @@ pub async fn inbox(
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(client_id)
     .bind::<Nullable<diesel::sql_types::Uuid>, _>(after)
     .bind::<BigInt, _>(limit)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(mood_reader(principal))
     .load(conn)
     .await
+}
+
+/// The one person besides the client who may see her `mood` flags and mood screens: her
+/// coach. A signed-in person (never a service token) whose id this is sees them where she
+/// is that client's coach.
+pub fn mood_reader(principal: &Principal) -> Option<Uuid> {
+    principal
+        .service_token
+        .is_none()
+        .then_some(principal.user_id)
 }

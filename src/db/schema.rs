@@ -92,7 +92,7 @@ diesel::table! {
         level -> Text,
         severity -> Int2,
         status -> Text,
-        report_id -> Uuid,
+        report_id -> Nullable<Uuid>,
         report_count -> Int4,
         last_report_at -> Timestamptz,
         opened_at -> Timestamptz,
@@ -100,6 +100,7 @@ diesel::table! {
         resolved_by -> Nullable<Uuid>,
         resolution_note -> Nullable<Text>,
         updated_at -> Timestamptz,
+        check_in_id -> Nullable<Uuid>,
     }
 }
 
@@ -411,6 +412,7 @@ diesel::joinable!(clients -> organizations (organization_id));
 diesel::joinable!(engine_runs -> clients (client_id));
 diesel::joinable!(engine_runs -> organizations (organization_id));
 diesel::joinable!(engine_runs -> plans (plan_id));
+diesel::joinable!(flags -> check_ins (check_in_id));
 diesel::joinable!(flags -> clients (client_id));
 diesel::joinable!(flags -> organizations (organization_id));
 diesel::joinable!(flags -> users (resolved_by));

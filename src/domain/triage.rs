@@ -47,6 +47,45 @@ impl TriageLevel {
     }
 }
 
+/// A flag's level: a report's triage level (`amber` informs, `red_pelvic` refers,
+/// `red_medical` is urgent), or `mood`: a check-in's mood screen of 3 or more, for her coach
+/// only, which changes nothing in her plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagLevel {
+    Amber,
+    RedPelvic,
+    RedMedical,
+    Mood,
+}
+
+impl FlagLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagLevel::Amber => "amber",
+            FlagLevel::RedPelvic => "red_pelvic",
+            FlagLevel::RedMedical => "red_medical",
+            FlagLevel::Mood => "mood",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Amber, Self::RedPelvic, Self::RedMedical, Self::Mood]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+
+    /// The inbox's order: 3 red_medical, 2 red_pelvic, 1 amber, 0 mood.
+    pub fn severity(self) -> i16 {
+        match self {
+            FlagLevel::Mood => 0,
+            FlagLevel::Amber => 1,
+            FlagLevel::RedPelvic => 2,
+            FlagLevel::RedMedical => 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Timing {

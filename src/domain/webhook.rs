@@ -29,15 +29,19 @@ pub enum EventType {
     /// An import committed (counts; list clients with `updated_since` for the rows).
     #[serde(rename = "client.imported")]
     ClientImported,
+    /// A client (or her coach) sent a recovery check-in (its id and day; never her answers).
+    #[serde(rename = "check_in.created")]
+    CheckInCreated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::FlagOpened,
         EventType::FlagResolved,
         EventType::PlanTransitioned,
         EventType::SymptomReportCreated,
         EventType::ClientImported,
+        EventType::CheckInCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl EventType {
             EventType::PlanTransitioned => "plan.transitioned",
             EventType::SymptomReportCreated => "symptom_report.created",
             EventType::ClientImported => "client.imported",
+            EventType::CheckInCreated => "check_in.created",
         }
     }
 }

@@ -137,6 +137,16 @@ async fn short_sleep_holds_her_advance_until_she_is_rested_and_the_trace_says_wh
 async fn a_low_mood_gets_a_kind_word_and_only_she_and_her_coach_see_her_answers() {
     let app = spawn_app().await;
     let (admin, coach, ana, id) = people(&app).await;
+    // The practice's systems listen to everything (nothing answers at this address).
+    let res = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": "http://127.0.0.1:9/hooks",
+            "events": ["flag.opened", "flag.resolved", "check_in.created", "plan.transitioned"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
     let body = json!({"id": Uuid::now_v7(), "sleep_hours": 7.0, "fatigue": 4,
         "mood_screen": {"little_interest": 2, "feeling_down": 1}});
     let first = check_in(&app, &ana, "me", body.clone()).await;
@@ -222,6 +232,120 @@ async fn a_low_mood_gets_a_kind_word_and_only_she_and_her_coach_see_her_answers(
         .collect();
     assert_eq!(practice.len(), 2);
     assert_eq!(practice[0]["data"]["mood_screen"], Value::Null);
+
+    // Her coach's inbox holds a `mood` flag with its note; the practice's does not.
+    let inbox: Value = app
+        .get("/v1/flags", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flags = inbox["items"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{inbox}");
+    assert_eq!(flags[0]["level"], "mood");
+    assert_eq!(flags[0]["check_in_id"], first["id"]);
+    assert_eq!(flags[0]["report_id"], Value::Null);
+    assert!(flags[0]["note"]
+        .as_str()
+        .unwrap()
+        .contains("GP, midwife or health visitor"));
+    let flag_id = flags[0]["id"].as_str().unwrap().to_string();
+    let inbox: Value = app
+        .get("/v1/flags?level=mood", Some(&admin.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"], json!([]));
+    assert_problem(
+        app.post(
+            &format!("/v1/flags/{flag_id}/resolve"),
+            Some(&admin.token),
+            &json!({"note": "Seen."}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    // The export and the FHIR bundle follow the same rule.
+    let export: Value = app
+        .get(&format!("/v1/clients/{id}/export"), Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["check_ins"][0]["mood_screen"]["score"], 3);
+    assert_eq!(export["flags"].as_array().unwrap().len(), 1);
+    let export: Value = app
+        .get(&format!("/v1/clients/{id}/export"), Some(&admin.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["check_ins"][0]["mood_screen"], Value::Null);
+    assert_eq!(export["flags"], json!([]));
+    let fhir = app
+        .get(&format!("/v1/clients/{id}/fhir"), Some(&coach.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fhir.contains("55758-7") && fhir.contains("93832-4"),
+        "{fhir}"
+    );
+    let fhir = app
+        .get(&format!("/v1/clients/{id}/fhir"), Some(&admin.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !fhir.contains("55758-7") && fhir.contains("93832-4"),
+        "{fhir}"
+    );
+    // Her coach resolves it.
+    let res = app
+        .post(
+            &format!("/v1/flags/{flag_id}/resolve"),
+            Some(&coach.token),
+            &json!({"note": "Talked; she will see her GP."}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Webhooks hear of check-ins (never her answers), and never of a mood flag, opened or resolved.
+    {
+        use diesel::sql_types::Text;
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            event_type: String,
+            #[diesel(sql_type = Text)]
+            payload: String,
+        }
+        let mut conn = app.conn().await;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT event_type, payload::text AS payload FROM webhook_events ORDER BY seq",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
+        let check_in_events: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.event_type == "check_in.created")
+            .collect();
+        assert_eq!(check_in_events.len(), 2);
+        assert!(
+            !check_in_events[0].payload.contains("mood")
+                && !check_in_events[0].payload.contains("sleep")
+        );
+        assert!(
+            rows.iter().all(|r| !r.payload.contains("\"mood\"")),
+            "no mood flag in webhooks"
+        );
+        assert!(rows.iter().all(|r| !r.event_type.starts_with("flag.")));
+    }
 
     let other = app
         .new_coach(&admin, "Lena Park", "lena@riverside.example")

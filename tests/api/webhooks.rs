@@ -142,12 +142,13 @@ async fn register(app: &TestApp, admin: &Caller, url: &str, events: Value) -> (S
     )
 }
 
-const ALL: [&str; 5] = [
+const ALL: [&str; 6] = [
     "flag.opened",
     "flag.resolved",
     "plan.transitioned",
     "symptom_report.created",
     "client.imported",
+    "check_in.created",
 ];
 
 #[tokio::test]
