@@ -1,12 +1,15 @@
 //! `runback demo`: a realistic practice for frontend teams to build against. An admin, two
 //! coaches and a dozen clients spread over every stage, with four weeks of sessions, readiness
-//! results and plan history, all dated relative to today.
+//! results and plan history, all dated relative to today. Among them: a caesarean mother waiting
+//! for her scar check before lunges (Dara O'Neill), and one whose short sleep this week holds
+//! her (R11, Grace Kim).
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::audit::{self, Actor};
+use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::{self, ClientFields};
 use crate::db::plans::{self, NewPlan, NewTransition};
 use crate::db::workouts::{self, NewSessionLog, ReadinessResult};
@@ -63,9 +66,11 @@ fn roster() -> Vec<DemoClient> {
         c("Ana Lima", 28, "caesarean", Crawling, None),
         c("Bea Souza", 36, "vaginal", Crawling, None),
         c("Chloe Martin", 47, "assisted_vaginal", WalkingHills, None),
-        c("Dara O'Neill", 61, "vaginal", WalkingHills, None),
+        // Waiting for her caesarean scar check before lunges.
+        c("Dara O'Neill", 61, "caesarean", WalkingHills, None),
         c("Esi Mensah", 72, "caesarean", Lunges, None),
         c("Freya Lund", 83, "vaginal", Lunges, None),
+        // Sleeping badly this week: R11 holds her at level 1.
         c("Grace Kim", 96, "vaginal", Jogging, Some(1)),
         c("Imani Cole", 110, "caesarean", Jogging, Some(3)),
         c("Jo Park", 132, "vaginal", Jogging, Some(5)),
@@ -170,7 +175,19 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                 notes: None,
                 timezone: "Europe/London".into(),
             };
-            let client = clients::insert(conn, org.id, &fields).await?;
+            let mut client = clients::insert(conn, org.id, &fields).await?;
+            // A caesarean mother past walking hills had her scar reviewed at six weeks.
+            if spec.delivery_type == "caesarean"
+                && matches!(spec.stage, StageKey::Lunges | StageKey::Jogging)
+            {
+                let on = delivery + Duration::days(42);
+                client = clients::set_scar_clearance(
+                    conn,
+                    client.id,
+                    Some((on, "Dr Aisha Bello, GP", coach_id)),
+                )
+                .await?;
+            }
             if ["Ana Lima", "Grace Kim"].contains(&spec.name) {
                 users::insert(
                     conn,
@@ -422,6 +439,38 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                     },
                 )
                 .await?;
+            }
+            if spec.name == "Grace Kim" {
+                for (back, sleep_hours, fatigue) in
+                    [(3, 5.0, 7), (2, 4.5, 8), (1, 5.5, 8), (0, 6.0, 6)]
+                {
+                    let now = Utc::now();
+                    check_ins::insert(
+                        conn,
+                        &CheckIn {
+                            id: Uuid::now_v7(),
+                            organization_id: org.id,
+                            client_id: client.id,
+                            checked_on: today - Duration::days(back),
+                            sleep_hours,
+                            fatigue,
+                            breastfeeding: Some("exclusive".into()),
+                            periods_returned: Some(false),
+                            running_worry: Some(3),
+                            mood_little_interest: Some(0),
+                            mood_feeling_down: Some(1),
+                            advisories: serde_json::json!([]),
+                            request_digest: crate::auth::secrets::digest(&format!(
+                                "demo check-in {} {back}",
+                                client.id
+                            )),
+                            recorded_by: None,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )
+                    .await?;
+                }
             }
             // Every live plan gets the engine's view of what she has done.
             let cause = crate::db::engine_runs::Cause {

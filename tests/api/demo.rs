@@ -62,6 +62,52 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
         .collect();
     assert_eq!(levels.first(), Some(&"red_pelvic"), "{levels:?}");
     assert!(levels.contains(&"amber"), "{levels:?}");
+    // Why each is where she is: Dara waits for her caesarean scar check, Grace's sleep holds her.
+    let why = |name: &str| {
+        let id = items.iter().find(|c| c["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let app = &app;
+        async move {
+            let res = app
+                .get(
+                    &format!("/v1/clients/{id}/plan/recommendation"),
+                    Some(admin),
+                )
+                .await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let rule = |trace: &Value, id: &str| {
+        trace["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == id)
+            .unwrap()
+            .clone()
+    };
+    let dara = why("Dara O'Neill").await;
+    let r1 = rule(&dara, "R1");
+    assert_eq!(
+        (r1["outcome"].as_str(), r1["decided"].as_bool()),
+        (Some("hold"), Some(true)),
+        "{dara}"
+    );
+    assert!(
+        r1["message"].as_str().unwrap().contains("caesarean scar"),
+        "{r1}"
+    );
+    let grace = why("Grace Kim").await;
+    assert_eq!(grace["decision"], "hold", "{grace}");
+    let r11 = rule(&grace, "R11");
+    assert_eq!(
+        (r11["outcome"].as_str(), r11["decided"].as_bool()),
+        (Some("hold"), Some(true)),
+        "{grace}"
+    );
     let coach = &tokens[1].1;
     let mine: Value = app
         .get("/v1/clients", Some(coach))
