@@ -232,7 +232,8 @@ pub async fn set_jogging_gate(
                 on: body.on, reason: &reason, agreed_by: &agreed_by, set_by: principal.user_id,
             })).await?;
             audit::record(conn, principal.organization_id, principal.actor(), "plan.jogging_gate.set", "plan", plan.id,
-                serde_json::json!({"client_id": client.id, "from": from, "to": body.on, "reason": reason, "agreed_by": agreed_by})).await?;
+                // The reason stays on the plan; the trail says one was given.
+                serde_json::json!({"client_id": client.id, "from": from, "to": body.on, "reason": null, "agreed_by": agreed_by})).await?;
             let today = today_in(&client.timezone);
             progress::run_engine(conn, &client, today, Cause { kind: "jogging_gate", id: Some(plan.id) }).await?;
             Ok(plans::current_for_client(conn, client.id, false).await?.unwrap_or(plan))
