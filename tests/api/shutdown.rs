@@ -190,8 +190,16 @@ async fn sigterm_under_load_drains_without_errors_and_exits_cleanly() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"created\":60000"), "{body}");
     let (mut answered, mut refused) = (0, 0);
-    for worker in workers {
-        for (i, outcome) in worker.await.unwrap() {
+    for (w, worker) in workers.into_iter().enumerate() {
+        let outcomes = worker.await.unwrap();
+        // Every worker was served while the import ran: the service kept answering.
+        assert!(
+            outcomes
+                .iter()
+                .any(|(_, o)| matches!(o, Outcome::Answered(_))),
+            "worker {w} was never answered"
+        );
+        for (i, outcome) in outcomes {
             match outcome {
                 Outcome::Answered(status) => {
                     assert!(
@@ -210,7 +218,7 @@ async fn sigterm_under_load_drains_without_errors_and_exits_cleanly() {
          the import finished {:?} after SIGTERM (drain 2 s)",
         import_done - signalled
     );
-    assert!(answered > 10, "{answered} answered");
+    assert!(answered >= 6, "{answered} answered");
     assert_eq!(refused, 0, "no request was sent to a closed listener");
     let logs = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
