@@ -40,18 +40,25 @@ pub struct ScarClearanceInput {
     /// The day of the review (default: today in her time zone); not before the birth, not in
     /// the future.
     pub cleared_on: Option<NaiveDate>,
-    /// The clinician who reviewed it, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// The clinician who reviewed it, 1–200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub clinician: String,
 }
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
+    if value.chars().count() > max {
         return Err(FieldError::new(
             field,
-            format!("must be between 1 and {max} characters"),
+            format!("must be at most {max} characters"),
         ));
+    }
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "must not be blank"));
     }
     Ok(value.to_string())
 }
@@ -179,11 +186,19 @@ pub struct JoggingGateInput {
     /// The first day she may start jogging: not before day 21 postpartum, at most two years
     /// after the birth.
     pub on: NaiveDate,
-    /// Why, 1–2000 characters.
-    #[schema(min_length = 1, max_length = 2000)]
+    /// Why, 1–2000 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
-    /// The clinician who agreed, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// The clinician who agreed, 1–200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub agreed_by: String,
 }
 
