@@ -91,8 +91,8 @@ struct Inputs {
 
 /// The client's live plan and everything the engine and triage read about it, in one
 /// statement: her sessions, reports and readiness results at the step, her open flags, and her
-/// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine keeps what
-/// falls in its windows). `None` when she has no live plan. Call it with her row locked
+/// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine
+/// keeps what falls in its windows). `None` when she has no live plan. Call it with her row locked
 /// (every writer of her plan, reports and flags locks her first), so what it reads stays true
 /// until the transaction ends.
 pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
