@@ -56,6 +56,9 @@ pub struct RuleCheck {
     pub inputs: Value,
 }
 
+/// At most this many reports in R2's inputs (the newest it weighed).
+const TRACE_REPORTS: usize = 20;
+
 /// Minutes to one decimal, as her coach reads them.
 fn minutes(m: f32) -> f64 {
     (f64::from(m) * 10.0).round() / 10.0
@@ -170,11 +173,27 @@ fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     }
     holds.extend(engine::r2_readiness_tests(input, stage));
     let done = engine::done(input);
+    let needed = stage.min_sessions.max(1) as usize;
+    let recent = engine::recent(&done);
+    // What R2 weighed, and no more, so a trace stays small however long she stays at a step:
+    // the completed sessions that meet the minimum (the newest of them), and the reports from
+    // the first of the last two sessions on, the newest `TRACE_REPORTS` of them.
+    let counted = &done[done.len().saturating_sub(needed.max(2))..];
+    let weighed: Vec<&ReportFact> = match recent.first() {
+        Some(first) => input
+            .reports
+            .iter()
+            .filter(|r| r.date >= first.performed_on)
+            .collect(),
+        None => Vec::new(),
+    };
+    let weighed = &weighed[weighed.len().saturating_sub(TRACE_REPORTS)..];
     let inputs = json!({
-        "min_sessions": stage.min_sessions.max(1),
-        "completed_sessions": done.iter().map(|s| json!({"id": s.id, "performed_on": s.performed_on})).collect::<Vec<_>>(),
-        "last_sessions": engine::recent(&done).iter().map(|s| s.id).collect::<Vec<_>>(),
-        "reports": input.reports.iter().map(report_json).collect::<Vec<_>>(),
+        "min_sessions": needed,
+        "completed_count": done.len(),
+        "completed_sessions": counted.iter().map(|s| json!({"id": s.id, "performed_on": s.performed_on})).collect::<Vec<_>>(),
+        "last_sessions": recent.iter().map(|s| s.id).collect::<Vec<_>>(),
+        "reports": weighed.iter().map(|r| report_json(r)).collect::<Vec<_>>(),
         "readiness_tests": stage.readiness_tests.iter().map(|t| t.key).collect::<Vec<_>>(),
     });
     let mut c = check(
@@ -512,6 +531,32 @@ mod tests {
             "each rule still says its own part"
         );
         assert!(!of(&trace, "R2").decided);
+    }
+
+    #[test]
+    fn a_long_stay_at_a_step_keeps_the_trace_small() {
+        let mut case = Case::new(StageKey::Jogging, Some(2));
+        let start = d("2026-06-01");
+        case.sessions = (0..300u128)
+            .map(|i| SessionFact {
+                performed_on: start + Duration::days(i as i64 / 2),
+                ..session(i, "2026-06-01")
+            })
+            .collect();
+        case.reports = (0..600u128)
+            .map(|i| ReportFact {
+                date: start + Duration::days(i as i64 / 4),
+                ..report(1000 + i, "2026-06-01", Timing::NextDay, TriageLevel::Green)
+            })
+            .collect();
+        let (_, trace) = case.explained();
+        let r2 = of(&trace, "R2");
+        assert_eq!(r2.inputs["completed_count"], 300);
+        assert_eq!(r2.inputs["completed_sessions"].as_array().unwrap().len(), 2);
+        assert!(r2.inputs["reports"].as_array().unwrap().len() <= TRACE_REPORTS);
+        let last = &r2.inputs["completed_sessions"][1]["id"];
+        assert_eq!(last, &json!(Uuid::from_u128(299)));
+        assert!(serde_json::to_string(&trace).unwrap().len() < 8_000);
     }
 
     #[test]
