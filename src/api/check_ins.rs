@@ -127,17 +127,14 @@ pub struct CheckInView {
 impl CheckInView {
     /// The check-in as `may_see_mood` allows.
     pub fn new(c: CheckIn, may_see_mood: bool) -> Self {
-        let mood_screen = match (c.mood_little_interest, c.mood_feeling_down) {
-            (Some(a), Some(b)) if may_see_mood => {
-                let (little_interest, feeling_down) = (a.clamp(0, 3) as u8, b.clamp(0, 3) as u8);
-                Some(MoodScreenView {
-                    little_interest,
-                    feeling_down,
-                    score: little_interest + feeling_down,
-                })
-            }
-            _ => None,
-        };
+        let mood_screen = c
+            .mood_screen()
+            .filter(|_| may_see_mood)
+            .map(|m| MoodScreenView {
+                little_interest: m.little_interest,
+                feeling_down: m.feeling_down,
+                score: m.score(),
+            });
         Self {
             id: c.id,
             client_id: c.client_id,
@@ -299,11 +296,9 @@ pub async fn submit_check_in(
         })
         .await?;
     let support = check_in
-        .mood_little_interest
-        .zip(check_in.mood_feeling_down)
-        .filter(|(a, b)| a + b >= i16::from(recovery::MOOD_SCORE_CUT_OFF))
-        .map(|_| recovery::MOOD_SUPPORT.to_string())
-        .filter(|_| may_see_mood(&principal, &client));
+        .mood_screen()
+        .filter(|m| m.needs_support() && may_see_mood(&principal, &client))
+        .map(|_| recovery::MOOD_SUPPORT.to_string());
     let answer = SubmittedCheckIn {
         check_in: CheckInView::new(check_in, may_see_mood(&principal, &client)),
         support,

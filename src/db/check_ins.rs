@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::check_ins;
-use crate::domain::recovery::{Breastfeeding, CheckInFact};
+use crate::domain::recovery::{Breastfeeding, CheckInFact, MoodScreen};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = check_ins)]
@@ -30,6 +30,15 @@ pub struct CheckIn {
 }
 
 impl CheckIn {
+    /// Her mood screen, when she answered it. The database's checks keep each answer in 0–3.
+    pub fn mood_screen(&self) -> Option<MoodScreen> {
+        let (a, b) = self.mood_little_interest.zip(self.mood_feeling_down)?;
+        Some(MoodScreen {
+            little_interest: a.clamp(0, 3) as u8,
+            feeling_down: b.clamp(0, 3) as u8,
+        })
+    }
+
     /// As the rules see it. The database's checks keep every value in its range.
     pub fn fact(&self) -> CheckInFact {
         CheckInFact {

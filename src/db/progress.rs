@@ -54,10 +54,10 @@ pub struct EngineContext {
     /// whether each had pelvic symptoms: triage's memory.
     earlier_pelvic: Vec<(NaiveDate, bool)>,
     sessions: Vec<SessionFact>,
-    /// Reports since the step began or a coach last resolved a flag, by id, in the order of
+    /// Reports since the step began or a coach last resolved a flag (not a mood flag), in the order of
     /// the days they are about (then of arrival): a report queued offline and sent late weighs
     /// as if it had come on its day.
-    reports: Vec<(Uuid, ReportFact)>,
+    reports: Vec<ReportFact>,
     readiness: Vec<ReadinessFact>,
     open_flags: Vec<TriageLevel>,
     /// (day, level) of her completed jogs, and (day, max pain) of her reports, from `since`.
@@ -188,17 +188,16 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         reports: inputs
             .reports
             .into_iter()
-            .map(|(id, date, timing, level, max_pain, pelvic_symptom)| {
-                let fact = ReportFact {
+            .map(
+                |(id, date, timing, level, max_pain, pelvic_symptom)| ReportFact {
                     id,
                     date,
                     timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
                     level: TriageLevel::parse(&level).unwrap_or(TriageLevel::Amber),
                     max_pain: max_pain.clamp(0, 10) as u8,
                     pelvic_symptom,
-                };
-                (id, fact)
-            })
+                },
+            )
             .collect(),
         readiness: inputs
             .readiness
@@ -253,8 +252,8 @@ impl EngineContext {
         };
         // Received now: after the reports about the same day or earlier, whatever id the app
         // chose for it, and before those about later days (it was queued offline).
-        let at = self.reports.partition_point(|(_, r)| r.date <= fact.date);
-        self.reports.insert(at, (report.id, fact));
+        let at = self.reports.partition_point(|r| r.date <= fact.date);
+        self.reports.insert(at, fact);
         self.pains.push((report.reported_on, report.max_pain));
         if fact.level != TriageLevel::Green && !self.open_flags.contains(&fact.level) {
             self.open_flags.push(fact.level);
@@ -274,14 +273,13 @@ impl EngineContext {
                 .map(|&(day, level)| (day, running_minutes(stages, level))),
             self.pains.iter().copied(),
         );
-        let reports: Vec<ReportFact> = self.reports.iter().map(|(_, r)| *r).collect();
         let input = EngineInput {
             today,
             client: client.facts(Some(plan), today),
             plan: state,
             stages,
             sessions: &self.sessions,
-            reports: &reports,
+            reports: &self.reports,
             readiness: &self.readiness,
             open_flags: &self.open_flags,
             running_minutes_this_week: weeks.running_this,

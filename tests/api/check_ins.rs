@@ -371,8 +371,7 @@ async fn a_low_mood_gets_a_kind_word_and_only_she_and_her_coach_see_her_answers(
 #[tokio::test]
 async fn answers_worth_a_clinicians_look_are_advisories_and_change_nothing() {
     let app = spawn_app().await;
-    let (_, coach, ana, _) = people(&app).await;
-    let _ = coach;
+    let (_, _, ana, _) = people(&app).await;
     let feeding = check_in(
         &app,
         &ana,
