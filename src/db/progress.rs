@@ -54,8 +54,8 @@ pub struct EngineContext {
     /// whether each had pelvic symptoms: triage's memory.
     earlier_pelvic: Vec<(NaiveDate, bool)>,
     sessions: Vec<SessionFact>,
-    /// Reports since the step began or a coach last resolved a flag (not a mood flag), in the order of
-    /// the days they are about (then of arrival): a report queued offline and sent late weighs
+    /// Reports since the step began or a coach last resolved a flag (not a mood flag), in the
+    /// order of the days they are about (then of arrival): a report queued offline and sent late weighs
     /// as if it had come on its day.
     reports: Vec<ReportFact>,
     readiness: Vec<ReadinessFact>,
