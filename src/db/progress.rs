@@ -55,8 +55,8 @@ pub struct EngineContext {
     earlier_pelvic: Vec<(NaiveDate, bool)>,
     sessions: Vec<SessionFact>,
     /// Reports since the step began or a coach last resolved a flag (not a mood flag), in the
-    /// order of the days they are about (then of arrival): a report queued offline and sent late weighs
-    /// as if it had come on its day.
+    /// order of the days they are about (then of arrival): a report queued offline and sent
+    /// late weighs as if it had come on its day.
     reports: Vec<ReportFact>,
     readiness: Vec<ReadinessFact>,
     open_flags: Vec<TriageLevel>,
