@@ -285,7 +285,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         duration_minutes: Some(20 + (day as i32) * 3),
                         rpe: Some((3 + day % 4) as i16),
                         notes: None,
-                        request_digest: crate::auth::secrets::digest(&format!(
+                        request_digest: crate::fingerprint::of(&format!(
                             "demo {} {performed_on}",
                             client.id
                         )),
@@ -343,7 +343,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                             reported_on: next_morning,
                             session_id: None,
                             notes: None,
-                            request_digest: crate::auth::secrets::digest(&format!(
+                            request_digest: crate::fingerprint::of(&format!(
                                 "demo report {} {next_morning}",
                                 client.id
                             )),
@@ -381,7 +381,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         notes: Some(
                             "Saw a ridge along my tummy during the bear-crawl hold.".into(),
                         ),
-                        request_digest: crate::auth::secrets::digest(&format!(
+                        request_digest: crate::fingerprint::of(&format!(
                             "demo doming {}",
                             client.id
                         )),
@@ -460,7 +460,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                             mood_little_interest: Some(0),
                             mood_feeling_down: Some(1),
                             advisories: serde_json::json!([]),
-                            request_digest: crate::auth::secrets::digest(&format!(
+                            request_digest: crate::fingerprint::of(&format!(
                                 "demo check-in {} {back}",
                                 client.id
                             )),

@@ -15,37 +15,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One field that failed validation.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// For bulk imports: the row, numbered as in the file (a CSV header is row 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
-    pub row: Option<u64>,
-    /// Where the problem is: a JSON path into the body (`pain[0].nrs`), a query parameter, or a header.
-    #[schema(example = "email")]
-    pub field: String,
-    /// What is wrong, in words a person can act on.
-    #[schema(example = "must be a valid email address")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            row: None,
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    pub fn at_row(self, row: u64) -> Self {
-        Self {
-            row: Some(row),
-            ..self
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// An RFC 9457 problem document: every error response of this API has this shape.
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,6 +79,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// This instance is draining before it stops; the balancer should send callers elsewhere.
+    #[error("shutting down")]
+    ShuttingDown,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -142,7 +115,7 @@ impl ApiError {
             }
             ApiError::Validation(_) => ("validation", "Some values are not valid"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
-            ApiError::Unavailable(_) => (
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => (
                 "service-unavailable",
                 "The service is temporarily unavailable",
             ),
@@ -179,7 +152,7 @@ impl ApiError {
                 format!("Slow down; try again in {retry_after_secs} s.")
             }
             // The cause stays in the log; the caller learns only that it is temporary.
-            ApiError::Unavailable(cause) if cause == SHUTTING_DOWN => {
+            ApiError::ShuttingDown => {
                 "This instance is shutting down; send new requests elsewhere.".into()
             }
             ApiError::Unavailable(_) => "The database is unavailable; try again shortly.".into(),
@@ -203,9 +176,6 @@ impl ApiError {
     }
 }
 
-/// The cause `/readyz` gives while the service drains before stopping.
-pub const SHUTTING_DOWN: &str = "shutting down";
-
 /// Seconds a client should wait before retrying while the database is away.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
@@ -225,7 +195,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -234,6 +204,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            ApiError::ShuttingDown => tracing::debug!("not ready: shutting down"),
             _ => {}
         }
         let mut builder = HttpResponse::build(self.status_code());
@@ -250,7 +221,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => {
                 builder.insert_header((
                     header::RETRY_AFTER,
                     UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
@@ -283,38 +254,49 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::Conflict(
                 "Another change to the same record happened at the same time; retry.".into(),
             ),
+            // A query that never reached the server, or whose answer never came back: the
+            // driver has no SQLSTATE for it (a closed socket, a reset, a protocol break).
+            Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
+                ApiError::Unavailable(info.message().to_string())
+            }
             Error::BrokenTransactionManager => {
                 ApiError::Unavailable("connection broken in a transaction".into())
             }
-            other => {
-                // tokio-postgres reports a lost server as an unknown database error.
-                let text = other.to_string();
-                // The statement timeout: the database is too busy to answer in time.
-                if is_connection_lost(&text)
-                    || text.contains("canceling statement due to statement timeout")
-                {
-                    ApiError::Unavailable(text)
-                } else {
-                    ApiError::Internal(anyhow::Error::new(other))
-                }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if server_is_unavailable(info.message()) =>
+            {
+                ApiError::Unavailable(info.message().to_string())
             }
+            other => ApiError::Internal(anyhow::Error::new(other)),
         }
     }
 }
 
-fn is_connection_lost(text: &str) -> bool {
-    const SIGNS: [&str; 8] = [
-        "connection closed",
-        "connection reset",
-        "connection refused",
-        "broken pipe",
+/// Whether the server's own message is one of "the server cannot serve you now": it is
+/// shutting down or starting up, an administrator ended the connection (SQLSTATE class 57), or
+/// the statement ran past `statement_timeout` (the database is too busy to answer in time).
+/// The driver reports these as diesel's `Unknown` kind without their SQLSTATE, so the
+/// server's message (its primary text, never the whole error) is what tells them apart.
+fn server_is_unavailable(message: &str) -> bool {
+    const MESSAGES: [&str; 4] = [
         "terminating connection",
         "the database system is",
-        "error communicating with the server",
-        "unexpected eof",
+        "canceling statement due to statement timeout",
+        "canceling statement due to conflict with recovery",
     ];
-    let text = text.to_lowercase();
-    SIGNS.iter().any(|sign| text.contains(sign))
+    MESSAGES.iter().any(|m| message.starts_with(m))
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match e {
+            AuthError::Refused(why) => ApiError::Unauthorized(why.into()),
+            AuthError::Database(e) => e.into(),
+            AuthError::Pool(e) => e.into(),
+            AuthError::Other(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 impl From<crate::db::PoolError> for ApiError {
@@ -345,13 +327,56 @@ mod tests {
         assert!(!p.detail.contains("relation"));
     }
 
+    fn database_error(
+        kind: diesel::result::DatabaseErrorKind,
+        message: &str,
+    ) -> diesel::result::Error {
+        diesel::result::Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
     #[test]
-    fn lost_connection_is_unavailable() {
-        assert!(is_connection_lost("connection closed"));
-        assert!(is_connection_lost(
-            "error communicating with the server: Connection reset by peer (os error 104)"
+    fn a_lost_connection_is_unavailable_by_its_kind() {
+        use diesel::result::DatabaseErrorKind::*;
+        for (kind, message) in [
+            (UnableToSendCommand, "connection closed"),
+            (
+                UnableToSendCommand,
+                "error communicating with the server: Connection reset by peer (os error 104)",
+            ),
+            (
+                ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            (
+                Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (Unknown, "the database system is shutting down"),
+            (Unknown, "canceling statement due to statement timeout"),
+        ] {
+            let e = ApiError::from(database_error(kind, message));
+            assert!(matches!(e, ApiError::Unavailable(_)), "{message}: {e:?}");
+        }
+        assert!(matches!(
+            ApiError::from(diesel::result::Error::BrokenTransactionManager),
+            ApiError::Unavailable(_)
         ));
-        assert!(is_connection_lost("Broken pipe (os error 32)"));
-        assert!(!is_connection_lost("duplicate key value"));
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal_whatever_they_say() {
+        use diesel::result::DatabaseErrorKind::*;
+        for (kind, message) in [
+            (Unknown, "relation \"users\" does not exist"),
+            // A message that merely mentions a lost connection is not one.
+            (
+                Unknown,
+                "value for domain note violates check: connection closed",
+            ),
+            (CheckViolation, "the database system is fine"),
+        ] {
+            let e = ApiError::from(database_error(kind, message));
+            assert!(matches!(e, ApiError::Internal(_)), "{message}: {e:?}");
+        }
     }
 }

@@ -1,11 +1,15 @@
 //! runback: a JSON API that takes women back to running after childbirth, stage by stage,
 //! while watching their symptoms.
 //!
-//! Floors, each using only the ones below it:
-//! 1. `domain` (the practice's rules, pure), `error`, `config`;
-//! 2. `db` (schema, pool, queries) and `auth` (tokens, passwords, the access policy);
-//! 3. `api` (thin handlers per resource) and `webhooks` (the delivery worker);
-//! 4. `startup`, `openapi`, `telemetry`, `cli` (wiring).
+//! Floors, from the ground up; each module uses only its own floor and those below it
+//! (`floors.rs` holds the table and the test that enforces it, `ARCHITECTURE.md` the map):
+//! 0. `domain` (the practice's rules and the access policy, pure), `config`, `fingerprint`;
+//! 1. `db` (schema, pool, queries: loads and stores);
+//! 2. `auth` (passwords, tokens, sign-in), `webhooks` (the delivery worker), `telemetry`;
+//! 3. `error` (the one HTTP error type), `state` (what every request shares), `replica`;
+//! 4. `api` (handlers, extractors, middleware);
+//! 5. `startup`, `openapi`, `demo` (wiring);
+//! 6. `cli`.
 
 pub mod api;
 pub mod auth;
@@ -15,8 +19,13 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod fingerprint;
 pub mod openapi;
 pub mod replica;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod webhooks;
+
+#[cfg(test)]
+mod floors;

@@ -109,8 +109,8 @@ fn finish(doc: &mut Value) {
                 operation["responses"]["431"] =
                     json!({"$ref": "#/components/responses/HeadersTooLarge"});
                 // Public routes (by the policy table) say so: no security requirement.
-                let rule = crate::auth::policy::rule_for(&method.to_uppercase(), path);
-                if rule.is_some_and(|r| r.access == crate::auth::policy::Access::Public) {
+                let rule = crate::domain::policy::rule_for(&method.to_uppercase(), path);
+                if rule.is_some_and(|r| r.access == crate::domain::policy::Access::Public) {
                     operation["security"] = json!([]);
                 }
             }

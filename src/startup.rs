@@ -2,14 +2,12 @@
 //! `Application::build` binds first (port 0 in tests) and reports the real port.
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
@@ -17,92 +15,11 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::throttle::{InProgress, EXPENSIVE_AT_ONCE_PER_CALLER};
-use crate::auth::validity::TokenValidity;
 use crate::config::Settings;
-use crate::db::audit::{ReadLog, READ_LOG_FLUSH};
+use crate::db::audit::READ_LOG_FLUSH;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::telemetry::Metrics;
-
-pub struct AppState {
-    pub pool: DbPool,
-    pub jwt: JwtKeys,
-    pub settings: Settings,
-    pub expensive_in_progress: InProgress,
-    /// Imports running at once over the whole service: each holds two pooled connections,
-    /// so together they never take more than half the pool.
-    pub import_slots: Arc<tokio::sync::Semaphore>,
-    pub token_validity: TokenValidity,
-    /// The read replica for heavy reads, if any, and who wrote lately (`replica`).
-    pub replica: Option<crate::replica::Replica>,
-    pub recent_writes: crate::replica::RecentWrites,
-    /// Staff reads of client data, written in batches (`db::audit::ReadLog`).
-    pub read_log: Arc<ReadLog>,
-    pub metrics: Metrics,
-    pub openapi_json: String,
-    /// Path templates and their methods, for telling 405 from 404.
-    routes: Vec<(Vec<String>, Vec<Method>)>,
-    shutting_down: AtomicBool,
-}
-
-impl AppState {
-    /// A connection for a heavy read by this caller (the replica's when that is safe).
-    pub async fn heavy_read(
-        &self,
-        principal: &crate::auth::Principal,
-    ) -> Result<crate::db::DbConn, ApiError> {
-        crate::replica::heavy_read(
-            &self.pool,
-            self.replica.as_ref(),
-            &self.recent_writes,
-            principal.caller_id(),
-        )
-        .await
-    }
-
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Relaxed)
-    }
-
-    fn allowed_methods(&self, path: &str) -> Option<Vec<Method>> {
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        self.routes
-            .iter()
-            .find(|(template, _)| {
-                template.len() == segments.len()
-                    && template
-                        .iter()
-                        .zip(&segments)
-                        .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
-            })
-            .map(|(_, methods)| methods.clone())
-    }
-}
-
-fn route_table(document: &utoipa::openapi::OpenApi) -> Vec<(Vec<String>, Vec<Method>)> {
-    let json = serde_json::to_value(&document.paths).unwrap_or_default();
-    json.as_object()
-        .map(|paths| {
-            paths
-                .iter()
-                .map(|(path, item)| {
-                    let methods = item
-                        .as_object()
-                        .map(|ops| {
-                            ops.keys()
-                                .filter_map(|m| {
-                                    Method::from_bytes(m.to_uppercase().as_bytes()).ok()
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (path.split('/').map(str::to_string).collect(), methods)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::state::AppState;
 
 /// Unknown paths are 404; known paths with another method are 405 with `Allow`.
 async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -164,26 +81,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let document = crate::openapi::document();
-        let state = web::Data::new(AppState {
-            metrics: Metrics::new(pool.clone())?,
-            pool,
-            jwt,
-            expensive_in_progress: InProgress::new(EXPENSIVE_AT_ONCE_PER_CALLER),
-            import_slots: Arc::new(tokio::sync::Semaphore::new((settings.pool_size / 4).max(1))),
-            token_validity: TokenValidity::default(),
-            read_log: Arc::default(),
-            replica: match &settings.database_read_url {
-                Some(url) => Some(crate::replica::Replica::new(crate::db::build_replica_pool(
-                    url, &settings,
-                )?)),
-                None => None,
-            },
-            recent_writes: Default::default(),
-            settings,
-            openapi_json: document.to_json()?,
-            routes: route_table(&document),
-            shutting_down: AtomicBool::new(false),
-        });
+        let state = web::Data::new(AppState::new(settings, pool, jwt, &document)?);
         let prometheus = PrometheusMetricsBuilder::new("runback")
             .registry(state.metrics.registry())
             .mask_unmatched_patterns("UNMATCHED")
@@ -205,10 +103,10 @@ impl Application {
             app.configure(crate::api::viewer::configure)
                 .default_service(web::to(no_route))
                 .wrap(from_fn(crate::api::idempotency::idempotency))
-                .wrap(from_fn(crate::auth::principal::authorize))
+                .wrap(from_fn(crate::api::authorize::authorize))
                 .wrap(prometheus.clone())
                 .wrap(from_fn(request_id_header))
-                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .wrap(TracingLogger::<crate::api::request_span::RequestSpan>::new())
                 .wrap(
                     actix_web::middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -262,7 +160,7 @@ impl Application {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-            state.shutting_down.store(true, Ordering::Relaxed);
+            state.begin_shutdown();
             let drain = state.settings.shutdown_drain;
             tracing::info!(
                 drain_ms = drain.as_millis() as u64,
@@ -358,7 +256,7 @@ impl Application {
             stop_webhooks.clone(),
         ));
         let result = self.server.await;
-        self.state.shutting_down.store(true, Ordering::Relaxed);
+        self.state.begin_shutdown();
         forget.notify_one();
         stop_webhooks.notify_one();
         stop_reads.notify_one();

@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::docs::{ReadErrors, TooManyRequests};
 use super::extract::QueryParams;
 use super::{Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::audit::{self, AuditEvent, AuditFilter};
+use crate::domain::identity::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_audit_events);

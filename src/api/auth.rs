@@ -15,12 +15,12 @@ use crate::auth::password;
 use crate::auth::secrets;
 use crate::auth::sessions::{self, TokenPair};
 use crate::auth::throttle;
-use crate::auth::Principal;
 use crate::db::audit::{self, Actor};
 use crate::db::{tokens, users};
 use crate::domain::identity::NewPassword;
+use crate::domain::identity::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(login)

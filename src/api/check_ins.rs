@@ -15,17 +15,17 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadE
 use super::extract::{JsonBody, QueryParams};
 use super::idempotency::{Db, IdempotencyKey};
 use super::{client_id_of, today_in, Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::Client;
 use crate::db::engine_runs::{self, Cause};
 use crate::db::{audit, clients, progress, reports, webhooks};
 use crate::domain::engine::Recommendation;
+use crate::domain::identity::Principal;
 use crate::domain::recovery::{self, Breastfeeding, MoodScreen};
 use crate::domain::triage::Finding;
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_check_in).service(list_check_ins);
@@ -207,7 +207,7 @@ pub async fn submit_check_in(
 ) -> ApiResult<HttpResponse> {
     body.check()?;
     let digest =
-        crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
+        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let (check_in, client, recommendation, created) = conn

@@ -18,14 +18,15 @@ use super::plans::{PlanView, TransitionView};
 use super::workouts::{ReadinessResultView, SessionLogView};
 use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
-use crate::auth::{policy, Principal};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
 use crate::db::{audit, erasure, plans, users, workouts};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
+use crate::domain::identity::Principal;
 use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::domain::policy;
 use crate::domain::program::StageKey;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_clients)

@@ -13,13 +13,13 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadE
 use super::extract::{present, required, JsonBody, QueryParams};
 use super::{Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
-use crate::auth::Principal;
 use crate::db::audit;
 use crate::db::tokens;
 use crate::db::users::{self, ProfileChanges, User};
+use crate::domain::identity::Principal;
 use crate::domain::identity::{EmailAddress, PersonName, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_coaches)

@@ -18,7 +18,6 @@ use super::docs::{NotFound, ReadErrors, TooManyRequests};
 use super::extract::QueryParams;
 use super::programs::VersionQuery;
 use super::{audit_staff_read, client_id_of};
-use crate::auth::Principal;
 use crate::db::check_ins::CheckIn;
 use crate::db::clients::Client;
 use crate::db::plans::Plan;
@@ -26,10 +25,11 @@ use crate::db::programs::{self, ProgramVersion};
 use crate::db::reports::{Flag, SymptomReport};
 use crate::db::workouts::ReadinessResult;
 use crate::db::{check_ins, clients, plans, reports, workouts};
+use crate::domain::identity::Principal;
 use crate::domain::program::Stage;
 use crate::domain::triage::FlagLevel;
 use crate::error::ApiResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(client_bundle).service(program_plan_definition);

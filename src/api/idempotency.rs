@@ -31,11 +31,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::read_limited;
-use crate::auth::{secrets, Principal};
 use crate::db::idempotency::{self, KeyState, StoredResponse};
 use crate::db::{DbConn, DbPool};
+use crate::domain::identity::Principal;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -157,7 +157,7 @@ pub async fn idempotency(
     // authorization finds it: `/v1/%63lients` is `/v1/clients` here too.
     let applies = req.method() == Method::POST
         && req.headers().contains_key(HEADER)
-        && crate::auth::policy::rule_for("POST", req.match_info().as_str())
+        && crate::domain::policy::rule_for("POST", req.match_info().as_str())
             .is_some_and(|rule| ROUTES.contains(&rule.path));
     match applies.then(|| Principal::of(req.request())).flatten() {
         Some(principal) => keyed(req, next, principal).await,
@@ -201,13 +201,13 @@ async fn claim(
     let too_large =
         || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {limit} bytes."));
     let body = read_limited(payload, limit, too_large).await?.freeze();
-    let digest = secrets::digest(&format!(
+    let digest = crate::fingerprint::of(&format!(
         "{}|{}|{}|{}|{}",
         http.method(),
         http.match_info().as_str(),
         principal.caller_id(),
         http.content_type(),
-        secrets::hex_digest(&body)
+        crate::fingerprint::hex(&body)
     ));
     let mut conn = state.pool.get().await?;
     AnsiTransactionManager::begin_transaction(&mut *conn).await?;

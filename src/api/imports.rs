@@ -17,15 +17,15 @@ use uuid::Uuid;
 use super::clients::{merge_patch, ClientInput};
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, TooManyRequests};
 use super::extract::{nul_path, read_limited, QueryParams, NUL_MESSAGE};
-use crate::auth::Principal;
 use crate::db::clients::{Client, ClientFields};
 use crate::db::{audit, idempotency, imports, programs, users, webhooks};
 use crate::domain::client::{ClientStatus, DeliveryType};
+use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
 use crate::domain::plan::Step;
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(import_clients);
@@ -879,13 +879,13 @@ pub async fn import_clients(
     let body = read_limited(&mut payload.into_inner(), MAX_BYTES, too_many_rows).await?;
     let skip = query.on_error == Some(OnError::Skip);
     // The caller is part of what is compared: a key's answer is replayed to her alone.
-    let digest = crate::auth::secrets::digest(&format!(
+    let digest = crate::fingerprint::of(&format!(
         "{}|{}|{}|{}|{}",
         principal.caller_id(),
         query.dry_run,
         skip,
         req.content_type(),
-        crate::auth::secrets::hex_digest(&body)
+        crate::fingerprint::hex(&body)
     ));
     let (headers, rows) = Rows::open(format, &body)?;
 

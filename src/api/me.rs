@@ -7,11 +7,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::docs::ReadErrors;
-use crate::auth::Principal;
 use crate::db::{organizations, users};
+use crate::domain::identity::Principal;
 use crate::domain::identity::{Role, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(me);

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authorize;
 pub mod check_ins;
 pub mod clients;
 pub mod coaches;
@@ -19,6 +20,7 @@ pub mod plans;
 pub mod programs;
 pub mod recommendations;
 pub mod reports;
+pub mod request_span;
 pub mod service_tokens;
 pub mod sync;
 pub mod timelines;
@@ -32,7 +34,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::Principal;
+use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
 use crate::error::ApiError;
 
@@ -165,7 +167,10 @@ pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiEr
 }
 
 /// `{client_id}` in a path: a client's id, or `me` for a client's own token.
-pub fn client_id_of(principal: &crate::auth::Principal, raw: &str) -> Result<Uuid, ApiError> {
+pub fn client_id_of(
+    principal: &crate::domain::identity::Principal,
+    raw: &str,
+) -> Result<Uuid, ApiError> {
     if raw == "me" {
         return principal.client_id.ok_or(ApiError::NotFound);
     }
@@ -184,7 +189,7 @@ pub fn today_in(timezone: &str) -> chrono::NaiveDate {
 /// Notes a staff read of a client's data for the audit trail, written within a second in a
 /// batch (`db::audit::ReadLog`); her own reads are not recorded.
 pub fn note_staff_read(
-    state: &crate::startup::AppState,
+    state: &crate::state::AppState,
     principal: &Principal,
     action: &'static str,
     client_id: Uuid,

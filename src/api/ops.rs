@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(healthz)
@@ -46,7 +46,7 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
     if state.is_shutting_down() {
-        return Err(ApiError::Unavailable(crate::error::SHUTTING_DOWN.into()));
+        return Err(ApiError::ShuttingDown);
     }
     crate::db::ping(&state.pool, Duration::from_secs(1))
         .await

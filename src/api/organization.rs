@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, ReadErrors};
 use super::extract::{present, required, JsonBody};
-use crate::auth::Principal;
 use crate::db::audit;
 use crate::db::organizations::{self, Organization, OrganizationChanges};
 use crate::domain::identity::PersonName;
+use crate::domain::identity::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_organization).service(update_organization);

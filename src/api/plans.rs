@@ -13,10 +13,10 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
 use crate::db::{audit, programs, workouts};
+use crate::domain::identity::Principal;
 use crate::domain::plan::{
     apply_transition, PlanStatus, Step, TransitionAction, TransitionError, TransitionRequest,
 };
@@ -24,7 +24,7 @@ use crate::domain::prescription::{prescribe, Prescription};
 use crate::domain::program::{self, StageKey};
 use crate::domain::rules::Rule;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(assign_plan)

@@ -13,12 +13,12 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::{Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::audit;
 use crate::db::programs::{self, ProgramVersion};
+use crate::domain::identity::Principal;
 use crate::domain::program::{validate_stages, Stage};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_programs)

@@ -12,13 +12,13 @@ use uuid::Uuid;
 use super::client_id_of;
 use super::docs::{NotFound, ReadErrors};
 use super::extract::QueryParams;
-use crate::auth::Principal;
 use crate::db::clients;
 use crate::db::engine_runs::{self, EngineRun};
 use crate::domain::engine::Recommendation;
+use crate::domain::identity::Principal;
 use crate::domain::trace::RuleCheck;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_recommendation);

@@ -14,11 +14,11 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadE
 use super::extract::{JsonBody, QueryParams};
 use super::plans::TransitionView;
 use super::{client_id_of, today_in, Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::engine_runs::Cause;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
 use crate::db::{audit, clients, plans, progress, workouts};
 use crate::domain::engine::Recommendation;
+use crate::domain::identity::Principal;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
@@ -26,7 +26,7 @@ use crate::domain::triage::{
     UrineLeak,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_reports)
@@ -260,7 +260,7 @@ pub async fn submit_report(
 ) -> ApiResult<HttpResponse> {
     let symptoms = body.validate()?;
     let digest =
-        crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
+        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let (report, recommendation, created) = conn

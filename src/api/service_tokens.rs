@@ -13,12 +13,12 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::{Page, PageQuery};
 use crate::auth::secrets;
-use crate::auth::Principal;
 use crate::db::audit;
 use crate::db::tokens::{self, NewServiceToken, ServiceToken};
+use crate::domain::identity::Principal;
 use crate::domain::identity::Scope;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_service_tokens)

@@ -18,12 +18,12 @@ use super::extract::QueryParams;
 use super::plans::{PlanView, TransitionView};
 use super::reports::{FlagView, SymptomReportView};
 use super::workouts::{ReadinessResultView, SessionLogView};
-use crate::auth::Principal;
 use crate::db::sync::{self, Change, Position, Reach, Records};
+use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
 use crate::domain::plan::PlanStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_changes);

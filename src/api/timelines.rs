@@ -17,11 +17,11 @@ use super::extract::JsonBody;
 use super::idempotency::Db;
 use super::plans::{plan_response, PlanView};
 use super::{client_id_of, today_in};
-use crate::auth::Principal;
 use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, JoggingGate};
 use crate::db::{audit, clients, progress};
 use crate::domain::client::DeliveryType;
+use crate::domain::identity::Principal;
 use crate::domain::program::RECOVERY_FLOOR_DAYS;
 use crate::error::{ApiError, ApiResult, FieldError};
 

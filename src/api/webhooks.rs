@@ -12,13 +12,13 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, NotFound, ReadErrors, TooManyRequests};
 use super::extract::{present, JsonBody, QueryParams};
 use super::{Page, PageQuery};
-use crate::auth::Principal;
 use crate::config::Settings;
 use crate::db::audit;
 use crate::db::webhooks::{self, Endpoint, EndpointChanges, LogRow, NewEndpoint};
+use crate::domain::identity::Principal;
 use crate::domain::webhook::{internal_target, new_secret, EventType, TEST_EVENT};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_webhooks)

@@ -16,12 +16,12 @@ use crate::db::engine_runs::Cause;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::{client_id_of, today_in, Page, PageQuery};
-use crate::auth::Principal;
 use crate::db::workouts::{self, NewSessionLog, Range, ReadinessResult, SessionLog};
 use crate::db::{audit, clients, plans, programs};
+use crate::domain::identity::Principal;
 use crate::domain::program::{ReadinessTestKey, StageKey};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_sessions)
@@ -178,7 +178,7 @@ pub async fn log_session(
     JsonBody(body): JsonBody<NewSession>,
 ) -> ApiResult<HttpResponse> {
     let digest =
-        crate::auth::secrets::digest(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
+        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let mut errors = Vec::new();
     if body.duration_minutes.is_some_and(|m| m > 600) {
         errors.push(FieldError::new(

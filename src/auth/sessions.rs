@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::jwt::JwtKeys;
 use super::secrets;
+use super::AuthError;
 use crate::db::{tokens, users};
-use crate::error::ApiError;
 
 /// Refresh tokens live for 30 days unless rotated or revoked first.
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
@@ -35,8 +35,8 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-fn unauthorized(detail: &str) -> ApiError {
-    ApiError::Unauthorized(detail.to_string())
+fn unauthorized(detail: &'static str) -> AuthError {
+    AuthError::Refused(detail)
 }
 
 /// Starts a new session family for `user`.
@@ -44,7 +44,7 @@ pub async fn start(
     conn: &mut AsyncPgConnection,
     keys: &JwtKeys,
     user: &users::User,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, AuthError> {
     issue(conn, keys, user, Uuid::now_v7()).await
 }
 
@@ -53,7 +53,7 @@ async fn issue(
     keys: &JwtKeys,
     user: &users::User,
     family_id: Uuid,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, AuthError> {
     let refresh = secrets::generate(secrets::REFRESH_PREFIX);
     let expires_at = Utc::now() + Duration::days(REFRESH_TOKEN_DAYS);
     tokens::insert_refresh(
@@ -77,7 +77,7 @@ pub async fn rotate(
     conn: &mut AsyncPgConnection,
     keys: &JwtKeys,
     refresh_token: &str,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, AuthError> {
     let digest = secrets::digest(refresh_token);
     let Some(token) = tokens::find_refresh(conn, &digest).await? else {
         return Err(unauthorized("The refresh token is not valid."));
@@ -93,7 +93,7 @@ pub async fn rotate(
         ));
     }
     let outcome = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+        .transaction::<_, AuthError, _>(async |conn| {
             if !tokens::claim_refresh_for_rotation(conn, token.id).await? {
                 return Ok(None);
             }
@@ -117,7 +117,7 @@ pub async fn rotate(
 }
 
 /// Revokes the session family of a refresh token; unknown tokens are ignored.
-pub async fn end(conn: &mut AsyncPgConnection, refresh_token: &str) -> Result<(), ApiError> {
+pub async fn end(conn: &mut AsyncPgConnection, refresh_token: &str) -> Result<(), AuthError> {
     if let Some(token) = tokens::find_refresh(conn, &secrets::digest(refresh_token)).await? {
         tokens::revoke_family(conn, token.family_id).await?;
     }

@@ -20,7 +20,7 @@ use diesel_async::AsyncPgConnection;
 use crate::db::throttles;
 
 fn key(kind: &str, value: &str) -> Vec<u8> {
-    crate::auth::secrets::digest(&format!("{kind}\u{1f}{value}"))
+    crate::fingerprint::of(&format!("{kind}\u{1f}{value}"))
 }
 
 /// How many times one address's allowance an account's is.

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::jwt::Claims;
+use super::AuthError;
 use crate::db::{users, DbPool};
-use crate::error::ApiError;
 
 /// How long an entry is trusted before it is read again.
 pub const MAX_AGE: Duration = Duration::from_secs(30);
@@ -86,14 +86,14 @@ pub struct TokenValidity {
 
 impl TokenValidity {
     /// Refuses a token issued before the user's "valid after" instant, or of a user who is gone.
-    pub async fn check(&self, pool: &DbPool, claims: &Claims) -> Result<(), ApiError> {
+    pub async fn check(&self, pool: &DbPool, claims: &Claims) -> Result<(), AuthError> {
         let state = match self.cached(claims.sub) {
             Some(state) => state,
             None => self.load(pool, claims.sub).await?,
         };
         state
             .accepts(issued_at_ms(claims))
-            .map_err(|why| ApiError::Unauthorized(why.into()))
+            .map_err(AuthError::Refused)
     }
 
     fn cached(&self, user: Uuid) -> Option<UserTokens> {
@@ -105,7 +105,7 @@ impl TokenValidity {
             .map(|e| e.state)
     }
 
-    async fn load(&self, pool: &DbPool, user: Uuid) -> Result<UserTokens, ApiError> {
+    async fn load(&self, pool: &DbPool, user: Uuid) -> Result<UserTokens, AuthError> {
         let generation = self
             .entries
             .read()

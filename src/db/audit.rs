@@ -18,6 +18,16 @@ pub enum Actor {
     System,
 }
 
+impl crate::domain::identity::Principal {
+    /// The actor recorded in the audit trail for this principal's writes.
+    pub fn actor(&self) -> Actor {
+        match &self.service_token {
+            Some(t) => Actor::ServiceToken(t.id),
+            None => Actor::User(self.user_id),
+        }
+    }
+}
+
 impl Actor {
     /// The audit trail's `actor_type` and `actor_id` for this actor.
     pub fn parts(self) -> (&'static str, Option<Uuid>) {

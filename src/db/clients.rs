@@ -9,9 +9,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::clients;
-use crate::auth::policy::{self, ClientOwnership};
-use crate::auth::Principal;
 use crate::domain::client::{days_postpartum, ClientFacts, DeliveryType};
+use crate::domain::identity::Principal;
+use crate::domain::policy::{self, ClientOwnership};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = clients)]

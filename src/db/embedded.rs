@@ -298,7 +298,7 @@ fn fallback_cluster_dir(user: &str, data_dir: &Path) -> PathBuf {
         })
         .filter(|h| h.is_dir())
         .unwrap_or_else(|| PathBuf::from("/var/lib/postgresql"));
-    let digest = crate::auth::secrets::hex_digest(data_dir.to_string_lossy().as_bytes());
+    let digest = crate::fingerprint::hex(data_dir.to_string_lossy().as_bytes());
     home.join("runback-clusters").join(&digest[..16])
 }
 

@@ -125,7 +125,7 @@ pub async fn current_for_client(
 /// which she completed a jog (the prescription's rest-day and weekly rules count them).
 pub async fn with_client(
     conn: &mut AsyncPgConnection,
-    principal: &crate::auth::Principal,
+    principal: &crate::domain::identity::Principal,
     client_id: Uuid,
     since: NaiveDate,
 ) -> QueryResult<(Client, Option<Plan>, Vec<NaiveDate>)> {

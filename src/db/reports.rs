@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::schema::{flags, symptom_reports};
 
 type SqlUuid = diesel::sql_types::Uuid;
-use crate::auth::policy;
-use crate::auth::Principal;
+use crate::domain::identity::Principal;
+use crate::domain::policy;
 use crate::domain::triage::{FlagLevel, TriageLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]

@@ -185,6 +185,32 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
+/// What a service token grants: which token it is, and the scopes that narrow its admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTokenGrant {
+    pub id: uuid::Uuid,
+    pub scopes: Vec<Scope>,
+}
+
+/// Who is calling. A service token is the admin who made it, narrowed to its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: uuid::Uuid,
+    pub organization_id: uuid::Uuid,
+    pub role: Role,
+    /// For a client: her own record.
+    pub client_id: Option<uuid::Uuid>,
+    pub service_token: Option<ServiceTokenGrant>,
+}
+
+impl Principal {
+    /// Who is calling, as one id: the service token's, or the user's. Throttles, concurrency
+    /// limits and idempotency keys are per caller.
+    pub fn caller_id(&self) -> uuid::Uuid {
+        self.service_token.as_ref().map_or(self.user_id, |t| t.id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 
 pub mod client;
 pub mod engine;
+mod field_error;
 pub mod identity;
 pub mod plan;
+pub mod policy;
 pub mod prescription;
 pub mod program;
 pub mod recovery;
@@ -13,3 +15,5 @@ pub mod rules;
 pub mod trace;
 pub mod triage;
 pub mod webhook;
+
+pub use field_error::FieldError;

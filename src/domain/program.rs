@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::client::DeliveryType;
-use crate::error::FieldError;
+use super::FieldError;
 
 /// The four steps of the practice's method, in order.
 #[derive(

@@ -6,9 +6,9 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use runback::auth::jwt::{kid_of, Claims, JwtKeys, AUDIENCE, ISSUER};
-use runback::auth::policy::{self, Access, ClientOwnership, Verdict};
-use runback::auth::principal::{Principal, ServiceTokenGrant};
+use runback::domain::identity::{Principal, ServiceTokenGrant};
 use runback::domain::identity::{Role, Scope};
+use runback::domain::policy::{self, Access, ClientOwnership, Verdict};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ fn every_documented_route_has_a_rule_and_every_rule_a_route() {
     for (method, path) in &routes {
         assert!(
             policy::rule_for(method, path).is_some(),
-            "{method} {path} has no access rule in auth::policy::ROUTES"
+            "{method} {path} has no access rule in domain::policy::ROUTES"
         );
     }
     for rule in policy::ROUTES {
@@ -391,7 +391,7 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
                     caller.name
                 ),
                 // She has an account, so a new invitation resets her password: a signed-in
-                // person's decision, never a script's (auth::policy::may_reset_passwords).
+                // person's decision, never a script's (domain::policy::may_reset_passwords).
                 Verdict::Allow
                     if template == "/v1/clients/{client_id}/invitation"
                         && caller.principal.service_token.is_some() =>

@@ -1,5 +1,6 @@
-//! The principal of a request (who is calling, for which organization, with which role) and
-//! the middleware that authenticates every request and authorizes it against the policy table.
+//! The middleware that authenticates every request and authorizes it against the access policy
+//! (`domain::policy`) before any handler runs, and the extractor that hands a handler the
+//! request's principal.
 
 use std::future::{ready, Ready};
 
@@ -8,49 +9,16 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use uuid::Uuid;
 
-use super::jwt::TokenError;
-use super::policy::{self, Verdict};
-use super::secrets;
-use crate::db::audit::Actor;
+use crate::auth::jwt::TokenError;
+use crate::auth::secrets;
 use crate::db::tokens;
-use crate::domain::identity::{Role, Scope};
+use crate::domain::identity::{Principal, Role, Scope, ServiceTokenGrant};
+use crate::domain::policy::{self, Verdict};
 use crate::error::ApiError;
-use crate::startup::AppState;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceTokenGrant {
-    pub id: Uuid,
-    pub scopes: Vec<Scope>,
-}
-
-/// Who is calling. A service token is the admin who made it, narrowed to its scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: Uuid,
-    pub organization_id: Uuid,
-    pub role: Role,
-    /// For a client: her own record.
-    pub client_id: Option<Uuid>,
-    pub service_token: Option<ServiceTokenGrant>,
-}
+use crate::state::AppState;
 
 impl Principal {
-    /// The actor recorded in the audit trail for this principal's writes.
-    pub fn actor(&self) -> Actor {
-        match &self.service_token {
-            Some(t) => Actor::ServiceToken(t.id),
-            None => Actor::User(self.user_id),
-        }
-    }
-
-    /// Who is calling, as one id: the service token's, or the user's. Throttles, concurrency
-    /// limits and idempotency keys are per caller.
-    pub fn caller_id(&self) -> Uuid {
-        self.service_token.as_ref().map_or(self.user_id, |t| t.id)
-    }
-
     /// The principal of a request that passed the policy (for middleware after `authorize`).
     pub fn of(req: &HttpRequest) -> Option<Principal> {
         req.extensions().get::<Authorized>().map(|a| a.0.clone())

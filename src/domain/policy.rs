@@ -1,7 +1,7 @@
 //! The one place that says who may call what.
 //!
 //! Every route of the API is in `ROUTES` with its access rule. A request is authorized by the
-//! middleware in `principal.rs` against this table before any handler runs; a handler that
+//! middleware in `api/authorize.rs` against this table before any handler runs; a handler that
 //! needs a principal cannot get one for a route missing from the table (deny by default), and
 //! a test fails when a route of the OpenAPI document is missing here.
 //!
@@ -10,8 +10,7 @@
 
 use uuid::Uuid;
 
-use super::principal::Principal;
-use crate::domain::identity::{Role, Scope};
+use super::identity::{Principal, Role, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -405,7 +404,7 @@ pub fn client_list_restriction(principal: &Principal) -> Option<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::principal::ServiceTokenGrant;
+    use crate::domain::identity::ServiceTokenGrant;
 
     fn user(role: Role) -> Principal {
         Principal {

@@ -1,0 +1,151 @@
+//! The floors of the code, from the ground up, and a test that fails when a module reaches a
+//! floor above its own. `ARCHITECTURE.md` explains them; this table is what is enforced.
+//!
+//! A module may use its own floor and the floors below it, never one above: the practice's
+//! rules know nothing of the database, the database nothing of HTTP, and nothing below the
+//! wiring knows how the server is put together.
+
+/// Each top-level module of the crate and its floor (0 is the ground).
+pub const FLOORS: &[(&str, u8)] = &[
+    // The practice's rules, the access policy and the settings: pure, no I/O.
+    ("domain", 0),
+    ("config", 0),
+    ("fingerprint", 0),
+    // Loading and storing.
+    ("db", 1),
+    // Who is calling; the webhook delivery worker; logs and metrics.
+    ("auth", 2),
+    ("webhooks", 2),
+    ("telemetry", 2),
+    // The HTTP error type and the state every request shares.
+    ("error", 3),
+    ("replica", 3),
+    ("state", 3),
+    // Handlers, extractors and middleware.
+    ("api", 4),
+    // Wiring: the OpenAPI document, the server, the demo practice.
+    ("openapi", 5),
+    ("startup", 5),
+    ("demo", 5),
+    // The command line.
+    ("cli", 6),
+];
+
+/// The floor of a top-level module, if it has one.
+pub fn floor(module: &str) -> Option<u8> {
+    FLOORS.iter().find(|(m, _)| *m == module).map(|(_, f)| *f)
+}
+
+/// The top-level modules a piece of source names through `crate::` paths (comments skipped),
+/// including each name of a `use crate::{a, b::c}` group.
+pub fn modules_used(source: &str) -> Vec<String> {
+    let mut used = Vec::new();
+    for line in source.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let after = &rest[at + "crate::".len()..];
+            if let Some(group) = after.strip_prefix('{') {
+                let mut depth = 0;
+                let mut piece = String::new();
+                let mut pieces = Vec::new();
+                for c in group.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            pieces.push(std::mem::take(&mut piece));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    piece.push(c);
+                }
+                pieces.push(piece);
+                used.extend(pieces.iter().map(|p| leading_name(p.trim())));
+            } else {
+                used.push(leading_name(after));
+            }
+            rest = after;
+        }
+    }
+    used.retain(|m| !m.is_empty());
+    used
+}
+
+fn leading_name(path: &str) -> String {
+    path.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn sources(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn groups_and_paths_are_read_and_comments_skipped() {
+        let text = "use crate::{db::{self, audit}, domain::plan::Step};\n\
+                    // see crate::startup\n\
+                    let x = crate::api::forwarded::client_ip(r);\n\
+                    /// [`crate::cli`]\n";
+        assert_eq!(modules_used(text), vec!["db", "domain", "api"]);
+    }
+
+    #[test]
+    fn no_module_uses_a_floor_above_its_own() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut wrong = Vec::new();
+        for file in &files {
+            let relative = file.strip_prefix(&src).expect("under src");
+            let first = relative.components().next().expect("a path");
+            let module = first
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string();
+            // The crate root, the binary, and this checker (whose test text names floors on purpose).
+            if matches!(module.as_str(), "lib" | "main" | "floors") {
+                continue;
+            }
+            let Some(own) = floor(&module) else {
+                wrong.push(format!("{module} has no floor in floors::FLOORS"));
+                continue;
+            };
+            let text = std::fs::read_to_string(file).expect("readable source");
+            for used in modules_used(&text) {
+                match floor(&used) {
+                    Some(f) if f <= own => {}
+                    Some(f) => wrong.push(format!(
+                        "{} (floor {own}) uses {used} (floor {f})",
+                        relative.display()
+                    )),
+                    None => wrong.push(format!(
+                        "{} uses {used}, which has no floor",
+                        relative.display()
+                    )),
+                }
+            }
+        }
+        assert!(files.len() > 50, "the sources were found");
+        assert!(wrong.is_empty(), "floors crossed:\n{}", wrong.join("\n"));
+    }
+}
