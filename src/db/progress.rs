@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, Date, Json};
 use diesel::{OptionalExtension, QueryResult, QueryableByName};
@@ -25,8 +25,11 @@ use crate::domain::engine::{
 use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
 use crate::domain::recovery::CheckInFact;
+use crate::domain::step::StepWindow;
 use crate::domain::trace::{self, RuleCheck};
-use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
+use crate::domain::triage::{
+    self, advisories, EarlierReport, FlagLevel, Symptoms, Timing, TriageLevel,
+};
 use crate::domain::webhook::EventType;
 use uuid::Uuid;
 
@@ -39,10 +42,6 @@ fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
         .and_then(|s| s.levels.get(level.unwrap_or(1).max(1) as usize - 1))
         .map(|l| l.running_seconds() as f32 / 60.0)
         .unwrap_or(0.0)
-}
-
-fn test_key(s: &str) -> Option<ReadinessTestKey> {
-    serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
 /// What the engine weighs for a client's live plan, read in one statement (see [`context`]).
@@ -77,20 +76,35 @@ struct ContextRow {
     inputs: serde_json::Value,
 }
 
+/// The inputs as the statement returns them, typed: a value the code does not know (a timing,
+/// a level, a test) fails the read instead of turning into some other value.
 #[derive(Deserialize)]
 struct Inputs {
     earlier_pelvic: Vec<(NaiveDate, bool)>,
-    sessions: Vec<(Uuid, NaiveDate, bool)>,
-    reports: Vec<(Uuid, NaiveDate, String, String, i16, bool)>,
-    readiness: Vec<(String, String, bool)>,
-    open_flags: Vec<String>,
+    /// Her sessions of this plan at its stage and level, with when each was logged.
+    sessions: Vec<(Uuid, NaiveDate, bool, DateTime<Utc>)>,
+    /// Her reports of this plan at its stage and level, with when each was written.
+    reports: Vec<(
+        Uuid,
+        NaiveDate,
+        Timing,
+        TriageLevel,
+        i16,
+        bool,
+        DateTime<Utc>,
+    )>,
+    readiness: Vec<(ReadinessTestKey, TestSide, bool)>,
+    open_flags: Vec<FlagLevel>,
+    /// When a flag of each level was last resolved.
+    resolved: Vec<(FlagLevel, DateTime<Utc>)>,
     runs: Vec<(NaiveDate, Option<i32>)>,
     pains: Vec<(NaiveDate, i16)>,
     check_ins: Vec<(Uuid, NaiveDate, f32, i16)>,
 }
 
 /// The client's live plan and everything the engine and triage read about it, in one
-/// statement: her sessions, reports and readiness results at the step, her open flags, and her
+/// statement: her sessions, reports and readiness results at the step (which of her rows at the
+/// plan's stage and level count is `domain::step::StepWindow`'s to say), her open flags, and her
 /// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine
 /// keeps what falls in its windows). `None` when she has no live plan. Call it with her row locked
 /// (every writer of her plan, reports and flags locks her first), so what it reads stays true
@@ -112,26 +126,28 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                           AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
                         ORDER BY r.reported_on DESC, r.created_at DESC, r.id DESC LIMIT 30) e),
            'sessions', (
-               SELECT COALESCE(json_agg(json_build_array(s.id, s.performed_on, s.completed)
+               SELECT COALESCE(json_agg(json_build_array(s.id, s.performed_on, s.completed, s.created_at)
                                         ORDER BY s.performed_on, s.created_at, s.id), '[]')
                  FROM session_logs s
-                WHERE s.plan_id = p.id AND s.created_at >= p.step_started_at
+                WHERE s.plan_id = p.id
                   AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
            'reports', (
                SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
-                                                         r.max_pain, r.pelvic_symptom)
+                                                         r.max_pain, r.pelvic_symptom, r.created_at)
                                          ORDER BY r.reported_on, r.created_at, r.id), '[]')
                  FROM symptom_reports r
                 WHERE r.plan_id = p.id
-                  AND r.created_at >= GREATEST(p.step_started_at,
-                      (SELECT max(f.resolved_at) FROM flags f
-                        WHERE f.client_id = p.client_id AND f.level <> 'mood'))
                   AND r.stage = p.stage AND COALESCE(r.level, 0) = COALESCE(p.level, 0)),
            'readiness', (
                SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed) ORDER BY t.id), '[]')
                  FROM readiness_results t WHERE t.plan_id = p.id),
            'open_flags', ARRAY(
                SELECT f.level FROM flags f WHERE f.client_id = p.client_id AND f.status = 'open'),
+           'resolved', (
+               SELECT COALESCE(json_agg(json_build_array(g.level, g.at)), '[]')
+                 FROM (SELECT f.level, max(f.resolved_at) AS at FROM flags f
+                        WHERE f.client_id = p.client_id AND f.resolved_at IS NOT NULL
+                        GROUP BY f.level) g),
            'runs', (
                SELECT COALESCE(json_agg(json_build_array(s.performed_on, s.level)), '[]')
                  FROM session_logs s
@@ -159,6 +175,10 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     let inputs: Inputs = serde_json::from_value(row.inputs)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let plan = row.plan;
+    let step = StepWindow {
+        started_at: plan.step_started_at,
+        resolved: inputs.resolved,
+    };
     let stages = programs::pinned_stages(
         conn,
         plan.organization_id,
@@ -178,7 +198,8 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         sessions: inputs
             .sessions
             .into_iter()
-            .map(|(id, performed_on, completed)| SessionFact {
+            .filter(|&(.., logged_at)| step.counts_session(logged_at))
+            .map(|(id, performed_on, completed, _)| SessionFact {
                 id,
                 performed_on,
                 completed,
@@ -188,12 +209,13 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         reports: inputs
             .reports
             .into_iter()
+            .filter(|&(.., written_at)| step.counts_report(written_at))
             .map(
-                |(id, date, timing, level, max_pain, pelvic_symptom)| ReportFact {
+                |(id, date, timing, level, max_pain, pelvic_symptom, _)| ReportFact {
                     id,
                     date,
-                    timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
-                    level: TriageLevel::parse(&level).unwrap_or(TriageLevel::Amber),
+                    timing,
+                    level,
                     max_pain: max_pain.clamp(0, 10) as u8,
                     pelvic_symptom,
                 },
@@ -202,22 +224,12 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
         readiness: inputs
             .readiness
             .into_iter()
-            .filter_map(|(test, side, passed)| {
-                Some(ReadinessFact {
-                    test: test_key(&test)?,
-                    side: match side.as_str() {
-                        "left" => TestSide::Left,
-                        "right" => TestSide::Right,
-                        _ => TestSide::Both,
-                    },
-                    passed,
-                })
-            })
+            .map(|(test, side, passed)| ReadinessFact { test, side, passed })
             .collect(),
         open_flags: inputs
             .open_flags
-            .iter()
-            .filter_map(|l| TriageLevel::parse(l))
+            .into_iter()
+            .filter_map(FlagLevel::triage_level)
             .collect(),
         runs: inputs.runs,
         pains: inputs.pains,

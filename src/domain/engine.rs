@@ -84,7 +84,8 @@ pub struct ReportFact {
     pub pelvic_symptom: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TestSide {
     Left,
     Right,

@@ -12,6 +12,7 @@ pub mod prescription;
 pub mod program;
 pub mod recovery;
 pub mod rules;
+pub mod step;
 pub mod trace;
 pub mod triage;
 pub mod webhook;

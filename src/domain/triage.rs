@@ -75,6 +75,23 @@ impl FlagLevel {
             .find(|l| l.as_str() == s)
     }
 
+    /// The triage level behind a flag that holds her plan: every level but mood. A mood flag
+    /// asks her coach to look after her wellbeing; it changes nothing in her plan.
+    pub fn triage_level(self) -> Option<TriageLevel> {
+        match self {
+            FlagLevel::Amber => Some(TriageLevel::Amber),
+            FlagLevel::RedPelvic => Some(TriageLevel::RedPelvic),
+            FlagLevel::RedMedical => Some(TriageLevel::RedMedical),
+            FlagLevel::Mood => None,
+        }
+    }
+
+    /// Whether resolving a flag of this level restarts the reports the engine weighs at the
+    /// step (`step::StepWindow::reports_from`): the levels that hold her plan.
+    pub fn resets_report_window(self) -> bool {
+        self.triage_level().is_some()
+    }
+
     /// The inbox's order: 3 red_medical, 2 red_pelvic, 1 amber, 0 mood.
     pub fn severity(self) -> i16 {
         match self {
