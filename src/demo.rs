@@ -408,9 +408,9 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
             };
             for (test, reached, side) in tests {
                 let stage = if spec.stage == StageKey::WalkingHills {
-                    "walking_hills"
+                    StageKey::WalkingHills
                 } else {
-                    "lunges"
+                    StageKey::Lunges
                 };
                 let target = program
                     .stages
@@ -426,7 +426,7 @@ pub async fn create(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::R
                         organization_id: org.id,
                         client_id: client.id,
                         plan_id: Some(plan.id),
-                        stage: stage.into(),
+                        stage,
                         test: (*test).into(),
                         reached: *reached,
                         side: (*side).into(),

@@ -115,7 +115,7 @@ impl From<Client> for ClientView {
             phone: c.phone,
             coach_id: c.coach_id,
             delivery_date: c.delivery_date,
-            delivery_type: DeliveryType::parse(&c.delivery_type).unwrap_or(DeliveryType::Vaginal),
+            delivery_type: c.delivery_type,
             perineal_tear_grade: c.perineal_tear_grade,
             breastfeeding: c.breastfeeding,
             cleared_for_exercise: Clearance {
@@ -131,7 +131,7 @@ impl From<Client> for ClientView {
                     clinician,
                     recorded_by: c.caesarean_scar_recorded_by,
                 }),
-            status: ClientStatus::parse(&c.status).unwrap_or(ClientStatus::Active),
+            status: c.status,
             notes: c.notes,
             timezone: c.timezone,
             created_at: c.created_at,
@@ -208,12 +208,12 @@ impl ClientInput {
             phone: c.phone.clone(),
             coach_id: c.coach_id,
             delivery_date: c.delivery_date,
-            delivery_type: DeliveryType::parse(&c.delivery_type).unwrap_or(DeliveryType::Vaginal),
+            delivery_type: c.delivery_type,
             perineal_tear_grade: c.perineal_tear_grade.map(|g| g as u8),
             breastfeeding: c.breastfeeding,
             cleared_for_exercise: c.cleared_for_exercise,
             cleared_on: c.cleared_on,
-            status: ClientStatus::parse(&c.status),
+            status: Some(c.status),
             notes: c.notes.clone(),
             timezone: Some(c.timezone.clone()),
         }
@@ -442,16 +442,10 @@ impl ClientSummary {
             name: r.name,
             email: r.email,
             coach_id: r.coach_id,
-            status: ClientStatus::parse(&r.status).unwrap_or(ClientStatus::Active),
+            status: r.status,
             days_postpartum: days_postpartum(r.delivery_date, today),
             cleared_for_exercise: r.cleared_for_exercise,
-            plan: match (
-                r.plan_id,
-                r.stage.as_deref().and_then(StageKey::parse),
-                r.plan_status
-                    .as_deref()
-                    .and_then(crate::domain::plan::PlanStatus::parse),
-            ) {
+            plan: match (r.plan_id, r.stage, r.plan_status) {
                 (Some(id), Some(stage), Some(status)) => Some(PlanSummary {
                     id,
                     stage,
@@ -461,12 +455,7 @@ impl ClientSummary {
                 _ => None,
             },
             sessions_last_14_days: r.sessions_last_14_days,
-            last_report: match (
-                r.last_report_triage
-                    .as_deref()
-                    .and_then(crate::domain::triage::TriageLevel::parse),
-                r.last_report_on,
-            ) {
+            last_report: match (r.last_report_triage, r.last_report_on) {
                 (Some(triage), Some(reported_on)) => Some(LastReport {
                     triage,
                     reported_on,
@@ -982,7 +971,7 @@ pub async fn export_client(
         crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
     let mood = super::check_ins::may_see_mood(&principal, &client);
     let mut flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
-    flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood.as_str());
+    flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood);
     let check_ins =
         crate::db::check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
     super::audit_staff_read(

@@ -25,9 +25,11 @@ use crate::db::programs::{self, ProgramVersion};
 use crate::db::reports::{Flag, SymptomReport};
 use crate::db::workouts::ReadinessResult;
 use crate::db::{check_ins, clients, plans, reports, workouts};
+use crate::domain::client::ClientStatus;
 use crate::domain::identity::Principal;
+use crate::domain::plan::PlanStatus;
 use crate::domain::program::Stage;
-use crate::domain::triage::FlagLevel;
+use crate::domain::triage::{FlagLevel, TriageLevel};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -65,7 +67,7 @@ pub fn patient(client: &Client, base: &str) -> Value {
     let mut p = json!({
         "resourceType": "Patient",
         "id": client.id.to_string(),
-        "active": client.status == "active",
+        "active": client.status == ClientStatus::Active,
         "name": [{"text": client.name}],
     });
     if let Some(external) = &client.external_id {
@@ -91,31 +93,28 @@ pub fn plan_definition_url(base: &str, program_id: Uuid) -> String {
     format!("{base}/v1/programs/{program_id}/fhir")
 }
 
-fn care_plan_status(status: &str) -> &'static str {
+fn care_plan_status(status: PlanStatus) -> &'static str {
     match status {
-        "active" => "active",
-        "paused" => "on-hold",
-        "completed" => "completed",
-        _ => "revoked",
+        PlanStatus::Active => "active",
+        PlanStatus::Paused => "on-hold",
+        PlanStatus::Completed => "completed",
+        PlanStatus::Stopped => "revoked",
     }
 }
 
 pub fn care_plan(plan: &Plan, stages: &[Stage], base: &str) -> Value {
-    let current = stages
-        .iter()
-        .position(|s| s.key.as_str() == plan.stage)
-        .unwrap_or(0);
+    let current = stages.iter().position(|s| s.key == plan.stage).unwrap_or(0);
     let activity: Vec<Value> = stages
         .iter()
         .enumerate()
         .map(|(i, stage)| {
-            let status = if plan.status == "completed" || i < current {
+            let status = if plan.status == PlanStatus::Completed || i < current {
                 "completed"
             } else if i == current {
-                match plan.status.as_str() {
-                    "active" => "in-progress",
-                    "paused" => "on-hold",
-                    _ => "stopped",
+                match plan.status {
+                    PlanStatus::Active => "in-progress",
+                    PlanStatus::Paused => "on-hold",
+                    PlanStatus::Completed | PlanStatus::Stopped => "stopped",
                 }
             } else {
                 "not-started"
@@ -127,14 +126,14 @@ pub fn care_plan(plan: &Plan, stages: &[Stage], base: &str) -> Value {
             }})
         })
         .collect();
-    let mut description = format!("Stage {} ({})", current + 1, plan.stage);
+    let mut description = format!("Stage {} ({})", current + 1, plan.stage.as_str());
     if let Some(level) = plan.level {
         description.push_str(&format!(", jogging level {level}"));
     }
     json!({
         "resourceType": "CarePlan",
         "id": plan.id.to_string(),
-        "status": care_plan_status(&plan.status),
+        "status": care_plan_status(plan.status),
         "intent": "plan",
         "title": "Return to running after childbirth",
         "description": description,
@@ -197,13 +196,13 @@ pub fn questionnaire_response(report: &SymptomReport) -> Value {
 }
 
 /// The triage level as an observation interpretation: normal, abnormal, critically abnormal.
-fn interpretation(triage: &str) -> Value {
+fn interpretation(triage: TriageLevel) -> Value {
     let (code, display) = match triage {
-        "green" => ("N", "Normal"),
-        "amber" => ("A", "Abnormal"),
-        _ => ("AA", "Critical abnormal"),
+        TriageLevel::Green => ("N", "Normal"),
+        TriageLevel::Amber => ("A", "Abnormal"),
+        TriageLevel::RedPelvic | TriageLevel::RedMedical => ("AA", "Critical abnormal"),
     };
-    json!([{"coding": [{"system": INTERPRETATION, "code": code, "display": display}], "text": triage}])
+    json!([{"coding": [{"system": INTERPRETATION, "code": code, "display": display}], "text": triage.as_str()}])
 }
 
 /// One pain observation (LOINC 72514-3) per location of the report.
@@ -226,7 +225,7 @@ pub fn pain_observations(report: &SymptomReport) -> Vec<Value> {
                 "effectiveDateTime": instant(report.created_at),
                 "valueInteger": p["nrs"],
                 "bodySite": {"text": p["location"]},
-                "interpretation": interpretation(&report.triage_level),
+                "interpretation": interpretation(report.triage_level),
                 "derivedFrom": [{"reference": format!("QuestionnaireResponse/{}", report.id)}],
             })
         })
@@ -258,7 +257,7 @@ pub fn triage_observation(report: &SymptomReport, base: &str) -> Value {
         "valueCodeableConcept": {"coding": [{"system": format!("{base}/fhir/CodeSystem/triage-level"),
                                              "code": report.triage_level}],
                                  "text": report.triage_level},
-        "interpretation": interpretation(&report.triage_level),
+        "interpretation": interpretation(report.triage_level),
         "derivedFrom": [{"reference": format!("QuestionnaireResponse/{}", report.id)}],
     });
     if !notes.is_empty() {
@@ -458,7 +457,7 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
         );
     }
     for f in record.flags.iter().filter(|f| f.status == "open") {
-        if record.mood || f.level != FlagLevel::Mood.as_str() {
+        if record.mood || f.level != FlagLevel::Mood {
             entries.push(entry(base, flag(f)));
         }
     }
@@ -587,17 +586,29 @@ mod tests {
 
     #[test]
     fn triage_levels_map_to_interpretations() {
-        assert_eq!(interpretation("green")[0]["coding"][0]["code"], "N");
-        assert_eq!(interpretation("amber")[0]["coding"][0]["code"], "A");
-        assert_eq!(interpretation("red_pelvic")[0]["coding"][0]["code"], "AA");
-        assert_eq!(interpretation("red_medical")[0]["coding"][0]["code"], "AA");
+        assert_eq!(
+            interpretation(TriageLevel::Green)[0]["coding"][0]["code"],
+            "N"
+        );
+        assert_eq!(
+            interpretation(TriageLevel::Amber)[0]["coding"][0]["code"],
+            "A"
+        );
+        assert_eq!(
+            interpretation(TriageLevel::RedPelvic)[0]["coding"][0]["code"],
+            "AA"
+        );
+        assert_eq!(
+            interpretation(TriageLevel::RedMedical)[0]["coding"][0]["code"],
+            "AA"
+        );
     }
 
     #[test]
     fn plan_statuses_map_to_care_plan_statuses() {
-        assert_eq!(care_plan_status("active"), "active");
-        assert_eq!(care_plan_status("paused"), "on-hold");
-        assert_eq!(care_plan_status("completed"), "completed");
-        assert_eq!(care_plan_status("stopped"), "revoked");
+        assert_eq!(care_plan_status(PlanStatus::Active), "active");
+        assert_eq!(care_plan_status(PlanStatus::Paused), "on-hold");
+        assert_eq!(care_plan_status(PlanStatus::Completed), "completed");
+        assert_eq!(care_plan_status(PlanStatus::Stopped), "revoked");
     }
 }

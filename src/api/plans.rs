@@ -152,30 +152,20 @@ pub struct TransitionView {
     pub created_at: DateTime<Utc>,
 }
 
-fn action_of(s: &str) -> TransitionAction {
-    use TransitionAction::*;
-    [
-        Advance, Hold, Regress, Pause, Resume, Complete, Discharge, Set,
-    ]
-    .into_iter()
-    .find(|a| a.as_str() == s)
-    .unwrap_or(Hold)
-}
-
 impl From<Transition> for TransitionView {
     fn from(t: Transition) -> Self {
-        let position = |stage: &str, level, status: &str| PlanPosition {
-            stage: StageKey::parse(stage).unwrap_or(StageKey::Crawling),
+        let position = |stage, level, status| PlanPosition {
+            stage,
             level,
-            status: PlanStatus::parse(status).unwrap_or(PlanStatus::Active),
+            status,
         };
         Self {
             id: t.id,
             plan_id: t.plan_id,
             client_id: t.client_id,
-            action: action_of(&t.action),
-            from: position(&t.from_stage, t.from_level, &t.from_status),
-            to: position(&t.to_stage, t.to_level, &t.to_status),
+            action: t.action,
+            from: position(t.from_stage, t.from_level, t.from_status),
+            to: position(t.to_stage, t.to_level, t.to_status),
             actor: Actor {
                 actor_type: t.actor_type,
                 id: t.actor_id,

@@ -196,7 +196,7 @@ impl From<SymptomReport> for SymptomReportView {
     fn from(r: SymptomReport) -> Self {
         Self {
             triage: Triage {
-                level: r.triage_level(),
+                level: r.triage_level,
                 findings: serde_json::from_value(r.findings).unwrap_or_default(),
             },
             advisories: serde_json::from_value(r.advisories).unwrap_or_default(),
@@ -204,9 +204,9 @@ impl From<SymptomReport> for SymptomReportView {
             client_id: r.client_id,
             session_id: r.session_id,
             plan_id: r.plan_id,
-            stage: r.stage.as_deref().and_then(StageKey::parse),
+            stage: r.stage,
             level: r.level,
-            timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
+            timing: r.timing,
             reported_on: r.reported_on,
             symptoms: r.symptoms,
             notes: r.notes,
@@ -509,8 +509,8 @@ impl From<Flag> for FlagView {
         Self {
             id: f.id,
             client_id: f.client_id,
-            level: FlagLevel::parse(&f.level).unwrap_or(FlagLevel::RedMedical),
-            note: (f.level == FlagLevel::Mood.as_str())
+            level: f.level,
+            note: (f.level == FlagLevel::Mood)
                 .then(|| crate::domain::recovery::MOOD_FLAG_NOTE.to_string()),
             check_in_id: f.check_in_id,
             status: if f.status == "open" {
@@ -536,9 +536,9 @@ impl From<InboxRow> for FlagView {
         let client = FlagClient {
             id: row.flag.client_id,
             name: row.client_name,
-            stage: row.plan_stage.as_deref().and_then(StageKey::parse),
+            stage: row.plan_stage,
             level: row.plan_level,
-            plan_status: row.plan_status.as_deref().and_then(PlanStatus::parse),
+            plan_status: row.plan_status,
         };
         let report = match (
             row.flag.report_id,
@@ -547,7 +547,7 @@ impl From<InboxRow> for FlagView {
         ) {
             (Some(id), Some(timing), Some(reported_on)) => Some(FlagReport {
                 id,
-                timing: Timing::parse(&timing).unwrap_or(Timing::DailyLife),
+                timing,
                 reported_on,
                 findings: row
                     .report_findings
@@ -807,7 +807,7 @@ pub async fn timeline(
             .map(|s| TimelineEntry::Session {
                 date: s.performed_on,
                 id: s.id,
-                stage: StageKey::parse(&s.stage).unwrap_or(StageKey::Crawling),
+                stage: s.stage,
                 level: s.level,
                 completed: s.completed,
                 duration_minutes: s.duration_minutes,
@@ -826,8 +826,8 @@ pub async fn timeline(
             .map(|r| TimelineEntry::Report {
                 date: r.reported_on,
                 id: r.id,
-                timing: Timing::parse(&r.timing).unwrap_or(Timing::DailyLife),
-                triage: r.triage_level(),
+                timing: r.timing,
+                triage: r.triage_level,
                 max_pain: r.max_pain,
                 // The report's own answers, as validated and stored when it was sent.
                 pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),

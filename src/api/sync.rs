@@ -436,7 +436,7 @@ async fn views(
     let mood =
         principal.service_token.is_none() && matches!(principal.role, Role::Client | Role::Coach);
     for f in records.flags {
-        if mood || f.level != crate::domain::triage::FlagLevel::Mood.as_str() {
+        if mood || f.level != crate::domain::triage::FlagLevel::Mood {
             views.insert((SyncEntity::Flag, f.id), SyncRecord::Flag(f.into()));
         }
     }

@@ -86,7 +86,7 @@ pub async fn record_scar_clearance(
     let client = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
-            if client.delivery() != DeliveryType::Caesarean {
+            if client.delivery_type != DeliveryType::Caesarean {
                 return Err(ApiError::Conflict(
                     "Her birth was not a caesarean: there is no scar to clear.".into(),
                 ));
@@ -325,6 +325,6 @@ async fn live_plan(
 ) -> Result<plans::Plan, ApiError> {
     plans::current_for_client(conn, client_id, true)
         .await?
-        .filter(|p| p.status == "active" || p.status == "paused")
+        .filter(|p| p.is_live())
         .ok_or(ApiError::NotFound)
 }

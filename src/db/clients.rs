@@ -9,9 +9,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::clients;
-use crate::domain::client::{days_postpartum, ClientFacts, DeliveryType};
+use crate::domain::client::{days_postpartum, ClientFacts, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
+use crate::domain::plan::PlanStatus;
 use crate::domain::policy::{self, ClientOwnership};
+use crate::domain::program::StageKey;
+use crate::domain::triage::TriageLevel;
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = clients)]
@@ -24,13 +27,13 @@ pub struct Client {
     pub phone: Option<String>,
     pub coach_id: Option<Uuid>,
     pub delivery_date: NaiveDate,
-    pub delivery_type: String,
+    pub delivery_type: DeliveryType,
     pub perineal_tear_grade: Option<i16>,
     pub breastfeeding: bool,
     pub cleared_for_exercise: bool,
     pub cleared_on: Option<NaiveDate>,
     pub cleared_by: Option<Uuid>,
-    pub status: String,
+    pub status: ClientStatus,
     pub notes: Option<String>,
     pub timezone: String,
     pub revision: i32,
@@ -44,19 +47,13 @@ pub struct Client {
 }
 
 impl Client {
-    /// Her type of birth. The column only holds the three known values (its CHECK); anything
-    /// else would be read as a caesarean, the type with the most gates.
-    pub fn delivery(&self) -> DeliveryType {
-        DeliveryType::parse(&self.delivery_type).unwrap_or(DeliveryType::Caesarean)
-    }
-
     /// What the rules need to know about her on `today`, with her live plan's individual
     /// jogging gate (if any).
     pub fn facts(&self, plan: Option<&super::plans::Plan>, today: NaiveDate) -> ClientFacts {
         ClientFacts {
             days_postpartum: days_postpartum(self.delivery_date, today),
             cleared_for_exercise: self.cleared_for_exercise,
-            delivery_type: self.delivery(),
+            delivery_type: self.delivery_type,
             caesarean_scar_cleared: self.caesarean_scar_cleared_on.is_some(),
             jogging_gate_day: plan
                 .and_then(|p| p.jogging_gate_on)
@@ -103,13 +100,13 @@ impl From<&Client> for ClientFields {
             phone: c.phone.clone(),
             coach_id: c.coach_id,
             delivery_date: c.delivery_date,
-            delivery_type: c.delivery_type.clone(),
+            delivery_type: c.delivery_type.as_str().into(),
             perineal_tear_grade: c.perineal_tear_grade,
             breastfeeding: c.breastfeeding,
             cleared_for_exercise: c.cleared_for_exercise,
             cleared_on: c.cleared_on,
             cleared_by: c.cleared_by,
-            status: c.status.clone(),
+            status: c.status.as_str().into(),
             notes: c.notes.clone(),
             timezone: c.timezone.clone(),
         }
@@ -244,7 +241,7 @@ pub struct ClientSummaryRow {
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub coach_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: ClientStatus,
     #[diesel(sql_type = Date)]
     pub delivery_date: NaiveDate,
     #[diesel(sql_type = Bool)]
@@ -254,15 +251,15 @@ pub struct ClientSummaryRow {
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub plan_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub stage: Option<String>,
+    pub stage: Option<StageKey>,
     #[diesel(sql_type = Nullable<Int4>)]
     pub level: Option<i32>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub plan_status: Option<String>,
+    pub plan_status: Option<PlanStatus>,
     #[diesel(sql_type = BigInt)]
     pub sessions_last_14_days: i64,
     #[diesel(sql_type = Nullable<Text>)]
-    pub last_report_triage: Option<String>,
+    pub last_report_triage: Option<TriageLevel>,
     #[diesel(sql_type = Nullable<Date>)]
     pub last_report_on: Option<NaiveDate>,
     #[diesel(sql_type = BigInt)]

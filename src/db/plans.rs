@@ -21,9 +21,9 @@ pub struct Plan {
     pub client_id: Uuid,
     pub program_id: Uuid,
     pub program_version: i32,
-    pub stage: String,
+    pub stage: StageKey,
     pub level: Option<i32>,
-    pub status: String,
+    pub status: PlanStatus,
     pub started_on: NaiveDate,
     pub step_started_at: DateTime<Utc>,
     pub recommendation: Option<serde_json::Value>,
@@ -43,10 +43,10 @@ impl Plan {
     pub fn state(&self) -> PlanState {
         PlanState {
             step: Step {
-                stage: StageKey::parse(&self.stage).unwrap_or(StageKey::Crawling),
+                stage: self.stage,
                 level: self.level.map(|l| l as u32),
             },
-            status: PlanStatus::parse(&self.status).unwrap_or(PlanStatus::Paused),
+            status: self.status,
         }
     }
 
@@ -198,13 +198,13 @@ pub struct Transition {
     pub id: Uuid,
     pub plan_id: Uuid,
     pub client_id: Uuid,
-    pub action: String,
-    pub from_stage: String,
+    pub action: TransitionAction,
+    pub from_stage: StageKey,
     pub from_level: Option<i32>,
-    pub from_status: String,
-    pub to_stage: String,
+    pub from_status: PlanStatus,
+    pub to_stage: StageKey,
     pub to_level: Option<i32>,
-    pub to_status: String,
+    pub to_status: PlanStatus,
     pub actor_type: String,
     pub actor_id: Option<Uuid>,
     pub reason: String,

@@ -187,7 +187,7 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     )
     .await?;
     // Sessions at the step are at the plan's stage and level.
-    let minutes = if plan.stage == "jogging" {
+    let minutes = if plan.stage == StageKey::Jogging {
         running_minutes(&stages, plan.level)
     } else {
         0.0
@@ -257,8 +257,8 @@ impl EngineContext {
         let fact = ReportFact {
             id: report.id,
             date: report.reported_on,
-            timing: Timing::parse(&report.timing).unwrap_or(Timing::DailyLife),
-            level: report.triage_level(),
+            timing: report.timing,
+            level: report.triage_level,
             max_pain: report.max_pain.clamp(0, 10) as u8,
             pelvic_symptom: report.pelvic_symptom,
         };
@@ -468,12 +468,12 @@ pub async fn record_report(
         client_id: client.id,
         plan_id: plan.map(|p| p.id),
         session_id: new.session_id,
-        stage: plan.map(|p| p.stage.clone()),
+        stage: plan.map(|p| p.stage),
         level: plan.and_then(|p| p.level),
-        timing: new.timing.as_str().into(),
+        timing: new.timing,
         reported_on: new.reported_on,
         symptoms: new.symptoms_json,
-        triage_level: triage.level.as_str().into(),
+        triage_level: triage.level,
         findings: json(&triage.findings),
         advisories: json(&advisories(new.symptoms)),
         max_pain: i16::from(new.symptoms.max_pain()),

@@ -16,8 +16,10 @@ use super::schema::{flags, symptom_reports};
 
 type SqlUuid = diesel::sql_types::Uuid;
 use crate::domain::identity::Principal;
+use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
-use crate::domain::triage::{FlagLevel, TriageLevel};
+use crate::domain::program::StageKey;
+use crate::domain::triage::{FlagLevel, Timing, TriageLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
@@ -27,12 +29,12 @@ pub struct SymptomReport {
     pub client_id: Uuid,
     pub plan_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
-    pub stage: Option<String>,
+    pub stage: Option<StageKey>,
     pub level: Option<i32>,
-    pub timing: String,
+    pub timing: Timing,
     pub reported_on: NaiveDate,
     pub symptoms: serde_json::Value,
-    pub triage_level: String,
+    pub triage_level: TriageLevel,
     pub findings: serde_json::Value,
     pub advisories: serde_json::Value,
     pub max_pain: i16,
@@ -45,12 +47,6 @@ pub struct SymptomReport {
     pub recorded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl SymptomReport {
-    pub fn triage_level(&self) -> TriageLevel {
-        TriageLevel::parse(&self.triage_level).unwrap_or(TriageLevel::Amber)
-    }
 }
 
 /// Writes a report with what goes with it, in one statement: the report (with the engine's
@@ -102,12 +98,12 @@ pub async fn write(
     .bind::<SqlUuid, _>(report.id)
     .bind::<Nullable<SqlUuid>, _>(report.plan_id)
     .bind::<Nullable<SqlUuid>, _>(report.session_id)
-    .bind::<Nullable<Text>, _>(&report.stage)
+    .bind::<Nullable<Text>, _>(report.stage.map(StageKey::as_str))
     .bind::<Nullable<Int4>, _>(report.level)
-    .bind::<Text, _>(&report.timing)
+    .bind::<Text, _>(report.timing.as_str())
     .bind::<Date, _>(report.reported_on)
     .bind::<Jsonb, _>(&report.symptoms)
-    .bind::<Text, _>(&report.triage_level)
+    .bind::<Text, _>(report.triage_level.as_str())
     .bind::<Jsonb, _>(&report.findings)
     .bind::<Jsonb, _>(&report.advisories)
     .bind::<Int2, _>(report.max_pain)
@@ -210,7 +206,7 @@ pub struct Flag {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub client_id: Uuid,
-    pub level: String,
+    pub level: FlagLevel,
     pub severity: i16,
     pub status: String,
     /// The report that opened it; for a `mood` flag, the check-in (`check_in_id`).
@@ -374,7 +370,7 @@ pub async fn find_accessible(
         .first(conn)
         .await?;
     let client = super::clients::find_accessible(conn, principal, flag.client_id, true).await?;
-    if flag.level == FlagLevel::Mood.as_str()
+    if flag.level == FlagLevel::Mood
         && client
             .coach_id
             .is_none_or(|c| Some(c) != mood_reader(principal))
@@ -405,10 +401,7 @@ pub async fn resolve(
         .await
         .optional()?;
     // A mood flag is her coach's alone: never sent to the practice's systems.
-    if let Some(flag) = resolved
-        .as_ref()
-        .filter(|f| f.level != FlagLevel::Mood.as_str())
-    {
+    if let Some(flag) = resolved.as_ref().filter(|f| f.level != FlagLevel::Mood) {
         super::webhooks::enqueue(
             conn,
             flag.organization_id,
@@ -432,13 +425,13 @@ pub struct InboxRow {
     #[diesel(sql_type = Text)]
     pub client_name: String,
     #[diesel(sql_type = Nullable<Text>)]
-    pub plan_stage: Option<String>,
+    pub plan_stage: Option<StageKey>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Int4>)]
     pub plan_level: Option<i32>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub plan_status: Option<String>,
+    pub plan_status: Option<PlanStatus>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub report_timing: Option<String>,
+    pub report_timing: Option<Timing>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
     pub report_findings: Option<serde_json::Value>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]

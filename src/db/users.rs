@@ -18,7 +18,7 @@ extern "SQL" {
 pub struct User {
     pub id: Uuid,
     pub organization_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub name: String,
     pub email: String,
     pub password_hash: Option<String>,
@@ -33,7 +33,7 @@ pub struct User {
 
 impl User {
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Client)
+        self.role
     }
 
     /// Whether the person has set a password (accepted her invitation).

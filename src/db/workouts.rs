@@ -3,6 +3,7 @@
 //! sign-in sessions (`auth::sessions`).
 
 use super::CachedExt;
+use crate::domain::program::StageKey;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -17,7 +18,7 @@ pub struct SessionLog {
     pub client_id: Uuid,
     pub plan_id: Option<Uuid>,
     pub performed_on: NaiveDate,
-    pub stage: String,
+    pub stage: StageKey,
     pub level: Option<i32>,
     pub completed: bool,
     pub duration_minutes: Option<i32>,
@@ -144,7 +145,7 @@ pub struct ReadinessResult {
     pub organization_id: Uuid,
     pub client_id: Uuid,
     pub plan_id: Option<Uuid>,
-    pub stage: String,
+    pub stage: StageKey,
     pub test: String,
     pub reached: i32,
     pub side: String,

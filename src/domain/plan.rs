@@ -61,6 +61,15 @@ impl TransitionAction {
             TransitionAction::Set => "set",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use TransitionAction::*;
+        [
+            Advance, Hold, Regress, Pause, Resume, Complete, Discharge, Set,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
 }
 
 /// A position in a program: a stage, and a ladder level when jogging.
