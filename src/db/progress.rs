@@ -76,6 +76,18 @@ struct ContextRow {
     inputs: serde_json::Value,
 }
 
+/// A report as the context reads it: id, day, timing, triage level, highest pain, pelvic
+/// symptom, and when it was written.
+type ReportInput = (
+    Uuid,
+    NaiveDate,
+    Timing,
+    TriageLevel,
+    i16,
+    bool,
+    DateTime<Utc>,
+);
+
 /// The inputs as the statement returns them, typed: a value the code does not know (a timing,
 /// a level, a test) fails the read instead of turning into some other value.
 #[derive(Deserialize)]
@@ -84,15 +96,7 @@ struct Inputs {
     /// Her sessions of this plan at its stage and level, with when each was logged.
     sessions: Vec<(Uuid, NaiveDate, bool, DateTime<Utc>)>,
     /// Her reports of this plan at its stage and level, with when each was written.
-    reports: Vec<(
-        Uuid,
-        NaiveDate,
-        Timing,
-        TriageLevel,
-        i16,
-        bool,
-        DateTime<Utc>,
-    )>,
+    reports: Vec<ReportInput>,
     readiness: Vec<(ReadinessTestKey, TestSide, bool)>,
     open_flags: Vec<FlagLevel>,
     /// When a flag of each level was last resolved.
