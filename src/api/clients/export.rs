@@ -1,0 +1,72 @@
+//! Everything the service holds about a client, in one document (her right of access).
+
+use super::*;
+
+/// Everything the service holds about a client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientExport {
+    pub exported_at: DateTime<Utc>,
+    pub client: ClientView,
+    pub plans: Vec<PlanView>,
+    pub transitions: Vec<TransitionView>,
+    pub sessions: Vec<SessionLogView>,
+    pub readiness_results: Vec<ReadinessResultView>,
+    pub symptom_reports: Vec<crate::api::reports::SymptomReportView>,
+    /// Her flags (`mood` flags only for her and her coach).
+    pub flags: Vec<crate::api::reports::FlagView>,
+    /// Her check-ins (mood screens only for her and her coach).
+    pub check_ins: Vec<crate::api::check_ins::CheckInView>,
+}
+
+/// All of a client's data as one JSON document (her right of access).
+#[utoipa::path(tag = "clients", operation_id = "exportClient", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`")),
+    responses((status = 200, description = "Everything about her", body = ClientExport), NotFound, ReadErrors, TooManyRequests))]
+#[get("/v1/clients/{client_id}/export")]
+pub async fn export_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+) -> ApiResult<web::Json<ClientExport>> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.heavy_read(&principal).await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let plans = plans::all_for_client(&mut conn, client.id).await?;
+    let transitions = plans::transitions_for_client(&mut conn, client.id, None, i64::MAX).await?;
+    let sessions = workouts::all_sessions(&mut conn, client.id).await?;
+    let results = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
+    let reports =
+        crate::db::reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;
+    let mood = crate::api::check_ins::may_see_mood(&principal, &client);
+    let mut flags = crate::db::reports::all_flags_for_client(&mut conn, client.id).await?;
+    flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood);
+    let check_ins =
+        crate::db::check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
+    crate::api::audit_staff_read(
+        &mut *state.pool.get().await?,
+        &principal,
+        client.id,
+        "client.export",
+        serde_json::json!({
+            "plans": plans.len(), "sessions": sessions.len(), "symptom_reports": reports.len(),
+        }),
+    )
+    .await?;
+    Ok(web::Json(ClientExport {
+        exported_at: Utc::now(),
+        client: client.into(),
+        plans: plans
+            .into_iter()
+            .map(PlanView::without_prescription)
+            .collect(),
+        transitions: transitions.into_iter().map(TransitionView::from).collect(),
+        sessions: sessions.into_iter().map(SessionLogView::from).collect(),
+        readiness_results: results.into_iter().map(ReadinessResultView::from).collect(),
+        symptom_reports: reports.into_iter().map(Into::into).collect(),
+        flags: flags.into_iter().map(Into::into).collect(),
+        check_ins: check_ins
+            .into_iter()
+            .map(|c| crate::api::check_ins::CheckInView::new(c, mood))
+            .collect(),
+    }))
+}

@@ -1,0 +1,198 @@
+//! A client's timeline for dashboards: sessions, reports, transitions, flags and check-ins by day.
+
+use super::*;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// First day (default: 90 days ago).
+    pub since: Option<NaiveDate>,
+    /// Last day (default: today). At most 366 days after `since`.
+    pub until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEntry {
+    Session {
+        date: NaiveDate,
+        id: Uuid,
+        stage: StageKey,
+        level: Option<i32>,
+        completed: bool,
+        duration_minutes: Option<i32>,
+        rpe: Option<i16>,
+    },
+    Report {
+        date: NaiveDate,
+        id: Uuid,
+        timing: Timing,
+        triage: TriageLevel,
+        max_pain: i16,
+        urine_leak: Option<String>,
+        /// Pain by location, as she reported it.
+        pain: Vec<crate::domain::triage::Pain>,
+        /// Pelvic heaviness 0–10, when she rated it.
+        pelvic_heaviness: Option<u8>,
+    },
+    Readiness {
+        date: NaiveDate,
+        id: Uuid,
+        test: String,
+        side: String,
+        reached: i32,
+        passed: bool,
+    },
+    Transition {
+        date: NaiveDate,
+        #[schema(inline)]
+        transition: TransitionView,
+    },
+    /// A recovery check-in (her mood screen is not part of the timeline).
+    CheckIn {
+        date: NaiveDate,
+        id: Uuid,
+        sleep_hours: f32,
+        fatigue: i16,
+        running_worry: Option<i16>,
+    },
+}
+
+impl TimelineEntry {
+    fn date(&self) -> NaiveDate {
+        match self {
+            TimelineEntry::Session { date, .. }
+            | TimelineEntry::Report { date, .. }
+            | TimelineEntry::Readiness { date, .. }
+            | TimelineEntry::Transition { date, .. }
+            | TimelineEntry::CheckIn { date, .. } => *date,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    pub since: NaiveDate,
+    pub until: NaiveDate,
+    /// Sessions, reports, readiness results and plan changes, by date.
+    pub items: Vec<TimelineEntry>,
+}
+
+/// A client's history merged by date, ready to plot: sessions, reports (triage, pain by
+/// location and the highest, leak, heaviness), readiness results and plan changes.
+#[utoipa::path(tag = "symptom-reports", operation_id = "getTimeline", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"), TimelineQuery),
+    responses((status = 200, description = "The timeline", body = Timeline), NotFound, ReadErrors))]
+#[get("/v1/clients/{client_id}/timeline")]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    client_id: web::Path<String>,
+    QueryParams(query): QueryParams<TimelineQuery>,
+) -> ApiResult<web::Json<Timeline>> {
+    let id = client_id_of(&principal, &client_id)?;
+    let mut conn = state.heavy_read(&principal).await?;
+    let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
+    let until = query.until.unwrap_or_else(|| today_in(&client.timezone));
+    let since = query.since.unwrap_or(until - Duration::days(90));
+    if since > until || until - since > Duration::days(366) {
+        return Err(ApiError::invalid(
+            "since",
+            "the range must run forwards and span at most 366 days",
+        ));
+    }
+    crate::api::audit_staff_read(
+        &mut *state.pool.get().await?,
+        &principal,
+        client.id,
+        "client.timeline.read",
+        serde_json::json!({"since": since, "until": until}),
+    )
+    .await?;
+    let range = workouts::Range {
+        since: Some(since),
+        until: Some(until),
+        updated_since: None,
+    };
+    let mut items: Vec<TimelineEntry> =
+        workouts::list_sessions(&mut conn, client.id, &range, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|s| TimelineEntry::Session {
+                date: s.performed_on,
+                id: s.id,
+                stage: s.stage,
+                level: s.level,
+                completed: s.completed,
+                duration_minutes: s.duration_minutes,
+                rpe: s.rpe,
+            })
+            .collect();
+    let filter = ReportFilter {
+        since: Some(since),
+        until: Some(until),
+        ..Default::default()
+    };
+    items.extend(
+        reports::list(&mut conn, client.id, &filter, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|r| TimelineEntry::Report {
+                date: r.reported_on,
+                id: r.id,
+                timing: r.timing,
+                triage: r.triage_level,
+                max_pain: r.max_pain,
+                // The report's own answers, as validated and stored when it was sent.
+                pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),
+                pelvic_heaviness: r.symptoms["pelvic_heaviness"]
+                    .as_u64()
+                    .and_then(|h| u8::try_from(h).ok()),
+                urine_leak: r.urine_leak,
+            }),
+    );
+    items.extend(
+        workouts::list_readiness(&mut conn, client.id, None, 10_000)
+            .await?
+            .into_iter()
+            .filter(|r| r.performed_on >= since && r.performed_on <= until)
+            .map(|r| TimelineEntry::Readiness {
+                date: r.performed_on,
+                id: r.id,
+                test: r.test,
+                side: r.side,
+                reached: r.reached,
+                passed: r.passed,
+            }),
+    );
+    items.extend(
+        plans::transitions_for_client(&mut conn, client.id, None, 10_000)
+            .await?
+            .into_iter()
+            .map(|t| (t.created_at.date_naive(), t))
+            .filter(|(d, _)| *d >= since && *d <= until)
+            .map(|(date, t)| TimelineEntry::Transition {
+                date,
+                transition: t.into(),
+            }),
+    );
+    items.extend(
+        crate::db::check_ins::list(&mut conn, client.id, Some(since), Some(until), None, 10_000)
+            .await?
+            .into_iter()
+            .map(|c| TimelineEntry::CheckIn {
+                date: c.checked_on,
+                id: c.id,
+                sleep_hours: c.sleep_hours,
+                fatigue: c.fatigue,
+                running_worry: c.running_worry,
+            }),
+    );
+    items.sort_by_key(TimelineEntry::date);
+    Ok(web::Json(Timeline {
+        since,
+        until,
+        items,
+    }))
+}
