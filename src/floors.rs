@@ -17,10 +17,12 @@ pub const FLOORS: &[(&str, u8)] = &[
     ("auth", 2),
     ("webhooks", 2),
     ("telemetry", 2),
-    // The HTTP error type and the state every request shares.
+    // The HTTP error type, the state every request shares, the use cases.
     ("error", 3),
     ("replica", 3),
     ("state", 3),
+    // One unit of work per use case, called by the handlers.
+    ("usecases", 3),
     // Handlers, extractors and middleware.
     ("api", 4),
     // Wiring: the OpenAPI document, the server, the demo practice.

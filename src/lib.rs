@@ -6,7 +6,8 @@
 //! 0. `domain` (the practice's rules and the access policy, pure), `config`, `fingerprint`;
 //! 1. `db` (schema, pool, queries: loads and stores);
 //! 2. `auth` (passwords, tokens, sign-in), `webhooks` (the delivery worker), `telemetry`;
-//! 3. `error` (the one HTTP error type), `state` (what every request shares), `replica`;
+//! 3. `error` (the one HTTP error type), `state` (what every request shares), `replica`,
+//!    `usecases` (one unit of work per use case);
 //! 4. `api` (handlers, extractors, middleware);
 //! 5. `startup`, `openapi`, `demo` (wiring);
 //! 6. `cli`.
@@ -25,6 +26,7 @@ pub mod replica;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod usecases;
 pub mod webhooks;
 
 #[cfg(test)]

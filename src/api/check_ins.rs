@@ -4,8 +4,7 @@
 //! or more. The mood screen's answers are shown to her and her coach only.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::AsyncConnection;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,18 +13,17 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
 use super::idempotency::{Db, IdempotencyKey};
-use super::{client_id_of, today_in, Page, PageQuery};
+use super::{client_id_of, Page, PageQuery};
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::Client;
-use crate::db::engine_runs::{self, Cause};
-use crate::db::{audit, clients, progress, reports, webhooks};
+use crate::db::{clients, reports};
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::recovery::{self, Breastfeeding, MoodScreen};
 use crate::domain::triage::Finding;
-use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
+use crate::usecases::{self, ChosenId};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(submit_check_in).service(list_check_ins);
@@ -206,95 +204,24 @@ pub async fn submit_check_in(
     JsonBody(body): JsonBody<CheckInInput>,
 ) -> ApiResult<HttpResponse> {
     body.check()?;
-    let digest =
-        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let id = client_id_of(&principal, &client_id)?;
+    let answers = usecases::check_ins::Answers {
+        id: ChosenId::of(body.id, &body)?,
+        checked_on: body.checked_on,
+        sleep_hours: body.sleep_hours,
+        fatigue: body.fatigue,
+        breastfeeding: body.breastfeeding,
+        periods_returned: body.periods_returned,
+        running_worry: body.running_worry,
+        mood_screen: body.mood_screen,
+    };
     let mut conn = db.get().await?;
-    let (check_in, client, recommendation, created) = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            if let Some(existing) = body.id {
-                if let Some(first) =
-                    check_ins::find(conn, principal.organization_id, existing).await?
-                {
-                    return if first.client_id == client.id && first.request_digest == digest {
-                        let run = engine_runs::for_cause(conn, client.id, first.id).await?;
-                        let recommendation =
-                            run.and_then(|r| serde_json::from_value(r.recommendation).ok());
-                        Ok((first, client, recommendation, false))
-                    } else {
-                        Err(ApiError::IdInUse)
-                    };
-                }
-            }
-            let today = today_in(&client.timezone);
-            let checked_on = body.checked_on.unwrap_or(today);
-            if checked_on > today + Duration::days(1) || checked_on < client.delivery_date {
-                return Err(ApiError::invalid(
-                    "checked_on",
-                    "must be between the delivery date and today",
-                ));
-            }
-            let now = Utc::now();
-            let mut row = CheckIn {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                organization_id: client.organization_id,
-                client_id: client.id,
-                checked_on,
-                sleep_hours: body.sleep_hours,
-                fatigue: i16::from(body.fatigue),
-                breastfeeding: body.breastfeeding.map(|b| b.as_str().to_string()),
-                periods_returned: body.periods_returned,
-                running_worry: body.running_worry.map(i16::from),
-                mood_little_interest: body.mood_screen.map(|m| i16::from(m.little_interest)),
-                mood_feeling_down: body.mood_screen.map(|m| i16::from(m.feeling_down)),
-                advisories: serde_json::json!([]),
-                request_digest: digest.clone(),
-                recorded_by: Some(principal.user_id),
-                created_at: now,
-                updated_at: now,
-            };
-            let window = today - Duration::days(recovery::ADVISORY_DAYS - 1);
-            let mut recent: Vec<_> = check_ins::since(conn, client.id, window)
-                .await?
-                .iter()
-                .map(CheckIn::fact)
-                .collect();
-            recent.push(row.fact());
-            let breastfed =
-                client.breastfeeding || check_ins::ever_breastfed(conn, client.id).await?;
-            row.advisories = serde_json::to_value(recovery::advisories(today, &recent, breastfed))
-                .map_err(anyhow::Error::from)?;
-            let Some(check_in) = check_ins::insert(conn, &row).await? else {
-                return Err(ApiError::IdInUse);
-            };
-            clients::touch(conn, client.id).await?;
-            audit::record(
-                conn,
-                principal.organization_id,
-                principal.actor(),
-                "check_in.create",
-                "check_in",
-                check_in.id,
-                serde_json::json!({"client_id": client.id, "checked_on": check_in.checked_on,
-                    "mood_screen": body.mood_screen.is_some()}),
-            )
-            .await?;
-            if body.mood_screen.is_some_and(MoodScreen::needs_support) {
-                let (flag, opened) = reports::raise_mood_flag(conn, client.organization_id, client.id, check_in.id).await?;
-                let action = if opened { "flag.open" } else { "flag.add_check_in" };
-                audit::record(conn, client.organization_id, principal.actor(), action, "flag", flag.id,
-                    serde_json::json!({"client_id": client.id, "level": flag.level, "check_in_id": check_in.id,
-                        "report_count": flag.report_count})).await?;
-            }
-            webhooks::enqueue(conn, client.organization_id, EventType::CheckInCreated.as_str(), Some(client.id),
-                serde_json::json!({"check_in_id": check_in.id, "client_id": client.id,
-                    "checked_on": check_in.checked_on, "created_at": check_in.created_at})).await?;
-            let cause = Cause::new("check_in", check_in.id);
-            let recommendation = progress::run_engine(conn, &client, today, cause).await?;
-            Ok((check_in, client, recommendation, true))
-        })
-        .await?;
+    let usecases::check_ins::Recorded {
+        check_in,
+        client,
+        recommendation,
+        created,
+    } = usecases::check_ins::submit(&mut conn, &principal, id, answers).await?;
     let support = check_in
         .mood_screen()
         .filter(|m| m.needs_support() && may_see_mood(&principal, &client))

@@ -179,11 +179,7 @@ pub fn client_id_of(
 
 /// Today in the client's time zone.
 pub fn today_in(timezone: &str) -> chrono::NaiveDate {
-    let now = chrono::Utc::now();
-    match timezone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => now.with_timezone(&tz).date_naive(),
-        Err(_) => now.date_naive(),
-    }
+    crate::domain::client::day_in(timezone, chrono::Utc::now())
 }
 
 /// Notes a staff read of a client's data for the audit trail, written within a second in a

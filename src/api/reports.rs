@@ -4,7 +4,7 @@
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -16,7 +16,7 @@ use super::plans::TransitionView;
 use super::{client_id_of, today_in, Page, PageQuery};
 use crate::db::engine_runs::Cause;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
-use crate::db::{audit, clients, plans, progress, workouts};
+use crate::db::{audit, clients, plans, workouts};
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::plan::PlanStatus;
@@ -27,6 +27,7 @@ use crate::domain::triage::{
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
+use crate::usecases::{self, ChosenId};
 
 mod client_timeline;
 mod flags;
@@ -265,86 +266,25 @@ pub async fn submit_report(
     JsonBody(body): JsonBody<SymptomReportInput>,
 ) -> ApiResult<HttpResponse> {
     let symptoms = body.validate()?;
-    let digest =
-        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let id = client_id_of(&principal, &client_id)?;
+    let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
+    if let Some(map) = symptoms_json.as_object_mut() {
+        for key in ["id", "timing", "session_id", "reported_on", "notes"] {
+            map.remove(key);
+        }
+    }
+    let report = usecases::reports::Report {
+        id: ChosenId::of(body.id, &body)?,
+        timing: body.timing,
+        symptoms,
+        symptoms_json,
+        reported_on: body.reported_on,
+        session_id: body.session_id,
+        notes: body.notes,
+    };
     let mut conn = db.get().await?;
-    let (report, recommendation, created) = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // Her row locked, then her live plan and what the engine weighs, in one round trip:
-            // PostgreSQL runs the second statement once the first holds the lock. Her today is
-            // within a day of today in UTC, so the engine's fortnight starts no earlier than
-            // the fortnight of the day before today in UTC.
-            let shared: &AsyncPgConnection = conn;
-            let (mut first, mut second) = (shared, shared);
-            let since =
-                crate::domain::engine::fortnight_start(Utc::now().date_naive() - Duration::days(1));
-            let (client, context) = tokio::try_join!(
-                clients::find_accessible(&mut first, &principal, id, true),
-                progress::context(&mut second, principal.organization_id, id, since),
-            )?;
-            if let Some(existing) = body.id {
-                if let Some(first) =
-                    reports::find(conn, principal.organization_id, existing).await?
-                {
-                    return if first.client_id == client.id && first.request_digest == digest {
-                        let recommendation = first
-                            .recommendation
-                            .clone()
-                            .and_then(|r| serde_json::from_value(r).ok());
-                        Ok((first, recommendation, false))
-                    } else {
-                        Err(ApiError::IdInUse)
-                    };
-                }
-            }
-            if let Some(session_id) = body.session_id {
-                match workouts::find_session(conn, principal.organization_id, session_id).await? {
-                    Some((_, owner)) if owner == client.id => {}
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "session_id",
-                            "is not one of her sessions",
-                        ))
-                    }
-                }
-            }
-            let today = today_in(&client.timezone);
-            let reported_on = body.reported_on.unwrap_or(today);
-            if reported_on > today + Duration::days(1) || reported_on < client.delivery_date {
-                return Err(ApiError::invalid(
-                    "reported_on",
-                    "must be between the delivery date and today",
-                ));
-            }
-            let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
-            if let Some(map) = symptoms_json.as_object_mut() {
-                for key in ["id", "timing", "session_id", "reported_on", "notes"] {
-                    map.remove(key);
-                }
-            }
-            let (report, recommendation) = progress::record_report(
-                conn,
-                &client,
-                principal.actor(),
-                progress::NewReport {
-                    id: body.id.unwrap_or_else(Uuid::now_v7),
-                    timing: body.timing,
-                    symptoms: &symptoms,
-                    symptoms_json,
-                    reported_on,
-                    session_id: body.session_id,
-                    notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
-                    request_digest: digest.clone(),
-                    recorded_by: Some(principal.user_id),
-                },
-                context,
-                today,
-            )
-            .await?;
-            Ok((report, recommendation, true))
-        })
-        .await?;
+    let (report, recommendation, created) =
+        usecases::reports::submit(&mut conn, &principal, id, report).await?;
     let answer = SubmittedReport {
         report: report.into(),
         recommendation,

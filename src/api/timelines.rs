@@ -19,11 +19,18 @@ use super::plans::{plan_response, PlanView};
 use super::{client_id_of, today_in};
 use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, JoggingGate};
-use crate::db::{audit, clients, progress};
+use crate::db::{audit, clients};
 use crate::domain::client::DeliveryType;
 use crate::domain::identity::Principal;
 use crate::domain::program::RECOVERY_FLOOR_DAYS;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::usecases;
+
+/// Her scar clearance changed: the engine reruns (a clearance names no other record).
+const SCAR_CLEARANCE: Cause = Cause {
+    kind: "scar_clearance",
+    id: None,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(record_scar_clearance)
@@ -105,26 +112,14 @@ pub async fn record_scar_clearance(
                 Some((on, &clinician, principal.user_id)),
             )
             .await?;
-            audit::record(
-                conn,
-                principal.organization_id,
+            let event = audit::Entry::new(
                 principal.actor(),
                 "client.scar_clearance.record",
                 "client",
                 client.id,
                 serde_json::json!({"cleared_on": on, "clinician": clinician}),
-            )
-            .await?;
-            progress::run_engine(
-                conn,
-                &client,
-                today,
-                Cause {
-                    kind: "scar_clearance",
-                    id: None,
-                },
-            )
-            .await?;
+            );
+            usecases::changed(conn, &client, event, Some(SCAR_CLEARANCE)).await?;
             Ok(client)
         })
         .await?;
@@ -150,27 +145,14 @@ pub async fn withdraw_scar_clearance(
                 return Ok(client);
             }
             let client = clients::set_scar_clearance(conn, client.id, None).await?;
-            audit::record(
-                conn,
-                principal.organization_id,
+            let event = audit::Entry::new(
                 principal.actor(),
                 "client.scar_clearance.withdraw",
                 "client",
                 client.id,
                 serde_json::json!({}),
-            )
-            .await?;
-            let today = today_in(&client.timezone);
-            progress::run_engine(
-                conn,
-                &client,
-                today,
-                Cause {
-                    kind: "scar_clearance",
-                    id: None,
-                },
-            )
-            .await?;
+            );
+            usecases::changed(conn, &client, event, Some(SCAR_CLEARANCE)).await?;
             Ok(client)
         })
         .await?;
@@ -246,11 +228,10 @@ pub async fn set_jogging_gate(
             let plan = plans::set_jogging_gate(conn, plan.id, Some(JoggingGate {
                 on: body.on, reason: &reason, agreed_by: &agreed_by, set_by: principal.user_id,
             })).await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "plan.jogging_gate.set", "plan", plan.id,
+            let event = audit::Entry::new(principal.actor(), "plan.jogging_gate.set", "plan", plan.id,
                 // The reason stays on the plan; the trail says one was given.
-                serde_json::json!({"client_id": client.id, "from": from, "to": body.on, "reason": null, "agreed_by": agreed_by})).await?;
-            let today = today_in(&client.timezone);
-            progress::run_engine(conn, &client, today, Cause { kind: "jogging_gate", id: Some(plan.id) }).await?;
+                serde_json::json!({"client_id": client.id, "from": from, "to": body.on, "reason": null, "agreed_by": agreed_by}));
+            usecases::changed(conn, &client, event, Some(Cause::new("jogging_gate", plan.id))).await?;
             Ok(plans::current_for_client(conn, client.id, false).await?.unwrap_or(plan))
         })
         .await?;
@@ -284,25 +265,18 @@ pub async fn remove_jogging_gate(
                 return Ok(plan);
             };
             let plan = plans::set_jogging_gate(conn, plan.id, None).await?;
-            audit::record(
-                conn,
-                principal.organization_id,
+            let event = audit::Entry::new(
                 principal.actor(),
                 "plan.jogging_gate.remove",
                 "plan",
                 plan.id,
                 serde_json::json!({"client_id": client.id, "from": from}),
-            )
-            .await?;
-            let today = today_in(&client.timezone);
-            progress::run_engine(
+            );
+            usecases::changed(
                 conn,
                 &client,
-                today,
-                Cause {
-                    kind: "jogging_gate",
-                    id: Some(plan.id),
-                },
+                event,
+                Some(Cause::new("jogging_gate", plan.id)),
             )
             .await?;
             Ok(plans::current_for_client(conn, client.id, false)

@@ -4,24 +4,22 @@
 
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::AsyncConnection;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::db::engine_runs::Cause;
-
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{JsonBody, QueryParams};
-use super::{client_id_of, today_in, Page, PageQuery};
-use crate::db::workouts::{self, NewSessionLog, Range, ReadinessResult, SessionLog};
-use crate::db::{audit, clients, plans, programs};
+use super::{client_id_of, Page, PageQuery};
+use crate::db::clients;
+use crate::db::workouts::{self, Range, ReadinessResult, SessionLog};
 use crate::domain::identity::Principal;
 use crate::domain::program::{ReadinessTestKey, StageKey};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
+use crate::usecases::{self, ChosenId};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_sessions)
@@ -177,8 +175,6 @@ pub async fn log_session(
     client_id: web::Path<String>,
     JsonBody(body): JsonBody<NewSession>,
 ) -> ApiResult<HttpResponse> {
-    let digest =
-        crate::fingerprint::of(&serde_json::to_string(&body).map_err(anyhow::Error::from)?);
     let mut errors = Vec::new();
     if body.duration_minutes.is_some_and(|m| m > 600) {
         errors.push(FieldError::new(
@@ -200,72 +196,19 @@ pub async fn log_session(
         return Err(ApiError::Validation(errors));
     }
     let id = client_id_of(&principal, &client_id)?;
+    let session = usecases::workouts::Session {
+        id: ChosenId::of(body.id, &body)?,
+        performed_on: body.performed_on,
+        stage: body.stage,
+        level: body.level,
+        completed: body.completed,
+        duration_minutes: body.duration_minutes,
+        rpe: body.rpe,
+        notes: body.notes,
+    };
     let mut conn = db.get().await?;
-    let (log, created) = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            if let Some(existing) = body.id {
-                if let Some((first, owner)) = workouts::find_session(conn, principal.organization_id, existing).await? {
-                    return if owner == client.id && first.request_digest == digest {
-                        Ok((first, false))
-                    } else {
-                        Err(ApiError::IdInUse)
-                    };
-                }
-            }
-            let today = today_in(&client.timezone);
-            if body.performed_on > today + Duration::days(1) || body.performed_on < client.delivery_date {
-                return Err(ApiError::invalid("performed_on", "must be between the delivery date and today"));
-            }
-            let plan = plans::current_for_client(conn, client.id, false).await?.filter(|p| p.is_live());
-            let (stage, level) = match (&plan, body.stage) {
-                (_, Some(stage)) => (stage, body.level),
-                (Some(p), None) => {
-                    let s = p.state().step;
-                    (s.stage, body.level.or(s.level))
-                }
-                (None, None) => return Err(ApiError::invalid("stage", "is required when she has no active plan")),
-            };
-            if stage != StageKey::Jogging && level.is_some() {
-                return Err(ApiError::invalid("level", "only jogging sessions have a level"));
-            }
-            if level.is_some_and(|l| l == 0 || l > 100) {
-                return Err(ApiError::invalid("level", "must be a level of the ladder"));
-            }
-            let new = NewSessionLog {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                organization_id: principal.organization_id,
-                client_id: client.id,
-                plan_id: plan.as_ref().map(|p| p.id),
-                performed_on: body.performed_on,
-                stage: stage.as_str().into(),
-                level: level.map(|l| l as i32),
-                completed: body.completed,
-                duration_minutes: body.duration_minutes.map(|m| m as i32),
-                rpe: body.rpe.map(i16::from),
-                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
-                request_digest: digest.clone(),
-                recorded_by: Some(principal.user_id),
-            };
-            let Some(log) = workouts::insert_session(conn, &new).await? else {
-                // The id is taken: by a retry running at the same time (retry to get its
-                // answer), or by a record elsewhere.
-                return Err(match workouts::find_session(conn, principal.organization_id, new.id).await? {
-                    Some(_) => ApiError::Conflict("This session is being logged by another request; retry.".into()),
-                    None => ApiError::IdInUse,
-                });
-            };
-            if plan.is_some_and(|p| p.stage == log.stage && p.level == log.level) {
-                let cause = Cause::new("session", log.id);
-                crate::db::progress::run_engine(conn, &client, today, cause).await?;
-            }
-            clients::touch(conn, client.id).await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "session.log", "session", log.id,
-                serde_json::json!({"client_id": client.id, "performed_on": log.performed_on, "stage": log.stage,
-                    "level": log.level, "completed": log.completed, "duration_minutes": log.duration_minutes, "rpe": log.rpe})).await?;
-            Ok((log, true))
-        })
-        .await?;
+    let (log, created) =
+        usecases::workouts::log_session(&mut conn, &principal, id, session).await?;
     let view = SessionLogView::from(log);
     Ok(if created {
         HttpResponse::Created().json(view)
@@ -400,50 +343,15 @@ pub async fn record_readiness(
         ));
     }
     let id = client_id_of(&principal, &client_id)?;
+    let readiness = usecases::workouts::Readiness {
+        test: body.test,
+        reached: body.reached,
+        side: body.side.as_str(),
+        symptom_free: body.symptom_free,
+        performed_on: body.performed_on,
+        notes: body.notes,
+    };
     let mut conn = db.get().await?;
-    let result = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            let plan = plans::current_for_client(conn, client.id, false).await?
-                .filter(|p| p.is_live())
-                .ok_or_else(|| ApiError::invalid("test", "she has no active plan to test against"))?;
-            let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
-            let (stage, spec) = stages.iter()
-                .find_map(|s| s.readiness_tests.iter().find(|t| t.key == body.test).map(|t| (s.key, t.clone())))
-                .ok_or_else(|| ApiError::invalid("test", "is not a readiness test of her program"))?;
-            if spec.per_side && body.side == Side::Both {
-                return Err(ApiError::invalid("side", "this test is recorded for the left and the right side"));
-            }
-            let today = today_in(&client.timezone);
-            let performed_on = body.performed_on.unwrap_or(today);
-            if performed_on > today + Duration::days(1) || performed_on < client.delivery_date {
-                return Err(ApiError::invalid("performed_on", "must be between the delivery date and today"));
-            }
-            let result = workouts::insert_readiness(conn, &ReadinessResult {
-                id: Uuid::now_v7(),
-                organization_id: principal.organization_id,
-                client_id: client.id,
-                plan_id: Some(plan.id),
-                stage,
-                test: body.test.as_str().into(),
-                reached: body.reached as i32,
-                side: body.side.as_str().into(),
-                symptom_free: body.symptom_free,
-                passed: body.symptom_free && body.reached >= spec.target(),
-                performed_on,
-                notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
-                recorded_by: Some(principal.user_id),
-                created_at: Utc::now(),
-            })
-            .await?;
-            let cause = Cause::new("readiness_result", result.id);
-            crate::db::progress::run_engine(conn, &client, today, cause).await?;
-            clients::touch(conn, client.id).await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "readiness.record", "readiness_result", result.id,
-                serde_json::json!({"client_id": client.id, "test": result.test, "reached": result.reached, "side": result.side,
-                    "symptom_free": result.symptom_free, "passed": result.passed})).await?;
-            Ok(result)
-        })
-        .await?;
+    let result = usecases::workouts::record_readiness(&mut conn, &principal, id, readiness).await?;
     Ok(HttpResponse::Created().json(ReadinessResultView::from(result)))
 }

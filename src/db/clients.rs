@@ -47,6 +47,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// Today where she lives.
+    pub fn today(&self) -> NaiveDate {
+        crate::domain::client::day_in(&self.timezone, Utc::now())
+    }
+
     /// What the rules need to know about her on `today`, with her live plan's individual
     /// jogging gate (if any).
     pub fn facts(&self, plan: Option<&super::plans::Plan>, today: NaiveDate) -> ClientFacts {

@@ -99,6 +99,14 @@ impl ClientFacts {
     }
 }
 
+/// The day it is where she lives, at `now`: by her IANA time zone, or UTC when it is not one.
+pub fn day_in(timezone: &str, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    match timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => now.with_timezone(&tz).date_naive(),
+        Err(_) => now.date_naive(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The coach's inbox of flags: list them, most urgent first, and resolve one.
 
 use super::*;
+use crate::usecases;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -224,21 +225,17 @@ pub async fn resolve_flag(
             let flag = reports::resolve(conn, flag.id, principal.user_id, &note)
                 .await?
                 .ok_or_else(|| ApiError::Conflict("This flag is already resolved.".into()))?;
-            // The engine sees the flag gone at once.
-            let cause = Cause::new("flag_resolved", flag.id);
-            progress::run_engine(conn, &client, today_in(&client.timezone), cause).await?;
-            clients::touch(conn, flag.client_id).await?;
-            audit::record(
-                conn,
-                principal.organization_id,
+            let event = audit::Entry::new(
                 principal.actor(),
                 "flag.resolve",
                 "flag",
                 flag.id,
                 // The note stays on the flag; the trail says one was written.
                 serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": null}),
-            )
-            .await?;
+            );
+            // The engine sees the flag gone at once.
+            let cause = Cause::new("flag_resolved", flag.id);
+            usecases::changed(conn, &client, event, Some(cause)).await?;
             Ok(flag)
         })
         .await?;

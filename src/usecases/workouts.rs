@@ -1,0 +1,220 @@
+//! What she did: logging a session (a workout) and recording a readiness-test result.
+
+use chrono::{Duration, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::{changed, ChosenId};
+use crate::db::audit::Entry;
+use crate::db::clients::{self, Client};
+use crate::db::engine_runs::Cause;
+use crate::db::plans::{self, Plan};
+use crate::db::programs;
+use crate::db::workouts::{self, NewSessionLog, ReadinessResult, SessionLog};
+use crate::domain::identity::Principal;
+use crate::domain::program::{ReadinessTestKey, StageKey};
+use crate::error::{ApiError, ApiResult};
+
+/// A session as she logs it.
+pub struct Session {
+    pub id: ChosenId,
+    pub performed_on: NaiveDate,
+    /// Her plan's stage when not given; required without a live plan.
+    pub stage: Option<StageKey>,
+    pub level: Option<u32>,
+    pub completed: bool,
+    pub duration_minutes: Option<u32>,
+    pub rpe: Option<u8>,
+    pub notes: Option<String>,
+}
+
+/// A day she may record something about: from her birth to tomorrow where she lives (an app
+/// a time zone ahead may already be on it).
+pub fn check_day(client: &Client, day: NaiveDate, field: &'static str) -> ApiResult<()> {
+    let today = client.today();
+    if day > today + Duration::days(1) || day < client.delivery_date {
+        return Err(ApiError::invalid(
+            field,
+            "must be between the delivery date and today",
+        ));
+    }
+    Ok(())
+}
+
+/// The stage and level a session was at: as given, or her plan's.
+fn step_of(plan: Option<&Plan>, session: &Session) -> ApiResult<(StageKey, Option<u32>)> {
+    let (stage, level) = match (plan, session.stage) {
+        (_, Some(stage)) => (stage, session.level),
+        (Some(p), None) => {
+            let s = p.state().step;
+            (s.stage, session.level.or(s.level))
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "stage",
+                "is required when she has no active plan",
+            ))
+        }
+    };
+    if stage != StageKey::Jogging && level.is_some() {
+        return Err(ApiError::invalid(
+            "level",
+            "only jogging sessions have a level",
+        ));
+    }
+    if level.is_some_and(|l| l == 0 || l > 100) {
+        return Err(ApiError::invalid("level", "must be a level of the ladder"));
+    }
+    Ok((stage, level))
+}
+
+/// Logs a session for her; `false` with the first record when this is a retry of it. A
+/// session at her plan's stage and level reruns the engine.
+pub async fn log_session(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    client_id: Uuid,
+    session: Session,
+) -> ApiResult<(SessionLog, bool)> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let client = clients::find_accessible(conn, principal, client_id, true).await?;
+        if let Some(existing) = session.id.id {
+            if let Some((first, owner)) =
+                workouts::find_session(conn, principal.organization_id, existing).await?
+            {
+                let digest = first.request_digest.clone();
+                return Ok((session.id.retry(first, owner, &digest, client.id)?, false));
+            }
+        }
+        check_day(&client, session.performed_on, "performed_on")?;
+        let plan = plans::current_for_client(conn, client.id, false)
+            .await?
+            .filter(|p| p.is_live());
+        let (stage, level) = step_of(plan.as_ref(), &session)?;
+        let new = NewSessionLog {
+            id: session.id.new_id(),
+            organization_id: principal.organization_id,
+            client_id: client.id,
+            plan_id: plan.as_ref().map(|p| p.id),
+            performed_on: session.performed_on,
+            stage: stage.as_str().into(),
+            level: level.map(|l| l as i32),
+            completed: session.completed,
+            duration_minutes: session.duration_minutes.map(|m| m as i32),
+            rpe: session.rpe.map(i16::from),
+            notes: session.notes.filter(|n| !n.trim().is_empty()),
+            request_digest: session.id.fingerprint.clone(),
+            recorded_by: Some(principal.user_id),
+        };
+        let Some(log) = workouts::insert_session(conn, &new).await? else {
+            // The id is taken: by a retry running at the same time (retry to get its answer),
+            // or by a record elsewhere.
+            return Err(
+                match workouts::find_session(conn, principal.organization_id, new.id).await? {
+                    Some(_) => ApiError::Conflict(
+                        "This session is being logged by another request; retry.".into(),
+                    ),
+                    None => ApiError::IdInUse,
+                },
+            );
+        };
+        let at_step = plan.is_some_and(|p| p.stage == log.stage && p.level == log.level);
+        let event = Entry::new(
+            principal.actor(),
+            "session.log",
+            "session",
+            log.id,
+            serde_json::json!({"client_id": client.id, "performed_on": log.performed_on,
+                "stage": log.stage, "level": log.level, "completed": log.completed,
+                "duration_minutes": log.duration_minutes, "rpe": log.rpe}),
+        );
+        let cause = at_step.then(|| Cause::new("session", log.id));
+        changed(conn, &client, event, cause).await?;
+        Ok((log, true))
+    })
+    .await
+}
+
+/// A readiness-test result as she (or her coach) records it.
+pub struct Readiness {
+    pub test: ReadinessTestKey,
+    pub reached: u32,
+    /// `left`, `right` or `both`.
+    pub side: &'static str,
+    pub symptom_free: bool,
+    pub performed_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+}
+
+/// Records a readiness-test result against her live plan's program; the engine reruns.
+pub async fn record_readiness(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    client_id: Uuid,
+    result: Readiness,
+) -> ApiResult<ReadinessResult> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let client = clients::find_accessible(conn, principal, client_id, true).await?;
+        let plan = plans::current_for_client(conn, client.id, false)
+            .await?
+            .filter(|p| p.is_live())
+            .ok_or_else(|| ApiError::invalid("test", "she has no active plan to test against"))?;
+        let stages = programs::pinned_stages(
+            conn,
+            client.organization_id,
+            plan.program_id,
+            plan.program_version,
+        )
+        .await?;
+        let (stage, spec) = stages
+            .iter()
+            .find_map(|s| {
+                s.readiness_tests
+                    .iter()
+                    .find(|t| t.key == result.test)
+                    .map(|t| (s.key, t.clone()))
+            })
+            .ok_or_else(|| ApiError::invalid("test", "is not a readiness test of her program"))?;
+        if spec.per_side && result.side == "both" {
+            return Err(ApiError::invalid(
+                "side",
+                "this test is recorded for the left and the right side",
+            ));
+        }
+        let performed_on = result.performed_on.unwrap_or(client.today());
+        check_day(&client, performed_on, "performed_on")?;
+        let stored = workouts::insert_readiness(
+            conn,
+            &ReadinessResult {
+                id: Uuid::now_v7(),
+                organization_id: principal.organization_id,
+                client_id: client.id,
+                plan_id: Some(plan.id),
+                stage,
+                test: result.test.as_str().into(),
+                reached: result.reached as i32,
+                side: result.side.into(),
+                symptom_free: result.symptom_free,
+                passed: result.symptom_free && result.reached >= spec.target(),
+                performed_on,
+                notes: result.notes.filter(|n| !n.trim().is_empty()),
+                recorded_by: Some(principal.user_id),
+                created_at: Utc::now(),
+            },
+        )
+        .await?;
+        let event = Entry::new(
+            principal.actor(),
+            "readiness.record",
+            "readiness_result",
+            stored.id,
+            serde_json::json!({"client_id": client.id, "test": stored.test,
+                "reached": stored.reached, "side": stored.side,
+                "symptom_free": stored.symptom_free, "passed": stored.passed}),
+        );
+        let cause = Cause::new("readiness_result", stored.id);
+        changed(conn, &client, event, Some(cause)).await?;
+        Ok(stored)
+    })
+    .await
+}
