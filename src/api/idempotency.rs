@@ -14,7 +14,12 @@
 //! retry would duplicate); `POST /v1/coaches`, `POST /v1/service-tokens` and client invitations
 //! (their answers carry a one-time secret, which is never stored; a repeated coach is refused
 //! by her email, and a repeated token or invitation is a new one, the old one revocable); and
-//! imports (the import keeps its own key, with the same rules, inside its batch transaction).
+//! imports, which read bodies of up to 32 MiB and hold their own batch transaction: they claim
+//! and keep their key inside it through the same functions ([`key_of`], [`fingerprint`],
+//! [`replay`]), so the rules, the messages and the replayed answer are the same.
+//!
+//! A write whose body names its own `id` (reports, sessions, check-ins) is also safe to retry
+//! without a key: `usecases::ChosenId`.
 
 use std::cell::RefCell;
 use std::future::{ready, Ready};
@@ -168,7 +173,8 @@ pub async fn idempotency(
     }
 }
 
-fn key_of(req: &HttpRequest) -> Result<String, ApiError> {
+/// The request's `Idempotency-Key`, trimmed; 422 unless it is 1 to 255 visible characters.
+pub fn key_of(req: &HttpRequest) -> Result<String, ApiError> {
     let key = req
         .headers()
         .get(HEADER)
@@ -201,14 +207,7 @@ async fn claim(
     let too_large =
         || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {limit} bytes."));
     let body = read_limited(payload, limit, too_large).await?.freeze();
-    let digest = crate::fingerprint::of(&format!(
-        "{}|{}|{}|{}|{}",
-        http.method(),
-        http.match_info().as_str(),
-        principal.caller_id(),
-        http.content_type(),
-        crate::fingerprint::hex(&body)
-    ));
+    let digest = fingerprint(http, http.match_info().as_str(), principal, &body);
     let mut conn = state.pool.get().await?;
     AnsiTransactionManager::begin_transaction(&mut *conn).await?;
     let claimed = idempotency::claim(&mut conn, principal.organization_id, &key, &digest).await;
@@ -334,7 +333,22 @@ async fn rollback(conn: &mut DbConn) {
     let _ = AnsiTransactionManager::rollback_transaction(&mut **conn).await;
 }
 
-fn replay(first: StoredResponse) -> HttpResponse {
+/// What a key's request is compared by: the method, the route (with whatever else of the request
+/// changes its meaning), the caller (a key's answer is replayed to its caller alone), the
+/// content type and the body.
+pub fn fingerprint(http: &HttpRequest, route: &str, principal: &Principal, body: &[u8]) -> Vec<u8> {
+    crate::fingerprint::of(&format!(
+        "{}|{}|{}|{}|{}",
+        http.method(),
+        route,
+        principal.caller_id(),
+        http.content_type(),
+        crate::fingerprint::hex(body)
+    ))
+}
+
+/// The kept answer to a key, sent again with `Idempotent-Replayed: true`.
+pub fn replay(first: StoredResponse) -> HttpResponse {
     let mut builder =
         HttpResponse::build(StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK));
     for (name, value) in &first.headers {

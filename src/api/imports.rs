@@ -191,16 +191,9 @@ pub async fn import_clients(
     let format = format_of(&req)?;
     let key = req
         .headers()
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_string))
-        .transpose()
-        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable text"))?;
-    if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 255) {
-        return Err(ApiError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 characters",
-        ));
-    }
+        .contains_key(super::idempotency::HEADER)
+        .then(|| super::idempotency::key_of(&req))
+        .transpose()?;
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -219,30 +212,25 @@ pub async fn import_clients(
         })?;
     let body = read_limited(&mut payload.into_inner(), MAX_BYTES, too_many_rows).await?;
     let skip = query.on_error == Some(OnError::Skip);
-    // The caller is part of what is compared: a key's answer is replayed to her alone.
-    let digest = crate::fingerprint::of(&format!(
-        "{}|{}|{}|{}|{}",
-        principal.caller_id(),
+    // A dry run and a run that skips bad rows are other requests than a plain import.
+    let route = format!(
+        "{}?dry_run={}&on_error={}",
+        req.match_info().as_str(),
         query.dry_run,
-        skip,
-        req.content_type(),
-        crate::fingerprint::hex(&body)
-    ));
+        if skip { "skip" } else { "fail" }
+    );
+    let digest = super::idempotency::fingerprint(&req, &route, &principal, &body);
     let (headers, rows) = Rows::open(format, &body)?;
 
     let mut conn = state.pool.get().await?;
     let mut reader = state.pool.get().await?;
     let today = Utc::now().date_naive();
-    let (status, report) = conn
+    let imported = conn
         .transaction::<_, ApiError, _>(async |conn| {
             if let Some(key) = &key {
                 match idempotency::claim(conn, principal.organization_id, key, &digest).await? {
                     idempotency::KeyState::New => {}
-                    idempotency::KeyState::Replay(first) => {
-                        let report: ImportReport =
-                            serde_json::from_slice(&first.body).map_err(anyhow::Error::from)?;
-                        return Ok((first.status, report));
-                    }
+                    idempotency::KeyState::Replay(first) => return Ok(Imported::Replayed(first)),
                     idempotency::KeyState::Mismatch => {
                         return Err(ApiError::invalid(
                             "Idempotency-Key",
@@ -354,11 +342,17 @@ pub async fn import_clients(
                 };
                 idempotency::store(conn, principal.organization_id, key, &answer).await?;
             }
-            Ok((200, report))
+            Ok(Imported::Fresh(report))
         })
         .await?;
-    Ok(HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
-    )
-    .json(report))
+    Ok(match imported {
+        Imported::Fresh(report) => HttpResponse::Ok().json(report),
+        Imported::Replayed(first) => super::idempotency::replay(first),
+    })
+}
+
+/// An import's answer: its report, or the kept answer to the same key and body.
+enum Imported {
+    Fresh(ImportReport),
+    Replayed(idempotency::StoredResponse),
 }

@@ -419,10 +419,39 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
     )
     .await;
     assert_eq!(replay.status(), 200);
+    // Replayed as every kept answer is, by the same rules as the other writes.
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.headers()["content-type"], "application/json");
     assert_eq!(
         replay.json::<Value>().await.unwrap(),
         first,
         "the first answer, not 'unchanged'"
+    );
+    // A dry run with the same key is another request.
+    let problem = assert_problem(
+        post(
+            &app,
+            &admin.token,
+            "?dry_run=true",
+            "text/csv",
+            CSV,
+            Some("nightly-2026-11-25"),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    // A key of blanks is no key; the message is the one every write gives.
+    let problem = assert_problem(
+        post(&app, &admin.token, "", "text/csv", CSV, Some("   ")).await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "must be 1 to 255 visible ASCII characters"
     );
     assert_eq!(count(&app, "clients").await, 3);
     let problem = assert_problem(
