@@ -11,9 +11,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::idempotency::{Db, IdempotencyKey};
-use super::{client_id_of, Page, PageQuery};
+use super::{Page, PageQuery};
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::Client;
 use crate::db::{clients, reports};
@@ -200,11 +200,10 @@ pub struct SubmittedCheckIn {
 pub async fn submit_check_in(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<CheckInInput>,
 ) -> ApiResult<HttpResponse> {
     body.check()?;
-    let id = client_id_of(&principal, &client_id)?;
     let answers = usecases::check_ins::Answers {
         id: ChosenId::of(body.id, &body)?,
         checked_on: body.checked_on,
@@ -263,7 +262,7 @@ pub struct CheckInListQuery {
 pub async fn list_check_ins(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<CheckInListQuery>,
 ) -> ApiResult<web::Json<Page<CheckInView>>> {
     let (limit, after) = PageQuery {
@@ -271,7 +270,6 @@ pub async fn list_check_ins(
         cursor: query.cursor,
     }
     .parse()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let rows =

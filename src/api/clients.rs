@@ -13,10 +13,10 @@ use uuid::Uuid;
 use super::docs::{
     AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors, TooManyRequests,
 };
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::workouts::{ReadinessResultView, SessionLogView};
-use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
+use super::{check_if_match, etag, if_match, today_in, Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
 use crate::db::{audit, erasure, plans, users, workouts};
@@ -454,9 +454,8 @@ pub async fn create_client(
 pub async fn get_client(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     super::note_staff_read(&state, &principal, "client.read", client.id);
@@ -476,9 +475,8 @@ pub async fn get_client(
 pub async fn delete_client(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let login = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -521,9 +519,8 @@ pub async fn delete_client(
 pub async fn invite_client(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let invitation = conn
         .transaction::<_, ApiError, _>(async |conn| {

@@ -10,11 +10,46 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::domain::identity::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// A JSON request body of type `T`.
 pub struct JsonBody<T>(pub T);
+
+/// The client a route's `{client_id}` names, resolved for the caller: `me` is her own record
+/// (for anyone else, or a malformed id, 404). Whether the caller may see that client is asked
+/// when it is loaded (`db::clients::find_accessible`), so a client out of reach is a 404 too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRef(pub uuid::Uuid);
+
+impl ClientRef {
+    /// `raw` as the principal means it.
+    pub fn resolve(principal: &Principal, raw: &str) -> Result<Self, ApiError> {
+        if raw == "me" {
+            return principal.client_id.map(ClientRef).ok_or(ApiError::NotFound);
+        }
+        raw.parse().map(ClientRef).map_err(|_| ApiError::NotFound)
+    }
+}
+
+impl FromRequest for ClientRef {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            match (Principal::of(req), req.match_info().get("client_id")) {
+                (Some(principal), Some(raw)) => ClientRef::resolve(&principal, raw),
+                // A route without `{client_id}`, or one missing from the policy.
+                _ => Err(ApiError::Internal(anyhow::anyhow!(
+                    "no client for {}",
+                    req.match_pattern().unwrap_or_default()
+                ))),
+            },
+        )
+    }
+}
 
 fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
@@ -350,5 +385,37 @@ mod tests {
                 Err(ApiError::BadRequest(_))
             ));
         }
+    }
+
+    #[test]
+    fn me_is_her_own_record_and_anything_unreadable_is_not_found() {
+        use crate::domain::identity::Role;
+        let her = uuid::Uuid::now_v7();
+        let client = Principal {
+            user_id: uuid::Uuid::now_v7(),
+            organization_id: uuid::Uuid::now_v7(),
+            role: Role::Client,
+            client_id: Some(her),
+            service_token: None,
+        };
+        assert_eq!(ClientRef::resolve(&client, "me").unwrap(), ClientRef(her));
+        let other = uuid::Uuid::now_v7();
+        assert_eq!(
+            ClientRef::resolve(&client, &other.to_string()).unwrap(),
+            ClientRef(other)
+        );
+        let coach = Principal {
+            role: Role::Coach,
+            client_id: None,
+            ..client
+        };
+        assert!(matches!(
+            ClientRef::resolve(&coach, "me"),
+            Err(ApiError::NotFound)
+        ));
+        assert!(matches!(
+            ClientRef::resolve(&coach, "not-an-id"),
+            Err(ApiError::NotFound)
+        ));
     }
 }

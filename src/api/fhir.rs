@@ -14,10 +14,10 @@ use serde_json::{json, Map, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::audit_staff_read;
 use super::docs::{NotFound, ReadErrors, TooManyRequests};
-use super::extract::QueryParams;
+use super::extract::{ClientRef, QueryParams};
 use super::programs::VersionQuery;
-use super::{audit_staff_read, client_id_of};
 use crate::db::check_ins::CheckIn;
 use crate::db::clients::Client;
 use crate::db::plans::Plan;
@@ -498,9 +498,8 @@ pub async fn client_bundle(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let mut with_stages = Vec::new();

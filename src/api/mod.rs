@@ -166,17 +166,6 @@ pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiEr
     }
 }
 
-/// `{client_id}` in a path: a client's id, or `me` for a client's own token.
-pub fn client_id_of(
-    principal: &crate::domain::identity::Principal,
-    raw: &str,
-) -> Result<Uuid, ApiError> {
-    if raw == "me" {
-        return principal.client_id.ok_or(ApiError::NotFound);
-    }
-    raw.parse().map_err(|_| ApiError::NotFound)
-}
-
 /// Today in the client's time zone.
 pub fn today_in(timezone: &str) -> chrono::NaiveDate {
     crate::domain::client::day_in(timezone, chrono::Utc::now())

@@ -11,8 +11,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
-use super::extract::{JsonBody, QueryParams};
-use super::{check_if_match, client_id_of, etag, if_match, today_in, Page, PageQuery};
+use super::extract::{ClientRef, JsonBody, QueryParams};
+use super::{check_if_match, etag, if_match, today_in, Page, PageQuery};
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
 use crate::db::{audit, programs, workouts};
@@ -254,10 +254,9 @@ pub struct AssignPlan {
 pub async fn assign_plan(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<AssignPlan>,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let (plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -309,9 +308,8 @@ pub async fn assign_plan(
 async fn load_plan_for_update(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    raw: &str,
+    id: Uuid,
 ) -> ApiResult<(Client, Plan)> {
-    let id = client_id_of(principal, raw)?;
     let client = clients::find_accessible(conn, principal, id, true).await?;
     let plan = plans::current_for_client(conn, client.id, true)
         .await?
@@ -324,10 +322,9 @@ async fn load_plan_for_update(
 async fn read_plan(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    raw: &str,
+    id: Uuid,
     date: Option<NaiveDate>,
 ) -> ApiResult<(Plan, Prescription)> {
-    let id = client_id_of(principal, raw)?;
     // Her today, in her time zone, is within a day of today in UTC: read her jogs from a week
     // before the earliest it can be, and keep the week before the day once it is known.
     let since =
@@ -350,7 +347,7 @@ pub(crate) async fn with_today(
     principal: &Principal,
     plan: Plan,
 ) -> ApiResult<PlanView> {
-    let (live, next) = read_plan(conn, principal, &plan.client_id.to_string(), None).await?;
+    let (live, next) = read_plan(conn, principal, plan.client_id, None).await?;
     let mut view = PlanView::without_prescription(plan);
     if live.id == view.id {
         view.next_session = Some(next);
@@ -368,10 +365,10 @@ pub(crate) async fn with_today(
 pub async fn get_plan(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let (plan, next) = read_plan(&mut conn, &principal, &client_id, None).await?;
+    let (plan, next) = read_plan(&mut conn, &principal, id, None).await?;
     super::note_staff_read(&state, &principal, "plan.read", plan.client_id);
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
@@ -400,11 +397,11 @@ pub struct TodayQuery {
 pub async fn get_today(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<TodayQuery>,
 ) -> ApiResult<web::Json<Prescription>> {
     let mut conn = state.pool.get().await?;
-    let (plan, prescription) = read_plan(&mut conn, &principal, &client_id, query.date).await?;
+    let (plan, prescription) = read_plan(&mut conn, &principal, id, query.date).await?;
     super::note_staff_read(&state, &principal, "plan.today.read", plan.client_id);
     Ok(web::Json(prescription))
 }
@@ -417,11 +414,10 @@ pub async fn get_today(
 pub async fn list_transitions(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> ApiResult<web::Json<Page<TransitionView>>> {
     let (limit, before) = query.parse()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let rows = plans::transitions_for_client(&mut conn, client.id, before, limit).await?;
@@ -480,7 +476,7 @@ pub async fn create_transition(
     req: HttpRequest,
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<TransitionBody>,
 ) -> ApiResult<HttpResponse> {
     let reason = body.reason.trim().to_string();
@@ -497,7 +493,7 @@ pub async fn create_transition(
     let mut conn = db.get().await?;
     let (transition, plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let (client, plan) = load_plan_for_update(conn, &principal, &client_id).await?;
+            let (client, plan) = load_plan_for_update(conn, &principal, id).await?;
             check_if_match(if_match.as_deref(), plan.revision)?;
             let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
             let today = today_in(&client.timezone);

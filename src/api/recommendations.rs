@@ -9,9 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::client_id_of;
 use super::docs::{NotFound, ReadErrors};
-use super::extract::QueryParams;
+use super::extract::{ClientRef, QueryParams};
 use crate::db::clients;
 use crate::db::engine_runs::{self, EngineRun};
 use crate::domain::engine::Recommendation;
@@ -125,10 +124,9 @@ impl TryFrom<EngineRun> for RecommendationTrace {
 pub async fn get_recommendation(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<RecommendationQuery>,
 ) -> ApiResult<web::Json<RecommendationTrace>> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let run = match query.at {

@@ -11,9 +11,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::TransitionView;
-use super::{client_id_of, today_in, Page, PageQuery};
+use super::{today_in, Page, PageQuery};
 use crate::db::engine_runs::Cause;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
 use crate::db::{audit, clients, plans, workouts};
@@ -262,11 +262,10 @@ pub struct SubmittedReport {
 pub async fn submit_report(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<SymptomReportInput>,
 ) -> ApiResult<HttpResponse> {
     let symptoms = body.validate()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
     if let Some(map) = symptoms_json.as_object_mut() {
         for key in ["id", "timing", "session_id", "reported_on", "notes"] {
@@ -325,7 +324,7 @@ pub struct ReportListQuery {
 pub async fn list_reports(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<ReportListQuery>,
 ) -> ApiResult<web::Json<Page<SymptomReportView>>> {
     let (limit, after) = PageQuery {
@@ -333,7 +332,6 @@ pub async fn list_reports(
         cursor: query.cursor,
     }
     .parse()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let filter = ReportFilter {
@@ -369,10 +367,10 @@ pub async fn list_reports(
 pub async fn get_report(
     state: web::Data<AppState>,
     principal: Principal,
+    ClientRef(id): ClientRef,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<web::Json<SymptomReportView>> {
-    let (client_ref, report_id) = path.into_inner();
-    let id = client_id_of(&principal, &client_ref)?;
+    let (_, report_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let report = reports::find(&mut conn, principal.organization_id, report_id)

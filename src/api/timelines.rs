@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use super::clients::ClientView;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
-use super::extract::JsonBody;
+use super::extract::{ClientRef, JsonBody};
 use super::idempotency::Db;
 use super::plans::{plan_response, PlanView};
-use super::{client_id_of, today_in};
+use super::today_in;
 use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, JoggingGate};
 use crate::db::{audit, clients};
@@ -83,12 +83,11 @@ fn text(field: &'static str, value: &str, max: usize) -> Result<String, FieldErr
 pub async fn record_scar_clearance(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<ScarClearanceInput>,
 ) -> ApiResult<web::Json<ClientView>> {
     let clinician =
         text("clinician", &body.clinician, 200).map_err(|e| ApiError::Validation(vec![e]))?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let client = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -134,9 +133,8 @@ pub async fn record_scar_clearance(
 pub async fn withdraw_scar_clearance(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<web::Json<ClientView>> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let client = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -200,7 +198,7 @@ pub struct JoggingGateInput {
 pub async fn set_jogging_gate(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<JoggingGateInput>,
 ) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
@@ -210,7 +208,6 @@ pub async fn set_jogging_gate(
     let agreed_by = text("agreed_by", &body.agreed_by, 200)
         .map_err(|e| errors.push(e))
         .ok();
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let plan = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -253,9 +250,8 @@ pub async fn set_jogging_gate(
 pub async fn remove_jogging_gate(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = db.get().await?;
     let plan = conn
         .transaction::<_, ApiError, _>(async |conn| {

@@ -11,8 +11,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
-use super::extract::{JsonBody, QueryParams};
-use super::{client_id_of, Page, PageQuery};
+use super::extract::{ClientRef, JsonBody, QueryParams};
+use super::{Page, PageQuery};
 use crate::db::clients;
 use crate::db::workouts::{self, Range, ReadinessResult, SessionLog};
 use crate::domain::identity::Principal;
@@ -132,7 +132,7 @@ pub struct SessionListQuery {
 pub async fn list_sessions(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<SessionListQuery>,
 ) -> ApiResult<web::Json<Page<SessionLogView>>> {
     let (limit, after) = PageQuery {
@@ -140,7 +140,6 @@ pub async fn list_sessions(
         cursor: query.cursor,
     }
     .parse()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let range = Range {
@@ -172,7 +171,7 @@ pub async fn list_sessions(
 pub async fn log_session(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<NewSession>,
 ) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
@@ -195,7 +194,6 @@ pub async fn log_session(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let id = client_id_of(&principal, &client_id)?;
     let session = usecases::workouts::Session {
         id: ChosenId::of(body.id, &body)?,
         performed_on: body.performed_on,
@@ -297,11 +295,10 @@ pub struct NewReadinessResult {
 pub async fn list_readiness(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> ApiResult<web::Json<Page<ReadinessResultView>>> {
     let (limit, after) = query.parse()?;
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.pool.get().await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let rows = workouts::list_readiness(&mut conn, client.id, after, limit).await?;
@@ -326,7 +323,7 @@ pub async fn list_readiness(
 pub async fn record_readiness(
     db: Db,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<NewReadinessResult>,
 ) -> ApiResult<HttpResponse> {
     if body.reached > 100_000 {
@@ -342,7 +339,6 @@ pub async fn record_readiness(
             "must be at most 5000 characters",
         ));
     }
-    let id = client_id_of(&principal, &client_id)?;
     let readiness = usecases::workouts::Readiness {
         test: body.test,
         reached: body.reached,

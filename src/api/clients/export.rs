@@ -26,9 +26,8 @@ pub struct ClientExport {
 pub async fn export_client(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
 ) -> ApiResult<web::Json<ClientExport>> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let plans = plans::all_for_client(&mut conn, client.id).await?;

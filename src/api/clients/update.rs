@@ -147,10 +147,9 @@ pub async fn update_client(
     req: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     JsonBody(patch): JsonBody<ClientPatch>,
 ) -> ApiResult<HttpResponse> {
-    let id = client_id_of(&principal, &client_id)?;
     let if_match = if_match(&req);
     let patch = serde_json::to_value(&patch).map_err(anyhow::Error::from)?;
     let mut conn = state.pool.get().await?;

@@ -88,10 +88,9 @@ pub struct Timeline {
 pub async fn timeline(
     state: web::Data<AppState>,
     principal: Principal,
-    client_id: web::Path<String>,
+    ClientRef(id): ClientRef,
     QueryParams(query): QueryParams<TimelineQuery>,
 ) -> ApiResult<web::Json<Timeline>> {
-    let id = client_id_of(&principal, &client_id)?;
     let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let until = query.until.unwrap_or_else(|| today_in(&client.timezone));
