@@ -224,131 +224,163 @@ pub async fn import_clients(
 
     let mut conn = state.pool.get().await?;
     let mut reader = state.pool.get().await?;
-    let today = Utc::now().date_naive();
+    let import = Import {
+        principal: &principal,
+        key: key.as_deref(),
+        digest: &digest,
+        dry_run: query.dry_run,
+        skip,
+    };
     let imported = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            if let Some(key) = &key {
-                match idempotency::claim(conn, principal.organization_id, key, &digest).await? {
-                    idempotency::KeyState::New => {}
-                    idempotency::KeyState::Replay(first) => return Ok(Imported::Replayed(first)),
-                    idempotency::KeyState::Mismatch => {
-                        return Err(ApiError::invalid(
-                            "Idempotency-Key",
-                            "was already used with another request",
-                        ))
-                    }
-                }
-            }
-            let coaches: HashMap<String, Uuid> = users::list_in_organization(
-                conn,
-                principal.organization_id,
-                Role::Coach,
-                None,
-                i64::MAX,
-            )
-            .await?
-            .into_iter()
-            .map(|u| (u.email.to_lowercase(), u.id))
-            .collect();
-            let mut validation = Validation {
-                principal: &principal,
-                headers: &headers,
-                today,
-                coach_ids: coaches.values().copied().collect(),
-                coaches,
-                seen: HashSet::new(),
-                batch_emails: HashSet::new(),
-                program_steps: HashMap::new(),
-                problems: Problems::default(),
-                total: 0,
-                created: 0,
-                updated: 0,
-                unchanged: 0,
-            };
-            let mut plans_started = 0u64;
-            let mut rows = rows.peekable();
-            // A chunk at a time, so memory holds the body and two chunks; the one transaction
-            // still makes the whole batch all or nothing. While one chunk is written, the next
-            // is read and validated on a second connection, so the service's work and the
-            // database's overlap.
-            let mut next = validation.next_batch(&mut reader, &mut rows).await?;
-            while let Some(batch) = next {
-                // Once a row has failed an all-or-nothing import, nothing more is written: the
-                // rest is only validated, to list every bad row.
-                let write = !query.dry_run && (skip || validation.problems.count == 0);
-                let would_start = batch.new_with_program;
-                let writing = async {
-                    if write {
-                        write_batch(conn, &principal, today, batch).await
-                    } else {
-                        Ok(would_start)
-                    }
-                };
-                let (started, following) =
-                    tokio::try_join!(writing, validation.next_batch(&mut reader, &mut rows))?;
-                plans_started += started;
-                next = following;
-            }
-            let Validation {
-                problems,
-                total,
-                created: created_count,
-                updated: updated_count,
-                unchanged,
-                ..
-            } = validation;
-            let Problems {
-                mut shown,
-                count,
-                failed_rows,
-            } = problems;
-            shown.sort_by_key(|e| e.row);
-            let failed = failed_rows.len() as u64;
-            if count > 0 && !skip {
-                return Err(ApiError::Validation(shown));
-            }
-            let errors_not_shown = (count - shown.len()) as u64;
-            let report = ImportReport {
-                dry_run: query.dry_run,
-                rows: total,
-                created: created_count,
-                updated: updated_count,
-                unchanged,
-                failed,
-                plans_started,
-                errors: shown,
-                errors_not_shown,
-            };
-            if !query.dry_run && created_count + updated_count + plans_started > 0 {
-                webhooks::enqueue(
-                    conn,
-                    principal.organization_id,
-                    EventType::ClientImported.as_str(),
-                    None,
-                    serde_json::json!({
-                        "rows": total, "created": created_count, "updated": updated_count,
-                        "unchanged": unchanged, "failed": failed, "plans_started": plans_started,
-                    }),
-                )
-                .await?;
-            }
-            if let Some(key) = &key {
-                let body = serde_json::to_vec(&report).map_err(anyhow::Error::from)?;
-                let headers = vec![("content-type".to_string(), "application/json".to_string())];
-                let answer = idempotency::StoredResponse {
-                    status: 200,
-                    headers,
-                    body,
-                };
-                idempotency::store(conn, principal.organization_id, key, &answer).await?;
-            }
-            Ok(Imported::Fresh(report))
+            import.run(conn, &mut reader, &headers, rows).await
         })
         .await?;
     Ok(match imported {
         Imported::Fresh(report) => HttpResponse::Ok().json(report),
         Imported::Replayed(first) => super::idempotency::replay(first),
     })
+}
+
+/// One import as asked: by whom, under which key, and how.
+struct Import<'a> {
+    principal: &'a Principal,
+    key: Option<&'a str>,
+    digest: &'a [u8],
+    dry_run: bool,
+    skip: bool,
+}
+
+impl Import<'_> {
+    /// The whole import in `conn`'s transaction, reading and validating on `reader`: the key
+    /// claimed, the rows checked and written chunk by chunk, the report, its webhook event, and
+    /// the answer kept under the key.
+    async fn run(
+        &self,
+        conn: &mut AsyncPgConnection,
+        reader: &mut AsyncPgConnection,
+        headers: &[String],
+        rows: Rows<'_>,
+    ) -> Result<Imported, ApiError> {
+        let organization_id = self.principal.organization_id;
+        if let Some(key) = self.key {
+            match idempotency::claim(conn, organization_id, key, self.digest).await? {
+                idempotency::KeyState::New => {}
+                idempotency::KeyState::Replay(first) => return Ok(Imported::Replayed(first)),
+                idempotency::KeyState::Mismatch => {
+                    return Err(ApiError::invalid(
+                        "Idempotency-Key",
+                        "was already used with another request",
+                    ))
+                }
+            }
+        }
+        let coaches: HashMap<String, Uuid> =
+            users::list_in_organization(conn, organization_id, Role::Coach, None, i64::MAX)
+                .await?
+                .into_iter()
+                .map(|u| (u.email.to_lowercase(), u.id))
+                .collect();
+        let mut validation = Validation::new(self.principal, headers, coaches);
+        let plans_started = self
+            .write_chunks(conn, reader, &mut validation, rows)
+            .await?;
+        let report = self.report(validation, plans_started)?;
+        if !self.dry_run && report.created + report.updated + plans_started > 0 {
+            webhooks::enqueue(
+                conn,
+                organization_id,
+                EventType::ClientImported.as_str(),
+                None,
+                serde_json::json!({
+                    "rows": report.rows, "created": report.created, "updated": report.updated,
+                    "unchanged": report.unchanged, "failed": report.failed,
+                    "plans_started": plans_started,
+                }),
+            )
+            .await?;
+        }
+        if let Some(key) = self.key {
+            let answer = idempotency::StoredResponse {
+                status: 200,
+                headers: vec![("content-type".to_string(), "application/json".to_string())],
+                body: serde_json::to_vec(&report).map_err(anyhow::Error::from)?,
+            };
+            idempotency::store(conn, organization_id, key, &answer).await?;
+        }
+        Ok(Imported::Fresh(report))
+    }
+
+    /// A chunk at a time, so memory holds the body and two chunks; the one transaction still
+    /// makes the whole batch all or nothing. While one chunk is written, the next is read and
+    /// validated on a second connection, so the service's work and the database's overlap.
+    /// How many plans were (or, in a dry run, would be) started.
+    async fn write_chunks(
+        &self,
+        conn: &mut AsyncPgConnection,
+        reader: &mut AsyncPgConnection,
+        validation: &mut Validation<'_>,
+        rows: Rows<'_>,
+    ) -> Result<u64, ApiError> {
+        let mut plans_started = 0u64;
+        let mut rows = rows.peekable();
+        let mut next = validation.next_batch(reader, &mut rows).await?;
+        while let Some(batch) = next {
+            // Once a row has failed an all-or-nothing import, nothing more is written: the
+            // rest is only validated, to list every bad row.
+            let write = !self.dry_run && (self.skip || validation.problems.count == 0);
+            let would_start = batch.new_with_program;
+            let today = validation.today;
+            let writing = async {
+                if write {
+                    write_batch(conn, self.principal, today, batch).await
+                } else {
+                    Ok(would_start)
+                }
+            };
+            let (started, following) =
+                tokio::try_join!(writing, validation.next_batch(reader, &mut rows))?;
+            plans_started += started;
+            next = following;
+        }
+        Ok(plans_started)
+    }
+
+    /// What the import did, or (all or nothing, and a row failed) the rows that failed.
+    fn report(
+        &self,
+        validation: Validation<'_>,
+        plans_started: u64,
+    ) -> Result<ImportReport, ApiError> {
+        let Validation {
+            problems,
+            total,
+            created,
+            updated,
+            unchanged,
+            ..
+        } = validation;
+        let Problems {
+            mut shown,
+            count,
+            failed_rows,
+        } = problems;
+        shown.sort_by_key(|e| e.row);
+        if count > 0 && !self.skip {
+            return Err(ApiError::Validation(shown));
+        }
+        Ok(ImportReport {
+            dry_run: self.dry_run,
+            rows: total,
+            created,
+            updated,
+            unchanged,
+            failed: failed_rows.len() as u64,
+            plans_started,
+            errors_not_shown: (count - shown.len()) as u64,
+            errors: shown,
+        })
+    }
 }
 
 /// An import's answer: its report, or the kept answer to the same key and body.

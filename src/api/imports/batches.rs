@@ -70,7 +70,31 @@ pub(super) struct Validation<'a> {
     pub(super) unchanged: u64,
 }
 
-impl Validation<'_> {
+impl<'a> Validation<'a> {
+    /// Nothing read yet, for `principal`'s import with these columns, her organization's
+    /// coaches by email.
+    pub(super) fn new(
+        principal: &'a Principal,
+        headers: &'a [String],
+        coaches: HashMap<String, Uuid>,
+    ) -> Self {
+        Validation {
+            principal,
+            headers,
+            today: Utc::now().date_naive(),
+            coach_ids: coaches.values().copied().collect(),
+            coaches,
+            seen: HashSet::new(),
+            batch_emails: HashSet::new(),
+            program_steps: HashMap::new(),
+            problems: Problems::default(),
+            total: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+        }
+    }
+
     /// Reads and validates the next chunk of rows; `None` once the body is done. Lookups go
     /// through `conn`, which sees what is committed: rows of this import that come later
     /// cannot depend on what earlier rows wrote, since an external id and an email may each
@@ -83,9 +107,36 @@ impl Validation<'_> {
         if rows.peek().is_none() {
             return Ok(None);
         }
-        let principal = self.principal;
-        let headers = self.headers;
-        let today = self.today;
+        let chunk = self.read_chunk(rows)?;
+        // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
+        let external_ids: Vec<String> = chunk
+            .iter()
+            .filter_map(|(_, data)| data.external_id(self.headers))
+            .filter(|x| !x.contains('\0'))
+            .collect();
+        let existing: HashMap<String, Client> =
+            imports::existing_by_external_id(conn, self.principal.organization_id, &external_ids)
+                .await?
+                .into_iter()
+                .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
+                .collect();
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(chunk.len());
+        for (row, data) in chunk {
+            let map = data.into_map(self.headers);
+            match self.prepare(row, map, &existing) {
+                Ok(p) => prepared.push(p),
+                Err(es) => es.into_iter().for_each(|e| self.problems.add(e)),
+            }
+        }
+        let kept = self.unique_and_known(conn, prepared).await?;
+        Ok(Some(self.batch(kept)))
+    }
+
+    /// The next chunk of rows that could be read; the others are problems.
+    fn read_chunk(
+        &mut self,
+        rows: &mut std::iter::Peekable<Rows<'_>>,
+    ) -> Result<Vec<(u64, RowData)>, ApiError> {
         let mut chunk = Vec::with_capacity(imports::CHUNK);
         for (row, parsed) in rows.by_ref().take(imports::CHUNK) {
             self.total += 1;
@@ -97,126 +148,111 @@ impl Validation<'_> {
                 Err(e) => self.problems.add(e),
             }
         }
-        // Rows holding U+0000 are refused below; PostgreSQL could not even look them up.
-        let external_ids: Vec<String> = chunk
-            .iter()
-            .filter_map(|(_, data)| data.external_id(headers))
-            .filter(|x| !x.contains('\0'))
-            .collect();
-        let existing: HashMap<String, Client> =
-            imports::existing_by_external_id(conn, principal.organization_id, &external_ids)
-                .await?
-                .into_iter()
-                .filter_map(|c| c.external_id.clone().map(|x| (x, c)))
-                .collect();
-        let (coaches, coach_ids, seen) = (&self.coaches, &self.coach_ids, &mut self.seen);
-        let mut prepared: Vec<Prepared> = Vec::with_capacity(chunk.len());
-        for (row, data) in chunk {
-            let mut map = data.into_map(headers);
-            let outcome = (|| -> Result<Prepared, Vec<FieldError>> {
-                let at = |e: FieldError| vec![e.at_row(row)];
-                if let Some(field) = map.iter().find_map(|(k, v)| {
-                    if k.contains('\0') {
-                        Some(k.clone())
-                    } else {
-                        nul_path(v, k.clone())
-                    }
-                }) {
-                    return Err(at(FieldError::new(field, NUL_MESSAGE)));
-                }
-                let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
-                let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
-                let external_id = match map.get("external_id") {
-                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-                    _ => return Err(at(FieldError::new("external_id", "is required to import"))),
-                };
-                if !seen.insert(external_id.clone()) {
-                    return Err(at(FieldError::new(
-                        "external_id",
-                        "appears twice in this import",
-                    )));
-                }
-                let before = existing.get(&external_id);
-                let mut merged = match before {
-                    Some(c) => {
-                        serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default()
-                    }
-                    None => Value::Object(Map::new()),
-                };
-                merge_patch(&mut merged, Value::Object(map));
-                crate::api::extract::integral_floats_as_integers(&mut merged);
-                let input: ClientInput = serde_path_to_error::deserialize(merged).map_err(|e| {
-                    let path = e.path().to_string();
-                    let message = e.into_inner().to_string();
-                    let field = message
-                        .split('`')
-                        .nth(1)
-                        .filter(|_| {
-                            message.starts_with("unknown field")
-                                || message.starts_with("missing field")
-                        })
-                        .map(str::to_string)
-                        .unwrap_or(path);
-                    at(FieldError::new(field, message))
-                })?;
-                let mut fields = input
-                    .validate(today, principal.user_id, before)
-                    .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
-                fields.coach_id = match (coach_email, fields.coach_id) {
-                    (Some(email), _) => {
-                        Some(*coaches.get(&email.to_lowercase()).ok_or_else(|| {
-                            at(FieldError::new(
-                                "coach_email",
-                                "is not an active coach of this organization",
-                            ))
-                        })?)
-                    }
-                    (None, Some(id)) if coach_ids.contains(&id) => Some(id),
-                    (None, Some(_)) => {
-                        return Err(at(FieldError::new(
-                            "coach_id",
-                            "is not an active coach of this organization",
-                        )))
-                    }
-                    (None, None) => None,
-                };
-                if principal.role == Role::Coach {
-                    match fields.coach_id {
-                        None => fields.coach_id = Some(principal.user_id),
-                        Some(id) if id == principal.user_id => {}
-                        Some(_) => {
-                            return Err(at(FieldError::new(
-                                "coach_email",
-                                "a coach imports clients for herself only",
-                            )))
-                        }
-                    }
-                    if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
-                        return Err(at(FieldError::new(
-                            "external_id",
-                            "belongs to a client of another coach",
-                        )));
-                    }
-                }
-                Ok(Prepared {
-                    row,
-                    fields,
-                    existing: before.cloned(),
-                    program,
-                })
-            })();
-            match outcome {
-                Ok(p) => prepared.push(p),
-                Err(es) => es.into_iter().for_each(|e| self.problems.add(e)),
+        Ok(chunk)
+    }
+
+    /// One row as a client's new values (merged onto her record when her external id is known),
+    /// with its coach and program, or what is wrong with it.
+    fn prepare(
+        &mut self,
+        row: u64,
+        mut map: Map<String, Value>,
+        existing: &HashMap<String, Client>,
+    ) -> Result<Prepared, Vec<FieldError>> {
+        let at = |e: FieldError| vec![e.at_row(row)];
+        if let Some(field) = map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(k.clone())
+            } else {
+                nul_path(v, k.clone())
             }
+        }) {
+            return Err(at(FieldError::new(field, NUL_MESSAGE)));
         }
-        // Emails must stay unique in the organization (and in this import).
+        let coach_email = take_string(&mut map, "coach_email", row).map_err(|e| vec![e])?;
+        let program = take_string(&mut map, "program", row).map_err(|e| vec![e])?;
+        let external_id = match map.get("external_id") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            _ => return Err(at(FieldError::new("external_id", "is required to import"))),
+        };
+        if !self.seen.insert(external_id.clone()) {
+            return Err(at(FieldError::new(
+                "external_id",
+                "appears twice in this import",
+            )));
+        }
+        let before = existing.get(&external_id);
+        let input = merged_input(before, map).map_err(at)?;
+        let mut fields = input
+            .validate(self.today, self.principal.user_id, before)
+            .map_err(|errs| errs.into_iter().map(|e| e.at_row(row)).collect::<Vec<_>>())?;
+        fields.coach_id = self
+            .coach_of(coach_email, fields.coach_id, before)
+            .map_err(at)?;
+        Ok(Prepared {
+            row,
+            fields,
+            existing: before.cloned(),
+            program,
+        })
+    }
+
+    /// The row's coach: by `coach_email`, or its `coach_id`, each an active coach of the
+    /// organization; a coach imports her own clients only.
+    fn coach_of(
+        &self,
+        coach_email: Option<String>,
+        coach_id: Option<Uuid>,
+        before: Option<&Client>,
+    ) -> Result<Option<Uuid>, FieldError> {
+        let principal = self.principal;
+        let coach = match (coach_email, coach_id) {
+            (Some(email), _) => {
+                Some(*self.coaches.get(&email.to_lowercase()).ok_or_else(|| {
+                    FieldError::new("coach_email", "is not an active coach of this organization")
+                })?)
+            }
+            (None, Some(id)) if self.coach_ids.contains(&id) => Some(id),
+            (None, Some(_)) => {
+                return Err(FieldError::new(
+                    "coach_id",
+                    "is not an active coach of this organization",
+                ))
+            }
+            (None, None) => None,
+        };
+        if principal.role != Role::Coach {
+            return Ok(coach);
+        }
+        if coach.is_some_and(|id| id != principal.user_id) {
+            return Err(FieldError::new(
+                "coach_email",
+                "a coach imports clients for herself only",
+            ));
+        }
+        if before.is_some_and(|c| c.coach_id != Some(principal.user_id)) {
+            return Err(FieldError::new(
+                "external_id",
+                "belongs to a client of another coach",
+            ));
+        }
+        Ok(Some(principal.user_id))
+    }
+
+    /// The rows whose email no other client of the organization (or row of this import) has,
+    /// and whose program is one of the organization's.
+    async fn unique_and_known(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        prepared: Vec<Prepared>,
+    ) -> Result<Vec<Prepared>, ApiError> {
+        let organization_id = self.principal.organization_id;
         let emails: Vec<String> = prepared
             .iter()
             .filter_map(|p| p.fields.email.as_ref().map(|e| e.to_lowercase()))
             .collect();
         let owners: HashMap<String, Option<String>> =
-            imports::emails_in_use(conn, principal.organization_id, &emails)
+            imports::emails_in_use(conn, organization_id, &emails)
                 .await?
                 .into_iter()
                 .collect();
@@ -239,20 +275,7 @@ impl Validation<'_> {
             }
             if let Some(key) = &p.program {
                 if !self.program_steps.contains_key(key) {
-                    let step = match programs::find_by_key(conn, principal.organization_id, key)
-                        .await?
-                    {
-                        Some(program) => {
-                            let version =
-                                programs::find(conn, principal.organization_id, program.id, None)
-                                    .await?;
-                            version
-                                .stages
-                                .first()
-                                .map(|first| (program.id, version.version, Step::start_of(first)))
-                        }
-                        None => None,
-                    };
+                    let step = first_step(conn, organization_id, key).await?;
                     self.program_steps.insert(key.clone(), step);
                 }
                 if self.program_steps[key].is_none() {
@@ -265,6 +288,12 @@ impl Validation<'_> {
             }
             kept.push(p);
         }
+        Ok(kept)
+    }
+
+    /// The kept rows as the batch to write: new clients, changed ones (an unchanged one is
+    /// only counted), their audit events, and the plans to start.
+    fn batch(&mut self, kept: Vec<Prepared>) -> Batch {
         let mut batch = Batch {
             created: Vec::new(),
             created_events: Vec::new(),
@@ -317,8 +346,51 @@ impl Validation<'_> {
         }
         self.created += batch.created.len() as u64;
         self.updated += batch.updated.len() as u64;
-        Ok(Some(batch))
+        batch
     }
+}
+
+/// A row's values over her record's (an update changes only what the row gives), read as a
+/// client's input; a field the input does not have, or a value of the wrong type, is named.
+fn merged_input(
+    before: Option<&Client>,
+    map: Map<String, Value>,
+) -> Result<ClientInput, FieldError> {
+    let mut merged = match before {
+        Some(c) => serde_json::to_value(ClientInput::from_client(c)).unwrap_or_default(),
+        None => Value::Object(Map::new()),
+    };
+    merge_patch(&mut merged, Value::Object(map));
+    crate::api::extract::integral_floats_as_integers(&mut merged);
+    serde_path_to_error::deserialize(merged).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("unknown field") || message.starts_with("missing field")
+            })
+            .map(str::to_string)
+            .unwrap_or(path);
+        FieldError::new(field, message)
+    })
+}
+
+/// Where a plan of the program with this key starts, if the organization has one.
+async fn first_step(
+    conn: &mut AsyncPgConnection,
+    organization_id: Uuid,
+    key: &str,
+) -> Result<Option<(Uuid, i32, Step)>, ApiError> {
+    let Some(program) = programs::find_by_key(conn, organization_id, key).await? else {
+        return Ok(None);
+    };
+    let version = programs::find(conn, organization_id, program.id, None).await?;
+    Ok(version
+        .stages
+        .first()
+        .map(|first| (program.id, version.version, Step::start_of(first))))
 }
 
 /// Writes a validated chunk in set-based statements; returns how many plans it started.
