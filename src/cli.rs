@@ -155,30 +155,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("applied {} migration(s)", applied?);
             Ok(())
         }
-        Command::Demo => {
-            let database = Database::open(&settings).await?;
-            let result = async {
-                db::run_migrations(&database.url).await?;
-                let mut conn = crate::db::tls::connect(&database.url).await?;
-                crate::demo::create(&mut conn, chrono::Utc::now().date_naive()).await
-            }
-            .await;
-            database.close();
-            let demo = result?;
-            println!(
-                "{} Sign in with any of these, password \"{}\":",
-                if demo.created {
-                    "Demo practice created."
-                } else {
-                    "The demo practice exists already."
-                },
-                crate::demo::DEMO_PASSWORD
-            );
-            for (email, role) in demo.logins {
-                println!("  {role:<7} {email}");
-            }
-            Ok(())
-        }
+        Command::Demo => demo(settings).await,
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -217,6 +194,32 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `runback demo`: the demo practice on a migrated database, and its sign-ins.
+async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let database = Database::open(&settings).await?;
+    let result = async {
+        db::run_migrations(&database.url).await?;
+        let mut conn = crate::db::tls::connect(&database.url).await?;
+        crate::demo::create(&mut conn, chrono::Utc::now().date_naive()).await
+    }
+    .await;
+    database.close();
+    let demo = result?;
+    println!(
+        "{} Sign in with any of these, password \"{}\":",
+        if demo.created {
+            "Demo practice created."
+        } else {
+            "The demo practice exists already."
+        },
+        crate::demo::DEMO_PASSWORD
+    );
+    for (email, role) in demo.logins {
+        println!("  {role:<7} {email}");
+    }
+    Ok(())
 }
 
 /// Refuses, before anything starts, access-token secrets that anyone could know.

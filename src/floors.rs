@@ -1,5 +1,6 @@
 //! The floors of the code, from the ground up, and a test that fails when a module reaches a
-//! floor above its own. `ARCHITECTURE.md` explains them; this table is what is enforced.
+//! floor above its own. `ARCHITECTURE.md` explains them; this table is what is enforced. Beside
+//! it, the sizes a reader can hold in mind: no source file over 600 lines, no function over 80.
 //!
 //! A module may use its own floor and the floors below it, never one above: the practice's
 //! rules know nothing of the database, the database nothing of HTTP, and nothing below the
@@ -79,6 +80,46 @@ pub fn modules_used(source: &str) -> Vec<String> {
     used
 }
 
+/// No source file is longer than this many lines.
+pub const MAX_FILE_LINES: usize = 600;
+/// No function is longer than this many lines, from its `fn` line to its closing brace.
+pub const MAX_FUNCTION_LINES: usize = 80;
+
+/// Each function of a piece of rustfmt-formatted source: its name and its length in lines.
+pub fn function_lengths(source: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let mut rest = code;
+        for prefix in [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ] {
+            rest = rest.strip_prefix(prefix).unwrap_or(rest);
+        }
+        let Some(signature) = rest.strip_prefix("fn ") else {
+            continue;
+        };
+        let name = leading_name(signature);
+        // A declaration without a body (in a trait) ends on its own line with `;`.
+        if code.ends_with(';') {
+            continue;
+        }
+        let closing = format!("{indent}}}");
+        let end = (i..lines.len())
+            .find(|&j| lines[j] == closing || (j == i && code.ends_with('}')))
+            .unwrap_or(i);
+        found.push((name, end - i + 1));
+    }
+    found
+}
+
 fn leading_name(path: &str) -> String {
     path.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -108,6 +149,48 @@ mod tests {
                     let x = crate::api::forwarded::client_ip(r);\n\
                     /// [`crate::cli`]\n";
         assert_eq!(modules_used(text), vec!["db", "domain", "api"]);
+    }
+
+    #[test]
+    fn function_lengths_are_counted_to_the_closing_brace() {
+        let text = "fn one() {}\n\
+                    pub async fn two(\n    a: u8,\n) -> u8 {\n    a\n}\n\
+                    impl X {\n    pub(crate) fn three(&self) {\n        if x {\n        }\n    }\n}\n\
+                    trait T {\n    fn four(&self);\n}\n";
+        assert_eq!(
+            function_lengths(text),
+            vec![("one".into(), 1), ("two".into(), 5), ("three".into(), 4)]
+        );
+    }
+
+    #[test]
+    fn no_file_is_over_600_lines_and_no_function_over_80() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut long = Vec::new();
+        for file in &files {
+            let relative = file
+                .strip_prefix(&src)
+                .expect("under src")
+                .display()
+                .to_string();
+            let text = std::fs::read_to_string(file).expect("readable source");
+            let lines = text.lines().count();
+            if lines > MAX_FILE_LINES {
+                long.push(format!("{relative}: {lines} lines"));
+            }
+            for (name, length) in function_lengths(&text) {
+                if length > MAX_FUNCTION_LINES {
+                    long.push(format!("{relative}: fn {name} is {length} lines"));
+                }
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "too long to read at once:\n{}",
+            long.join("\n")
+        );
     }
 
     #[test]

@@ -189,27 +189,7 @@ impl Application {
                 tokio::select! {
                     _ = tick.tick() => {
                         minutes += 1;
-                        state.token_validity.forget_stale();
-                        state.recent_writes.forget_old();
-                        if let Ok(mut conn) = state.pool.get().await {
-                            if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
-                                tracing::warn!(error = %e, "purging expired idempotency keys");
-                            }
-                            if let Err(e) = crate::db::webhooks::purge_old(&mut conn).await {
-                                tracing::warn!(error = %e, "purging old webhook events");
-                            }
-                            if let Err(e) = crate::db::throttles::purge_recovered(&mut conn).await {
-                                tracing::warn!(error = %e, "purging recovered throttles");
-                            }
-                            // The change feed's upkeep, hourly (and at start).
-                            if minutes % 60 == 1 {
-                                let keep = chrono::Duration::days(crate::api::sync::TOMBSTONE_DAYS);
-                                match crate::db::sync::maintain(&mut conn, chrono::Utc::now() - keep).await {
-                                    Ok((superseded, pruned)) => tracing::info!(superseded, pruned, "change feed upkeep"),
-                                    Err(e) => tracing::warn!(error = %e, "change feed upkeep"),
-                                }
-                            }
-                        }
+                        upkeep(&state, minutes).await;
                     }
                     _ = stop_forgetting.notified() => break,
                 }
@@ -267,6 +247,33 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(5), token_follower).await;
         self.state.pool.close();
         result
+    }
+}
+
+/// Once a minute: the throttles' and caches' memory bounded, expired idempotency keys, old
+/// webhook events and recovered throttles dropped; hourly (and at start), the change feed's
+/// upkeep.
+async fn upkeep(state: &AppState, minutes: u64) {
+    state.token_validity.forget_stale();
+    state.recent_writes.forget_old();
+    let Ok(mut conn) = state.pool.get().await else {
+        return;
+    };
+    if let Err(e) = crate::db::idempotency::purge_expired(&mut conn).await {
+        tracing::warn!(error = %e, "purging expired idempotency keys");
+    }
+    if let Err(e) = crate::db::webhooks::purge_old(&mut conn).await {
+        tracing::warn!(error = %e, "purging old webhook events");
+    }
+    if let Err(e) = crate::db::throttles::purge_recovered(&mut conn).await {
+        tracing::warn!(error = %e, "purging recovered throttles");
+    }
+    if minutes % 60 == 1 {
+        let keep = chrono::Duration::days(crate::api::sync::TOMBSTONE_DAYS);
+        match crate::db::sync::maintain(&mut conn, chrono::Utc::now() - keep).await {
+            Ok((superseded, pruned)) => tracing::info!(superseded, pruned, "change feed upkeep"),
+            Err(e) => tracing::warn!(error = %e, "change feed upkeep"),
+        }
     }
 }
 

@@ -242,97 +242,50 @@ impl ClientInput {
         };
         let clean = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let external_id = clean(self.external_id);
-        if let Some(x) = &external_id {
-            check(
-                "external_id",
-                if x.chars().count() > 100 || x.chars().any(char::is_control) {
-                    Err("must be 1 to 100 characters without control characters")
-                } else {
-                    Ok(())
-                },
-            );
-        }
+        check(
+            "external_id",
+            external_id.as_deref().map_or(Ok(()), external_id_rule),
+        );
         let name = PersonName::parse(&self.name).map(|n| n.as_str().to_string());
         check("name", name.as_ref().map(|_| ()).map_err(|m| *m));
-        let email = clean(self.email);
-        let email = match email.as_deref().map(EmailAddress::parse) {
-            Some(Ok(e)) => Some(e.as_str().to_string()),
-            Some(Err(m)) => {
-                check("email", Err(m));
-                None
-            }
-            None => None,
-        };
+        let email = clean(self.email)
+            .map(|e| EmailAddress::parse(&e))
+            .transpose();
+        check("email", email.as_ref().map(|_| ()).map_err(|m| *m));
+        let email = email.ok().flatten().map(|e| e.as_str().to_string());
         let phone = clean(self.phone);
-        if let Some(p) = &phone {
-            let ok = (3..=40).contains(&p.len())
-                && p.chars()
-                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            check(
-                "phone",
-                if ok {
-                    Ok(())
-                } else {
-                    Err("must be a phone number (digits, spaces, + - ( ) .)")
-                },
-            );
-        }
+        check("phone", phone.as_deref().map_or(Ok(()), phone_rule));
         check(
             "delivery_date",
             check_delivery_date(self.delivery_date, today),
         );
-        if let Some(g) = self.perineal_tear_grade {
-            check(
-                "perineal_tear_grade",
-                if g <= 4 {
-                    Ok(())
-                } else {
-                    Err("must be between 0 and 4")
-                },
-            );
-        }
+        let grade = self.perineal_tear_grade.filter(|g| *g > 4);
+        check(
+            "perineal_tear_grade",
+            grade.map_or(Ok(()), |_| Err("must be between 0 and 4")),
+        );
         let notes = clean(self.notes);
-        if let Some(n) = &notes {
-            check(
-                "notes",
-                if n.chars().count() <= 10_000 {
-                    Ok(())
-                } else {
-                    Err("must be at most 10000 characters")
-                },
-            );
-        }
+        let long = notes.as_ref().filter(|n| n.chars().count() > 10_000);
+        check(
+            "notes",
+            long.map_or(Ok(()), |_| Err("must be at most 10000 characters")),
+        );
         let timezone = clean(self.timezone).unwrap_or_else(|| "UTC".into());
+        let zone = timezone.parse::<chrono_tz::Tz>();
         check(
             "timezone",
-            timezone
-                .parse::<chrono_tz::Tz>()
-                .map(|_| ())
+            zone.map(|_| ())
                 .map_err(|_| "must be an IANA time zone such as Europe/London"),
         );
-        if let Some(on) = self.cleared_on {
-            check(
-                "cleared_on",
-                if on > today {
-                    Err("must not be in the future")
-                } else if on < self.delivery_date {
-                    Err("must not be before the delivery date")
-                } else {
-                    Ok(())
-                },
-            );
-        }
-        let (cleared_on, cleared_by) = match (self.cleared_for_exercise, previous) {
-            (false, _) => (None, None),
-            // Unchanged clearance keeps who gave it and when.
-            (true, Some(p))
-                if p.cleared_for_exercise
-                    && self.cleared_on.is_none_or(|on| Some(on) == p.cleared_on) =>
-            {
-                (p.cleared_on, p.cleared_by)
-            }
-            (true, _) => (Some(self.cleared_on.unwrap_or(today)), Some(recorded_by)),
-        };
+        let cleared = |on| cleared_on_rule(on, today, self.delivery_date);
+        check("cleared_on", self.cleared_on.map_or(Ok(()), cleared));
+        let (cleared_on, cleared_by) = clearance(
+            self.cleared_for_exercise,
+            self.cleared_on,
+            previous,
+            today,
+            recorded_by,
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -353,6 +306,59 @@ impl ClientInput {
             notes,
             timezone,
         })
+    }
+}
+
+/// When and by whom she was cleared for exercise: an unchanged clearance keeps who gave it and
+/// when; a new one is recorded now (on the day given, or today) by `recorded_by`.
+fn clearance(
+    cleared: bool,
+    on: Option<NaiveDate>,
+    previous: Option<&Client>,
+    today: NaiveDate,
+    recorded_by: Uuid,
+) -> (Option<NaiveDate>, Option<Uuid>) {
+    match (cleared, previous) {
+        (false, _) => (None, None),
+        (true, Some(p))
+            if p.cleared_for_exercise && on.is_none_or(|on| Some(on) == p.cleared_on) =>
+        {
+            (p.cleared_on, p.cleared_by)
+        }
+        (true, _) => (Some(on.unwrap_or(today)), Some(recorded_by)),
+    }
+}
+
+fn external_id_rule(x: &str) -> Result<(), &'static str> {
+    if x.chars().count() > 100 || x.chars().any(char::is_control) {
+        Err("must be 1 to 100 characters without control characters")
+    } else {
+        Ok(())
+    }
+}
+
+fn phone_rule(p: &str) -> Result<(), &'static str> {
+    let ok = (3..=40).contains(&p.len())
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be a phone number (digits, spaces, + - ( ) .)")
+    }
+}
+
+fn cleared_on_rule(
+    on: NaiveDate,
+    today: NaiveDate,
+    delivery_date: NaiveDate,
+) -> Result<(), &'static str> {
+    if on > today {
+        Err("must not be in the future")
+    } else if on < delivery_date {
+        Err("must not be before the delivery date")
+    } else {
+        Ok(())
     }
 }
 

@@ -20,6 +20,55 @@ pub async fn erase_client(
     organization_id: Uuid,
     client_id: Uuid,
 ) -> QueryResult<serde_json::Map<String, serde_json::Value>> {
+    let (about_her, user_ids) = ids_about_her(conn, client_id).await?;
+    let mut counts = serde_json::Map::new();
+    let mut count = |table: &str, n: usize| {
+        counts.insert(table.into(), n.into());
+    };
+    count(
+        "audit_events_scrubbed",
+        super::audit::scrub_events(conn, &about_her, &user_ids).await?,
+    );
+    // Answers kept for idempotent retries hold her records as they were sent.
+    count(
+        "idempotency_keys",
+        super::idempotency::forget_mentioning(conn, organization_id, &about_her).await?,
+    );
+    count(
+        "webhook_events",
+        super::webhooks::forget_client(conn, client_id).await?,
+    );
+    delete_records(conn, client_id, &mut count).await?;
+    // The change feed keeps only her deletion (added as her row goes) and earlier losses of
+    // reach, which each coach who had her needs.
+    count(
+        "sync_changes",
+        super::sync::forget_client(conn, client_id).await?,
+    );
+    // Her login, with its refresh tokens and invitations (cascading); every instance of the
+    // service refuses its access tokens once this commits.
+    super::users::announce_token_change(conn, &user_ids).await?;
+    count(
+        "users",
+        diesel::delete(users::table.filter(users::client_id.eq(client_id)))
+            .execute(conn)
+            .await?,
+    );
+    count(
+        "clients",
+        diesel::delete(clients::table.find(client_id))
+            .execute(conn)
+            .await?,
+    );
+    Ok(counts)
+}
+
+/// Her id and the ids of every record about her (plans, sessions, readiness results, her
+/// login, reports, flags, check-ins), and her login's ids apart.
+async fn ids_about_her(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+) -> QueryResult<(Vec<Uuid>, Vec<Uuid>)> {
     let plan_ids: Vec<Uuid> = plans::table
         .filter(plans::client_id.eq(client_id))
         .select(plans::id)
@@ -63,25 +112,16 @@ pub async fn erase_client(
     about_her.extend(&report_ids);
     about_her.extend(&flag_ids);
     about_her.extend(&check_in_ids);
+    Ok((about_her, user_ids))
+}
 
-    let mut counts = serde_json::Map::new();
-    let mut count = |table: &str, n: usize| {
-        counts.insert(table.into(), n.into());
-    };
-    count(
-        "audit_events_scrubbed",
-        super::audit::scrub_events(conn, &about_her, &user_ids).await?,
-    );
-    // Answers kept for idempotent retries hold her records as they were sent.
-    count(
-        "idempotency_keys",
-        super::idempotency::forget_mentioning(conn, organization_id, &about_her).await?,
-    );
-    count(
-        "webhook_events",
-        super::webhooks::forget_client(conn, client_id).await?,
-    );
-    // Reports first: flags point at their first report (checked at commit).
+/// Deletes her records, reports first (flags point at their first report, checked at commit),
+/// counting what each table lost.
+async fn delete_records(
+    conn: &mut AsyncPgConnection,
+    client_id: Uuid,
+    count: &mut impl FnMut(&str, usize),
+) -> QueryResult<()> {
     count(
         "symptom_reports",
         diesel::delete(symptom_reports::table.filter(symptom_reports::client_id.eq(client_id)))
@@ -126,26 +166,5 @@ pub async fn erase_client(
             .execute(conn)
             .await?,
     );
-    // The change feed keeps only her deletion (added as her row goes) and earlier losses of
-    // reach, which each coach who had her needs.
-    count(
-        "sync_changes",
-        super::sync::forget_client(conn, client_id).await?,
-    );
-    // Her login, with its refresh tokens and invitations (cascading); every instance of the
-    // service refuses its access tokens once this commits.
-    super::users::announce_token_change(conn, &user_ids).await?;
-    count(
-        "users",
-        diesel::delete(users::table.filter(users::client_id.eq(client_id)))
-            .execute(conn)
-            .await?,
-    );
-    count(
-        "clients",
-        diesel::delete(clients::table.find(client_id))
-            .execute(conn)
-            .await?,
-    );
-    Ok(counts)
+    Ok(())
 }

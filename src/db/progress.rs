@@ -33,6 +33,10 @@ use crate::domain::triage::{
 use crate::domain::webhook::EventType;
 use uuid::Uuid;
 
+mod report;
+
+pub use report::*;
+
 type SqlUuid = diesel::sql_types::Uuid;
 
 fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
@@ -106,22 +110,9 @@ struct Inputs {
     check_ins: Vec<(Uuid, NaiveDate, f32, i16)>,
 }
 
-/// The client's live plan and everything the engine and triage read about it, in one
-/// statement: her sessions, reports and readiness results at the step (which of her rows at the
-/// plan's stage and level count is `domain::step::StepWindow`'s to say), her open flags, and her
-/// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine
-/// keeps what falls in its windows). `None` when she has no live plan. Call it with her row locked
-/// (every writer of her plan, reports and flags locks her first), so what it reads stays true
-/// until the transaction ends.
-pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
-    conn: &mut C,
-    organization_id: Uuid,
-    client_id: Uuid,
-    since: NaiveDate,
-) -> QueryResult<Option<EngineContext>> {
-    use diesel_async::RunQueryDsl;
-    let row: Option<ContextRow> = diesel::sql_query(
-        "SELECT p.*, o.auto_progress, json_build_object(
+/// The statement behind [`context`]: $1 her id, $2 her organization's, $3 the first day of the
+/// engine's windows.
+const CONTEXT: &str = "SELECT p.*, o.auto_progress, json_build_object(
            'earlier_pelvic', (
                SELECT COALESCE(json_agg(json_build_array(e.reported_on, e.pelvic_symptom)
                                         ORDER BY e.reported_on DESC, e.created_at DESC, e.id DESC), '[]')
@@ -166,93 +157,125 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
                  FROM check_ins c WHERE c.client_id = p.client_id AND c.checked_on >= $3)
          ) AS inputs
            FROM plans p JOIN organizations o ON o.id = p.organization_id
-          WHERE p.client_id = $1 AND p.organization_id = $2 AND p.status IN ('active', 'paused')",
-    )
-    .bind::<SqlUuid, _>(client_id)
-    .bind::<SqlUuid, _>(organization_id)
-    .bind::<Date, _>(since)
-    .cached()
-    .get_result(conn)
-    .await
-    .optional()?;
+          WHERE p.client_id = $1 AND p.organization_id = $2 AND p.status IN ('active', 'paused')";
+
+/// The client's live plan and everything the engine and triage read about it, in one
+/// statement: her sessions, reports and readiness results at the step (which of her rows at the
+/// plan's stage and level count is `domain::step::StepWindow`'s to say), her open flags, and her
+/// jogs, pain and check-ins since `since` (two weeks before her today, or earlier: the engine
+/// keeps what falls in its windows). `None` when she has no live plan. Call it with her row locked
+/// (every writer of her plan, reports and flags locks her first), so what it reads stays true
+/// until the transaction ends.
+pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
+    conn: &mut C,
+    organization_id: Uuid,
+    client_id: Uuid,
+    since: NaiveDate,
+) -> QueryResult<Option<EngineContext>> {
+    use diesel_async::RunQueryDsl;
+    let row: Option<ContextRow> = diesel::sql_query(CONTEXT)
+        .bind::<SqlUuid, _>(client_id)
+        .bind::<SqlUuid, _>(organization_id)
+        .bind::<Date, _>(since)
+        .cached()
+        .get_result(conn)
+        .await
+        .optional()?;
     let Some(row) = row else { return Ok(None) };
     let inputs: Inputs = serde_json::from_value(row.inputs)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-    let plan = row.plan;
-    let step = StepWindow {
-        started_at: plan.step_started_at,
-        resolved: inputs.resolved,
-    };
     let stages = programs::pinned_stages(
         conn,
-        plan.organization_id,
-        plan.program_id,
-        plan.program_version,
+        row.plan.organization_id,
+        row.plan.program_id,
+        row.plan.program_version,
     )
     .await?;
-    // Sessions at the step are at the plan's stage and level.
-    let minutes = if plan.stage == StageKey::Jogging {
-        running_minutes(&stages, plan.level)
-    } else {
-        0.0
-    };
-    Ok(Some(EngineContext {
-        auto_progress: row.auto_progress,
-        earlier_pelvic: inputs.earlier_pelvic,
-        sessions: inputs
-            .sessions
-            .into_iter()
-            .filter(|&(.., logged_at)| step.counts_session(logged_at))
-            .map(|(id, performed_on, completed, _)| SessionFact {
-                id,
-                performed_on,
-                completed,
-                running_minutes: minutes,
-            })
-            .collect(),
-        reports: inputs
-            .reports
-            .into_iter()
-            .filter(|&(.., written_at)| step.counts_report(written_at))
-            .map(
-                |(id, date, timing, level, max_pain, pelvic_symptom, _)| ReportFact {
+    Ok(Some(inputs.into_context(
+        row.plan,
+        row.auto_progress,
+        stages,
+    )))
+}
+
+impl Inputs {
+    /// What the engine weighs, from what the statement read: the sessions and reports that
+    /// count at the step (`StepWindow`), the flags that hold her plan, the facts typed.
+    fn into_context(
+        self,
+        plan: Plan,
+        auto_progress: bool,
+        stages: Arc<Vec<Stage>>,
+    ) -> EngineContext {
+        let inputs = self;
+        let step = StepWindow {
+            started_at: plan.step_started_at,
+            resolved: inputs.resolved,
+        };
+        // Sessions at the step are at the plan's stage and level.
+        let minutes = if plan.stage == StageKey::Jogging {
+            running_minutes(&stages, plan.level)
+        } else {
+            0.0
+        };
+        EngineContext {
+            auto_progress,
+            earlier_pelvic: inputs.earlier_pelvic,
+            sessions: inputs
+                .sessions
+                .into_iter()
+                .filter(|&(.., logged_at)| step.counts_session(logged_at))
+                .map(|(id, performed_on, completed, _)| SessionFact {
+                    id,
+                    performed_on,
+                    completed,
+                    running_minutes: minutes,
+                })
+                .collect(),
+            reports: inputs
+                .reports
+                .into_iter()
+                .filter(|&(.., written_at)| step.counts_report(written_at))
+                .map(
+                    |(id, date, timing, level, max_pain, pelvic_symptom, _)| ReportFact {
+                        id,
+                        date,
+                        timing,
+                        level,
+                        max_pain: max_pain.clamp(0, 10) as u8,
+                        pelvic_symptom,
+                    },
+                )
+                .collect(),
+            readiness: inputs
+                .readiness
+                .into_iter()
+                .map(|(test, side, passed)| ReadinessFact { test, side, passed })
+                .collect(),
+            open_flags: inputs
+                .open_flags
+                .into_iter()
+                .filter_map(FlagLevel::triage_level)
+                .collect(),
+            runs: inputs.runs,
+            pains: inputs.pains,
+            check_ins: inputs
+                .check_ins
+                .into_iter()
+                .map(|(id, date, sleep_hours, fatigue)| CheckInFact {
                     id,
                     date,
-                    timing,
-                    level,
-                    max_pain: max_pain.clamp(0, 10) as u8,
-                    pelvic_symptom,
-                },
-            )
-            .collect(),
-        readiness: inputs
-            .readiness
-            .into_iter()
-            .map(|(test, side, passed)| ReadinessFact { test, side, passed })
-            .collect(),
-        open_flags: inputs
-            .open_flags
-            .into_iter()
-            .filter_map(FlagLevel::triage_level)
-            .collect(),
-        runs: inputs.runs,
-        pains: inputs.pains,
-        check_ins: inputs
-            .check_ins
-            .into_iter()
-            .map(|(id, date, sleep_hours, fatigue)| CheckInFact {
-                id,
-                date,
-                sleep_hours,
-                fatigue: fatigue.clamp(0, 10) as u8,
-                breastfeeding: None,
-                periods_returned: None,
-                running_worry: None,
-            })
-            .collect(),
-        stages,
-        plan,
-    }))
+                    sleep_hours,
+                    fatigue: fatigue.clamp(0, 10) as u8,
+                    breastfeeding: None,
+                    periods_returned: None,
+                    running_worry: None,
+                })
+                .collect(),
+            stages,
+            plan,
+        }
+    }
 }
 
 impl EngineContext {
@@ -424,146 +447,6 @@ pub async fn run_engine(
         .record(conn, plan.organization_id)
         .await?;
     Ok(Some(recommendation))
-}
-
-/// A report to record, already validated.
-pub struct NewReport<'a> {
-    pub id: Uuid,
-    pub timing: Timing,
-    pub symptoms: &'a Symptoms,
-    /// What she sent, as stored and shown back.
-    pub symptoms_json: serde_json::Value,
-    pub reported_on: NaiveDate,
-    pub session_id: Option<Uuid>,
-    pub notes: Option<String>,
-    pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
-}
-
-/// Records a symptom report: triage against her earlier reports at the step, the flag it
-/// opens or joins, the engine on her live plan, and the audit trail. `context` is her live
-/// plan's [`context`], read with her row locked and before the report is written; the engine
-/// weighs the new report with the rest, so its answer is known before anything is written.
-/// The report, her plan's new recommendation, her `updated_at`, the audit events and the
-/// outbox event go in one statement ([`reports::write`]); a flag and a move the engine makes
-/// itself follow it.
-pub async fn record_report(
-    conn: &mut AsyncPgConnection,
-    client: &Client,
-    actor: Actor,
-    new: NewReport<'_>,
-    context: Option<EngineContext>,
-    today: NaiveDate,
-) -> QueryResult<(SymptomReport, Option<Recommendation>)> {
-    let earlier: Vec<EarlierReport> = context
-        .iter()
-        .flat_map(|c| &c.earlier_pelvic)
-        .filter(|(day, _)| *day <= new.reported_on)
-        .take(2)
-        .map(|&(_, had_pelvic_symptom)| EarlierReport { had_pelvic_symptom })
-        .collect();
-    let triage = triage::triage(new.timing, new.symptoms, &earlier);
-    // As stored: PostgreSQL keeps microseconds.
-    let now = Utc::now().trunc_subsecs(6);
-    let plan = context.as_ref().map(|c| &c.plan);
-    let mut report = SymptomReport {
-        id: new.id,
-        organization_id: client.organization_id,
-        client_id: client.id,
-        plan_id: plan.map(|p| p.id),
-        session_id: new.session_id,
-        stage: plan.map(|p| p.stage),
-        level: plan.and_then(|p| p.level),
-        timing: new.timing,
-        reported_on: new.reported_on,
-        symptoms: new.symptoms_json,
-        triage_level: triage.level,
-        findings: json(&triage.findings),
-        advisories: json(&advisories(new.symptoms)),
-        max_pain: i16::from(new.symptoms.max_pain()),
-        pelvic_symptom: new.symptoms.has_pelvic_symptom(),
-        urine_leak: new
-            .symptoms
-            .urine_leak
-            .and_then(|l| json(&l).as_str().map(String::from)),
-        notes: new.notes,
-        recommendation: None,
-        flag_id: None,
-        request_digest: new.request_digest,
-        recorded_by: new.recorded_by,
-        created_at: now,
-        updated_at: now,
-    };
-    let flagged = triage.level != TriageLevel::Green;
-    let (mut decision, mut run) = (None, None);
-    if let Some(mut context) = context {
-        context.with_report(&report);
-        let evaluation = context.evaluate(client, today);
-        report.recommendation = Some(json(&evaluation.recommendation));
-        run = Some(evaluation.run(&context.plan, Cause::new("symptom_report", report.id)));
-        decision = Some((context.plan, evaluation.recommendation, evaluation.applied));
-    }
-    // The audit trail and the outbox keep the order things happen in: the report, the flag it
-    // raises, the engine's move, its recommendation. When the report raises no flag and moves
-    // nothing, one statement writes it all.
-    let moves = flagged
-        || decision
-            .as_ref()
-            .is_some_and(|(_, _, applied)| applied.is_some());
-    let mut events = vec![audit::Entry::new(
-        actor,
-        "symptom_report.create",
-        "symptom_report",
-        report.id,
-        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level}),
-    )];
-    if !moves {
-        events.extend(
-            decision
-                .as_ref()
-                .map(|(plan, r, _)| recommend_event(plan, r)),
-        );
-    }
-    let event = Event::new(
-        EventType::SymptomReportCreated.as_str(),
-        Some(client.id),
-        serde_json::json!({
-            "report_id": report.id, "client_id": client.id,
-            "triage_level": report.triage_level, "timing": report.timing,
-            "reported_on": report.reported_on, "created_at": report.created_at,
-        }),
-    );
-    let mut report = reports::write(
-        conn,
-        &report,
-        run.as_ref(),
-        events.into_iter().collect(),
-        event,
-    )
-    .await?;
-    if flagged {
-        let (flag, opened) = reports::raise_flag(
-            conn,
-            client.organization_id,
-            client.id,
-            triage.level,
-            report.id,
-        )
-        .await?;
-        audit::record(conn, client.organization_id, actor, if opened { "flag.open" } else { "flag.add_report" }, "flag", flag.id,
-            serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id, "report_count": flag.report_count})).await?;
-        report = reports::set_flag(conn, report.id, flag.id).await?;
-    }
-    let Some((plan, recommendation, applied)) = decision else {
-        return Ok((report, None));
-    };
-    if moves {
-        let plan = apply(conn, plan, &recommendation, applied).await?;
-        recommend_event(&plan, &recommendation)
-            .record(conn, client.organization_id)
-            .await?;
-    }
-    Ok((report, Some(recommendation)))
 }
 
 /// The domain's plain values as JSON (they always serialize).

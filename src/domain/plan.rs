@@ -95,6 +95,13 @@ pub struct PlanState {
     pub status: PlanStatus,
 }
 
+impl PlanState {
+    /// The same step with another status.
+    pub fn with_status(self, status: PlanStatus) -> Self {
+        PlanState { status, ..self }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TransitionRequest {
     pub action: TransitionAction,
@@ -244,6 +251,76 @@ fn invalid(field: &'static str, message: &str) -> TransitionError {
     }
 }
 
+/// Refuses an action the plan's status does not allow.
+fn require(
+    state: PlanState,
+    action: TransitionAction,
+    allowed: &[PlanStatus],
+) -> Result<(), TransitionError> {
+    if allowed.contains(&state.status) {
+        Ok(())
+    } else {
+        Err(TransitionError::Conflict(format!(
+            "The plan is {}; `{}` is not possible now.",
+            state.status.as_str(),
+            action.as_str()
+        )))
+    }
+}
+
+/// The plan moved to `target`. Moving to a later stage passes the three-week floor always,
+/// and, unless a coach overrides it (`gate` is `None`), the stage's entry gate (`gate` says
+/// whether a red flag is open).
+fn gated(
+    state: PlanState,
+    target: Step,
+    stages: &[Stage],
+    facts: ClientFacts,
+    gate: Option<bool>,
+) -> Result<PlanState, TransitionError> {
+    let current_position = stages.iter().position(|s| s.key == state.step.stage);
+    let target_position = stages.iter().position(|s| s.key == target.stage);
+    if target_position > current_position {
+        let stage = stages
+            .iter()
+            .find(|s| s.key == target.stage)
+            .expect("known stage");
+        check_recovery_floor(stage, facts)?;
+        if let Some(open_red_flag) = gate {
+            check_entry_gate(stage, facts, open_red_flag)?;
+        }
+    }
+    Ok(PlanState {
+        step: target,
+        status: state.status,
+    })
+}
+
+/// Where `set` moves the plan: the stage asked for, at the level asked for (jogging only; its
+/// first level when none is given).
+fn set_target(stages: &[Stage], request: &TransitionRequest) -> Result<Step, TransitionError> {
+    let key = request
+        .stage
+        .ok_or_else(|| invalid("stage", "is required with `set`"))?;
+    let stage = stages
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| invalid("stage", "is not a stage of this program"))?;
+    let level = match (stage.levels.is_empty(), request.level) {
+        (true, None) => None,
+        (true, Some(_)) => return Err(invalid("level", "only the jogging stage has levels")),
+        (false, None) => Some(1),
+        (false, Some(l)) if l >= 1 && (l as usize) <= stage.levels.len() => Some(l),
+        (false, Some(_)) => {
+            return Err(TransitionError::Invalid {
+                field: "level",
+                message: format!("must be between 1 and {}", stage.levels.len()),
+            })
+        }
+    };
+    Ok(Step { stage: key, level })
+}
+
 /// Applies a coach's transition to a plan; the new state, or why not.
 pub fn apply_transition(
     state: PlanState,
@@ -259,34 +336,10 @@ pub fn apply_transition(
             "stage and level are given only with the action `set`",
         ));
     }
-    let require = |allowed: &[PlanStatus]| {
-        if allowed.contains(&state.status) {
-            Ok(())
-        } else {
-            Err(TransitionError::Conflict(format!(
-                "The plan is {}; `{}` is not possible now.",
-                state.status.as_str(),
-                request.action.as_str()
-            )))
-        }
-    };
-    let gated = |target: Step| -> Result<PlanState, TransitionError> {
-        let current_position = stages.iter().position(|s| s.key == state.step.stage);
-        let target_position = stages.iter().position(|s| s.key == target.stage);
-        if target_position > current_position {
-            let stage = stages
-                .iter()
-                .find(|s| s.key == target.stage)
-                .expect("known stage");
-            check_recovery_floor(stage, facts)?;
-            if !request.override_gate {
-                check_entry_gate(stage, facts, open_red_flag)?;
-            }
-        }
-        Ok(PlanState {
-            step: target,
-            status: state.status,
-        })
+    let require = |allowed: &[PlanStatus]| require(state, request.action, allowed);
+    let gated = |target: Step| {
+        let gate = (!request.override_gate).then_some(open_red_flag);
+        gated(state, target, stages, facts, gate)
     };
     match request.action {
         Advance => {
@@ -314,35 +367,11 @@ pub fn apply_transition(
         }
         Set => {
             require(&[PlanStatus::Active, PlanStatus::Paused])?;
-            let key = request
-                .stage
-                .ok_or_else(|| invalid("stage", "is required with `set`"))?;
-            let stage = stages
-                .iter()
-                .find(|s| s.key == key)
-                .ok_or_else(|| invalid("stage", "is not a stage of this program"))?;
-            let level = match (stage.levels.is_empty(), request.level) {
-                (true, None) => None,
-                (true, Some(_)) => {
-                    return Err(invalid("level", "only the jogging stage has levels"))
-                }
-                (false, None) => Some(1),
-                (false, Some(l)) if l >= 1 && (l as usize) <= stage.levels.len() => Some(l),
-                (false, Some(_)) => {
-                    return Err(TransitionError::Invalid {
-                        field: "level",
-                        message: format!("must be between 1 and {}", stage.levels.len()),
-                    })
-                }
-            };
-            gated(Step { stage: key, level })
+            gated(set_target(stages, request)?)
         }
         Pause => {
             require(&[PlanStatus::Active])?;
-            Ok(PlanState {
-                status: PlanStatus::Paused,
-                ..state
-            })
+            Ok(state.with_status(PlanStatus::Paused))
         }
         Resume => {
             require(&[PlanStatus::Paused])?;
@@ -352,24 +381,15 @@ pub fn apply_transition(
                     message: "A red flag is open: resolve it before the plan resumes.".into(),
                 });
             }
-            Ok(PlanState {
-                status: PlanStatus::Active,
-                ..state
-            })
+            Ok(state.with_status(PlanStatus::Active))
         }
         Complete => {
             require(&[PlanStatus::Active, PlanStatus::Paused])?;
-            Ok(PlanState {
-                status: PlanStatus::Completed,
-                ..state
-            })
+            Ok(state.with_status(PlanStatus::Completed))
         }
         Discharge => {
             require(&[PlanStatus::Active, PlanStatus::Paused])?;
-            Ok(PlanState {
-                status: PlanStatus::Stopped,
-                ..state
-            })
+            Ok(state.with_status(PlanStatus::Stopped))
         }
     }
 }

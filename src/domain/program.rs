@@ -301,115 +301,137 @@ pub fn validate_stages(stages: &[Stage]) -> Vec<FieldError> {
         if stage.min_sessions == 0 || stage.min_sessions > 50 {
             err(at("min_sessions"), "must be between 1 and 50");
         }
-        if stage.entry_gate.min_days_postpartum > 730 {
-            err(at("entry_gate.min_days_postpartum"), "must be at most 730");
-        }
-        for (name, delivery) in [
-            ("vaginal", stage.entry_gate.vaginal),
-            ("assisted_vaginal", stage.entry_gate.assisted_vaginal),
-            ("caesarean", stage.entry_gate.caesarean),
-        ] {
-            let Some(days) = delivery.and_then(|d| d.min_days_postpartum) else {
-                continue;
-            };
-            let floor = if stage.key == StageKey::Jogging {
-                JOGGING_MIN_DAYS
-            } else {
-                RECOVERY_FLOOR_DAYS
-            };
-            if !(floor..=730).contains(&days) {
-                err(
-                    at(&format!("entry_gate.{name}.min_days_postpartum")).to_string(),
-                    &format!("must be between {floor} and 730"),
-                );
-            }
-        }
-        if stage.key == StageKey::Jogging && stage.entry_gate.min_days_postpartum < JOGGING_MIN_DAYS
-        {
-            err(
-                at("entry_gate.min_days_postpartum"),
-                "jogging never starts before day 84 postpartum",
-            );
-        }
-        if stage.key == StageKey::Jogging && !stage.entry_gate.requires_clearance {
-            err(
-                at("entry_gate.requires_clearance"),
-                "jogging always requires a clinician's clearance",
-            );
-        }
-        for (j, ex) in stage.exercises.iter().enumerate() {
-            let at = |f: &str| format!("stages[{i}].exercises[{j}].{f}");
-            if ex.name.trim().is_empty() || ex.name.chars().count() > 200 {
-                err(at("name"), "must be between 1 and 200 characters");
-            }
-            if ex.instructions.chars().count() > 2000 {
-                err(at("instructions"), "must be at most 2000 characters");
-            }
-            let d = &ex.dose;
-            for (name, value, max) in [
-                ("sets", d.sets, 100),
-                ("reps", d.reps, 1000),
-                ("hold_seconds", d.hold_seconds, 3600),
-                ("duration_minutes", d.duration_minutes, 600),
-            ] {
-                if let Some(v) = value {
-                    if v == 0 || v > max {
-                        err(
-                            at(&format!("dose.{name}")),
-                            "must be positive and within range",
-                        );
-                    }
-                }
-            }
-        }
-        for (j, t) in stage.readiness_tests.iter().enumerate() {
-            let at = |f: &str| format!("stages[{i}].readiness_tests[{j}].{f}");
-            if t.title.trim().is_empty() || t.title.chars().count() > 200 {
-                err(at("title"), "must be between 1 and 200 characters");
-            }
-            match (t.target_reps, t.target_seconds) {
-                (Some(0), _) | (_, Some(0)) => err(at("target_reps"), "targets must be positive"),
-                (None, None) => err(at("target_reps"), "give target_reps or target_seconds"),
-                (Some(_), Some(_)) => err(
-                    at("target_seconds"),
-                    "give target_reps or target_seconds, not both",
-                ),
-                _ => {}
-            }
-            if stage.readiness_tests[..j].iter().any(|o| o.key == t.key) {
-                err(at("key"), "readiness tests must be unique within a stage");
-            }
-        }
-        if stage.key == StageKey::Jogging {
-            if stage.levels.is_empty() {
-                err(at("levels"), "the jogging stage needs its run–walk ladder");
-            }
-            for (j, level) in stage.levels.iter().enumerate() {
-                let at = |f: &str| format!("stages[{i}].levels[{j}].{f}");
-                if level.level != j as u32 + 1 {
-                    err(at("level"), "levels must be numbered 1, 2, 3… in order");
-                }
-                if level.run_seconds == 0 || level.run_seconds > 7200 {
-                    err(at("run_seconds"), "must be between 1 and 7200");
-                }
-                if level.walk_seconds > 3600 {
-                    err(at("walk_seconds"), "must be at most 3600");
-                }
-                if level.repeats == 0 || level.repeats > 100 {
-                    err(at("repeats"), "must be between 1 and 100");
-                }
-            }
-            if let Some(j) = first_ladder_violation(&stage.levels) {
-                err(
-                    format!("stages[{i}].levels[{j}]"),
-                    "running time may grow by at most 10 % or 1 minute (whichever is larger) from the level before",
-                );
-            }
-        } else if !stage.levels.is_empty() {
-            err(at("levels"), "only the jogging stage has levels");
-        }
+        check_gates(stage, i, &mut err);
+        check_exercises(stage, i, &mut err);
+        check_readiness_tests(stage, i, &mut err);
+        check_ladder(stage, i, &mut err);
     }
     errors
+}
+
+/// A stage's entry gate: its days within range, and jogging's R1 (day 84, a clearance).
+fn check_gates(stage: &Stage, i: usize, err: &mut impl FnMut(String, &str)) {
+    let at = |f: &str| format!("stages[{i}].{f}");
+    if stage.entry_gate.min_days_postpartum > 730 {
+        err(at("entry_gate.min_days_postpartum"), "must be at most 730");
+    }
+    for (name, delivery) in [
+        ("vaginal", stage.entry_gate.vaginal),
+        ("assisted_vaginal", stage.entry_gate.assisted_vaginal),
+        ("caesarean", stage.entry_gate.caesarean),
+    ] {
+        let Some(days) = delivery.and_then(|d| d.min_days_postpartum) else {
+            continue;
+        };
+        let floor = if stage.key == StageKey::Jogging {
+            JOGGING_MIN_DAYS
+        } else {
+            RECOVERY_FLOOR_DAYS
+        };
+        if !(floor..=730).contains(&days) {
+            err(
+                at(&format!("entry_gate.{name}.min_days_postpartum")).to_string(),
+                &format!("must be between {floor} and 730"),
+            );
+        }
+    }
+    if stage.key == StageKey::Jogging && stage.entry_gate.min_days_postpartum < JOGGING_MIN_DAYS {
+        err(
+            at("entry_gate.min_days_postpartum"),
+            "jogging never starts before day 84 postpartum",
+        );
+    }
+    if stage.key == StageKey::Jogging && !stage.entry_gate.requires_clearance {
+        err(
+            at("entry_gate.requires_clearance"),
+            "jogging always requires a clinician's clearance",
+        );
+    }
+}
+
+/// A stage's exercises: names, instructions and doses within range.
+fn check_exercises(stage: &Stage, i: usize, err: &mut impl FnMut(String, &str)) {
+    for (j, ex) in stage.exercises.iter().enumerate() {
+        let at = |f: &str| format!("stages[{i}].exercises[{j}].{f}");
+        if ex.name.trim().is_empty() || ex.name.chars().count() > 200 {
+            err(at("name"), "must be between 1 and 200 characters");
+        }
+        if ex.instructions.chars().count() > 2000 {
+            err(at("instructions"), "must be at most 2000 characters");
+        }
+        let d = &ex.dose;
+        for (name, value, max) in [
+            ("sets", d.sets, 100),
+            ("reps", d.reps, 1000),
+            ("hold_seconds", d.hold_seconds, 3600),
+            ("duration_minutes", d.duration_minutes, 600),
+        ] {
+            if let Some(v) = value {
+                if v == 0 || v > max {
+                    err(
+                        at(&format!("dose.{name}")),
+                        "must be positive and within range",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A stage's readiness tests: a title, one positive target, each test once.
+fn check_readiness_tests(stage: &Stage, i: usize, err: &mut impl FnMut(String, &str)) {
+    for (j, t) in stage.readiness_tests.iter().enumerate() {
+        let at = |f: &str| format!("stages[{i}].readiness_tests[{j}].{f}");
+        if t.title.trim().is_empty() || t.title.chars().count() > 200 {
+            err(at("title"), "must be between 1 and 200 characters");
+        }
+        match (t.target_reps, t.target_seconds) {
+            (Some(0), _) | (_, Some(0)) => err(at("target_reps"), "targets must be positive"),
+            (None, None) => err(at("target_reps"), "give target_reps or target_seconds"),
+            (Some(_), Some(_)) => err(
+                at("target_seconds"),
+                "give target_reps or target_seconds, not both",
+            ),
+            _ => {}
+        }
+        if stage.readiness_tests[..j].iter().any(|o| o.key == t.key) {
+            err(at("key"), "readiness tests must be unique within a stage");
+        }
+    }
+}
+
+/// The jogging stage's run–walk ladder (only jogging has one): numbered in order, each
+/// level within range, and no step up larger than the ladder rule allows.
+fn check_ladder(stage: &Stage, i: usize, err: &mut impl FnMut(String, &str)) {
+    let at = |f: &str| format!("stages[{i}].{f}");
+    if stage.key == StageKey::Jogging {
+        if stage.levels.is_empty() {
+            err(at("levels"), "the jogging stage needs its run–walk ladder");
+        }
+        for (j, level) in stage.levels.iter().enumerate() {
+            let at = |f: &str| format!("stages[{i}].levels[{j}].{f}");
+            if level.level != j as u32 + 1 {
+                err(at("level"), "levels must be numbered 1, 2, 3… in order");
+            }
+            if level.run_seconds == 0 || level.run_seconds > 7200 {
+                err(at("run_seconds"), "must be between 1 and 7200");
+            }
+            if level.walk_seconds > 3600 {
+                err(at("walk_seconds"), "must be at most 3600");
+            }
+            if level.repeats == 0 || level.repeats > 100 {
+                err(at("repeats"), "must be between 1 and 100");
+            }
+        }
+        if let Some(j) = first_ladder_violation(&stage.levels) {
+            err(
+                format!("stages[{i}].levels[{j}]"),
+                "running time may grow by at most 10 % or 1 minute (whichever is larger) from the level before",
+            );
+        }
+    } else if !stage.levels.is_empty() {
+        err(at("levels"), "only the jogging stage has levels");
+    }
 }
 
 /// A program's stages, looked up by key.

@@ -271,7 +271,25 @@ pub struct EarlierReport {
 /// Triage of one report. `earlier` are the client's previous reports at the same stage and
 /// level, newest first (only the first two count).
 pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage {
-    let mut findings: Vec<(TriageLevel, Finding)> = Vec::new();
+    let mut findings = medical_findings(s);
+    findings.extend(pelvic_findings(timing, s, earlier));
+    findings.extend(amber_findings(timing, s));
+    let level = findings
+        .iter()
+        .map(|(l, _)| *l)
+        .max()
+        .unwrap_or(TriageLevel::Green);
+    // The strongest findings first.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Triage {
+        level,
+        findings: findings.into_iter().map(|(_, f)| f).collect(),
+    }
+}
+
+/// Red, medical (R9): signs that need a doctor today.
+fn medical_findings(s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
+    let mut findings = Vec::new();
     let mut add =
         |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
     use TriageLevel::*;
@@ -314,6 +332,20 @@ pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage
             );
         }
     }
+    findings
+}
+
+/// Red, pelvic (R8): signs that need a pelvic-health physiotherapist, pelvic symptoms outside
+/// activity, and pelvic symptoms that come back at the step.
+fn pelvic_findings(
+    timing: Timing,
+    s: &Symptoms,
+    earlier: &[EarlierReport],
+) -> Vec<(TriageLevel, Finding)> {
+    let mut findings = Vec::new();
+    let mut add =
+        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
+    use TriageLevel::*;
 
     let pelvic_red: [(bool, &str, &str); 5] = [
         (
@@ -357,6 +389,17 @@ pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage
         add(RedPelvic, "red_pelvic.recurring",
             "Pelvic symptoms keep coming back at this step: stop impact and see a pelvic-health physiotherapist.");
     }
+    findings
+}
+
+/// Amber (R6): pelvic symptoms around exercise, pain of 3 or more, pain not settled by the
+/// next morning, abdominal doming.
+fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
+    let pelvic = s.has_pelvic_symptom();
+    let mut findings = Vec::new();
+    let mut add =
+        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
+    use TriageLevel::*;
 
     if pelvic && timing.around_activity() {
         add(Amber, "amber.pelvic_symptom_during_activity",
@@ -379,14 +422,7 @@ pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage
             "Doming along your tummy means the load is too high for your core right now: ease off.",
         );
     }
-
-    let level = findings.iter().map(|(l, _)| *l).max().unwrap_or(Green);
-    // The strongest findings first.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.0));
-    Triage {
-        level,
-        findings: findings.into_iter().map(|(_, f)| f).collect(),
-    }
+    findings
 }
 
 /// Advice that does not change the level.

@@ -1,6 +1,7 @@
 //! A client's timeline for dashboards: sessions, reports, transitions, flags and check-ins by day.
 
 use super::*;
+use crate::db::workouts::{ReadinessResult, SessionLog};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +61,55 @@ pub enum TimelineEntry {
 }
 
 impl TimelineEntry {
+    fn session(s: SessionLog) -> Self {
+        TimelineEntry::Session {
+            date: s.performed_on,
+            id: s.id,
+            stage: s.stage,
+            level: s.level,
+            completed: s.completed,
+            duration_minutes: s.duration_minutes,
+            rpe: s.rpe,
+        }
+    }
+
+    fn report(r: SymptomReport) -> Self {
+        TimelineEntry::Report {
+            date: r.reported_on,
+            id: r.id,
+            timing: r.timing,
+            triage: r.triage_level,
+            max_pain: r.max_pain,
+            // The report's own answers, as validated and stored when it was sent.
+            pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),
+            pelvic_heaviness: r.symptoms["pelvic_heaviness"]
+                .as_u64()
+                .and_then(|h| u8::try_from(h).ok()),
+            urine_leak: r.urine_leak,
+        }
+    }
+
+    fn readiness(r: ReadinessResult) -> Self {
+        TimelineEntry::Readiness {
+            date: r.performed_on,
+            id: r.id,
+            test: r.test,
+            side: r.side,
+            reached: r.reached,
+            passed: r.passed,
+        }
+    }
+
+    fn check_in(c: crate::db::check_ins::CheckIn) -> Self {
+        TimelineEntry::CheckIn {
+            date: c.checked_on,
+            id: c.id,
+            sleep_hours: c.sleep_hours,
+            fatigue: c.fatigue,
+            running_worry: c.running_worry,
+        }
+    }
+
     fn date(&self) -> NaiveDate {
         match self {
             TimelineEntry::Session { date, .. }
@@ -118,15 +168,7 @@ pub async fn timeline(
         workouts::list_sessions(&mut conn, client.id, &range, None, 10_000)
             .await?
             .into_iter()
-            .map(|s| TimelineEntry::Session {
-                date: s.performed_on,
-                id: s.id,
-                stage: s.stage,
-                level: s.level,
-                completed: s.completed,
-                duration_minutes: s.duration_minutes,
-                rpe: s.rpe,
-            })
+            .map(TimelineEntry::session)
             .collect();
     let filter = ReportFilter {
         since: Some(since),
@@ -137,33 +179,14 @@ pub async fn timeline(
         reports::list(&mut conn, client.id, &filter, None, 10_000)
             .await?
             .into_iter()
-            .map(|r| TimelineEntry::Report {
-                date: r.reported_on,
-                id: r.id,
-                timing: r.timing,
-                triage: r.triage_level,
-                max_pain: r.max_pain,
-                // The report's own answers, as validated and stored when it was sent.
-                pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),
-                pelvic_heaviness: r.symptoms["pelvic_heaviness"]
-                    .as_u64()
-                    .and_then(|h| u8::try_from(h).ok()),
-                urine_leak: r.urine_leak,
-            }),
+            .map(TimelineEntry::report),
     );
     items.extend(
         workouts::list_readiness(&mut conn, client.id, None, 10_000)
             .await?
             .into_iter()
             .filter(|r| r.performed_on >= since && r.performed_on <= until)
-            .map(|r| TimelineEntry::Readiness {
-                date: r.performed_on,
-                id: r.id,
-                test: r.test,
-                side: r.side,
-                reached: r.reached,
-                passed: r.passed,
-            }),
+            .map(TimelineEntry::readiness),
     );
     items.extend(
         plans::transitions_for_client(&mut conn, client.id, None, 10_000)
@@ -180,13 +203,7 @@ pub async fn timeline(
         crate::db::check_ins::list(&mut conn, client.id, Some(since), Some(until), None, 10_000)
             .await?
             .into_iter()
-            .map(|c| TimelineEntry::CheckIn {
-                date: c.checked_on,
-                id: c.id,
-                sleep_hours: c.sleep_hours,
-                fatigue: c.fatigue,
-                running_worry: c.running_worry,
-            }),
+            .map(TimelineEntry::check_in),
     );
     items.sort_by_key(TimelineEntry::date);
     Ok(web::Json(Timeline {

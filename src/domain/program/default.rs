@@ -95,98 +95,115 @@ pub fn default_ladder() -> Vec<Level> {
 
 /// The program every new organization starts with, from the practice's own text.
 pub fn default_stages() -> Vec<Stage> {
+    vec![crawling(), walking_hills(), lunges(), jogging()]
+}
+
+/// Stage 1: crawling, the inner core and pelvic floor firing again.
+fn crawling() -> Stage {
+    Stage {
+        key: StageKey::Crawling,
+        position: 1,
+        title: "Crawling".into(),
+        purpose: "Crawl before you walk: get the inner core muscles, stretched and sometimes injured in pregnancy, firing and in sync again.".into(),
+        exercises: vec![
+            exercise("Diaphragmatic breathing", "Lying or sitting, breathe into the sides and back of the ribs; let the belly and pelvic floor relax on the inhale and gently lift on the exhale.", dose(None, None, None, Some(5), false)),
+            exercise("Pelvic-floor fast contractions", "Squeeze and lift quickly, then fully let go.", dose(Some(1), Some(10), None, None, false)),
+            exercise("Pelvic-floor holds", "Squeeze and lift, hold 6–8 seconds, fully let go; 8 to 12 holds.", dose(Some(1), Some(10), Some(7), None, false)),
+            exercise("Pelvic-floor endurance hold", "One long hold at 30–50 % effort, breathing normally.", dose(Some(1), Some(1), Some(60), None, false)),
+            exercise("Quadruped bird-dog", "On hands and knees, reach the opposite arm and leg long without the back or belly moving.", dose(Some(3), Some(8), None, None, true)),
+            exercise("Bear-crawl hold", "From hands and knees, lift the knees an inch; breathe; watch for doming along the midline.", dose(Some(3), None, Some(25), None, false)),
+            exercise("Crawl forward and back", "Slow, quiet crawl, knees low, exhaling on effort.", dose(Some(3), None, Some(30), None, false)),
+        ],
+        min_sessions: 3,
+        entry_gate: EntryGate::new(21, true),
+        exit_criteria: vec![
+            "At least 3 logged sessions, the last 2 green".into(),
+            "Pelvic-floor baseline done with no symptoms and no abdominal doming".into(),
+        ],
+        readiness_tests: vec![],
+        levels: vec![],
+    }
+}
+
+/// Stage 2: walking hills, the glutes and pelvic floor working together.
+fn walking_hills() -> Stage {
     use ReadinessTestKey::*;
-    vec![
-        Stage {
-            key: StageKey::Crawling,
-            position: 1,
-            title: "Crawling".into(),
-            purpose: "Crawl before you walk: get the inner core muscles, stretched and sometimes injured in pregnancy, firing and in sync again.".into(),
-            exercises: vec![
-                exercise("Diaphragmatic breathing", "Lying or sitting, breathe into the sides and back of the ribs; let the belly and pelvic floor relax on the inhale and gently lift on the exhale.", dose(None, None, None, Some(5), false)),
-                exercise("Pelvic-floor fast contractions", "Squeeze and lift quickly, then fully let go.", dose(Some(1), Some(10), None, None, false)),
-                exercise("Pelvic-floor holds", "Squeeze and lift, hold 6–8 seconds, fully let go; 8 to 12 holds.", dose(Some(1), Some(10), Some(7), None, false)),
-                exercise("Pelvic-floor endurance hold", "One long hold at 30–50 % effort, breathing normally.", dose(Some(1), Some(1), Some(60), None, false)),
-                exercise("Quadruped bird-dog", "On hands and knees, reach the opposite arm and leg long without the back or belly moving.", dose(Some(3), Some(8), None, None, true)),
-                exercise("Bear-crawl hold", "From hands and knees, lift the knees an inch; breathe; watch for doming along the midline.", dose(Some(3), None, Some(25), None, false)),
-                exercise("Crawl forward and back", "Slow, quiet crawl, knees low, exhaling on effort.", dose(Some(3), None, Some(30), None, false)),
-            ],
-            min_sessions: 3,
-            entry_gate: EntryGate::new(21, true),
-            exit_criteria: vec![
-                "At least 3 logged sessions, the last 2 green".into(),
-                "Pelvic-floor baseline done with no symptoms and no abdominal doming".into(),
-            ],
-            readiness_tests: vec![],
-            levels: vec![],
-        },
-        Stage {
-            key: StageKey::WalkingHills,
-            position: 2,
-            title: "Walking hills".into(),
-            purpose: "Glutes and pelvic floor work together: walking uphill builds the glutes and leans you forward, so the pelvic floor works better.".into(),
-            exercises: vec![
-                exercise("Flat walk", "Brisk walking on the flat, building to 30 minutes, then add hills.", dose(None, None, None, Some(30), false)),
-                exercise("Hill walk", "Walk uphill leaning slightly forward from the ankles; exhale on the steep parts.", dose(None, None, None, Some(20), false)),
-                exercise("Glute bridge", "Exhale and lift the hips; squeeze the glutes; lower slowly.", dose(Some(3), Some(12), None, None, false)),
-                exercise("Calf raise", "Rise onto the toes with control, lower slowly.", dose(Some(3), Some(15), None, None, false)),
-            ],
-            min_sessions: 2,
-            entry_gate: EntryGate::new(21, true),
-            exit_criteria: vec![
-                "Walk 30 minutes, symptom-free".into(),
-                "Single-leg balance 10 s each side, symptom-free".into(),
-                "Single-leg squat ×10 each side, symptom-free".into(),
-            ],
-            readiness_tests: vec![
-                test(Walk30Min, "Walk 30 minutes", None, Some(1800), false),
-                test(SingleLegBalance, "Single-leg balance", None, Some(10), true),
-                test(SingleLegSquat, "Single-leg squat", Some(10), None, true),
-            ],
-            levels: vec![],
-        },
-        Stage {
-            key: StageKey::Lunges,
-            position: 3,
-            title: "Lunges".into(),
-            purpose: "Practise an exaggerated running pattern, slowly: build running muscles and breathing strategies, and get the pelvic floor ready for impact.".into(),
-            exercises: vec![
-                exercise("Split squat / slow lunge", "Step long, lower slowly, exhale as you rise.", dose(Some(3), Some(8), None, None, true)),
-                exercise("Running-man drill", "Stand on one leg, swing the other knee forward and the opposite arm back, slowly, as in running.", dose(Some(3), Some(10), None, None, true)),
-                exercise("Exhale on effort", "Breathe out through every hard part of each exercise.", dose(None, None, None, Some(5), false)),
-            ],
-            min_sessions: 2,
-            entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(21, true) },
-            exit_criteria: vec![
-                "Impact tests symptom-free: jog on the spot 1 min, forward bounds ×10, hop in place ×10 each leg, single-leg running man ×10 each side".into(),
-                "Strength tests: single-leg calf raise, bridge and sit-to-stand ×20 each, side-lying abduction ×20 each side".into(),
-            ],
-            readiness_tests: vec![
-                test(JogOnTheSpot, "Jog on the spot", None, Some(60), false),
-                test(ForwardBounds, "Forward bounds", Some(10), None, false),
-                test(HopInPlace, "Hop in place", Some(10), None, true),
-                test(RunningMan, "Single-leg running man", Some(10), None, true),
-                test(SingleLegCalfRaise, "Single-leg calf raise", Some(20), None, true),
-                test(SingleLegBridge, "Single-leg bridge", Some(20), None, true),
-                test(SingleLegSitToStand, "Single-leg sit-to-stand", Some(20), None, true),
-                test(SideLyingAbduction, "Side-lying abduction", Some(20), None, true),
-            ],
-            levels: vec![],
-        },
-        Stage {
-            key: StageKey::Jogging,
-            position: 4,
-            title: "Jogging for short periods".into(),
-            purpose: "Start slow and add time little by little, keeping your fingers on the pulse of your symptoms; give yourself permission to do less than you think you can.".into(),
-            exercises: vec![
-                exercise("Brisk-walk warm-up", "Five minutes of brisk walking before every run.", dose(None, None, None, Some(WARM_UP_MINUTES), false)),
-                exercise("Run–walk intervals", "The intervals of your current level; walk the rest of the run if symptoms appear.", dose(None, None, None, None, false)),
-            ],
-            min_sessions: 2,
-            entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(JOGGING_MIN_DAYS, true) },
-            exit_criteria: vec!["The last level (30 minutes continuous) done green twice".into()],
-            readiness_tests: vec![],
-            levels: default_ladder(),
-        },
-    ]
+    Stage {
+        key: StageKey::WalkingHills,
+        position: 2,
+        title: "Walking hills".into(),
+        purpose: "Glutes and pelvic floor work together: walking uphill builds the glutes and leans you forward, so the pelvic floor works better.".into(),
+        exercises: vec![
+            exercise("Flat walk", "Brisk walking on the flat, building to 30 minutes, then add hills.", dose(None, None, None, Some(30), false)),
+            exercise("Hill walk", "Walk uphill leaning slightly forward from the ankles; exhale on the steep parts.", dose(None, None, None, Some(20), false)),
+            exercise("Glute bridge", "Exhale and lift the hips; squeeze the glutes; lower slowly.", dose(Some(3), Some(12), None, None, false)),
+            exercise("Calf raise", "Rise onto the toes with control, lower slowly.", dose(Some(3), Some(15), None, None, false)),
+        ],
+        min_sessions: 2,
+        entry_gate: EntryGate::new(21, true),
+        exit_criteria: vec![
+            "Walk 30 minutes, symptom-free".into(),
+            "Single-leg balance 10 s each side, symptom-free".into(),
+            "Single-leg squat ×10 each side, symptom-free".into(),
+        ],
+        readiness_tests: vec![
+            test(Walk30Min, "Walk 30 minutes", None, Some(1800), false),
+            test(SingleLegBalance, "Single-leg balance", None, Some(10), true),
+            test(SingleLegSquat, "Single-leg squat", Some(10), None, true),
+        ],
+        levels: vec![],
+    }
+}
+
+/// Stage 3: lunges, an exaggerated running pattern practised slowly, the pelvic floor readied
+/// for impact.
+fn lunges() -> Stage {
+    use ReadinessTestKey::*;
+    Stage {
+        key: StageKey::Lunges,
+        position: 3,
+        title: "Lunges".into(),
+        purpose: "Practise an exaggerated running pattern, slowly: build running muscles and breathing strategies, and get the pelvic floor ready for impact.".into(),
+        exercises: vec![
+            exercise("Split squat / slow lunge", "Step long, lower slowly, exhale as you rise.", dose(Some(3), Some(8), None, None, true)),
+            exercise("Running-man drill", "Stand on one leg, swing the other knee forward and the opposite arm back, slowly, as in running.", dose(Some(3), Some(10), None, None, true)),
+            exercise("Exhale on effort", "Breathe out through every hard part of each exercise.", dose(None, None, None, Some(5), false)),
+        ],
+        min_sessions: 2,
+        entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(21, true) },
+        exit_criteria: vec![
+            "Impact tests symptom-free: jog on the spot 1 min, forward bounds ×10, hop in place ×10 each leg, single-leg running man ×10 each side".into(),
+            "Strength tests: single-leg calf raise, bridge and sit-to-stand ×20 each, side-lying abduction ×20 each side".into(),
+        ],
+        readiness_tests: vec![
+            test(JogOnTheSpot, "Jog on the spot", None, Some(60), false),
+            test(ForwardBounds, "Forward bounds", Some(10), None, false),
+            test(HopInPlace, "Hop in place", Some(10), None, true),
+            test(RunningMan, "Single-leg running man", Some(10), None, true),
+            test(SingleLegCalfRaise, "Single-leg calf raise", Some(20), None, true),
+            test(SingleLegBridge, "Single-leg bridge", Some(20), None, true),
+            test(SingleLegSitToStand, "Single-leg sit-to-stand", Some(20), None, true),
+            test(SideLyingAbduction, "Side-lying abduction", Some(20), None, true),
+        ],
+        levels: vec![],
+    }
+}
+
+/// Stage 4: jogging for short periods, up the run–walk ladder.
+fn jogging() -> Stage {
+    Stage {
+        key: StageKey::Jogging,
+        position: 4,
+        title: "Jogging for short periods".into(),
+        purpose: "Start slow and add time little by little, keeping your fingers on the pulse of your symptoms; give yourself permission to do less than you think you can.".into(),
+        exercises: vec![
+            exercise("Brisk-walk warm-up", "Five minutes of brisk walking before every run.", dose(None, None, None, Some(WARM_UP_MINUTES), false)),
+            exercise("Run–walk intervals", "The intervals of your current level; walk the rest of the run if symptoms appear.", dose(None, None, None, None, false)),
+        ],
+        min_sessions: 2,
+        entry_gate: EntryGate { caesarean: Some(SCAR_CHECK), ..EntryGate::new(JOGGING_MIN_DAYS, true) },
+        exit_criteria: vec!["The last level (30 minutes continuous) done green twice".into()],
+        readiness_tests: vec![],
+        levels: default_ladder(),
+    }
 }

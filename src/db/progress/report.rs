@@ -1,0 +1,172 @@
+//! Recording a symptom report: triage, the flag it raises, the engine with the report weighed, in as few statements as the outcome allows.
+
+use super::*;
+
+/// A report to record, already validated.
+pub struct NewReport<'a> {
+    pub id: Uuid,
+    pub timing: Timing,
+    pub symptoms: &'a Symptoms,
+    /// What she sent, as stored and shown back.
+    pub symptoms_json: serde_json::Value,
+    pub reported_on: NaiveDate,
+    pub session_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub request_digest: Vec<u8>,
+    pub recorded_by: Option<Uuid>,
+}
+
+/// Records a symptom report: triage against her earlier reports at the step, the flag it
+/// opens or joins, the engine on her live plan, and the audit trail. `context` is her live
+/// plan's [`context`], read with her row locked and before the report is written; the engine
+/// weighs the new report with the rest, so its answer is known before anything is written.
+/// The report, her plan's new recommendation, her `updated_at`, the audit events and the
+/// outbox event go in one statement ([`reports::write`]); a flag and a move the engine makes
+/// itself follow it.
+pub async fn record_report(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    actor: Actor,
+    new: NewReport<'_>,
+    context: Option<EngineContext>,
+    today: NaiveDate,
+) -> QueryResult<(SymptomReport, Option<Recommendation>)> {
+    let earlier: Vec<EarlierReport> = context
+        .iter()
+        .flat_map(|c| &c.earlier_pelvic)
+        .filter(|(day, _)| *day <= new.reported_on)
+        .take(2)
+        .map(|&(_, had_pelvic_symptom)| EarlierReport { had_pelvic_symptom })
+        .collect();
+    let triage = triage::triage(new.timing, new.symptoms, &earlier);
+    let mut report = new_report(client, new, &triage, context.as_ref().map(|c| &c.plan));
+    let flagged = triage.level != TriageLevel::Green;
+    let (mut decision, mut run) = (None, None);
+    if let Some(mut context) = context {
+        context.with_report(&report);
+        let evaluation = context.evaluate(client, today);
+        report.recommendation = Some(json(&evaluation.recommendation));
+        run = Some(evaluation.run(&context.plan, Cause::new("symptom_report", report.id)));
+        decision = Some((context.plan, evaluation.recommendation, evaluation.applied));
+    }
+    // The audit trail and the outbox keep the order things happen in: the report, the flag it
+    // raises, the engine's move, its recommendation. When the report raises no flag and moves
+    // nothing, one statement writes it all.
+    let moves = flagged
+        || decision
+            .as_ref()
+            .is_some_and(|(_, _, applied)| applied.is_some());
+    let mut events = vec![audit::Entry::new(
+        actor,
+        "symptom_report.create",
+        "symptom_report",
+        report.id,
+        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level}),
+    )];
+    if !moves {
+        events.extend(
+            decision
+                .as_ref()
+                .map(|(plan, r, _)| recommend_event(plan, r)),
+        );
+    }
+    let event = Event::new(
+        EventType::SymptomReportCreated.as_str(),
+        Some(client.id),
+        serde_json::json!({
+            "report_id": report.id, "client_id": client.id,
+            "triage_level": report.triage_level, "timing": report.timing,
+            "reported_on": report.reported_on, "created_at": report.created_at,
+        }),
+    );
+    let mut report = reports::write(
+        conn,
+        &report,
+        run.as_ref(),
+        events.into_iter().collect(),
+        event,
+    )
+    .await?;
+    if flagged {
+        report = raise_flag(conn, client, actor, triage.level, report).await?;
+    }
+    let Some((plan, recommendation, applied)) = decision else {
+        return Ok((report, None));
+    };
+    if moves {
+        let plan = apply(conn, plan, &recommendation, applied).await?;
+        recommend_event(&plan, &recommendation)
+            .record(conn, client.organization_id)
+            .await?;
+    }
+    Ok((report, Some(recommendation)))
+}
+
+/// The report as it will be stored, at her plan's step when she has a live plan.
+fn new_report(
+    client: &Client,
+    new: NewReport<'_>,
+    triage: &triage::Triage,
+    plan: Option<&Plan>,
+) -> SymptomReport {
+    // As stored: PostgreSQL keeps microseconds.
+    let now = Utc::now().trunc_subsecs(6);
+    SymptomReport {
+        id: new.id,
+        organization_id: client.organization_id,
+        client_id: client.id,
+        plan_id: plan.map(|p| p.id),
+        session_id: new.session_id,
+        stage: plan.map(|p| p.stage),
+        level: plan.and_then(|p| p.level),
+        timing: new.timing,
+        reported_on: new.reported_on,
+        symptoms: new.symptoms_json,
+        triage_level: triage.level,
+        findings: json(&triage.findings),
+        advisories: json(&advisories(new.symptoms)),
+        max_pain: i16::from(new.symptoms.max_pain()),
+        pelvic_symptom: new.symptoms.has_pelvic_symptom(),
+        urine_leak: new
+            .symptoms
+            .urine_leak
+            .and_then(|l| json(&l).as_str().map(String::from)),
+        notes: new.notes,
+        recommendation: None,
+        flag_id: None,
+        request_digest: new.request_digest,
+        recorded_by: new.recorded_by,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A red or amber report opens a flag in her coach's inbox, or joins the open one of its
+/// level; audited. The report, pointing at its flag.
+async fn raise_flag(
+    conn: &mut AsyncPgConnection,
+    client: &Client,
+    actor: Actor,
+    level: TriageLevel,
+    report: SymptomReport,
+) -> QueryResult<SymptomReport> {
+    let (flag, opened) =
+        reports::raise_flag(conn, client.organization_id, client.id, level, report.id).await?;
+    let action = if opened {
+        "flag.open"
+    } else {
+        "flag.add_report"
+    };
+    audit::record(
+        conn,
+        client.organization_id,
+        actor,
+        action,
+        "flag",
+        flag.id,
+        serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id,
+            "report_count": flag.report_count}),
+    )
+    .await?;
+    reports::set_flag(conn, report.id, flag.id).await
+}
