@@ -579,7 +579,7 @@ async fn short_nights(
                 running_worry: Some(3),
                 mood_little_interest: Some(0),
                 mood_feeling_down: Some(1),
-                advisories: serde_json::json!([]),
+                advisories: crate::db::columns::Stored(Vec::new()),
                 request_digest: crate::fingerprint::of(&format!(
                     "demo check-in {} {back}",
                     client.id

@@ -143,7 +143,7 @@ impl CheckInView {
             periods_returned: c.periods_returned,
             running_worry: c.running_worry,
             mood_screen,
-            advisories: serde_json::from_value(c.advisories).unwrap_or_default(),
+            advisories: c.advisories.0,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -237,13 +237,10 @@ pub fn pain_observations(report: &SymptomReport) -> Vec<Value> {
 pub fn triage_observation(report: &SymptomReport, base: &str) -> Value {
     let notes: Vec<Value> = report
         .findings
-        .as_array()
-        .map(|fs| {
-            fs.iter()
-                .map(|f| json!({"text": format!("{}: {}", f["rule"].as_str().unwrap_or(""), f["message"].as_str().unwrap_or(""))}))
-                .collect()
-        })
-        .unwrap_or_default();
+        .0
+        .iter()
+        .map(|f| json!({"text": format!("{}: {}", f.rule, f.message)}))
+        .collect();
     let mut o = json!({
         "resourceType": "Observation",
         "id": format!("{}-triage", report.id),

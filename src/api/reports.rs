@@ -204,9 +204,9 @@ impl From<SymptomReport> for SymptomReportView {
         Self {
             triage: Triage {
                 level: r.triage_level,
-                findings: serde_json::from_value(r.findings).unwrap_or_default(),
+                findings: r.findings.0,
             },
-            advisories: serde_json::from_value(r.advisories).unwrap_or_default(),
+            advisories: r.advisories.0,
             id: r.id,
             client_id: r.client_id,
             session_id: r.session_id,

@@ -1,5 +1,7 @@
 //! Recovery check-ins.
 
+use super::columns::Stored;
+use crate::domain::triage::Finding;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -22,7 +24,7 @@ pub struct CheckIn {
     pub running_worry: Option<i16>,
     pub mood_little_interest: Option<i16>,
     pub mood_feeling_down: Option<i16>,
-    pub advisories: serde_json::Value,
+    pub advisories: Stored<Vec<Finding>>,
     pub request_digest: Vec<u8>,
     pub recorded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,

@@ -1,11 +1,18 @@
-//! The domain's enums as the database stores them: each enum-like `text` column is read into its
-//! domain type here, once. A value the code does not know fails the read (a 500 with the cause in
-//! the log) instead of quietly becoming some other value. Writes store `as_str()`.
+//! The domain's values as the database stores them, read into their types here, once: each
+//! enum-like `text` column as its domain enum, and each `jsonb` column that holds domain values
+//! as [`Stored`] of their type. A value the code does not know fails the read (a 500 with the
+//! cause in the log) instead of quietly becoming some other value or nothing.
 
-use diesel::deserialize::{self, FromSql, Queryable};
+use std::fmt::Debug;
+use std::io::Write;
+
+use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
-use diesel::sql_types::Text;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::{Jsonb, Text};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
@@ -66,6 +73,28 @@ text_column!(
     Timing,
     TriageLevel,
 );
+
+/// A `jsonb` column holding domain values of type `T` (a report's findings, a kept answer's
+/// headers): read and written as `T`, and a stored value that is not a `T` fails the read.
+#[derive(Debug, Clone, PartialEq, Default, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Jsonb)]
+pub struct Stored<T>(pub T);
+
+impl<T: DeserializeOwned + Debug> FromSql<Jsonb, Pg> for Stored<T> {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let json = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(value)?;
+        Ok(Stored(serde_json::from_value(json)?))
+    }
+}
+
+impl<T: Serialize + Debug> ToSql<Jsonb, Pg> for Stored<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        // jsonb's binary form: its version, then the JSON text.
+        out.write_all(&[1])?;
+        serde_json::to_writer(out, &self.0)?;
+        Ok(IsNull::No)
+    }
+}
 
 #[cfg(test)]
 mod tests {

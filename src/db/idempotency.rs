@@ -1,6 +1,7 @@
 //! Idempotency keys: per organization, each holds a digest of the request that took it and,
 //! once that request is answered, the answer as sent. Keys are kept 48 hours (24 promised).
 
+use super::columns::Stored;
 use super::CachedExt;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -16,6 +17,14 @@ pub struct StoredResponse {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
+
+/// A key's row: the request's fingerprint, and the kept answer's status, headers and body.
+type KeyRow = (
+    Vec<u8>,
+    Option<i16>,
+    Stored<Vec<(String, String)>>,
+    Option<Vec<u8>>,
+);
 
 /// What an idempotency key already holds.
 #[derive(Debug)]
@@ -59,12 +68,7 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(KeyState::New);
     }
-    let (stored_digest, status, headers, body): (
-        Vec<u8>,
-        Option<i16>,
-        serde_json::Value,
-        Option<Vec<u8>>,
-    ) = idempotency_keys::table
+    let (stored_digest, status, headers, body): KeyRow = idempotency_keys::table
         .find((organization_id, key))
         .select((
             idempotency_keys::request_digest,
@@ -78,7 +82,7 @@ pub async fn claim(
         (false, _, _) => KeyState::Mismatch,
         (true, Some(status), Some(body)) => KeyState::Replay(StoredResponse {
             status: status as u16,
-            headers: serde_json::from_value(headers).unwrap_or_default(),
+            headers: headers.0,
             body,
         }),
         // Taken by a request that was never answered (it rolled back its writes): run again.
@@ -96,8 +100,7 @@ pub async fn store(
     diesel::update(idempotency_keys::table.find((organization_id, key)))
         .set((
             idempotency_keys::response_status.eq(response.status as i16),
-            idempotency_keys::response_headers
-                .eq(serde_json::to_value(&response.headers).unwrap_or_default()),
+            idempotency_keys::response_headers.eq(Stored(response.headers.clone())),
             idempotency_keys::response_bytes.eq(&response.body),
         ))
         .cached()

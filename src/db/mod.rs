@@ -4,7 +4,7 @@
 pub mod audit;
 pub mod check_ins;
 pub mod clients;
-mod columns;
+pub mod columns;
 pub mod embedded;
 pub mod engine_runs;
 pub mod erasure;

@@ -15,11 +15,12 @@ use uuid::Uuid;
 use super::schema::{flags, symptom_reports};
 
 type SqlUuid = diesel::sql_types::Uuid;
+use super::columns::Stored;
 use crate::domain::identity::Principal;
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
-use crate::domain::triage::{FlagLevel, Timing, TriageLevel};
+use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
@@ -35,8 +36,8 @@ pub struct SymptomReport {
     pub reported_on: NaiveDate,
     pub symptoms: serde_json::Value,
     pub triage_level: TriageLevel,
-    pub findings: serde_json::Value,
-    pub advisories: serde_json::Value,
+    pub findings: Stored<Vec<Finding>>,
+    pub advisories: Stored<Vec<Finding>>,
     pub max_pain: i16,
     pub pelvic_symptom: bool,
     pub urine_leak: Option<String>,
@@ -433,7 +434,7 @@ pub struct InboxRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub report_timing: Option<Timing>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Jsonb>)]
-    pub report_findings: Option<serde_json::Value>,
+    pub report_findings: Option<Stored<Vec<Finding>>>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
     pub report_reported_on: Option<NaiveDate>,
 }

@@ -10,6 +10,7 @@ use super::{changed, ChosenId};
 use crate::db::audit::{self, Entry};
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::{self, Client};
+use crate::db::columns::Stored;
 use crate::db::engine_runs::{self, Cause};
 use crate::db::{reports, webhooks};
 use crate::domain::engine::Recommendation;
@@ -127,7 +128,7 @@ async fn new_row(
         running_worry: answers.running_worry.map(i16::from),
         mood_little_interest: answers.mood_screen.map(|m| i16::from(m.little_interest)),
         mood_feeling_down: answers.mood_screen.map(|m| i16::from(m.feeling_down)),
-        advisories: serde_json::json!([]),
+        advisories: Stored(Vec::new()),
         request_digest: answers.id.fingerprint.clone(),
         recorded_by: Some(principal.user_id),
         created_at: now,
@@ -141,8 +142,7 @@ async fn new_row(
         .collect();
     recent.push(row.fact());
     let breastfed = client.breastfeeding || check_ins::ever_breastfed(conn, client.id).await?;
-    row.advisories = serde_json::to_value(recovery::advisories(today, &recent, breastfed))
-        .map_err(anyhow::Error::from)?;
+    row.advisories = Stored(recovery::advisories(today, &recent, breastfed));
     Ok(row)
 }
 

@@ -217,3 +217,45 @@ async fn every_answer_carries_safety_headers() {
         let _: Value = res.json().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_stored_value_the_code_does_not_know_is_a_500_never_another_value() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client = ana.client_id.unwrap();
+    let report: Value = app
+        .post(
+            &format!("/v1/clients/{client}/symptom-reports"),
+            Some(&coach.token),
+            &json!({"timing": "during", "pain": [{"location": "knee", "nrs": 4}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/v1/clients/{client}/symptom-reports/{}",
+        report["id"].as_str().unwrap()
+    );
+    assert_eq!(app.get(&path, Some(&coach.token)).await.status(), 200);
+    // Findings that are not findings: read as they are, they would have shown as none.
+    let mut conn = app.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE symptom_reports SET findings = '{\"rule\": 1}'"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let problem = assert_problem(app.get(&path, Some(&coach.token)).await, 500).await;
+    assert_eq!(problem["type"], "/problems/internal");
+    assert!(
+        captured_logs().contains("invalid type"),
+        "the cause is logged"
+    );
+}

@@ -73,20 +73,25 @@ impl TimelineEntry {
         }
     }
 
-    fn report(r: SymptomReport) -> Self {
-        TimelineEntry::Report {
+    fn report(r: SymptomReport) -> ApiResult<Self> {
+        // The report's own answers, as validated and stored when it was sent (no `pain`: none).
+        let pain = r.symptoms.get("pain").cloned().map(serde_json::from_value);
+        let pain = pain
+            .transpose()
+            .map_err(anyhow::Error::from)?
+            .unwrap_or_default();
+        Ok(TimelineEntry::Report {
             date: r.reported_on,
             id: r.id,
             timing: r.timing,
             triage: r.triage_level,
             max_pain: r.max_pain,
-            // The report's own answers, as validated and stored when it was sent.
-            pain: serde_json::from_value(r.symptoms["pain"].clone()).unwrap_or_default(),
+            pain,
             pelvic_heaviness: r.symptoms["pelvic_heaviness"]
                 .as_u64()
                 .and_then(|h| u8::try_from(h).ok()),
             urine_leak: r.urine_leak,
-        }
+        })
     }
 
     fn readiness(r: ReadinessResult) -> Self {
@@ -179,7 +184,8 @@ pub async fn timeline(
         reports::list(&mut conn, client.id, &filter, None, 10_000)
             .await?
             .into_iter()
-            .map(TimelineEntry::report),
+            .map(TimelineEntry::report)
+            .collect::<ApiResult<Vec<_>>>()?,
     );
     items.extend(
         workouts::list_readiness(&mut conn, client.id, None, 10_000)

@@ -108,10 +108,7 @@ impl From<InboxRow> for FlagView {
                 id,
                 timing,
                 reported_on,
-                findings: row
-                    .report_findings
-                    .and_then(|f| serde_json::from_value(f).ok())
-                    .unwrap_or_default(),
+                findings: row.report_findings.map(|f| f.0).unwrap_or_default(),
             }),
             _ => None,
         };

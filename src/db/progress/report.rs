@@ -1,6 +1,7 @@
 //! Recording a symptom report: triage, the flag it raises, the engine with the report weighed, in as few statements as the outcome allows.
 
 use super::*;
+use crate::db::columns::Stored;
 
 /// A report to record, already validated.
 pub struct NewReport<'a> {
@@ -123,8 +124,8 @@ fn new_report(
         reported_on: new.reported_on,
         symptoms: new.symptoms_json,
         triage_level: triage.level,
-        findings: json(&triage.findings),
-        advisories: json(&advisories(new.symptoms)),
+        findings: Stored(triage.findings.clone()),
+        advisories: Stored(advisories(new.symptoms)),
         max_pain: i16::from(new.symptoms.max_pain()),
         pelvic_symptom: new.symptoms.has_pelvic_symptom(),
         urine_leak: new
