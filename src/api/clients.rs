@@ -16,7 +16,7 @@ use super::docs::{
 use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::workouts::{ReadinessResultView, SessionLogView};
-use super::{check_if_match, etag, if_match, today_in, Page, PageQuery};
+use super::{check_if_match, etag, if_match, Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
 use crate::db::{audit, erasure, plans, users, workouts};
@@ -115,7 +115,7 @@ pub struct ScarClearance {
 impl From<Client> for ClientView {
     fn from(c: Client) -> Self {
         Self {
-            days_postpartum: days_postpartum(c.delivery_date, today_in(&c.timezone)),
+            days_postpartum: days_postpartum(c.delivery_date, c.today()),
             id: c.id,
             external_id: c.external_id,
             name: c.name,

@@ -166,11 +166,6 @@ pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiEr
     }
 }
 
-/// Today in the client's time zone.
-pub fn today_in(timezone: &str) -> chrono::NaiveDate {
-    crate::domain::client::day_in(timezone, chrono::Utc::now())
-}
-
 /// Notes a staff read of a client's data for the audit trail, written within a second in a
 /// batch (`db::audit::ReadLog`); her own reads are not recorded.
 pub fn note_staff_read(

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{ClientRef, JsonBody, QueryParams};
-use super::{check_if_match, etag, if_match, today_in, Page, PageQuery};
+use super::{check_if_match, etag, if_match, Page, PageQuery};
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
 use crate::db::{audit, programs, workouts};
@@ -261,7 +261,7 @@ pub async fn assign_plan(
     let (plan, next) = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let client = clients::find_accessible(conn, &principal, id, true).await?;
-            let today = today_in(&client.timezone);
+            let today = client.today();
             let program = programs::find(conn, principal.organization_id, body.program_id, None)
                 .await
                 .map_err(|e| match e {
@@ -331,7 +331,7 @@ async fn read_plan(
         date.unwrap_or_else(|| Utc::now().date_naive() - Duration::days(1)) - Duration::days(7);
     let (client, plan, running_days) = plans::with_client(conn, principal, id, since).await?;
     let plan = plan.ok_or(ApiError::NotFound)?;
-    let date = date.unwrap_or_else(|| today_in(&client.timezone));
+    let date = date.unwrap_or_else(|| client.today());
     let running_days = running_days
         .into_iter()
         .filter(|day| *day >= date - Duration::days(7))
@@ -496,7 +496,7 @@ pub async fn create_transition(
             let (client, plan) = load_plan_for_update(conn, &principal, id).await?;
             check_if_match(if_match.as_deref(), plan.revision)?;
             let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
-            let today = today_in(&client.timezone);
+            let today = client.today();
             let request = TransitionRequest {
                 action: body.action,
                 stage: body.stage,

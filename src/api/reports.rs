@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::TransitionView;
-use super::{today_in, Page, PageQuery};
+use super::{Page, PageQuery};
 use crate::db::engine_runs::Cause;
 use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
 use crate::db::{audit, clients, plans, workouts};

@@ -16,7 +16,6 @@ use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadE
 use super::extract::{ClientRef, JsonBody};
 use super::idempotency::Db;
 use super::plans::{plan_response, PlanView};
-use super::today_in;
 use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, JoggingGate};
 use crate::db::{audit, clients};
@@ -97,7 +96,7 @@ pub async fn record_scar_clearance(
                     "Her birth was not a caesarean: there is no scar to clear.".into(),
                 ));
             }
-            let today = today_in(&client.timezone);
+            let today = client.today();
             let on = body.cleared_on.unwrap_or(today);
             if on > today || on < client.delivery_date {
                 return Err(ApiError::invalid(

@@ -82,8 +82,11 @@ pub struct Stored<T>(pub T);
 
 impl<T: DeserializeOwned + Debug> FromSql<Jsonb, Pg> for Stored<T> {
     fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        let json = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(value)?;
-        Ok(Stored(serde_json::from_value(json)?))
+        // jsonb's binary form: its version, then the JSON text, read straight into `T`.
+        match value.as_bytes().split_first() {
+            Some((1, json)) => Ok(Stored(serde_json::from_slice(json)?)),
+            _ => Err("unsupported jsonb encoding version".into()),
+        }
     }
 }
 

@@ -5,8 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::workouts::check_day;
-use super::{changed, ChosenId};
+use super::{changed, check_day, ChosenId};
 use crate::db::audit::{self, Entry};
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::{self, Client};
@@ -52,8 +51,10 @@ pub async fn submit(
         let client = clients::find_accessible(conn, principal, client_id, true).await?;
         if let Some(existing) = answers.id.id {
             if let Some(first) = check_ins::find(conn, principal.organization_id, existing).await? {
-                let (owner, digest) = (first.client_id, first.request_digest.clone());
-                let check_in = answers.id.retry(first, owner, &digest, client.id)?;
+                answers
+                    .id
+                    .check_retry(first.client_id, &first.request_digest, client.id)?;
+                let check_in = first;
                 let run = engine_runs::for_cause(conn, client.id, check_in.id).await?;
                 let recommendation = run
                     .map(|r| serde_json::from_value(r.recommendation))

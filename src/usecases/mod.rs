@@ -11,6 +11,7 @@ pub mod check_ins;
 pub mod reports;
 pub mod workouts;
 
+use chrono::{Duration, NaiveDate};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
@@ -41,6 +42,19 @@ pub async fn changed(
     }
 }
 
+/// A day she may record something about: from her birth to tomorrow where she lives (an app
+/// a time zone ahead may already be on it).
+pub fn check_day(client: &Client, day: NaiveDate, field: &'static str) -> ApiResult<()> {
+    let today = client.today();
+    if day > today + Duration::days(1) || day < client.delivery_date {
+        return Err(ApiError::invalid(
+            field,
+            "must be between the delivery date and today",
+        ));
+    }
+    Ok(())
+}
+
 /// A write whose body names its own `id`: reports, sessions and check-ins, which an app makes
 /// offline and sends until it gets an answer. The body's fingerprint is kept with the record.
 /// A retry with the same id, about the same client and with the same body, gets the first
@@ -69,17 +83,17 @@ impl ChosenId {
         self.id.unwrap_or_else(Uuid::now_v7)
     }
 
-    /// What a record already stored under this id means: `first` when this is a retry of it
-    /// (about `client`, with the same body), 409 otherwise.
-    pub fn retry<T>(
+    /// Whether a record already stored under this id (about `first_client`, with
+    /// `first_fingerprint`) is the one this request retries: about `client`, with the same
+    /// body. 409 otherwise.
+    pub fn check_retry(
         &self,
-        first: T,
         first_client: Uuid,
         first_fingerprint: &[u8],
         client: Uuid,
-    ) -> ApiResult<T> {
+    ) -> ApiResult<()> {
         if first_client == client && first_fingerprint == self.fingerprint {
-            Ok(first)
+            Ok(())
         } else {
             Err(ApiError::IdInUse)
         }
@@ -96,17 +110,14 @@ mod tests {
         let chosen = ChosenId::of(Some(Uuid::now_v7()), &serde_json::json!({"a": 1})).unwrap();
         let same = ChosenId::of(chosen.id, &serde_json::json!({"a": 1})).unwrap();
         assert_eq!(chosen.fingerprint, same.fingerprint);
-        assert_eq!(
-            chosen.retry("first", her, &same.fingerprint, her).unwrap(),
-            "first"
-        );
+        assert!(chosen.check_retry(her, &same.fingerprint, her).is_ok());
         let other = ChosenId::of(chosen.id, &serde_json::json!({"a": 2})).unwrap();
         assert!(matches!(
-            chosen.retry("first", her, &other.fingerprint, her),
+            chosen.check_retry(her, &other.fingerprint, her),
             Err(ApiError::IdInUse)
         ));
         assert!(matches!(
-            chosen.retry("first", Uuid::now_v7(), &chosen.fingerprint, her),
+            chosen.check_retry(Uuid::now_v7(), &chosen.fingerprint, her),
             Err(ApiError::IdInUse)
         ));
         assert_eq!(chosen.new_id(), chosen.id.unwrap());

@@ -5,8 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::workouts::check_day;
-use super::ChosenId;
+use super::{check_day, ChosenId};
 use crate::db::reports::{self, SymptomReport};
 use crate::db::{clients, progress, workouts};
 use crate::domain::engine::{self, Recommendation};
@@ -48,8 +47,9 @@ pub async fn submit(
         )?;
         if let Some(existing) = report.id.id {
             if let Some(first) = reports::find(conn, principal.organization_id, existing).await? {
-                let (owner, digest) = (first.client_id, first.request_digest.clone());
-                let first = report.id.retry(first, owner, &digest, client.id)?;
+                report
+                    .id
+                    .check_retry(first.client_id, &first.request_digest, client.id)?;
                 let recommendation = first
                     .recommendation
                     .clone()

@@ -1,12 +1,12 @@
 //! What she did: logging a session (a workout) and recording a readiness-test result.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{changed, ChosenId};
+use super::{changed, check_day, ChosenId};
 use crate::db::audit::Entry;
-use crate::db::clients::{self, Client};
+use crate::db::clients;
 use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, Plan};
 use crate::db::programs;
@@ -26,19 +26,6 @@ pub struct Session {
     pub duration_minutes: Option<u32>,
     pub rpe: Option<u8>,
     pub notes: Option<String>,
-}
-
-/// A day she may record something about: from her birth to tomorrow where she lives (an app
-/// a time zone ahead may already be on it).
-pub fn check_day(client: &Client, day: NaiveDate, field: &'static str) -> ApiResult<()> {
-    let today = client.today();
-    if day > today + Duration::days(1) || day < client.delivery_date {
-        return Err(ApiError::invalid(
-            field,
-            "must be between the delivery date and today",
-        ));
-    }
-    Ok(())
 }
 
 /// The stage and level a session was at: as given, or her plan's.
@@ -82,8 +69,10 @@ pub async fn log_session(
             if let Some((first, owner)) =
                 workouts::find_session(conn, principal.organization_id, existing).await?
             {
-                let digest = first.request_digest.clone();
-                return Ok((session.id.retry(first, owner, &digest, client.id)?, false));
+                session
+                    .id
+                    .check_retry(owner, &first.request_digest, client.id)?;
+                return Ok((first, false));
             }
         }
         check_day(&client, session.performed_on, "performed_on")?;

@@ -174,7 +174,7 @@ pub async fn update_client(
                     },
                 )
             })?;
-            let today = today_in(&before.timezone);
+            let today = before.today();
             let mut fields = input
                 .validate(today, principal.user_id, Some(&before))
                 .map_err(ApiError::Validation)?;

@@ -148,7 +148,7 @@ pub async fn timeline(
 ) -> ApiResult<web::Json<Timeline>> {
     let mut conn = state.heavy_read(&principal).await?;
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
-    let until = query.until.unwrap_or_else(|| today_in(&client.timezone));
+    let until = query.until.unwrap_or_else(|| client.today());
     let since = query.since.unwrap_or(until - Duration::days(90));
     if since > until || until - since > Duration::days(366) {
         return Err(ApiError::invalid(
