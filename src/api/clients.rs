@@ -16,7 +16,7 @@ use super::docs::{
 use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::workouts::{ReadinessResultView, SessionLogView};
-use super::{check_if_match, etag, if_match, Page, PageQuery};
+use super::{if_match, Page, PageQuery};
 use crate::auth::invitations::{self, InvitationKind, NewInvitation};
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
 use crate::db::{audit, erasure, plans, users, workouts};
@@ -27,6 +27,7 @@ use crate::domain::policy;
 use crate::domain::program::StageKey;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
+use crate::usecases::{check_if_match, etag};
 
 mod export;
 mod list;

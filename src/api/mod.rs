@@ -136,34 +136,11 @@ impl<T> Page<T> {
     }
 }
 
-/// The ETag of a record at a revision.
-pub fn etag(revision: i32) -> String {
-    format!("\"{revision}\"")
-}
-
 /// The `If-Match` header of a request, if any.
 pub fn if_match(req: &actix_web::HttpRequest) -> Option<String> {
     req.headers()
         .get(actix_web::http::header::IF_MATCH)
         .map(|v| v.to_str().unwrap_or_default().to_string())
-}
-
-/// Honors `If-Match`: when present it must name the current revision (or be `*`), else 412.
-pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiError> {
-    let Some(value) = if_match else {
-        return Ok(());
-    };
-    let current = etag(revision);
-    let matches = value.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str())
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(ApiError::PreconditionFailed(format!(
-            "The record changed since you read it (now {current}); read it again and retry."
-        )))
-    }
 }
 
 /// Notes a staff read of a client's data for the audit trail, written within a second in a

@@ -3,8 +3,8 @@
 
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,19 +12,17 @@ use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{ClientRef, JsonBody, QueryParams};
-use super::{check_if_match, etag, if_match, Page, PageQuery};
-use crate::db::clients::{self, Client};
-use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
-use crate::db::{audit, programs, workouts};
+use super::{if_match, Page, PageQuery};
+use crate::db::clients;
+use crate::db::plans::{self, Plan, Transition};
 use crate::domain::identity::Principal;
-use crate::domain::plan::{
-    apply_transition, PlanStatus, Step, TransitionAction, TransitionError, TransitionRequest,
-};
-use crate::domain::prescription::{prescribe, Prescription};
-use crate::domain::program::{self, StageKey};
-use crate::domain::rules::Rule;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::domain::plan::{PlanStatus, TransitionAction, TransitionRequest};
+use crate::domain::prescription::Prescription;
+use crate::domain::program::StageKey;
+use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
+use crate::usecases::etag;
+use crate::usecases::plans::{self as plan_use, Move};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(assign_plan)
@@ -178,50 +176,6 @@ impl From<Transition> for TransitionView {
     }
 }
 
-/// Today's prescription for a client's plan, on `date`. `running_days` are the days she
-/// completed a jog from a week before `date` on, when the caller has read them already.
-async fn prescription(
-    conn: &mut AsyncPgConnection,
-    client: &Client,
-    plan: &Plan,
-    date: NaiveDate,
-    running_days: Option<Vec<NaiveDate>>,
-) -> ApiResult<Prescription> {
-    let stages = programs::pinned_stages(
-        conn,
-        client.organization_id,
-        plan.program_id,
-        plan.program_version,
-    )
-    .await?;
-    let state = plan.state();
-    let stage = program::stage(&stages, state.step.stage).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!(
-            "plan {} at a stage its program lacks",
-            plan.id
-        ))
-    })?;
-    let running_days = match running_days {
-        Some(days) => days,
-        None => workouts::running_days(conn, client.id, date - Duration::days(7)).await?,
-    };
-    let reason = if state.status == PlanStatus::Active {
-        None
-    } else {
-        plans::last_status_change(conn, plan.id)
-            .await?
-            .map(|t| t.reason)
-    };
-    Ok(prescribe(
-        state,
-        stage,
-        client.facts(Some(plan), date),
-        date,
-        &running_days,
-        reason.as_deref(),
-    ))
-}
-
 pub(super) fn plan_response(
     status: actix_web::http::StatusCode,
     view: PlanView,
@@ -258,42 +212,8 @@ pub async fn assign_plan(
     JsonBody(body): JsonBody<AssignPlan>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = db.get().await?;
-    let (plan, next) = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            let today = client.today();
-            let program = programs::find(conn, principal.organization_id, body.program_id, None)
-                .await
-                .map_err(|e| match e {
-                    diesel::result::Error::NotFound => ApiError::invalid("program_id", "is not a program of this organization"),
-                    other => other.into(),
-                })?;
-            let first = program.stages.first().ok_or_else(|| ApiError::invalid("program_id", "the program has no stages"))?;
-            let started_on = body.started_on.unwrap_or(today);
-            if started_on < client.delivery_date || started_on > today + Duration::days(365) {
-                return Err(ApiError::invalid("started_on", "must be after the delivery date and within a year"));
-            }
-            let plan = plans::insert(conn, NewPlan {
-                organization_id: principal.organization_id,
-                client_id: client.id,
-                program_id: program.program.id,
-                program_version: program.version,
-                step: Step::start_of(first),
-                started_on,
-            })
-            .await
-            .map_err(|e| if plans::is_second_live_plan(&e) {
-                ApiError::Conflict("She already has an active or paused plan; complete or discharge it first.".into())
-            } else {
-                e.into()
-            })?;
-            clients::touch(conn, client.id).await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "plan.assign", "plan", plan.id,
-                serde_json::json!({"client_id": client.id, "program_id": plan.program_id, "program_version": plan.program_version, "stage": plan.stage})).await?;
-            let next = prescription(conn, &client, &plan, today, None).await?;
-            Ok((plan, next))
-        })
-        .await?;
+    let (plan, next) =
+        plan_use::assign(&mut conn, &principal, id, body.program_id, body.started_on).await?;
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
     view.next_session = Some(next);
@@ -304,42 +224,6 @@ pub async fn assign_plan(
     ))
 }
 
-/// A client's current plan, locked for a change.
-async fn load_plan_for_update(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-    id: Uuid,
-) -> ApiResult<(Client, Plan)> {
-    let client = clients::find_accessible(conn, principal, id, true).await?;
-    let plan = plans::current_for_client(conn, client.id, true)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok((client, plan))
-}
-
-/// A client's current plan and its prescription for `date` (default: her today), read in one
-/// round trip.
-async fn read_plan(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-    id: Uuid,
-    date: Option<NaiveDate>,
-) -> ApiResult<(Plan, Prescription)> {
-    // Her today, in her time zone, is within a day of today in UTC: read her jogs from a week
-    // before the earliest it can be, and keep the week before the day once it is known.
-    let since =
-        date.unwrap_or_else(|| Utc::now().date_naive() - Duration::days(1)) - Duration::days(7);
-    let (client, plan, running_days) = plans::with_client(conn, principal, id, since).await?;
-    let plan = plan.ok_or(ApiError::NotFound)?;
-    let date = date.unwrap_or_else(|| client.today());
-    let running_days = running_days
-        .into_iter()
-        .filter(|day| *day >= date - Duration::days(7))
-        .collect();
-    let next = prescription(conn, &client, &plan, date, Some(running_days)).await?;
-    Ok((plan, next))
-}
-
 /// Her live plan as `GET /v1/clients/{id}/plan` shows it, with today's session; a plan that
 /// is no longer her live one is shown as exports show it.
 pub(crate) async fn with_today(
@@ -347,7 +231,7 @@ pub(crate) async fn with_today(
     principal: &Principal,
     plan: Plan,
 ) -> ApiResult<PlanView> {
-    let (live, next) = read_plan(conn, principal, plan.client_id, None).await?;
+    let (live, next) = plan_use::read(conn, principal, plan.client_id, None).await?;
     let mut view = PlanView::without_prescription(plan);
     if live.id == view.id {
         view.next_session = Some(next);
@@ -368,7 +252,7 @@ pub async fn get_plan(
     ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let (plan, next) = read_plan(&mut conn, &principal, id, None).await?;
+    let (plan, next) = plan_use::read(&mut conn, &principal, id, None).await?;
     super::note_staff_read(&state, &principal, "plan.read", plan.client_id);
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
@@ -401,7 +285,7 @@ pub async fn get_today(
     QueryParams(query): QueryParams<TodayQuery>,
 ) -> ApiResult<web::Json<Prescription>> {
     let mut conn = state.pool.get().await?;
-    let (plan, prescription) = read_plan(&mut conn, &principal, id, query.date).await?;
+    let (plan, prescription) = plan_use::read(&mut conn, &principal, id, query.date).await?;
     super::note_staff_read(&state, &principal, "plan.today.read", plan.client_id);
     Ok(web::Json(prescription))
 }
@@ -479,66 +363,21 @@ pub async fn create_transition(
     ClientRef(id): ClientRef,
     JsonBody(body): JsonBody<TransitionBody>,
 ) -> ApiResult<HttpResponse> {
-    let reason = body.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(ApiError::invalid(
-            "reason",
-            "must be between 1 and 2000 characters",
-        ));
-    }
-    if body.level.is_some_and(|l| l == 0 || l > 100) {
-        return Err(ApiError::invalid("level", "must be between 1 and 100"));
-    }
+    let reason = body.reason.trim();
+    plan_use::check_move(reason, body.level)?;
     let if_match = if_match(&req);
+    let change = Move {
+        request: TransitionRequest {
+            action: body.action,
+            stage: body.stage,
+            level: body.level,
+            override_gate: body.override_gate,
+        },
+        reason,
+        if_match: if_match.as_deref(),
+    };
     let mut conn = db.get().await?;
-    let (transition, plan, next) = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let (client, plan) = load_plan_for_update(conn, &principal, id).await?;
-            check_if_match(if_match.as_deref(), plan.revision)?;
-            let stages = programs::pinned_stages(conn, client.organization_id, plan.program_id, plan.program_version).await?;
-            let today = client.today();
-            let request = TransitionRequest {
-                action: body.action,
-                stage: body.stage,
-                level: body.level,
-                override_gate: body.override_gate,
-            };
-            let open_red_flag = crate::db::reports::open_levels(conn, client.id)
-                .await?
-                .iter()
-                .any(|l| l.is_red());
-            let target = apply_transition(plan.state(), &request, &stages, client.facts(Some(&plan), today), open_red_flag)
-                .map_err(|e| match e {
-                    TransitionError::Conflict(message) => ApiError::Conflict(message),
-                    TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),
-                    TransitionError::Invalid { field, message } => ApiError::invalid(field, message),
-                })?;
-            let rule_ids: Vec<String> = if body.override_gate { vec![Rule::R1.as_str().into()] } else { vec![] };
-            let transition = plans::record_transition(conn, NewTransition {
-                plan: &plan,
-                action: body.action,
-                to: target,
-                actor: principal.actor(),
-                reason: &reason,
-                rule_ids: &rule_ids,
-                override_gate: body.override_gate,
-            })
-            .await?;
-            let updated = plans::save_state(conn, &plan, target).await?;
-            clients::touch(conn, client.id).await?;
-            audit::record(conn, principal.organization_id, principal.actor(), "plan.transition", "plan", plan.id,
-                serde_json::json!({
-                    "action": body.action.as_str(),
-                    "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},
-                    "to": {"stage": updated.stage, "level": updated.level, "status": updated.status},
-                    // The reason (free text) stays on the transition; the trail names it.
-                    "reason": null,
-                    "override_gate": body.override_gate,
-                })).await?;
-            let next = prescription(conn, &client, &updated, today, None).await?;
-            Ok((transition, updated, next))
-        })
-        .await?;
+    let (transition, plan, next) = plan_use::transition(&mut conn, &principal, id, change).await?;
     let revision = plan.revision;
     let mut view = PlanView::without_prescription(plan);
     view.next_session = Some(next);

@@ -8,6 +8,7 @@
 //! retried safely through [`ChosenId`].
 
 pub mod check_ins;
+pub mod plans;
 pub mod reports;
 pub mod workouts;
 
@@ -97,6 +98,29 @@ impl ChosenId {
         } else {
             Err(ApiError::IdInUse)
         }
+    }
+}
+
+/// The ETag of a record at a revision.
+pub fn etag(revision: i32) -> String {
+    format!("\"{revision}\"")
+}
+
+/// Honors `If-Match`: when present it must name the current revision (or be `*`), else 412.
+pub fn check_if_match(if_match: Option<&str>, revision: i32) -> Result<(), ApiError> {
+    let Some(value) = if_match else {
+        return Ok(());
+    };
+    let current = etag(revision);
+    let matches = value.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed(format!(
+            "The record changed since you read it (now {current}); read it again and retry."
+        )))
     }
 }
 
