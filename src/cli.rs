@@ -327,5 +327,5 @@ pub async fn create_admin(
             Ok((org, admin))
         })
         .await?;
-    Ok((org.id, admin.id))
+    Ok((org.id.into(), admin.id.into()))
 }

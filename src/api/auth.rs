@@ -19,6 +19,7 @@ use crate::db::audit::{self, Actor};
 use crate::db::{tokens, users};
 use crate::domain::identity::NewPassword;
 use crate::domain::identity::Principal;
+use crate::domain::ids::OrganizationId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -84,8 +85,12 @@ pub async fn login(
     )
     .await?
     .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    let candidates =
-        users::find_login_candidates(&mut conn, &body.email, body.organization_id).await?;
+    let candidates = users::find_login_candidates(
+        &mut conn,
+        &body.email,
+        body.organization_id.map(OrganizationId),
+    )
+    .await?;
     let mut signed_in = None;
     if candidates.is_empty() {
         // Spend the same time as a real check, then fail.

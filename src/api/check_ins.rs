@@ -135,7 +135,7 @@ impl CheckInView {
             });
         Self {
             id: c.id,
-            client_id: c.client_id,
+            client_id: c.client_id.into(),
             checked_on: c.checked_on,
             sleep_hours: c.sleep_hours,
             fatigue: c.fatigue,
@@ -278,7 +278,7 @@ pub async fn list_check_ins(
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id,
+        client.id.into(),
         "check_in.read",
         serde_json::json!({"check_in_ids": ids}),
     )

@@ -23,6 +23,7 @@ use crate::db::{audit, erasure, plans, users, workouts};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::domain::ids::UserId;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -117,12 +118,12 @@ impl From<Client> for ClientView {
     fn from(c: Client) -> Self {
         Self {
             days_postpartum: days_postpartum(c.delivery_date, c.today()),
-            id: c.id,
+            id: c.id.into(),
             external_id: c.external_id,
             name: c.name,
             email: c.email,
             phone: c.phone,
-            coach_id: c.coach_id,
+            coach_id: c.coach_id.map(Uuid::from),
             delivery_date: c.delivery_date,
             delivery_type: c.delivery_type,
             perineal_tear_grade: c.perineal_tear_grade,
@@ -130,7 +131,7 @@ impl From<Client> for ClientView {
             cleared_for_exercise: Clearance {
                 cleared: c.cleared_for_exercise,
                 on: c.cleared_on,
-                by: c.cleared_by,
+                by: c.cleared_by.map(Uuid::from),
             },
             caesarean_scar_clearance: c
                 .caesarean_scar_cleared_on
@@ -138,7 +139,7 @@ impl From<Client> for ClientView {
                 .map(|(cleared_on, clinician)| ScarClearance {
                     cleared_on,
                     clinician,
-                    recorded_by: c.caesarean_scar_recorded_by,
+                    recorded_by: c.caesarean_scar_recorded_by.map(Uuid::from),
                 }),
             status: c.status,
             notes: c.notes,
@@ -215,7 +216,7 @@ impl ClientInput {
             name: c.name.clone(),
             email: c.email.clone(),
             phone: c.phone.clone(),
-            coach_id: c.coach_id,
+            coach_id: c.coach_id.map(Uuid::from),
             delivery_date: c.delivery_date,
             delivery_type: c.delivery_type,
             perineal_tear_grade: c.perineal_tear_grade.map(|g| g as u8),
@@ -232,7 +233,7 @@ impl ClientInput {
     pub fn validate(
         self,
         today: NaiveDate,
-        recorded_by: Uuid,
+        recorded_by: UserId,
         previous: Option<&Client>,
     ) -> Result<ClientFields, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -295,7 +296,7 @@ impl ClientInput {
             name: name.unwrap_or_default(),
             email,
             phone,
-            coach_id: self.coach_id,
+            coach_id: self.coach_id.map(UserId),
             delivery_date: self.delivery_date,
             delivery_type: self.delivery_type.as_str().into(),
             perineal_tear_grade: self.perineal_tear_grade.map(i16::from),
@@ -317,8 +318,8 @@ fn clearance(
     on: Option<NaiveDate>,
     previous: Option<&Client>,
     today: NaiveDate,
-    recorded_by: Uuid,
-) -> (Option<NaiveDate>, Option<Uuid>) {
+    recorded_by: UserId,
+) -> (Option<NaiveDate>, Option<UserId>) {
     match (cleared, previous) {
         (false, _) => (None, None),
         (true, Some(p))
@@ -369,7 +370,7 @@ async fn check_coach(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
     fields: &mut ClientFields,
-    previous: Option<Uuid>,
+    previous: Option<UserId>,
 ) -> Result<(), ApiError> {
     match principal.role {
         Role::Coach => match fields.coach_id {

@@ -18,6 +18,7 @@ use crate::db::tokens;
 use crate::db::users::{self, ProfileChanges, User};
 use crate::domain::identity::Principal;
 use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -65,7 +66,7 @@ impl From<User> for Coach {
             } else {
                 AccountStatus::Invited
             },
-            id: u.id,
+            id: u.id.into(),
             name: u.name,
             email: u.email,
             created_at: u.created_at,
@@ -157,7 +158,7 @@ pub async fn list_coaches(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |u| u.id,
+        |u| u.id.into(),
         Coach::from,
     )))
 }
@@ -356,6 +357,6 @@ pub async fn delete_coach(
     })
     .await?;
     // Her access tokens stop working now, not when they expire.
-    state.token_validity.forget(*id);
+    state.token_validity.forget(UserId(*id));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -21,7 +22,7 @@ pub struct JsonBody<T>(pub T);
 /// (for anyone else, or a malformed id, 404). Whether the caller may see that client is asked
 /// when it is loaded (`db::clients::find_accessible`), so a client out of reach is a 404 too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientRef(pub uuid::Uuid);
+pub struct ClientRef(pub ClientId);
 
 impl ClientRef {
     /// `raw` as the principal means it.
@@ -29,7 +30,9 @@ impl ClientRef {
         if raw == "me" {
             return principal.client_id.map(ClientRef).ok_or(ApiError::NotFound);
         }
-        raw.parse().map(ClientRef).map_err(|_| ApiError::NotFound)
+        raw.parse()
+            .map(|id| ClientRef(ClientId(id)))
+            .map_err(|_| ApiError::NotFound)
     }
 }
 
@@ -390,19 +393,23 @@ mod tests {
     #[test]
     fn me_is_her_own_record_and_anything_unreadable_is_not_found() {
         use crate::domain::identity::Role;
+        use crate::domain::ids::{OrganizationId, UserId};
         let her = uuid::Uuid::now_v7();
         let client = Principal {
-            user_id: uuid::Uuid::now_v7(),
-            organization_id: uuid::Uuid::now_v7(),
+            user_id: UserId::generate(),
+            organization_id: OrganizationId::generate(),
             role: Role::Client,
-            client_id: Some(her),
+            client_id: Some(ClientId(her)),
             service_token: None,
         };
-        assert_eq!(ClientRef::resolve(&client, "me").unwrap(), ClientRef(her));
+        assert_eq!(
+            ClientRef::resolve(&client, "me").unwrap(),
+            ClientRef(ClientId(her))
+        );
         let other = uuid::Uuid::now_v7();
         assert_eq!(
             ClientRef::resolve(&client, &other.to_string()).unwrap(),
-            ClientRef(other)
+            ClientRef(ClientId(other))
         );
         let coach = Principal {
             role: Role::Coach,

@@ -39,6 +39,7 @@ use super::extract::read_limited;
 use crate::db::idempotency::{self, KeyState, StoredResponse};
 use crate::db::{DbConn, DbPool};
 use crate::domain::identity::Principal;
+use crate::domain::ids::OrganizationId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -306,7 +307,7 @@ async fn keyed(
 /// writes are gone too, and the caller gets an error to retry.
 async fn keep(
     conn: &mut DbConn,
-    organization_id: uuid::Uuid,
+    organization_id: OrganizationId,
     key: &str,
     status: StatusCode,
     head: &HttpResponse<()>,

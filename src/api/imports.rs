@@ -22,6 +22,7 @@ use crate::db::{audit, idempotency, imports, programs, users, webhooks};
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
+use crate::domain::ids::UserId;
 use crate::domain::plan::Step;
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -275,7 +276,7 @@ impl Import<'_> {
                 }
             }
         }
-        let coaches: HashMap<String, Uuid> =
+        let coaches: HashMap<String, UserId> =
             users::list_in_organization(conn, organization_id, Role::Coach, None, i64::MAX)
                 .await?
                 .into_iter()

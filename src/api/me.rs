@@ -62,12 +62,12 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<w
         .ok_or_else(|| ApiError::Unauthorized("The account is no longer active.".into()))?;
     let organization = organizations::find(&mut conn, principal.organization_id).await?;
     Ok(web::Json(Me {
-        user_id: user.id,
+        user_id: user.id.into(),
         name: user.name,
         email: user.email,
         role: principal.role,
         organization: OrganizationRef {
-            id: organization.id,
+            id: organization.id.into(),
             name: organization.name,
         },
         service_token: principal.service_token.map(|t| ServiceTokenRef {

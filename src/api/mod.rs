@@ -36,6 +36,7 @@ use uuid::Uuid;
 
 use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
+use crate::domain::ids::ClientId;
 use crate::error::ApiError;
 
 /// Registers every documented route; the OpenAPI document is collected from these.
@@ -149,7 +150,7 @@ pub fn note_staff_read(
     state: &crate::state::AppState,
     principal: &Principal,
     action: &'static str,
-    client_id: Uuid,
+    client_id: ClientId,
 ) {
     if principal.role != Role::Client {
         state.read_log.note(
@@ -157,7 +158,7 @@ pub fn note_staff_read(
             principal.actor(),
             action,
             "client",
-            client_id,
+            client_id.into(),
             serde_json::json!({}),
         );
     }

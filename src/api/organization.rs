@@ -42,7 +42,7 @@ pub struct OrganizationView {
 impl From<Organization> for OrganizationView {
     fn from(o: Organization) -> Self {
         Self {
-            id: o.id,
+            id: o.id.into(),
             name: o.name,
             auto_progress: o.auto_progress,
             created_at: o.created_at,

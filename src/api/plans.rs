@@ -91,7 +91,7 @@ impl PlanView {
         let state = p.state();
         Self {
             id: p.id,
-            client_id: p.client_id,
+            client_id: p.client_id.into(),
             program_id: p.program_id,
             program_version: p.program_version,
             stage: state.step.stage,
@@ -110,7 +110,7 @@ impl PlanView {
                     on,
                     reason,
                     agreed_by,
-                    set_by: p.jogging_gate_set_by,
+                    set_by: p.jogging_gate_set_by.map(Uuid::from),
                     set_at: p.jogging_gate_set_at,
                 }),
             next_session: None,
@@ -160,7 +160,7 @@ impl From<Transition> for TransitionView {
         Self {
             id: t.id,
             plan_id: t.plan_id,
-            client_id: t.client_id,
+            client_id: t.client_id.into(),
             action: t.action,
             from: position(t.from_stage, t.from_level, t.from_status),
             to: position(t.to_stage, t.to_level, t.to_status),

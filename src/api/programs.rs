@@ -168,7 +168,7 @@ pub async fn create_program(
                 &body.key,
                 body.name.trim(),
                 &body.stages,
-                Some(principal.user_id),
+                Some(principal.user_id.into()),
             )
             .await
             .map_err(|e| {
@@ -238,7 +238,7 @@ pub async fn publish_program(
                 *id,
                 body.name.trim(),
                 &body.stages,
-                principal.user_id,
+                principal.user_id.into(),
             )
             .await?;
             audit::record(

@@ -96,7 +96,7 @@ impl TryFrom<EngineRun> for RecommendationTrace {
             recommendation: serde_json::from_value(run.recommendation.clone()).map_err(stored)?,
             rules: serde_json::from_value(run.rules.clone()).map_err(stored)?,
             run_id: run.id,
-            client_id: run.client_id,
+            client_id: run.client_id.into(),
             plan_id: run.plan_id,
             evaluated_at: run.created_at,
             evaluated_on: run.evaluated_on,

@@ -208,7 +208,7 @@ impl From<SymptomReport> for SymptomReportView {
             },
             advisories: r.advisories.0,
             id: r.id,
-            client_id: r.client_id,
+            client_id: r.client_id.into(),
             session_id: r.session_id,
             plan_id: r.plan_id,
             stage: r.stage,
@@ -345,7 +345,7 @@ pub async fn list_reports(
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id,
+        client.id.into(),
         "symptom_report.read",
         serde_json::json!({"report_ids": ids}),
     )
@@ -380,7 +380,7 @@ pub async fn get_report(
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id,
+        client.id.into(),
         "symptom_report.read",
         serde_json::json!({"report_ids": [report.id]}),
     )

@@ -21,6 +21,7 @@ use super::workouts::{ReadinessResultView, SessionLogView};
 use crate::db::sync::{self, Change, Position, Reach, Records};
 use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
+use crate::domain::ids::{ClientId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -303,8 +304,8 @@ async fn settled_page(
 }
 
 /// The client a served record belongs to.
-fn client_of(change: &SyncChange) -> Option<Uuid> {
-    Some(match change.data.as_ref()? {
+fn client_of(change: &SyncChange) -> Option<ClientId> {
+    Some(ClientId(match change.data.as_ref()? {
         SyncRecord::Client(c) => c.id,
         SyncRecord::Plan(p) => p.client_id,
         SyncRecord::PlanTransition(t) => t.client_id,
@@ -313,7 +314,7 @@ fn client_of(change: &SyncChange) -> Option<Uuid> {
         SyncRecord::SymptomReport(r) => r.client_id,
         SyncRecord::Flag(f) => f.client_id,
         SyncRecord::CheckIn(c) => c.client_id,
-    })
+    }))
 }
 
 /// The page's changes as served: each record once (its newest change), loaded as it is now;
@@ -335,16 +336,16 @@ async fn changes(
         .filter(|(i, row)| newest[&(row.entity.as_str(), row.entity_id)] == *i)
         .map(|(_, row)| row)
         .collect();
-    let coach_now: HashMap<Uuid, Option<Uuid>> = match reach {
+    let coach_now: HashMap<ClientId, Option<UserId>> = match reach {
         Reach::Coach { .. } => {
-            let mut ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
+            let mut ids: Vec<ClientId> = rows.iter().map(|r| r.client_id).collect();
             ids.sort_unstable();
             ids.dedup();
             sync::coaches(conn, &ids).await?.into_iter().collect()
         }
         _ => HashMap::new(),
     };
-    let in_reach = |client_id: Uuid| match reach {
+    let in_reach = |client_id: ClientId| match reach {
         Reach::Coach { coach_id, .. } => coach_now.get(&client_id) == Some(&Some(coach_id)),
         _ => true,
     };
@@ -396,7 +397,10 @@ async fn views(
 ) -> ApiResult<HashMap<(SyncEntity, Uuid), SyncRecord>> {
     let mut views = HashMap::new();
     for c in records.clients {
-        views.insert((SyncEntity::Client, c.id), SyncRecord::Client(c.into()));
+        views.insert(
+            (SyncEntity::Client, c.id.into()),
+            SyncRecord::Client(c.into()),
+        );
     }
     for plan in records.plans {
         let id = plan.id;

@@ -9,7 +9,6 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
-use uuid::Uuid;
 
 use super::clients::ClientView;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
@@ -21,6 +20,7 @@ use crate::db::plans::{self, JoggingGate};
 use crate::db::{audit, clients};
 use crate::domain::client::DeliveryType;
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::domain::program::RECOVERY_FLOOR_DAYS;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::usecases;
@@ -290,7 +290,7 @@ pub async fn remove_jogging_gate(
 /// Her live (active or paused) plan; 404 without one.
 async fn live_plan(
     conn: &mut diesel_async::AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> Result<plans::Plan, ApiError> {
     plans::current_for_client(conn, client_id, true)
         .await?

@@ -325,7 +325,7 @@ pub async fn create_webhook(
                     description: &description,
                     events: &events,
                     secret: &secret,
-                    created_by: principal.user_id,
+                    created_by: principal.user_id.into(),
                 },
             )
             .await?;

@@ -63,7 +63,7 @@ impl From<SessionLog> for SessionLogView {
     fn from(s: SessionLog) -> Self {
         Self {
             id: s.id,
-            client_id: s.client_id,
+            client_id: s.client_id.into(),
             plan_id: s.plan_id,
             performed_on: s.performed_on,
             stage: s.stage,
@@ -256,7 +256,7 @@ impl From<ReadinessResult> for ReadinessResultView {
     fn from(r: ReadinessResult) -> Self {
         Self {
             id: r.id,
-            client_id: r.client_id,
+            client_id: r.client_id.into(),
             test: r.test,
             stage: r.stage,
             reached: r.reached,
@@ -265,7 +265,7 @@ impl From<ReadinessResult> for ReadinessResultView {
             passed: r.passed,
             performed_on: r.performed_on,
             notes: r.notes,
-            recorded_by: r.recorded_by,
+            recorded_by: r.recorded_by.map(Uuid::from),
             created_at: r.created_at,
         }
     }

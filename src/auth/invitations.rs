@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncPgConnection;
+
+use crate::domain::ids::UserId;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::secrets;
 use crate::db::{tokens, users};
@@ -83,7 +84,7 @@ pub struct NewInvitation {
 pub async fn create(
     conn: &mut AsyncPgConnection,
     user: &users::User,
-    created_by: Uuid,
+    created_by: UserId,
 ) -> diesel::QueryResult<NewInvitation> {
     let token = secrets::generate(secrets::INVITATION_PREFIX);
     let kind = InvitationKind::for_user(user);

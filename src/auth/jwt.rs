@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::identity::Role;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 pub const ISSUER: &str = "runback";
 pub const AUDIENCE: &str = "runback-api";
@@ -77,8 +78,8 @@ pub fn check_secret(name: &str, secret: &str) -> anyhow::Result<()> {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
-    pub sub: Uuid,
-    pub org: Uuid,
+    pub sub: UserId,
+    pub org: OrganizationId,
     pub role: Role,
     pub iss: String,
     pub aud: String,
@@ -88,7 +89,7 @@ pub struct Claims {
     pub jti: Uuid,
     /// A client's own record, for her tokens (`{client_id}` = `me`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cid: Option<Uuid>,
+    pub cid: Option<ClientId>,
 }
 
 struct Key {
@@ -147,10 +148,10 @@ impl JwtKeys {
 
     pub fn issue(
         &self,
-        user_id: Uuid,
-        organization_id: Uuid,
+        user_id: UserId,
+        organization_id: OrganizationId,
         role: Role,
-        client_id: Option<Uuid>,
+        client_id: Option<ClientId>,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -221,7 +222,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_with_all_claims() {
         let k = keys(SECRET, None);
-        let (user, org) = (Uuid::now_v7(), Uuid::now_v7());
+        let (user, org) = (UserId::generate(), OrganizationId::generate());
         let claims = k
             .verify(&k.issue(user, org, Role::Coach, None).unwrap())
             .unwrap();
@@ -265,14 +266,24 @@ mod tests {
     fn the_previous_key_verifies_only_tokens_issued_before_the_rotation() {
         let old = keys(OTHER, None);
         let before = old
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Admin,
+                None,
+            )
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let rotated = keys(SECRET, Some(OTHER));
         assert!(rotated.verify(&before).is_ok());
         // Minted with the previous key after the rotation: refused.
         let after = old
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Admin,
+                None,
+            )
             .unwrap();
         assert_eq!(rotated.verify(&after), Err(TokenError::Invalid));
     }
@@ -281,7 +292,12 @@ mod tests {
     fn a_token_claiming_a_long_life_is_refused() {
         let k = JwtKeys::new(SECRET, None, Duration::from_secs(3600)).unwrap();
         let token = k
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Admin,
+                None,
+            )
             .unwrap();
         assert_eq!(k.verify(&token), Err(TokenError::Invalid));
     }
@@ -295,7 +311,12 @@ mod tests {
     fn another_key_is_rejected_but_the_previous_key_still_verifies() {
         let old = keys(OTHER, None);
         let token = old
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Admin,
+                None,
+            )
             .unwrap();
         assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -306,7 +327,12 @@ mod tests {
     fn tampered_and_unsigned_tokens_are_rejected() {
         let k = keys(SECRET, None);
         let token = k
-            .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Client, None)
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Client,
+                None,
+            )
             .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         use base64::Engine;

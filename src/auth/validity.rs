@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::jwt::Claims;
 use super::AuthError;
 use crate::db::{users, DbPool};
+use crate::domain::ids::UserId;
 
 /// How long an entry is trusted before it is read again.
 pub const MAX_AGE: Duration = Duration::from_secs(30);
@@ -74,7 +75,7 @@ struct Entry {
 
 #[derive(Default)]
 struct Entries {
-    by_user: HashMap<Uuid, Entry>,
+    by_user: HashMap<UserId, Entry>,
     /// Bumped by every [`TokenValidity::forget`]: a load that began before is not stored.
     generation: u64,
 }
@@ -96,7 +97,7 @@ impl TokenValidity {
             .map_err(AuthError::Refused)
     }
 
-    fn cached(&self, user: Uuid) -> Option<UserTokens> {
+    fn cached(&self, user: UserId) -> Option<UserTokens> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .by_user
@@ -105,7 +106,7 @@ impl TokenValidity {
             .map(|e| e.state)
     }
 
-    async fn load(&self, pool: &DbPool, user: Uuid) -> Result<UserTokens, AuthError> {
+    async fn load(&self, pool: &DbPool, user: UserId) -> Result<UserTokens, AuthError> {
         let generation = self
             .entries
             .read()
@@ -128,7 +129,7 @@ impl TokenValidity {
     }
 
     /// Forgets what is known of a user, after a change to her tokens was committed.
-    pub fn forget(&self, user: Uuid) {
+    pub fn forget(&self, user: UserId) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.generation += 1;
         entries.by_user.remove(&user);
@@ -165,7 +166,7 @@ pub async fn follow(validity: &TokenValidity, database_url: &str, stop: &tokio::
             let mut changes = std::pin::pin!(conn.notifications_stream());
             while let Some(change) = changes.next().await {
                 if let Ok(user) = change?.payload.parse::<Uuid>() {
-                    validity.forget(user);
+                    validity.forget(UserId(user));
                 }
             }
             Err::<(), _>(anyhow::anyhow!("the listening connection closed"))
@@ -218,8 +219,8 @@ mod tests {
         let before = Utc::now().timestamp_millis();
         let token = keys
             .issue(
-                Uuid::now_v7(),
-                Uuid::now_v7(),
+                UserId::generate(),
+                crate::domain::ids::OrganizationId::generate(),
                 crate::domain::identity::Role::Coach,
                 None,
             )

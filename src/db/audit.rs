@@ -8,11 +8,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::schema::audit_events;
+use crate::domain::ids::{OrganizationId, UserId};
 
 /// Who made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
-    User(Uuid),
+    User(UserId),
     ServiceToken(Uuid),
     Engine,
     System,
@@ -32,7 +33,7 @@ impl Actor {
     /// The audit trail's `actor_type` and `actor_id` for this actor.
     pub fn parts(self) -> (&'static str, Option<Uuid>) {
         match self {
-            Actor::User(id) => ("user", Some(id)),
+            Actor::User(id) => ("user", Some(id.0)),
             Actor::ServiceToken(id) => ("service_token", Some(id)),
             Actor::Engine => ("engine", None),
             Actor::System => ("system", None),
@@ -44,7 +45,7 @@ impl Actor {
 #[diesel(table_name = audit_events)]
 struct NewAuditEvent<'a> {
     id: Uuid,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     actor_type: &'a str,
     actor_id: Option<Uuid>,
     action: &'a str,
@@ -56,11 +57,11 @@ struct NewAuditEvent<'a> {
 /// Appends one event: `actor` did `action` to `entity` `entity_id`, changing `changes`.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     actor: Actor,
     action: &str,
     entity: &str,
-    entity_id: Uuid,
+    entity_id: impl Into<Uuid>,
     changes: Value,
 ) -> diesel::QueryResult<()> {
     Entry::new(actor, action, entity, entity_id, changes)
@@ -85,7 +86,7 @@ impl<'a> Entry<'a> {
         actor: Actor,
         action: &'a str,
         entity: &'a str,
-        entity_id: Uuid,
+        entity_id: impl Into<Uuid>,
         changes: Value,
     ) -> Self {
         Entry {
@@ -93,7 +94,7 @@ impl<'a> Entry<'a> {
             actor,
             action,
             entity,
-            entity_id,
+            entity_id: entity_id.into(),
             changes,
         }
     }
@@ -101,7 +102,7 @@ impl<'a> Entry<'a> {
     pub async fn record(
         self,
         conn: &mut AsyncPgConnection,
-        organization_id: Uuid,
+        organization_id: OrganizationId,
     ) -> diesel::QueryResult<()> {
         let (actor_type, actor_id) = self.actor.parts();
         diesel::insert_into(audit_events::table)
@@ -165,7 +166,7 @@ pub struct ReadLog {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ReadKey {
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     actor: (&'static str, Option<Uuid>),
     action: &'static str,
     entity: &'static str,
@@ -186,7 +187,7 @@ impl ReadLog {
     /// Notes that `actor` read `entity` `entity_id` (`what`: ids and names, never values).
     pub fn note(
         &self,
-        organization_id: Uuid,
+        organization_id: OrganizationId,
         actor: Actor,
         action: &'static str,
         entity: &'static str,
@@ -296,7 +297,7 @@ pub struct AuditFilter {
 /// The organization's events, newest first, continuing before `before`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     filter: &AuditFilter,
     before: Option<Uuid>,
     limit: i64,

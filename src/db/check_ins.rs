@@ -8,14 +8,15 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::check_ins;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 use crate::domain::recovery::{Breastfeeding, CheckInFact, MoodScreen};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = check_ins)]
 pub struct CheckIn {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub checked_on: NaiveDate,
     pub sleep_hours: f32,
     pub fatigue: i16,
@@ -26,7 +27,7 @@ pub struct CheckIn {
     pub mood_feeling_down: Option<i16>,
     pub advisories: Stored<Vec<Finding>>,
     pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -71,7 +72,7 @@ pub async fn insert(
 
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
 ) -> QueryResult<Option<CheckIn>> {
     check_ins::table
@@ -86,7 +87,7 @@ pub async fn find(
 /// Her check-ins about `since` or later, oldest first (by the day, then arrival).
 pub async fn since(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<Vec<CheckIn>> {
     check_ins::table
@@ -103,7 +104,10 @@ pub async fn since(
 }
 
 /// Whether any check-in of hers says she was breastfeeding.
-pub async fn ever_breastfed(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<bool> {
+pub async fn ever_breastfed(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         check_ins::table
             .filter(check_ins::client_id.eq(client_id))
@@ -116,7 +120,7 @@ pub async fn ever_breastfed(conn: &mut AsyncPgConnection, client_id: Uuid) -> Qu
 /// A page of her check-ins, by id (which orders them by arrival).
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     since: Option<NaiveDate>,
     until: Option<NaiveDate>,
     after: Option<Uuid>,
@@ -141,7 +145,10 @@ pub async fn list(
 }
 
 /// Erasure: every check-in of hers.
-pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+pub async fn forget_client(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+) -> QueryResult<usize> {
     diesel::delete(check_ins::table.filter(check_ins::client_id.eq(client_id)))
         .execute(conn)
         .await

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::schema::clients;
 use crate::domain::client::{days_postpartum, ClientFacts, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy::{self, ClientOwnership};
 use crate::domain::program::StageKey;
@@ -19,20 +20,20 @@ use crate::domain::triage::TriageLevel;
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = clients)]
 pub struct Client {
-    pub id: Uuid,
-    pub organization_id: Uuid,
+    pub id: ClientId,
+    pub organization_id: OrganizationId,
     pub external_id: Option<String>,
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub coach_id: Option<Uuid>,
+    pub coach_id: Option<UserId>,
     pub delivery_date: NaiveDate,
     pub delivery_type: DeliveryType,
     pub perineal_tear_grade: Option<i16>,
     pub breastfeeding: bool,
     pub cleared_for_exercise: bool,
     pub cleared_on: Option<NaiveDate>,
-    pub cleared_by: Option<Uuid>,
+    pub cleared_by: Option<UserId>,
     pub status: ClientStatus,
     pub notes: Option<String>,
     pub timezone: String,
@@ -43,7 +44,7 @@ pub struct Client {
     /// whom.
     pub caesarean_scar_cleared_on: Option<NaiveDate>,
     pub caesarean_scar_clinician: Option<String>,
-    pub caesarean_scar_recorded_by: Option<Uuid>,
+    pub caesarean_scar_recorded_by: Option<UserId>,
 }
 
 impl Client {
@@ -83,14 +84,14 @@ pub struct ClientFields {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub coach_id: Option<Uuid>,
+    pub coach_id: Option<UserId>,
     pub delivery_date: NaiveDate,
     pub delivery_type: String,
     pub perineal_tear_grade: Option<i16>,
     pub breastfeeding: bool,
     pub cleared_for_exercise: bool,
     pub cleared_on: Option<NaiveDate>,
-    pub cleared_by: Option<Uuid>,
+    pub cleared_by: Option<UserId>,
     pub status: String,
     pub notes: Option<String>,
     pub timezone: String,
@@ -135,7 +136,7 @@ pub fn duplicate_of(e: &diesel::result::Error) -> Option<&'static str> {
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     fields: &ClientFields,
 ) -> QueryResult<Client> {
     diesel::insert_into(clients::table)
@@ -155,7 +156,7 @@ pub async fn insert(
 pub async fn find_accessible<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
     principal: &Principal,
-    id: Uuid,
+    id: ClientId,
     lock: bool,
 ) -> QueryResult<Client> {
     let query = clients::table
@@ -183,7 +184,7 @@ pub fn accessible(principal: &Principal, client: Client) -> QueryResult<Client> 
 /// Saves new values and bumps the revision; `NotFound` when `expected_revision` is stale.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ClientId,
     expected_revision: i32,
     fields: &ClientFields,
 ) -> QueryResult<Option<Client>> {
@@ -205,7 +206,7 @@ pub async fn update(
 }
 
 /// Marks the client changed (a plan, session or result of hers), for `updated_since` syncs.
-pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn touch(conn: &mut AsyncPgConnection, id: ClientId) -> QueryResult<()> {
     diesel::update(clients::table.find(id))
         .set(clients::updated_at.eq(diesel::dsl::now))
         .cached()
@@ -217,8 +218,8 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
 /// Whether `coach_id` is an active coach of the organization.
 pub async fn is_coach_of(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    coach_id: Uuid,
+    organization_id: OrganizationId,
+    coach_id: UserId,
 ) -> QueryResult<bool> {
     use super::schema::users;
     diesel::select(diesel::dsl::exists(
@@ -244,7 +245,7 @@ pub struct ClientSummaryRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub email: Option<String>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
-    pub coach_id: Option<Uuid>,
+    pub coach_id: Option<UserId>,
     #[diesel(sql_type = Text)]
     pub status: ClientStatus,
     #[diesel(sql_type = Date)]
@@ -279,7 +280,7 @@ pub struct ClientSummaryRow {
 pub struct ClientFilter {
     pub status: Option<String>,
     pub stage: Option<String>,
-    pub coach_id: Option<Uuid>,
+    pub coach_id: Option<UserId>,
     /// Matched against name, email and external id, case-insensitively.
     pub q: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
@@ -353,8 +354,8 @@ pub async fn list_summaries(
 /// who recorded it.
 pub async fn set_scar_clearance(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    clearance: Option<(NaiveDate, &str, Uuid)>,
+    id: ClientId,
+    clearance: Option<(NaiveDate, &str, UserId)>,
 ) -> QueryResult<Client> {
     diesel::update(clients::table.find(id))
         .set((

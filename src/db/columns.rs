@@ -10,12 +10,14 @@ use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{Jsonb, Text};
+use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 use crate::domain::plan::{PlanStatus, TransitionAction};
 use crate::domain::program::StageKey;
 use crate::domain::recovery::Breastfeeding;
@@ -73,6 +75,52 @@ text_column!(
     Timing,
     TriageLevel,
 );
+
+macro_rules! uuid_column {
+    ($($id:ident),* $(,)?) => {$(
+        impl FromSql<SqlUuid, Pg> for $id {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                <Uuid as FromSql<SqlUuid, Pg>>::from_sql(value).map($id)
+            }
+        }
+
+        impl ToSql<SqlUuid, Pg> for $id {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Uuid as ToSql<SqlUuid, Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl Queryable<SqlUuid, Pg> for $id {
+            type Row = Self;
+
+            fn build(row: Self) -> deserialize::Result<Self> {
+                Ok(row)
+            }
+        }
+
+        uuid_column!(@expression $id, SqlUuid);
+        uuid_column!(@expression $id, Nullable<SqlUuid>);
+    )*};
+    (@expression $id:ident, $sql:ty) => {
+        impl AsExpression<$sql> for $id {
+            type Expression = <Uuid as AsExpression<$sql>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                <Uuid as AsExpression<$sql>>::as_expression(self.0)
+            }
+        }
+
+        impl AsExpression<$sql> for &$id {
+            type Expression = <Uuid as AsExpression<$sql>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                <Uuid as AsExpression<$sql>>::as_expression(self.0)
+            }
+        }
+    };
+}
+
+uuid_column!(OrganizationId, ClientId, UserId);
 
 /// A `jsonb` column holding domain values of type `T` (a report's findings, a kept answer's
 /// headers): read and written as `T`, and a stored value that is not a `T` fails the read.

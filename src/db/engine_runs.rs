@@ -8,13 +8,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{engine_runs, plan_transitions};
+use crate::domain::ids::{ClientId, OrganizationId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = engine_runs)]
 pub struct EngineRun {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub plan_id: Uuid,
     /// Her today when the engine ran.
     pub evaluated_on: NaiveDate,
@@ -33,8 +34,8 @@ pub struct EngineRun {
 #[diesel(table_name = engine_runs)]
 pub struct NewRun {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub plan_id: Uuid,
     pub evaluated_on: NaiveDate,
     pub cause: &'static str,
@@ -67,7 +68,7 @@ pub async fn record(conn: &mut AsyncPgConnection, run: &NewRun) -> QueryResult<(
 /// Her latest run, on any of her plans.
 pub async fn latest(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Option<EngineRun>> {
     engine_runs::table
         .filter(engine_runs::client_id.eq(client_id))
@@ -82,7 +83,7 @@ pub async fn latest(
 /// made it (or, for a coach's transition, what the engine said last before it).
 pub async fn at(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     id: Uuid,
 ) -> QueryResult<Option<EngineRun>> {
     let run = engine_runs::table
@@ -118,7 +119,7 @@ pub async fn at(
 /// The run a record of hers caused (the first, if several).
 pub async fn for_cause(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     cause_id: Uuid,
 ) -> QueryResult<Option<EngineRun>> {
     engine_runs::table
@@ -132,7 +133,10 @@ pub async fn for_cause(
 }
 
 /// Erasure: every run about her.
-pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+pub async fn forget_client(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+) -> QueryResult<usize> {
     diesel::delete(engine_runs::table.filter(engine_runs::client_id.eq(client_id)))
         .execute(conn)
         .await

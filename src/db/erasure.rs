@@ -13,12 +13,13 @@ use super::schema::{
     check_ins, clients, flags, plan_transitions, plans, readiness_results, session_logs,
     symptom_reports, users,
 };
+use crate::domain::ids::{ClientId, OrganizationId};
 
 /// Deletes the client and everything of hers; returns how many rows each table lost.
 pub async fn erase_client(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    client_id: Uuid,
+    organization_id: OrganizationId,
+    client_id: ClientId,
 ) -> QueryResult<serde_json::Map<String, serde_json::Value>> {
     let (about_her, user_ids) = ids_about_her(conn, client_id).await?;
     let mut counts = serde_json::Map::new();
@@ -67,7 +68,7 @@ pub async fn erase_client(
 /// login, reports, flags, check-ins), and her login's ids apart.
 async fn ids_about_her(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<(Vec<Uuid>, Vec<Uuid>)> {
     let plan_ids: Vec<Uuid> = plans::table
         .filter(plans::client_id.eq(client_id))
@@ -104,7 +105,7 @@ async fn ids_about_her(
         .select(users::id)
         .load(conn)
         .await?;
-    let mut about_her: Vec<Uuid> = vec![client_id];
+    let mut about_her: Vec<Uuid> = vec![client_id.0];
     about_her.extend(&plan_ids);
     about_her.extend(&session_ids);
     about_her.extend(&result_ids);
@@ -119,7 +120,7 @@ async fn ids_about_her(
 /// counting what each table lost.
 async fn delete_records(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     count: &mut impl FnMut(&str, usize),
 ) -> QueryResult<()> {
     count(

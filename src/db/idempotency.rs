@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::idempotency_keys;
+use crate::domain::ids::OrganizationId;
 
 /// An answer kept for replay.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +43,7 @@ pub enum KeyState {
 /// sees its answer; if this transaction rolls back, the key is free again.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     key: &str,
     digest: &[u8],
 ) -> QueryResult<KeyState> {
@@ -93,7 +94,7 @@ pub async fn claim(
 /// Keeps the answer to the request that took `key`, in the same transaction as its writes.
 pub async fn store(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     key: &str,
     response: &StoredResponse,
 ) -> QueryResult<()> {
@@ -113,7 +114,7 @@ pub async fn store(
 /// records as they were sent).
 pub async fn forget_mentioning(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     ids: &[Uuid],
 ) -> QueryResult<usize> {
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::audit::Actor;
 use super::clients::{Client, ClientFields};
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -20,7 +21,7 @@ pub const CHUNK: usize = 5_000;
 /// `= ANY(array)`: a cached generic plan for the latter scans the whole table for each id.)
 pub async fn existing_by_external_id(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     external_ids: &[String],
 ) -> QueryResult<Vec<Client>> {
     diesel::sql_query(
@@ -44,7 +45,7 @@ struct EmailOwner {
 /// Lower-cased emails in use in the organization, with the external id that holds each.
 pub async fn emails_in_use(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     emails: &[String],
 ) -> QueryResult<Vec<(String, Option<String>)>> {
     let rows: Vec<EmailOwner> = diesel::sql_query(
@@ -62,26 +63,26 @@ pub async fn emails_in_use(
 /// Columns of `ClientFields`, one array each, for `UNNEST`.
 #[derive(Default)]
 struct Columns {
-    id: Vec<Uuid>,
+    id: Vec<ClientId>,
     external_id: Vec<Option<String>>,
     name: Vec<String>,
     email: Vec<Option<String>>,
     phone: Vec<Option<String>>,
-    coach_id: Vec<Option<Uuid>>,
+    coach_id: Vec<Option<UserId>>,
     delivery_date: Vec<NaiveDate>,
     delivery_type: Vec<String>,
     perineal_tear_grade: Vec<Option<i16>>,
     breastfeeding: Vec<bool>,
     cleared_for_exercise: Vec<bool>,
     cleared_on: Vec<Option<NaiveDate>>,
-    cleared_by: Vec<Option<Uuid>>,
+    cleared_by: Vec<Option<UserId>>,
     status: Vec<String>,
     notes: Vec<Option<String>>,
     timezone: Vec<String>,
 }
 
 impl Columns {
-    fn from_rows(rows: &[(Uuid, &ClientFields)]) -> Self {
+    fn from_rows(rows: &[(ClientId, &ClientFields)]) -> Self {
         let mut c = Columns::default();
         for (id, f) in rows {
             c.id.push(*id);
@@ -136,8 +137,8 @@ macro_rules! bind_columns {
 /// Inserts new clients (with the ids given), a chunk per statement.
 pub async fn insert_clients(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    rows: &[(Uuid, &ClientFields)],
+    organization_id: OrganizationId,
+    rows: &[(ClientId, &ClientFields)],
 ) -> QueryResult<usize> {
     let mut written = 0;
     for chunk in rows.chunks(CHUNK) {
@@ -157,8 +158,8 @@ pub async fn insert_clients(
 /// Overwrites existing clients (by id) with new values, bumping their revisions.
 pub async fn update_clients(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    rows: &[(Uuid, &ClientFields)],
+    organization_id: OrganizationId,
+    rows: &[(ClientId, &ClientFields)],
 ) -> QueryResult<usize> {
     let mut written = 0;
     for chunk in rows.chunks(CHUNK) {
@@ -182,7 +183,7 @@ pub async fn update_clients(
 /// Appends one audit event per entity, a chunk per statement.
 pub async fn record_audit_events(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     actor: Actor,
     action: &str,
     entity: &str,
@@ -216,21 +217,21 @@ pub async fn record_audit_events(
 /// (plan id, client id) pairs made.
 pub async fn start_plans(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    rows: &[(Uuid, Uuid, i32, String, Option<i32>)],
+    organization_id: OrganizationId,
+    rows: &[(ClientId, Uuid, i32, String, Option<i32>)],
     started_on: NaiveDate,
-) -> QueryResult<Vec<(Uuid, Uuid)>> {
+) -> QueryResult<Vec<(Uuid, ClientId)>> {
     #[derive(QueryableByName)]
     struct Made {
         #[diesel(sql_type = SqlUuid)]
         id: Uuid,
         #[diesel(sql_type = SqlUuid)]
-        client_id: Uuid,
+        client_id: ClientId,
     }
     let mut made = Vec::new();
     for chunk in rows.chunks(CHUNK) {
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        let client_ids: Vec<Uuid> = chunk.iter().map(|r| r.0).collect();
+        let client_ids: Vec<ClientId> = chunk.iter().map(|r| r.0).collect();
         let program_ids: Vec<Uuid> = chunk.iter().map(|r| r.1).collect();
         let versions: Vec<i32> = chunk.iter().map(|r| r.2).collect();
         let stages: Vec<&str> = chunk.iter().map(|r| r.3.as_str()).collect();

@@ -6,11 +6,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::organizations;
+use crate::domain::ids::OrganizationId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organizations)]
 pub struct Organization {
-    pub id: Uuid,
+    pub id: OrganizationId,
     pub name: String,
     pub auto_progress: bool,
     pub created_at: DateTime<Utc>,
@@ -28,7 +29,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Org
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Organization> {
+pub async fn find(conn: &mut AsyncPgConnection, id: OrganizationId) -> QueryResult<Organization> {
     organizations::table
         .find(id)
         .select(Organization::as_select())
@@ -45,7 +46,7 @@ pub struct OrganizationChanges {
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrganizationId,
     changes: &OrganizationChanges,
 ) -> QueryResult<Organization> {
     diesel::update(organizations::table.find(id))

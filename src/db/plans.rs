@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::audit::Actor;
 use super::clients::Client;
 use super::schema::{clients, plan_transitions, plans};
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
 
@@ -17,8 +18,8 @@ use crate::domain::program::StageKey;
 #[diesel(table_name = plans)]
 pub struct Plan {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub program_id: Uuid,
     pub program_version: i32,
     pub stage: StageKey,
@@ -35,7 +36,7 @@ pub struct Plan {
     pub jogging_gate_on: Option<NaiveDate>,
     pub jogging_gate_reason: Option<String>,
     pub jogging_gate_agreed_by: Option<String>,
-    pub jogging_gate_set_by: Option<Uuid>,
+    pub jogging_gate_set_by: Option<UserId>,
     pub jogging_gate_set_at: Option<DateTime<Utc>>,
 }
 
@@ -64,8 +65,8 @@ pub fn is_second_live_plan(e: &diesel::result::Error) -> bool {
 }
 
 pub struct NewPlan {
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub program_id: Uuid,
     pub program_version: i32,
     pub step: Step,
@@ -106,7 +107,7 @@ fn live(
 /// The client's current plan: the live one, else the most recent. `lock` for a write.
 pub async fn current_for_client(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     lock: bool,
 ) -> QueryResult<Option<Plan>> {
     let query = plans::table
@@ -126,7 +127,7 @@ pub async fn current_for_client(
 pub async fn with_client(
     conn: &mut AsyncPgConnection,
     principal: &crate::domain::identity::Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<(Client, Option<Plan>, Vec<NaiveDate>)> {
     let running_days = diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Date>>(
@@ -155,7 +156,7 @@ pub async fn with_client(
 
 pub async fn all_for_client(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Vec<Plan>> {
     plans::table
         .filter(plans::client_id.eq(client_id))
@@ -197,7 +198,7 @@ pub async fn save_state(
 pub struct Transition {
     pub id: Uuid,
     pub plan_id: Uuid,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub action: TransitionAction,
     pub from_stage: StageKey,
     pub from_level: Option<i32>,
@@ -229,7 +230,7 @@ pub async fn record_transition(
 ) -> QueryResult<Transition> {
     let from = t.plan.state();
     let (actor_type, actor_id) = match t.actor {
-        Actor::User(id) => ("user", Some(id)),
+        Actor::User(id) => ("user", Some(id.0)),
         Actor::ServiceToken(id) => ("service_token", Some(id)),
         Actor::Engine | Actor::System => ("engine", None),
     };
@@ -277,7 +278,7 @@ pub async fn record_transition(
 /// A page of a client's transitions, newest first.
 pub async fn transitions_for_client(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     before: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Transition>> {
@@ -331,7 +332,7 @@ pub struct JoggingGate<'a> {
     pub on: NaiveDate,
     pub reason: &'a str,
     pub agreed_by: &'a str,
-    pub set_by: Uuid,
+    pub set_by: UserId,
 }
 
 /// Sets (or, with `None`, removes) the plan's individual jogging gate.

@@ -6,13 +6,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{program_versions, programs};
+use crate::domain::ids::OrganizationId;
 use crate::domain::program::{self, Stage};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = programs)]
 pub struct Program {
     pub id: Uuid,
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub key: String,
     pub name: String,
     pub current_version: i32,
@@ -70,7 +71,7 @@ pub fn is_duplicate_key(e: &diesel::result::Error) -> bool {
 /// Creates a program at version 1.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     key: &str,
     name: &str,
     stages: &[Stage],
@@ -104,7 +105,7 @@ pub async fn create(
 /// Every new organization starts with Return to Running Postpartum.
 pub async fn create_default(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> QueryResult<ProgramVersion> {
     create(
         conn,
@@ -120,7 +121,7 @@ pub async fn create_default(
 /// Publishes a new version of a program; locks the program row so versions never collide.
 pub async fn publish(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
     name: &str,
     stages: &[Stage],
@@ -161,7 +162,7 @@ pub async fn publish(
 /// A program of the organization at `version` (default: its current one).
 pub async fn find<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
     version: Option<i32>,
 ) -> QueryResult<ProgramVersion> {
@@ -181,7 +182,7 @@ pub async fn find<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>
 
 pub async fn find_by_key(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     key: &str,
 ) -> QueryResult<Option<Program>> {
     programs::table
@@ -196,7 +197,7 @@ pub async fn find_by_key(
 /// A page of the organization's programs at their current versions.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<ProgramVersion>> {
@@ -223,8 +224,9 @@ pub async fn list(
 }
 
 /// Published versions never change, so their stages are read once per process and kept.
-type StageCache =
-    std::sync::RwLock<std::collections::HashMap<(Uuid, i32), (Uuid, std::sync::Arc<Vec<Stage>>)>>;
+type StageCache = std::sync::RwLock<
+    std::collections::HashMap<(Uuid, i32), (OrganizationId, std::sync::Arc<Vec<Stage>>)>,
+>;
 
 fn stage_cache() -> &'static StageCache {
     static CACHE: std::sync::OnceLock<StageCache> = std::sync::OnceLock::new();
@@ -234,7 +236,7 @@ fn stage_cache() -> &'static StageCache {
 /// The stages of a published version (the one a plan pinned), from memory after the first read.
 pub async fn pinned_stages<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
     version: i32,
 ) -> QueryResult<std::sync::Arc<Vec<Stage>>> {

@@ -22,6 +22,7 @@ use super::{programs, CachedExt};
 use crate::domain::engine::{
     self, EngineInput, ReadinessFact, Recommendation, ReportFact, SessionFact, TestSide,
 };
+use crate::domain::ids::{ClientId, OrganizationId};
 use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
 use crate::domain::recovery::CheckInFact;
@@ -168,8 +169,8 @@ const CONTEXT: &str = "SELECT p.*, o.auto_progress, json_build_object(
 /// until the transaction ends.
 pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     conn: &mut C,
-    organization_id: Uuid,
-    client_id: Uuid,
+    organization_id: OrganizationId,
+    client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<Option<EngineContext>> {
     use diesel_async::RunQueryDsl;

@@ -17,6 +17,7 @@ use super::schema::{flags, symptom_reports};
 type SqlUuid = diesel::sql_types::Uuid;
 use super::columns::Stored;
 use crate::domain::identity::Principal;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
@@ -26,8 +27,8 @@ use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel};
 #[diesel(table_name = symptom_reports)]
 pub struct SymptomReport {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub plan_id: Option<Uuid>,
     pub session_id: Option<Uuid>,
     pub stage: Option<StageKey>,
@@ -45,7 +46,7 @@ pub struct SymptomReport {
     pub recommendation: Option<serde_json::Value>,
     pub flag_id: Option<Uuid>,
     pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -148,7 +149,7 @@ pub async fn set_flag(
 /// A report by id within the organization (for idempotent replays and reads).
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
 ) -> QueryResult<Option<SymptomReport>> {
     symptom_reports::table
@@ -170,7 +171,7 @@ pub struct ReportFilter {
 
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     filter: &ReportFilter,
     after: Option<Uuid>,
     limit: i64,
@@ -205,8 +206,8 @@ pub async fn list(
 #[diesel(table_name = flags)]
 pub struct Flag {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub level: FlagLevel,
     pub severity: i16,
     pub status: String,
@@ -235,8 +236,8 @@ fn severity(level: TriageLevel) -> i16 {
 /// one. No webhook: it is her coach's alone. Returns the flag and whether it is new.
 pub async fn raise_mood_flag(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    client_id: Uuid,
+    organization_id: OrganizationId,
+    client_id: ClientId,
     check_in_id: Uuid,
 ) -> QueryResult<(Flag, bool)> {
     let level = FlagLevel::Mood.as_str();
@@ -277,8 +278,8 @@ pub async fn raise_mood_flag(
 /// Returns the flag and whether it is new.
 pub async fn raise_flag(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
-    client_id: Uuid,
+    organization_id: OrganizationId,
+    client_id: ClientId,
     level: TriageLevel,
     report_id: Uuid,
 ) -> QueryResult<(Flag, bool)> {
@@ -330,7 +331,7 @@ pub async fn raise_flag(
 
 pub async fn all_flags_for_client(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Vec<Flag>> {
     flags::table
         .filter(flags::client_id.eq(client_id))
@@ -343,7 +344,7 @@ pub async fn all_flags_for_client(
 /// Levels of the client's open flags.
 pub async fn open_levels<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Vec<TriageLevel>> {
     let levels: Vec<String> = flags::table
         .filter(flags::client_id.eq(client_id))
@@ -385,7 +386,7 @@ pub async fn find_accessible(
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    by: Uuid,
+    by: UserId,
     note: &str,
 ) -> QueryResult<Option<Flag>> {
     let resolved = diesel::update(flags::table.find(id).filter(flags::status.eq("open")))
@@ -445,7 +446,7 @@ pub async fn inbox(
     principal: &Principal,
     status: &str,
     level: Option<&str>,
-    client_id: Option<Uuid>,
+    client_id: Option<ClientId>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<InboxRow>> {
@@ -484,7 +485,7 @@ pub async fn inbox(
 /// The one person besides the client who may see her `mood` flags and mood screens: her
 /// coach. A signed-in person (never a service token) whose id this is sees them where she
 /// is that client's coach.
-pub fn mood_reader(principal: &Principal) -> Option<Uuid> {
+pub fn mood_reader(principal: &Principal) -> Option<UserId> {
     principal
         .service_token
         .is_none()

@@ -20,6 +20,7 @@ use super::schema::{
 };
 use super::workouts::{ReadinessResult, SessionLog};
 use super::CachedExt;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -34,16 +35,16 @@ pub struct Position {
 #[derive(Debug, Clone, Copy)]
 pub enum Reach {
     /// The whole practice (an admin, or a service token that may read clients).
-    Organization(Uuid),
+    Organization(OrganizationId),
     /// A coach's own clients.
     Coach {
-        organization_id: Uuid,
-        coach_id: Uuid,
+        organization_id: OrganizationId,
+        coach_id: UserId,
     },
     /// A client herself: her records, but not the flags about her (they are for her coach).
     Client {
-        organization_id: Uuid,
-        client_id: Uuid,
+        organization_id: OrganizationId,
+        client_id: ClientId,
     },
 }
 
@@ -55,7 +56,7 @@ pub struct Change {
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
     #[diesel(sql_type = SqlUuid)]
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     #[diesel(sql_type = Text)]
     pub entity: String,
     #[diesel(sql_type = SqlUuid)]
@@ -77,13 +78,13 @@ impl Change {
 }
 
 /// Whose changes a statement reads: its filter, and what `$1` and `$2` are.
-fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
+fn filter(reach: Reach) -> (&'static str, OrganizationId, Uuid) {
     match reach {
         // `$2` is the organization again: every statement binds the same parameters.
         Reach::Organization(organization_id) => (
             "WHERE organization_id = $1 AND organization_id = $2 AND NOT coach_only",
             organization_id,
-            organization_id,
+            organization_id.0,
         ),
         Reach::Coach {
             organization_id,
@@ -91,7 +92,7 @@ fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
         } => (
             "WHERE organization_id = $1 AND coach_id = $2",
             organization_id,
-            coach_id,
+            coach_id.0,
         ),
         Reach::Client {
             organization_id,
@@ -99,7 +100,7 @@ fn filter(reach: Reach) -> (&'static str, Uuid, Uuid) {
         } => (
             "WHERE organization_id = $1 AND client_id = $2 AND NOT coach_only AND entity <> 'flag'",
             organization_id,
-            client_id,
+            client_id.0,
         ),
     }
 }
@@ -225,7 +226,10 @@ pub async fn maintain(
 
 /// Forgets every change about an erased client but her deletions, which each coach who had
 /// her still needs.
-pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+pub async fn forget_client(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM sync_changes WHERE client_id = $1 AND NOT (entity = 'client' AND op = 'delete')",
     )
@@ -237,8 +241,8 @@ pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> Que
 /// Her coach now, for each of these clients that still exists.
 pub async fn coaches(
     conn: &mut AsyncPgConnection,
-    client_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, Option<Uuid>)>> {
+    client_ids: &[ClientId],
+) -> QueryResult<Vec<(ClientId, Option<UserId>)>> {
     clients::table
         .filter(clients::id.eq_any(client_ids))
         .select((clients::id, clients::coach_id))

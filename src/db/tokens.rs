@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{invitations, refresh_tokens, service_tokens, users};
+use crate::domain::ids::{OrganizationId, UserId};
 
 // ---- refresh tokens ----
 
@@ -15,7 +16,7 @@ use super::schema::{invitations, refresh_tokens, service_tokens, users};
 pub struct RefreshToken {
     pub id: Uuid,
     pub family_id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -85,7 +86,7 @@ pub async fn revoke_family(conn: &mut AsyncPgConnection, family_id: Uuid) -> Que
 
 pub async fn revoke_all_for_user(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
@@ -103,8 +104,8 @@ pub async fn revoke_all_for_user(
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub user_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     /// `invitation` (a first password) or `password_reset`.
@@ -112,9 +113,9 @@ pub struct Invitation {
 }
 
 pub struct NewInvitation<'a> {
-    pub organization_id: Uuid,
-    pub user_id: Uuid,
-    pub created_by: Uuid,
+    pub organization_id: OrganizationId,
+    pub user_id: UserId,
+    pub created_by: UserId,
     pub digest: &'a [u8],
     pub expires_at: DateTime<Utc>,
     pub kind: &'a str,
@@ -145,7 +146,7 @@ pub async fn insert_invitation(
 /// Voids the user's pending invitations; returns how many there were.
 pub async fn void_pending_invitations(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<usize> {
     diesel::update(
         invitations::table
@@ -199,8 +200,8 @@ pub async fn accept_invitation(
 #[diesel(table_name = service_tokens)]
 pub struct ServiceToken {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub created_by: Uuid,
+    pub organization_id: OrganizationId,
+    pub created_by: UserId,
     pub name: String,
     pub scopes: String,
     pub token_prefix: String,
@@ -210,8 +211,8 @@ pub struct ServiceToken {
 }
 
 pub struct NewServiceToken<'a> {
-    pub organization_id: Uuid,
-    pub created_by: Uuid,
+    pub organization_id: OrganizationId,
+    pub created_by: UserId,
     pub name: &'a str,
     pub scopes: &'a str,
     pub digest: &'a [u8],
@@ -269,7 +270,7 @@ pub async fn authenticate_service_token(
 
 pub async fn list_service_tokens(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<ServiceToken>> {
@@ -289,7 +290,7 @@ pub async fn list_service_tokens(
 /// Revokes a live token of the organization; `false` when there is none with that id.
 pub async fn revoke_service_token(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
 ) -> QueryResult<bool> {
     diesel::update(

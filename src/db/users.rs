@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::schema::users;
 use crate::domain::identity::Role;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 #[diesel::declare_sql_function]
 extern "SQL" {
@@ -16,8 +17,8 @@ extern "SQL" {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: Uuid,
-    pub organization_id: Uuid,
+    pub id: UserId,
+    pub organization_id: OrganizationId,
     pub role: Role,
     pub name: String,
     pub email: String,
@@ -26,7 +27,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// For a client's login: her client record.
-    pub client_id: Option<Uuid>,
+    pub client_id: Option<ClientId>,
     /// Access tokens issued before this instant are refused.
     pub tokens_valid_after: Option<DateTime<Utc>>,
 }
@@ -43,12 +44,12 @@ impl User {
 }
 
 pub struct NewUser<'a> {
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub role: Role,
     pub name: &'a str,
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
-    pub client_id: Option<Uuid>,
+    pub client_id: Option<ClientId>,
 }
 
 /// Whether an error is the per-organization email uniqueness violation.
@@ -81,7 +82,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResu
 pub async fn find_login_candidates(
     conn: &mut AsyncPgConnection,
     email: &str,
-    organization_id: Option<Uuid>,
+    organization_id: Option<OrganizationId>,
 ) -> QueryResult<Vec<User>> {
     let mut query = users::table
         .filter(lower(users::email).eq(email.trim().to_lowercase()))
@@ -97,7 +98,7 @@ pub async fn find_login_candidates(
     query.load(conn).await
 }
 
-pub async fn find_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+pub async fn find_active(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .filter(users::deactivated_at.is_null())
@@ -110,7 +111,7 @@ pub async fn find_active(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
 /// One active user of the organization with the given role.
 pub async fn find_in_organization(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     role: Role,
     id: Uuid,
 ) -> QueryResult<User> {
@@ -127,7 +128,7 @@ pub async fn find_in_organization(
 /// A page of the organization's active users with a role, in creation order, after a cursor.
 pub async fn list_in_organization(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     role: Role,
     after: Option<Uuid>,
     limit: i64,
@@ -156,7 +157,7 @@ pub struct ProfileChanges {
 
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     changes: &ProfileChanges,
 ) -> QueryResult<User> {
     diesel::update(users::table.find(id))
@@ -168,7 +169,7 @@ pub async fn update_profile(
 
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     password_hash: &str,
 ) -> QueryResult<User> {
     diesel::update(users::table.find(id))
@@ -197,20 +198,20 @@ pub async fn announce_token_change(conn: &mut AsyncPgConnection, ids: &[Uuid]) -
 
 /// Refuses from now on every access token issued to the user before now (sign-out
 /// everywhere, a password reset).
-pub async fn end_access_tokens(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn end_access_tokens(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<()> {
     // The service's clock, the one its tokens' issue times come from.
     diesel::update(users::table.find(id))
         .set(users::tokens_valid_after.eq(Utc::now()))
         .execute(conn)
         .await?;
-    announce_token_change(conn, &[id]).await
+    announce_token_change(conn, &[id.into()]).await
 }
 
 /// What an access token of this user is checked against: `None` when the user is gone or
 /// deactivated, else the instant before which her tokens are refused (if any).
 pub async fn token_validity(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
 ) -> QueryResult<Option<Option<DateTime<Utc>>>> {
     users::table
         .find(id)
@@ -221,7 +222,7 @@ pub async fn token_validity(
         .optional()
 }
 
-pub async fn deactivate(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn deactivate(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set((
             users::deactivated_at.eq(diesel::dsl::now),
@@ -230,7 +231,7 @@ pub async fn deactivate(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<(
         ))
         .execute(conn)
         .await?;
-    announce_token_change(conn, &[id]).await
+    announce_token_change(conn, &[id.into()]).await
 }
 
 /// Whether any active account, in any organization, uses this email.
@@ -247,7 +248,7 @@ pub async fn email_in_use(conn: &mut AsyncPgConnection, email: &str) -> QueryRes
 /// The login of a client record, if she has one.
 pub async fn find_by_client(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Option<User>> {
     users::table
         .filter(users::client_id.eq(client_id))

@@ -11,6 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::webhook_endpoints;
+use crate::domain::ids::{ClientId, OrganizationId};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -18,7 +19,7 @@ type SqlUuid = diesel::sql_types::Uuid;
 #[diesel(table_name = webhook_endpoints)]
 pub struct Endpoint {
     pub id: Uuid,
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
@@ -32,7 +33,7 @@ pub struct Endpoint {
 }
 
 pub struct NewEndpoint<'a> {
-    pub organization_id: Uuid,
+    pub organization_id: OrganizationId,
     pub url: &'a str,
     pub description: &'a str,
     pub events: &'a [String],
@@ -57,7 +58,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewEndpoint<'_>) -> Query
 }
 
 /// How many endpoints the organization has.
-pub async fn count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> QueryResult<i64> {
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    organization_id: OrganizationId,
+) -> QueryResult<i64> {
     webhook_endpoints::table
         .filter(webhook_endpoints::organization_id.eq(organization_id))
         .count()
@@ -67,7 +71,7 @@ pub async fn count(conn: &mut AsyncPgConnection, organization_id: Uuid) -> Query
 
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
 ) -> QueryResult<Endpoint> {
     webhook_endpoints::table
@@ -80,7 +84,7 @@ pub async fn find(
 
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Endpoint>> {
@@ -109,7 +113,7 @@ pub struct EndpointChanges {
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
     changes: &EndpointChanges,
 ) -> QueryResult<Endpoint> {
@@ -126,7 +130,7 @@ pub async fn update(
 
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
 ) -> QueryResult<usize> {
     diesel::delete(
@@ -143,12 +147,16 @@ pub async fn delete(
 pub struct Event {
     pub id: Uuid,
     pub event_type: &'static str,
-    pub client_id: Option<Uuid>,
+    pub client_id: Option<ClientId>,
     pub payload: serde_json::Value,
 }
 
 impl Event {
-    pub fn new(event_type: &'static str, client_id: Option<Uuid>, data: serde_json::Value) -> Self {
+    pub fn new(
+        event_type: &'static str,
+        client_id: Option<ClientId>,
+        data: serde_json::Value,
+    ) -> Self {
         Event {
             id: Uuid::now_v7(),
             event_type,
@@ -186,9 +194,9 @@ pub(crate) use outbox_ctes;
 /// organization that subscribes to its type.
 pub async fn enqueue(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     event_type: &'static str,
-    client_id: Option<Uuid>,
+    client_id: Option<ClientId>,
     data: serde_json::Value,
 ) -> QueryResult<()> {
     let event = Event::new(event_type, client_id, data);
@@ -425,7 +433,10 @@ pub async fn log(
 }
 
 /// Erasure: events about the client, with their deliveries.
-pub async fn forget_client(conn: &mut AsyncPgConnection, client_id: Uuid) -> QueryResult<usize> {
+pub async fn forget_client(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM webhook_events WHERE client_id = $1")
         .bind::<SqlUuid, _>(client_id)
         .execute(conn)

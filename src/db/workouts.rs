@@ -10,12 +10,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{readiness_results, session_logs};
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = session_logs)]
 pub struct SessionLog {
     pub id: Uuid,
-    pub client_id: Uuid,
+    pub client_id: ClientId,
     pub plan_id: Option<Uuid>,
     pub performed_on: NaiveDate,
     pub stage: StageKey,
@@ -25,7 +26,7 @@ pub struct SessionLog {
     pub rpe: Option<i16>,
     pub notes: Option<String>,
     pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,8 +35,8 @@ pub struct SessionLog {
 #[diesel(table_name = session_logs)]
 pub struct NewSessionLog {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub plan_id: Option<Uuid>,
     pub performed_on: NaiveDate,
     pub stage: String,
@@ -45,7 +46,7 @@ pub struct NewSessionLog {
     pub rpe: Option<i16>,
     pub notes: Option<String>,
     pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
 }
 
 /// Inserts the session unless one with its id exists; `None` then (the caller replays).
@@ -67,9 +68,9 @@ pub async fn insert_session(
 /// A session by id within the organization (for idempotent replays).
 pub async fn find_session(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     id: Uuid,
-) -> QueryResult<Option<(SessionLog, Uuid)>> {
+) -> QueryResult<Option<(SessionLog, ClientId)>> {
     session_logs::table
         .find(id)
         .filter(session_logs::organization_id.eq(organization_id))
@@ -88,7 +89,7 @@ pub struct Range {
 
 pub async fn list_sessions(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     range: &Range,
     after: Option<Uuid>,
     limit: i64,
@@ -117,7 +118,7 @@ pub async fn list_sessions(
 /// Dates of the client's completed jogging sessions on or after `since`.
 pub async fn running_days(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<Vec<NaiveDate>> {
     session_logs::table
@@ -133,7 +134,7 @@ pub async fn running_days(
 
 pub async fn all_sessions(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
 ) -> QueryResult<Vec<SessionLog>> {
     list_sessions(conn, client_id, &Range::default(), None, i64::MAX).await
 }
@@ -142,8 +143,8 @@ pub async fn all_sessions(
 #[diesel(table_name = readiness_results)]
 pub struct ReadinessResult {
     pub id: Uuid,
-    pub organization_id: Uuid,
-    pub client_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub client_id: ClientId,
     pub plan_id: Option<Uuid>,
     pub stage: StageKey,
     pub test: String,
@@ -153,7 +154,7 @@ pub struct ReadinessResult {
     pub passed: bool,
     pub performed_on: NaiveDate,
     pub notes: Option<String>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -171,7 +172,7 @@ pub async fn insert_readiness(
 
 pub async fn list_readiness(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<ReadinessResult>> {
@@ -190,7 +191,7 @@ pub async fn list_readiness(
 /// (date, level) of the client's completed jogging sessions on or after `since`.
 pub async fn runs_since(
     conn: &mut AsyncPgConnection,
-    client_id: Uuid,
+    client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<Vec<(NaiveDate, Option<i32>)>> {
     session_logs::table

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::{ClientId, OrganizationId, UserId};
+
 /// What a user is in her organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -195,11 +197,11 @@ pub struct ServiceTokenGrant {
 /// Who is calling. A service token is the admin who made it, narrowed to its scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user_id: uuid::Uuid,
-    pub organization_id: uuid::Uuid,
+    pub user_id: UserId,
+    pub organization_id: OrganizationId,
     pub role: Role,
     /// For a client: her own record.
-    pub client_id: Option<uuid::Uuid>,
+    pub client_id: Option<ClientId>,
     pub service_token: Option<ServiceTokenGrant>,
 }
 
@@ -207,7 +209,7 @@ impl Principal {
     /// Who is calling, as one id: the service token's, or the user's. Throttles, concurrency
     /// limits and idempotency keys are per caller.
     pub fn caller_id(&self) -> uuid::Uuid {
-        self.service_token.as_ref().map_or(self.user_id, |t| t.id)
+        self.service_token.as_ref().map_or(self.user_id.0, |t| t.id)
     }
 }
 

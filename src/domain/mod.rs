@@ -6,6 +6,7 @@ pub mod client;
 pub mod engine;
 mod field_error;
 pub mod identity;
+pub mod ids;
 pub mod plan;
 pub mod policy;
 pub mod prescription;

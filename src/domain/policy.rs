@@ -8,9 +8,8 @@
 //! Object-level rules (which records of the organization a principal may touch) are the pure
 //! functions at the end; the query layer applies them and answers 404 for anything out of reach.
 
-use uuid::Uuid;
-
 use super::identity::{Principal, Role, Scope};
+use super::ids::{ClientId, OrganizationId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -378,9 +377,9 @@ pub fn verdict(access: Access, principal: Option<&Principal>) -> Verdict {
 /// Who a client record belongs to: what access to her depends on.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientOwnership {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub coach_id: Option<Uuid>,
+    pub id: ClientId,
+    pub organization_id: OrganizationId,
+    pub coach_id: Option<UserId>,
 }
 
 /// May this principal touch this client? An admin (or her service token): any client of her
@@ -397,7 +396,7 @@ pub fn may_access_client(principal: &Principal, client: &ClientOwnership) -> boo
 }
 
 /// The coach a client list is limited to, if any (a coach sees only her own clients).
-pub fn client_list_restriction(principal: &Principal) -> Option<Uuid> {
+pub fn client_list_restriction(principal: &Principal) -> Option<UserId> {
     (principal.role == Role::Coach).then_some(principal.user_id)
 }
 
@@ -408,8 +407,8 @@ mod tests {
 
     fn user(role: Role) -> Principal {
         Principal {
-            user_id: Uuid::now_v7(),
-            organization_id: Uuid::now_v7(),
+            user_id: UserId::generate(),
+            organization_id: OrganizationId::generate(),
             role,
             client_id: None,
             service_token: None,
@@ -419,7 +418,7 @@ mod tests {
     fn token(scopes: Vec<Scope>) -> Principal {
         Principal {
             service_token: Some(ServiceTokenGrant {
-                id: Uuid::now_v7(),
+                id: uuid::Uuid::now_v7(),
                 scopes,
             }),
             ..user(Role::Admin)
@@ -430,13 +429,13 @@ mod tests {
     fn client_access_follows_role_and_ownership() {
         let coach = user(Role::Coach);
         let client = ClientOwnership {
-            id: Uuid::now_v7(),
+            id: ClientId::generate(),
             organization_id: coach.organization_id,
             coach_id: Some(coach.user_id),
         };
         assert!(may_access_client(&coach, &client));
         let other_coach = Principal {
-            user_id: Uuid::now_v7(),
+            user_id: UserId::generate(),
             ..coach.clone()
         };
         assert!(!may_access_client(&other_coach, &client));
@@ -446,7 +445,7 @@ mod tests {
         };
         assert!(may_access_client(&admin, &client));
         let foreign_admin = Principal {
-            organization_id: Uuid::now_v7(),
+            organization_id: OrganizationId::generate(),
             ..admin.clone()
         };
         assert!(!may_access_client(&foreign_admin, &client));
@@ -457,7 +456,7 @@ mod tests {
         };
         assert!(may_access_client(&herself, &client));
         let someone_else = Principal {
-            client_id: Some(Uuid::now_v7()),
+            client_id: Some(ClientId::generate()),
             ..herself.clone()
         };
         assert!(!may_access_client(&someone_else, &client));

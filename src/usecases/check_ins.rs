@@ -3,7 +3,6 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use super::{changed, check_day, ChosenId};
 use crate::db::audit::{self, Entry};
@@ -14,6 +13,7 @@ use crate::db::engine_runs::{self, Cause};
 use crate::db::{reports, webhooks};
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::domain::recovery::{self, Breastfeeding, MoodScreen};
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult};
@@ -44,7 +44,7 @@ pub struct Recorded {
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     answers: Answers,
 ) -> ApiResult<Recorded> {
     conn.transaction::<_, ApiError, _>(async |conn| {

@@ -23,6 +23,7 @@ use crate::db::clients::{self, Client};
 use crate::db::engine_runs::Cause;
 use crate::db::progress;
 use crate::domain::engine::Recommendation;
+use crate::domain::ids::ClientId;
 use crate::error::{ApiError, ApiResult};
 
 /// What ends every change to her record, in this order: the change's audit entry, her
@@ -89,9 +90,9 @@ impl ChosenId {
     /// body. 409 otherwise.
     pub fn check_retry(
         &self,
-        first_client: Uuid,
+        first_client: ClientId,
         first_fingerprint: &[u8],
-        client: Uuid,
+        client: ClientId,
     ) -> ApiResult<()> {
         if first_client == client && first_fingerprint == self.fingerprint {
             Ok(())
@@ -130,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_retry_is_the_same_client_and_the_same_body() {
-        let her = Uuid::now_v7();
+        let her = ClientId::generate();
         let chosen = ChosenId::of(Some(Uuid::now_v7()), &serde_json::json!({"a": 1})).unwrap();
         let same = ChosenId::of(chosen.id, &serde_json::json!({"a": 1})).unwrap();
         assert_eq!(chosen.fingerprint, same.fingerprint);
@@ -141,7 +142,7 @@ mod tests {
             Err(ApiError::IdInUse)
         ));
         assert!(matches!(
-            chosen.check_retry(Uuid::now_v7(), &chosen.fingerprint, her),
+            chosen.check_retry(ClientId::generate(), &chosen.fingerprint, her),
             Err(ApiError::IdInUse)
         ));
         assert_eq!(chosen.new_id(), chosen.id.unwrap());

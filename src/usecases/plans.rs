@@ -9,6 +9,7 @@ use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
 use crate::db::{audit, programs, reports, workouts};
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::domain::plan::{
     apply_transition, PlanState, PlanStatus, Step, TransitionError, TransitionRequest,
 };
@@ -22,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 pub async fn assign(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     program_id: Uuid,
     started_on: Option<NaiveDate>,
 ) -> ApiResult<(Plan, Prescription)> {
@@ -91,7 +92,7 @@ pub struct Move<'a> {
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     change: Move<'_>,
 ) -> ApiResult<(Transition, Plan, Prescription)> {
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -172,7 +173,7 @@ async fn target_of(
 pub async fn read(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     date: Option<NaiveDate>,
 ) -> ApiResult<(Plan, Prescription)> {
     // Her today, in her time zone, is within a day of today in UTC: read her jogs from a week

@@ -10,6 +10,7 @@ use crate::db::reports::{self, SymptomReport};
 use crate::db::{clients, progress, workouts};
 use crate::domain::engine::{self, Recommendation};
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::domain::triage::{Symptoms, Timing};
 use crate::error::{ApiError, ApiResult};
 
@@ -30,7 +31,7 @@ pub struct Report {
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     report: Report,
 ) -> ApiResult<(SymptomReport, Option<Recommendation>, bool)> {
     conn.transaction::<_, ApiError, _>(async |conn| {

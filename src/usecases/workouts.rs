@@ -12,6 +12,7 @@ use crate::db::plans::{self, Plan};
 use crate::db::programs;
 use crate::db::workouts::{self, NewSessionLog, ReadinessResult, SessionLog};
 use crate::domain::identity::Principal;
+use crate::domain::ids::ClientId;
 use crate::domain::program::{ReadinessTestKey, StageKey};
 use crate::error::{ApiError, ApiResult};
 
@@ -60,7 +61,7 @@ fn step_of(plan: Option<&Plan>, session: &Session) -> ApiResult<(StageKey, Optio
 pub async fn log_session(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     session: Session,
 ) -> ApiResult<(SessionLog, bool)> {
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -139,7 +140,7 @@ pub struct Readiness {
 pub async fn record_readiness(
     conn: &mut AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     result: Readiness,
 ) -> ApiResult<ReadinessResult> {
     conn.transaction::<_, ApiError, _>(async |conn| {

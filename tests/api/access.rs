@@ -8,6 +8,7 @@ use reqwest::Method;
 use runback::auth::jwt::{kid_of, Claims, JwtKeys, AUDIENCE, ISSUER};
 use runback::domain::identity::{Principal, ServiceTokenGrant};
 use runback::domain::identity::{Role, Scope};
+use runback::domain::ids::{ClientId, OrganizationId, UserId};
 use runback::domain::policy::{self, Access, ClientOwnership, Verdict};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -49,8 +50,8 @@ fn every_documented_route_has_a_rule_and_every_rule_a_route() {
 fn claims(role: Role, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
     Claims {
-        sub: Uuid::now_v7(),
-        org: Uuid::now_v7(),
+        sub: UserId::generate(),
+        org: OrganizationId::generate(),
         role,
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
@@ -96,7 +97,12 @@ fn invalid_tokens(coach_token: &str) -> Vec<(&'static str, String)> {
         std::time::Duration::from_secs(900),
     )
     .unwrap()
-    .issue(Uuid::now_v7(), Uuid::now_v7(), Role::Admin, None)
+    .issue(
+        UserId::generate(),
+        OrganizationId::generate(),
+        Role::Admin,
+        None,
+    )
     .unwrap();
     let mut wrong_aud = claims(Role::Admin, 600);
     wrong_aud.aud = "another-api".into();
@@ -128,10 +134,10 @@ struct Valid {
 
 fn principal(caller: &Caller, role: Role, scopes: Option<Vec<Scope>>) -> Principal {
     Principal {
-        user_id: caller.user_id,
-        organization_id: caller.organization_id,
+        user_id: UserId(caller.user_id),
+        organization_id: OrganizationId(caller.organization_id),
         role,
-        client_id: caller.client_id,
+        client_id: caller.client_id.map(ClientId),
         service_token: scopes.map(|scopes| ServiceTokenGrant {
             id: Uuid::nil(),
             scopes,
@@ -159,9 +165,9 @@ async fn the_access_matrix_holds_for_every_route_and_caller() {
         .new_client(&other_coach, "Bea Souza", "bea@example.org")
         .await;
     let target_client = ClientOwnership {
-        id: client_a.client_id.unwrap(),
-        organization_id: admin.organization_id,
-        coach_id: Some(coach.user_id),
+        id: ClientId(client_a.client_id.unwrap()),
+        organization_id: OrganizationId(admin.organization_id),
+        coach_id: Some(UserId(coach.user_id)),
     };
     let report: Value = app
         .post(

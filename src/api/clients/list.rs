@@ -1,6 +1,7 @@
 //! The dashboard's list of clients: one row per client with her plan, her last report and her open flags.
 
 use super::*;
+use crate::domain::ids::{ClientId, UserId};
 
 /// The plan a dashboard row shows.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +53,7 @@ impl ClientSummary {
             external_id: r.external_id,
             name: r.name,
             email: r.email,
-            coach_id: r.coach_id,
+            coach_id: r.coach_id.map(Uuid::from),
             status: r.status,
             days_postpartum: days_postpartum(r.delivery_date, today),
             cleared_for_exercise: r.cleared_for_exercise,
@@ -130,7 +131,7 @@ pub async fn list_clients(
     let filter = ClientFilter {
         status: query.status.map(|s| s.as_str().to_string()),
         stage: query.stage.map(|s| s.as_str().to_string()),
-        coach_id: query.coach_id,
+        coach_id: query.coach_id.map(UserId),
         q: query.q.filter(|q| !q.trim().is_empty()),
         updated_since: query.updated_since,
         flag: query.flag.map(|f| f.as_str().to_string()),
@@ -139,7 +140,7 @@ pub async fn list_clients(
     let mut conn = state.heavy_read(&principal).await?;
     let rows = clients::list_summaries(&mut conn, &principal, &filter, today, after, limit).await?;
     for row in &rows {
-        crate::api::note_staff_read(&state, &principal, "client.list", row.id);
+        crate::api::note_staff_read(&state, &principal, "client.list", ClientId(row.id));
     }
     Ok(web::Json(Page::from_rows(
         rows,

@@ -1,6 +1,7 @@
 //! Checking an import's rows in batches (the values, the coaches, the programs, the rows already there) and writing each batch in one statement per table.
 
 use super::*;
+use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 /// A new client's values for the audit trail, leaving out what was not given.
 pub(super) fn without_nulls(fields: &ClientFields) -> Value {
@@ -42,12 +43,12 @@ pub(super) struct Prepared {
 
 /// One chunk's rows, validated and ready to write, with their audit entries.
 pub(super) struct Batch {
-    pub(super) created: Vec<(Uuid, ClientFields)>,
+    pub(super) created: Vec<(ClientId, ClientFields)>,
     pub(super) created_events: Vec<(Uuid, Value)>,
-    pub(super) updated: Vec<(Uuid, ClientFields)>,
+    pub(super) updated: Vec<(ClientId, ClientFields)>,
     pub(super) updated_events: Vec<(Uuid, Value)>,
     /// (client, program, version, stage, level) for each plan to start.
-    pub(super) plans: Vec<(Uuid, Uuid, i32, String, Option<i32>)>,
+    pub(super) plans: Vec<(ClientId, Uuid, i32, String, Option<i32>)>,
     /// New clients with a program (what a dry run reports as plans started).
     pub(super) new_with_program: u64,
 }
@@ -58,8 +59,8 @@ pub(super) struct Validation<'a> {
     pub(super) principal: &'a Principal,
     pub(super) headers: &'a [String],
     pub(super) today: chrono::NaiveDate,
-    pub(super) coaches: HashMap<String, Uuid>,
-    pub(super) coach_ids: HashSet<Uuid>,
+    pub(super) coaches: HashMap<String, UserId>,
+    pub(super) coach_ids: HashSet<UserId>,
     pub(super) seen: HashSet<String>,
     pub(super) batch_emails: HashSet<String>,
     pub(super) program_steps: HashMap<String, Option<(Uuid, i32, Step)>>,
@@ -76,7 +77,7 @@ impl<'a> Validation<'a> {
     pub(super) fn new(
         principal: &'a Principal,
         headers: &'a [String],
-        coaches: HashMap<String, Uuid>,
+        coaches: HashMap<String, UserId>,
     ) -> Self {
         Validation {
             principal,
@@ -202,9 +203,9 @@ impl<'a> Validation<'a> {
     fn coach_of(
         &self,
         coach_email: Option<String>,
-        coach_id: Option<Uuid>,
+        coach_id: Option<UserId>,
         before: Option<&Client>,
-    ) -> Result<Option<Uuid>, FieldError> {
+    ) -> Result<Option<UserId>, FieldError> {
         let principal = self.principal;
         let coach = match (coach_email, coach_id) {
             (Some(email), _) => {
@@ -305,10 +306,10 @@ impl<'a> Validation<'a> {
         for p in kept {
             let client_id = match &p.existing {
                 None => {
-                    let id = Uuid::now_v7();
+                    let id = ClientId::generate();
                     batch.new_with_program += u64::from(p.program.is_some());
                     batch.created_events.push((
-                        id,
+                        id.0,
                         audit::scrub_except(&without_nulls(&p.fields), audit::CLIENT_VALUES_KEPT),
                     ));
                     id
@@ -337,7 +338,7 @@ impl<'a> Validation<'a> {
                     } else {
                         batch.updated.push((client_id, p.fields));
                         batch.updated_events.push((
-                            client_id,
+                            client_id.0,
                             audit::scrub_except(&changes, audit::CLIENT_VALUES_KEPT),
                         ));
                     }
@@ -380,7 +381,7 @@ fn merged_input(
 /// Where a plan of the program with this key starts, if the organization has one.
 async fn first_step(
     conn: &mut AsyncPgConnection,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     key: &str,
 ) -> Result<Option<(Uuid, i32, Step)>, ApiError> {
     let Some(program) = programs::find_by_key(conn, organization_id, key).await? else {
@@ -401,7 +402,7 @@ pub(super) async fn write_batch(
     batch: Batch,
 ) -> Result<u64, ApiError> {
     let organization_id = principal.organization_id;
-    let created: Vec<(Uuid, &ClientFields)> =
+    let created: Vec<(ClientId, &ClientFields)> =
         batch.created.iter().map(|(id, f)| (*id, f)).collect();
     imports::insert_clients(conn, organization_id, &created)
         .await
@@ -414,7 +415,7 @@ pub(super) async fn write_batch(
                 e.into()
             }
         })?;
-    let updated: Vec<(Uuid, &ClientFields)> =
+    let updated: Vec<(ClientId, &ClientFields)> =
         batch.updated.iter().map(|(id, f)| (*id, f)).collect();
     imports::update_clients(conn, organization_id, &updated).await?;
     imports::record_audit_events(

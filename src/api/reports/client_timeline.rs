@@ -159,7 +159,7 @@ pub async fn timeline(
     crate::api::audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
-        client.id,
+        client.id.into(),
         "client.timeline.read",
         serde_json::json!({"since": since, "until": until}),
     )

@@ -1,6 +1,7 @@
 //! The coach's inbox of flags: list them, most urgent first, and resolve one.
 
 use super::*;
+use crate::domain::ids::ClientId;
 use crate::usecases;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -67,7 +68,7 @@ impl From<Flag> for FlagView {
     fn from(f: Flag) -> Self {
         Self {
             id: f.id,
-            client_id: f.client_id,
+            client_id: f.client_id.into(),
             level: f.level,
             note: (f.level == FlagLevel::Mood)
                 .then(|| crate::domain::recovery::MOOD_FLAG_NOTE.to_string()),
@@ -93,7 +94,7 @@ impl From<Flag> for FlagView {
 impl From<InboxRow> for FlagView {
     fn from(row: InboxRow) -> Self {
         let client = FlagClient {
-            id: row.flag.client_id,
+            id: row.flag.client_id.into(),
             name: row.client_name,
             stage: row.plan_stage,
             level: row.plan_level,
@@ -163,7 +164,7 @@ pub async fn list_flags(
         &principal,
         status,
         level,
-        query.client_id,
+        query.client_id.map(ClientId),
         after,
         limit,
     )

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::db::columns::Stored;
+use crate::domain::ids::UserId;
 
 /// A report to record, already validated.
 pub struct NewReport<'a> {
@@ -14,7 +15,7 @@ pub struct NewReport<'a> {
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
     pub request_digest: Vec<u8>,
-    pub recorded_by: Option<Uuid>,
+    pub recorded_by: Option<UserId>,
 }
 
 /// Records a symptom report: triage against her earlier reports at the step, the flag it
