@@ -278,7 +278,7 @@ pub async fn list_check_ins(
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id.into(),
+        client.id,
         "check_in.read",
         serde_json::json!({"check_in_ids": ids}),
     )

@@ -517,7 +517,7 @@ pub async fn client_bundle(
     audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
-        client.id.into(),
+        client.id,
         "client.fhir_export",
         json!({"symptom_reports": reports.len()}),
     )

@@ -169,7 +169,7 @@ pub fn note_staff_read(
 pub async fn audit_staff_read(
     conn: &mut diesel_async::AsyncPgConnection,
     principal: &Principal,
-    client_id: Uuid,
+    client_id: ClientId,
     action: &str,
     what: serde_json::Value,
 ) -> Result<(), ApiError> {

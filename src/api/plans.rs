@@ -90,7 +90,7 @@ impl PlanView {
     pub fn without_prescription(p: Plan) -> Self {
         let state = p.state();
         Self {
-            id: p.id,
+            id: p.id.into(),
             client_id: p.client_id.into(),
             program_id: p.program_id,
             program_version: p.program_version,
@@ -159,7 +159,7 @@ impl From<Transition> for TransitionView {
         };
         Self {
             id: t.id,
-            plan_id: t.plan_id,
+            plan_id: t.plan_id.into(),
             client_id: t.client_id.into(),
             action: t.action,
             from: position(t.from_stage, t.from_level, t.from_status),
@@ -233,7 +233,7 @@ pub(crate) async fn with_today(
 ) -> ApiResult<PlanView> {
     let (live, next) = plan_use::read(conn, principal, plan.client_id, None).await?;
     let mut view = PlanView::without_prescription(plan);
-    if live.id == view.id {
+    if Uuid::from(live.id) == view.id {
         view.next_session = Some(next);
     }
     Ok(view)

@@ -97,7 +97,7 @@ impl TryFrom<EngineRun> for RecommendationTrace {
             rules: serde_json::from_value(run.rules.clone()).map_err(stored)?,
             run_id: run.id,
             client_id: run.client_id.into(),
-            plan_id: run.plan_id,
+            plan_id: run.plan_id.into(),
             evaluated_at: run.created_at,
             evaluated_on: run.evaluated_on,
             cause: RunCause {

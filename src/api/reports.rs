@@ -19,6 +19,7 @@ use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
 use crate::db::{audit, clients, plans, workouts};
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
+use crate::domain::ids::ReportId;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
@@ -207,10 +208,10 @@ impl From<SymptomReport> for SymptomReportView {
                 findings: r.findings.0,
             },
             advisories: r.advisories.0,
-            id: r.id,
+            id: r.id.into(),
             client_id: r.client_id.into(),
             session_id: r.session_id,
-            plan_id: r.plan_id,
+            plan_id: r.plan_id.map(Uuid::from),
             stage: r.stage,
             level: r.level,
             timing: r.timing,
@@ -341,11 +342,11 @@ pub async fn list_reports(
         updated_since: query.updated_since,
     };
     let rows = reports::list(&mut conn, client.id, &filter, after, limit).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<ReportId> = rows.iter().map(|r| r.id).collect();
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id.into(),
+        client.id,
         "symptom_report.read",
         serde_json::json!({"report_ids": ids}),
     )
@@ -353,7 +354,7 @@ pub async fn list_reports(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| r.id,
+        |r| r.id.into(),
         SymptomReportView::from,
     )))
 }
@@ -380,7 +381,7 @@ pub async fn get_report(
     super::audit_staff_read(
         &mut conn,
         &principal,
-        client.id.into(),
+        client.id,
         "symptom_report.read",
         serde_json::json!({"report_ids": [report.id]}),
     )

@@ -395,7 +395,7 @@ async fn views(
     principal: &Principal,
     records: Records,
 ) -> ApiResult<HashMap<(SyncEntity, Uuid), SyncRecord>> {
-    let mut views = HashMap::new();
+    let mut views: HashMap<(SyncEntity, Uuid), SyncRecord> = HashMap::new();
     for c in records.clients {
         views.insert(
             (SyncEntity::Client, c.id.into()),
@@ -412,7 +412,10 @@ async fn views(
             }
             _ => PlanView::without_prescription(plan),
         };
-        views.insert((SyncEntity::Plan, id), SyncRecord::Plan(Box::new(view)));
+        views.insert(
+            (SyncEntity::Plan, id.into()),
+            SyncRecord::Plan(Box::new(view)),
+        );
     }
     for t in records.transitions {
         views.insert(
@@ -431,7 +434,7 @@ async fn views(
     }
     for r in records.reports {
         views.insert(
-            (SyncEntity::SymptomReport, r.id),
+            (SyncEntity::SymptomReport, r.id.into()),
             SyncRecord::SymptomReport(r.into()),
         );
     }

@@ -64,7 +64,7 @@ impl From<SessionLog> for SessionLogView {
         Self {
             id: s.id,
             client_id: s.client_id.into(),
-            plan_id: s.plan_id,
+            plan_id: s.plan_id.map(Uuid::from),
             performed_on: s.performed_on,
             stage: s.stage,
             level: s.level,

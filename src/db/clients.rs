@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::schema::clients;
 use crate::domain::client::{days_postpartum, ClientFacts, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
-use crate::domain::ids::{ClientId, OrganizationId, UserId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy::{self, ClientOwnership};
 use crate::domain::program::StageKey;
@@ -255,7 +255,7 @@ pub struct ClientSummaryRow {
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub stage: Option<StageKey>,
     #[diesel(sql_type = Nullable<Int4>)]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
-use crate::domain::ids::{ClientId, OrganizationId, UserId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::{PlanStatus, TransitionAction};
 use crate::domain::program::StageKey;
 use crate::domain::recovery::Breastfeeding;
@@ -120,7 +120,7 @@ macro_rules! uuid_column {
     };
 }
 
-uuid_column!(OrganizationId, ClientId, UserId);
+uuid_column!(OrganizationId, ClientId, UserId, PlanId, ReportId);
 
 /// A `jsonb` column holding domain values of type `T` (a report's findings, a kept answer's
 /// headers): read and written as `T`, and a stored value that is not a `T` fails the read.

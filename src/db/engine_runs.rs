@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{engine_runs, plan_transitions};
-use crate::domain::ids::{ClientId, OrganizationId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = engine_runs)]
@@ -16,7 +16,7 @@ pub struct EngineRun {
     pub id: Uuid,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     /// Her today when the engine ran.
     pub evaluated_on: NaiveDate,
     /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved`,
@@ -36,7 +36,7 @@ pub struct NewRun {
     pub id: Uuid,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     pub evaluated_on: NaiveDate,
     pub cause: &'static str,
     pub cause_id: Option<Uuid>,
@@ -52,8 +52,11 @@ pub struct Cause {
 }
 
 impl Cause {
-    pub fn new(kind: &'static str, id: Uuid) -> Self {
-        Self { kind, id: Some(id) }
+    pub fn new(kind: &'static str, id: impl Into<Uuid>) -> Self {
+        Self {
+            kind,
+            id: Some(id.into()),
+        }
     }
 }
 

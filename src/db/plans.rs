@@ -10,14 +10,14 @@ use uuid::Uuid;
 use super::audit::Actor;
 use super::clients::Client;
 use super::schema::{clients, plan_transitions, plans};
-use crate::domain::ids::{ClientId, OrganizationId, UserId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = plans)]
 pub struct Plan {
-    pub id: Uuid,
+    pub id: PlanId,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
     pub program_id: Uuid,
@@ -197,7 +197,7 @@ pub async fn save_state(
 #[diesel(table_name = plan_transitions)]
 pub struct Transition {
     pub id: Uuid,
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     pub client_id: ClientId,
     pub action: TransitionAction,
     pub from_stage: StageKey,
@@ -297,7 +297,7 @@ pub async fn transitions_for_client(
 /// The latest transition of a plan into its current status (why it is paused, say).
 pub async fn last_status_change(
     conn: &mut AsyncPgConnection,
-    plan_id: Uuid,
+    plan_id: PlanId,
 ) -> QueryResult<Option<Transition>> {
     plan_transitions::table
         .filter(plan_transitions::plan_id.eq(plan_id))
@@ -312,7 +312,7 @@ pub async fn last_status_change(
 /// Stores the engine's latest output on the plan (a new revision: the plan reads differently).
 pub async fn set_recommendation(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: PlanId,
     recommendation: &serde_json::Value,
 ) -> QueryResult<Plan> {
     diesel::update(plans::table.find(id))
@@ -338,7 +338,7 @@ pub struct JoggingGate<'a> {
 /// Sets (or, with `None`, removes) the plan's individual jogging gate.
 pub async fn set_jogging_gate(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: PlanId,
     gate: Option<JoggingGate<'_>>,
 ) -> QueryResult<Plan> {
     let at = gate.as_ref().map(|_| Utc::now());

@@ -283,7 +283,7 @@ impl EngineContext {
     /// Adds a report being recorded (and the flag it raises) to what the engine weighs.
     fn with_report(&mut self, report: &SymptomReport) {
         let fact = ReportFact {
-            id: report.id,
+            id: report.id.into(),
             date: report.reported_on,
             timing: report.timing,
             level: report.triage_level,

@@ -17,7 +17,7 @@ use super::schema::{flags, symptom_reports};
 type SqlUuid = diesel::sql_types::Uuid;
 use super::columns::Stored;
 use crate::domain::identity::Principal;
-use crate::domain::ids::{ClientId, OrganizationId, UserId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
@@ -26,10 +26,10 @@ use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel};
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
 pub struct SymptomReport {
-    pub id: Uuid,
+    pub id: ReportId,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     pub session_id: Option<Uuid>,
     pub stage: Option<StageKey>,
     pub level: Option<i32>,
@@ -135,7 +135,7 @@ pub async fn write(
 /// Links a report to the flag it raised.
 pub async fn set_flag(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ReportId,
     flag_id: Uuid,
 ) -> QueryResult<SymptomReport> {
     diesel::update(symptom_reports::table.find(id))
@@ -212,7 +212,7 @@ pub struct Flag {
     pub severity: i16,
     pub status: String,
     /// The report that opened it; for a `mood` flag, the check-in (`check_in_id`).
-    pub report_id: Option<Uuid>,
+    pub report_id: Option<ReportId>,
     pub report_count: i32,
     pub last_report_at: DateTime<Utc>,
     pub opened_at: DateTime<Utc>,
@@ -281,7 +281,7 @@ pub async fn raise_flag(
     organization_id: OrganizationId,
     client_id: ClientId,
     level: TriageLevel,
-    report_id: Uuid,
+    report_id: ReportId,
 ) -> QueryResult<(Flag, bool)> {
     let existing = diesel::update(
         flags::table

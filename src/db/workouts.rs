@@ -10,14 +10,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{readiness_results, session_logs};
-use crate::domain::ids::{ClientId, OrganizationId, UserId};
+use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = session_logs)]
 pub struct SessionLog {
     pub id: Uuid,
     pub client_id: ClientId,
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     pub performed_on: NaiveDate,
     pub stage: StageKey,
     pub level: Option<i32>,
@@ -37,7 +37,7 @@ pub struct NewSessionLog {
     pub id: Uuid,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     pub performed_on: NaiveDate,
     pub stage: String,
     pub level: Option<i32>,
@@ -145,7 +145,7 @@ pub struct ReadinessResult {
     pub id: Uuid,
     pub organization_id: OrganizationId,
     pub client_id: ClientId,
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     pub stage: StageKey,
     pub test: String,
     pub reached: i32,

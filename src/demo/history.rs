@@ -2,6 +2,7 @@
 //! service would have recorded them.
 
 use super::*;
+use crate::domain::ids::UserId;
 
 /// Her plan from crawling up to her step, one recorded advance at a time (and completed, for a
 /// mother who finished).

@@ -47,6 +47,10 @@ ids! {
     ClientId;
     /// A person who signs in: an admin, a coach, or a client's own login.
     UserId;
+    /// Her run through a program (`plans`).
+    PlanId;
+    /// A symptom report of hers (`symptom_reports`).
+    ReportId;
 }
 
 #[cfg(test)]

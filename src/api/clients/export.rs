@@ -44,7 +44,7 @@ pub async fn export_client(
     crate::api::audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
-        client.id.into(),
+        client.id,
         "client.export",
         serde_json::json!({
             "plans": plans.len(), "sessions": sessions.len(), "symptom_reports": reports.len(),

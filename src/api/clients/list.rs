@@ -59,7 +59,7 @@ impl ClientSummary {
             cleared_for_exercise: r.cleared_for_exercise,
             plan: match (r.plan_id, r.stage, r.plan_status) {
                 (Some(id), Some(stage), Some(status)) => Some(PlanSummary {
-                    id,
+                    id: id.into(),
                     stage,
                     level: r.level,
                     status,

@@ -82,7 +82,7 @@ impl TimelineEntry {
             .unwrap_or_default();
         Ok(TimelineEntry::Report {
             date: r.reported_on,
-            id: r.id,
+            id: r.id.into(),
             timing: r.timing,
             triage: r.triage_level,
             max_pain: r.max_pain,
@@ -159,7 +159,7 @@ pub async fn timeline(
     crate::api::audit_staff_read(
         &mut *state.pool.get().await?,
         &principal,
-        client.id.into(),
+        client.id,
         "client.timeline.read",
         serde_json::json!({"since": since, "until": until}),
     )

@@ -78,7 +78,7 @@ impl From<Flag> for FlagView {
             } else {
                 FlagStatus::Resolved
             },
-            report_id: f.report_id,
+            report_id: f.report_id.map(Uuid::from),
             report_count: f.report_count,
             opened_at: f.opened_at,
             last_report_at: f.last_report_at,
@@ -106,7 +106,7 @@ impl From<InboxRow> for FlagView {
             row.report_reported_on,
         ) {
             (Some(id), Some(timing), Some(reported_on)) => Some(FlagReport {
-                id,
+                id: id.into(),
                 timing,
                 reported_on,
                 findings: row.report_findings.map(|f| f.0).unwrap_or_default(),

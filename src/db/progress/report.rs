@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::db::columns::Stored;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ReportId, UserId};
 
 /// A report to record, already validated.
 pub struct NewReport<'a> {
@@ -114,7 +114,7 @@ fn new_report(
     // As stored: PostgreSQL keeps microseconds.
     let now = Utc::now().trunc_subsecs(6);
     SymptomReport {
-        id: new.id,
+        id: ReportId(new.id),
         organization_id: client.organization_id,
         client_id: client.id,
         plan_id: plan.map(|p| p.id),
