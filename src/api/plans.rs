@@ -169,7 +169,7 @@ impl From<Transition> for TransitionView {
                 id: t.actor_id,
             },
             reason: t.reason,
-            rule_ids: t.rule_ids.split_whitespace().map(str::to_string).collect(),
+            rule_ids: t.rule_ids.iter().map(|r| r.as_str().to_string()).collect(),
             override_gate: t.override_gate,
             created_at: t.created_at,
         }

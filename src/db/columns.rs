@@ -21,6 +21,7 @@ use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::{PlanStatus, TransitionAction};
 use crate::domain::program::StageKey;
 use crate::domain::recovery::Breastfeeding;
+use crate::domain::rules::Rule;
 use crate::domain::triage::{FlagLevel, Timing, TriageLevel};
 
 /// A column's text as a domain value, or an error that names both.
@@ -74,6 +75,7 @@ text_column!(
     FlagLevel,
     Timing,
     TriageLevel,
+    Rule,
 );
 
 macro_rules! uuid_column {

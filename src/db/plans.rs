@@ -13,6 +13,7 @@ use super::schema::{clients, plan_transitions, plans};
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
+use crate::domain::rules::Rule;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = plans)]
@@ -209,7 +210,7 @@ pub struct Transition {
     pub actor_type: String,
     pub actor_id: Option<Uuid>,
     pub reason: String,
-    pub rule_ids: String,
+    pub rule_ids: Vec<Rule>,
     pub override_gate: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -220,7 +221,7 @@ pub struct NewTransition<'a> {
     pub to: PlanState,
     pub actor: Actor,
     pub reason: &'a str,
-    pub rule_ids: &'a [String],
+    pub rule_ids: &'a [Rule],
     pub override_gate: bool,
 }
 
@@ -250,7 +251,11 @@ pub async fn record_transition(
             plan_transitions::actor_type.eq(actor_type),
             plan_transitions::actor_id.eq(actor_id),
             plan_transitions::reason.eq(t.reason),
-            plan_transitions::rule_ids.eq(t.rule_ids.join(" ")),
+            plan_transitions::rule_ids.eq(t
+                .rule_ids
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()),
             plan_transitions::override_gate.eq(t.override_gate),
         ))
         .returning(Transition::as_returning())

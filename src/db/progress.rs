@@ -26,6 +26,7 @@ use crate::domain::ids::{ClientId, OrganizationId};
 use crate::domain::plan::{PlanState, TransitionAction};
 use crate::domain::program::{ReadinessTestKey, Stage, StageKey};
 use crate::domain::recovery::CheckInFact;
+use crate::domain::rules::Rule;
 use crate::domain::step::StepWindow;
 use crate::domain::trace::{self, RuleCheck};
 use crate::domain::triage::{
@@ -377,11 +378,11 @@ async fn apply(
     let Some((action, to)) = applied else {
         return Ok(plan);
     };
-    let rule_ids: Vec<String> = recommendation
+    let rule_ids: Vec<Rule> = recommendation
         .reasons
         .iter()
-        .map(|r| r.rule.clone())
-        .filter(|r| r.starts_with('R'))
+        .filter_map(|r| Rule::parse(&r.rule))
+        .filter(|r| r.is_numbered())
         .collect();
     let reason = recommendation
         .reasons

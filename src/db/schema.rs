@@ -157,7 +157,7 @@ diesel::table! {
         actor_type -> Text,
         actor_id -> Nullable<Uuid>,
         reason -> Text,
-        rule_ids -> Text,
+        rule_ids -> Array<Text>,
         override_gate -> Bool,
         created_at -> Timestamptz,
     }

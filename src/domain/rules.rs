@@ -52,6 +52,27 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub const ALL: [Rule; 13] = [
+        Rule::R1,
+        Rule::R2,
+        Rule::R3,
+        Rule::R4,
+        Rule::R5,
+        Rule::R6,
+        Rule::R7,
+        Rule::R8,
+        Rule::R9,
+        Rule::R10,
+        Rule::R11,
+        Rule::Gate,
+        Rule::Plan,
+    ];
+
+    /// The rule with this id in the API, if any.
+    pub fn parse(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == id)
+    }
+
     /// The rule's id in the API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,21 +117,7 @@ mod tests {
 
     #[test]
     fn ids_are_the_apis() {
-        let all = [
-            Rule::R1,
-            Rule::R2,
-            Rule::R3,
-            Rule::R4,
-            Rule::R5,
-            Rule::R6,
-            Rule::R7,
-            Rule::R8,
-            Rule::R9,
-            Rule::R10,
-            Rule::R11,
-            Rule::Gate,
-            Rule::Plan,
-        ];
+        let all = Rule::ALL;
         let ids: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             ids,
@@ -118,5 +125,10 @@ mod tests {
         );
         assert_eq!(serde_json::to_value(Rule::R10).unwrap(), "R10");
         assert_eq!(all.iter().filter(|r| r.is_numbered()).count(), 11);
+        for rule in all {
+            assert_eq!(Rule::parse(rule.as_str()), Some(rule));
+        }
+        assert_eq!(Rule::parse("r1"), None);
+        assert_eq!(Rule::parse("R12"), None);
     }
 }

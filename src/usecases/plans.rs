@@ -103,8 +103,8 @@ pub async fn transition(
         check_if_match(change.if_match, plan.revision)?;
         let target = target_of(conn, &client, &plan, &change.request).await?;
         let request = &change.request;
-        let rule_ids: Vec<String> = if request.override_gate {
-            vec![Rule::R1.as_str().into()]
+        let rule_ids = if request.override_gate {
+            vec![Rule::R1]
         } else {
             vec![]
         };
