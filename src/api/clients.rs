@@ -4,7 +4,6 @@
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,18 +16,17 @@ use super::extract::{ClientRef, JsonBody, QueryParams};
 use super::plans::{PlanView, TransitionView};
 use super::workouts::{ReadinessResultView, SessionLogView};
 use super::{if_match, Page, PageQuery};
-use crate::auth::invitations::{self, InvitationKind, NewInvitation};
+use crate::auth::invitations::NewInvitation;
 use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
-use crate::db::{audit, erasure, plans, users, workouts};
+use crate::db::{plans, workouts};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
-use crate::domain::identity::{EmailAddress, PersonName, Role};
+use crate::domain::identity::{EmailAddress, PersonName};
 use crate::domain::ids::UserId;
-use crate::domain::policy;
 use crate::domain::program::StageKey;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
-use crate::usecases::{check_if_match, etag};
+use crate::usecases::{self, etag};
 
 mod export;
 mod list;
@@ -364,49 +362,6 @@ fn cleared_on_rule(
     }
 }
 
-/// Checks who may set `coach_id`: a coach keeps her clients to herself; an admin assigns any
-/// active coach of the organization.
-async fn check_coach(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-    fields: &mut ClientFields,
-    previous: Option<UserId>,
-) -> Result<(), ApiError> {
-    match principal.role {
-        Role::Coach => match fields.coach_id {
-            None if previous.is_none() => fields.coach_id = Some(principal.user_id),
-            Some(id) if id == principal.user_id => {}
-            other if other == previous => {}
-            _ => {
-                return Err(ApiError::invalid(
-                    "coach_id",
-                    "only an admin assigns a client to another coach",
-                ))
-            }
-        },
-        _ => {
-            if let Some(id) = fields.coach_id.filter(|id| Some(*id) != previous) {
-                if !clients::is_coach_of(conn, principal.organization_id, id).await? {
-                    return Err(ApiError::invalid(
-                        "coach_id",
-                        "is not an active coach of this organization",
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn duplicate(e: diesel::result::Error) -> ApiError {
-    match clients::duplicate_of(&e) {
-        Some(field) => ApiError::Conflict(format!(
-            "Another client of this organization has this {field}."
-        )),
-        None => e.into(),
-    }
-}
-
 /// Add a client.
 #[utoipa::path(tag = "clients", operation_id = "createClient", security(("bearer" = [])),
     params(IdempotencyKey),
@@ -421,32 +376,11 @@ pub async fn create_client(
     JsonBody(input): JsonBody<ClientInput>,
 ) -> ApiResult<HttpResponse> {
     let today = Utc::now().date_naive();
-    let mut fields = input
+    let fields = input
         .validate(today, principal.user_id, None)
         .map_err(ApiError::Validation)?;
     let mut conn = db.get().await?;
-    let client = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            check_coach(conn, &principal, &mut fields, None).await?;
-            let client = clients::insert(conn, principal.organization_id, &fields)
-                .await
-                .map_err(duplicate)?;
-            audit::record(
-                conn,
-                principal.organization_id,
-                principal.actor(),
-                "client.create",
-                "client",
-                client.id,
-                audit::scrub_except(
-                    &serde_json::to_value(&fields).unwrap_or_default(),
-                    audit::CLIENT_VALUES_KEPT,
-                ),
-            )
-            .await?;
-            Ok(client)
-        })
-        .await?;
+    let client = usecases::clients::create(&mut conn, &principal, fields).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::ETAG, etag(client.revision)))
         .json(ClientView::from(client)))
@@ -486,24 +420,7 @@ pub async fn delete_client(
     ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let login = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            let login = users::find_by_client(conn, client.id).await?.map(|u| u.id);
-            let counts = erasure::erase_client(conn, client.organization_id, client.id).await?;
-            audit::record(
-                conn,
-                principal.organization_id,
-                principal.actor(),
-                "client.erase",
-                "client",
-                client.id,
-                serde_json::json!({"rows_deleted": counts}),
-            )
-            .await?;
-            Ok(login)
-        })
-        .await?;
+    let login = usecases::clients::erase(&mut conn, &principal, id).await?;
     // Her access tokens stop working now, not when they expire.
     if let Some(user) = login {
         state.token_validity.forget(user);
@@ -530,62 +447,6 @@ pub async fn invite_client(
     ClientRef(id): ClientRef,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let invitation = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let client = clients::find_accessible(conn, &principal, id, true).await?;
-            let email = client.email.clone().ok_or_else(|| {
-                ApiError::Conflict(
-                    "She has no email on record: add one to her record, then invite her.".into(),
-                )
-            })?;
-            let user = match users::find_by_client(conn, client.id).await? {
-                Some(u) => u,
-                None => users::insert(
-                    conn,
-                    users::NewUser {
-                        organization_id: client.organization_id,
-                        role: Role::Client,
-                        name: &client.name,
-                        email: &email,
-                        password_hash: None,
-                        client_id: Some(client.id),
-                    },
-                )
-                .await
-                .map_err(|e| {
-                    if users::is_duplicate_email(&e) {
-                        ApiError::Conflict(
-                            "A staff account of this organization uses this email.".into(),
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?,
-            };
-            if user.is_activated() && !policy::may_reset_passwords(&principal) {
-                return Err(ApiError::Forbidden(
-                    "She already has a password; only a signed-in coach or admin can reset it."
-                        .into(),
-                ));
-            }
-            let invitation = invitations::create(conn, &user, principal.user_id).await?;
-            let action = match invitation.kind {
-                InvitationKind::Invitation => "client.invite",
-                InvitationKind::PasswordReset => "client.password_reset",
-            };
-            audit::record(
-                conn,
-                principal.organization_id,
-                principal.actor(),
-                action,
-                "client",
-                client.id,
-                serde_json::json!({"user_id": user.id, "kind": invitation.kind.as_str(),
-                    "expires_at": invitation.expires_at}),
-            )
-            .await?;
-            Ok(invitation)
-        })
-        .await?;
+    let invitation = usecases::clients::invite(&mut conn, &principal, id).await?;
     Ok(HttpResponse::Created().json(invitation))
 }

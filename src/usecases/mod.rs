@@ -8,6 +8,7 @@
 //! retried safely through [`ChosenId`].
 
 pub mod check_ins;
+pub mod clients;
 pub mod plans;
 pub mod reports;
 pub mod workouts;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::audit;
-use crate::db::clients::{self, Client};
+use crate::db::clients::Client;
 use crate::db::engine_runs::Cause;
 use crate::db::progress;
 use crate::domain::engine::Recommendation;
@@ -37,7 +38,7 @@ pub async fn changed(
     cause: Option<Cause>,
 ) -> QueryResult<Option<Recommendation>> {
     event.record(conn, client.organization_id).await?;
-    clients::touch(conn, client.id).await?;
+    crate::db::clients::touch(conn, client.id).await?;
     match cause {
         Some(cause) => progress::run_engine(conn, client, client.today(), cause).await,
         None => Ok(None),

@@ -153,60 +153,37 @@ pub async fn update_client(
     let if_match = if_match(&req);
     let patch = serde_json::to_value(&patch).map_err(anyhow::Error::from)?;
     let mut conn = state.pool.get().await?;
-    let updated = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let before = clients::find_accessible(conn, &principal, id, true).await?;
-            let mut merged = serde_json::to_value(ClientInput::from_client(&before))
-                .map_err(anyhow::Error::from)?;
-            merge_patch(&mut merged, patch);
-            let input: ClientInput = serde_json::from_value(merged).map_err(|e| {
-                let message = e.to_string();
-                let field = message
-                    .strip_prefix("missing field `")
-                    .and_then(|r| r.split('`').next())
-                    .unwrap_or("body");
-                ApiError::invalid(
-                    field,
-                    if message.starts_with("missing field") {
-                        "may not be null".to_string()
-                    } else {
-                        message.clone()
-                    },
-                )
-            })?;
-            let today = before.today();
-            let mut fields = input
-                .validate(today, principal.user_id, Some(&before))
-                .map_err(ApiError::Validation)?;
-            check_coach(conn, &principal, &mut fields, before.coach_id).await?;
-            // A patch that is not valid is a 422 whatever its `If-Match`; a valid one on a
-            // stale revision is a 412.
-            check_if_match(if_match.as_deref(), before.revision)?;
-            let after = clients::update(conn, before.id, before.revision, &fields)
-                .await
-                .map_err(duplicate)?
-                .ok_or_else(|| {
-                    ApiError::PreconditionFailed(
-                        "The client changed meanwhile; read it again.".into(),
-                    )
-                })?;
-            audit::record(
-                conn,
-                principal.organization_id,
-                principal.actor(),
-                "client.update",
-                "client",
-                after.id,
-                audit::scrub_except(
-                    &audit::diff(&ClientFields::from(&before), &fields),
-                    audit::CLIENT_VALUES_KEPT,
-                ),
-            )
-            .await?;
-            Ok(after)
+    let updated =
+        usecases::clients::update(&mut conn, &principal, id, if_match.as_deref(), |before| {
+            patched(before, patch, principal.user_id)
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, etag(updated.revision)))
         .json(ClientView::from(updated)))
+}
+
+/// Her record with `patch` merged into it, read and validated as a whole.
+fn patched(before: &Client, patch: serde_json::Value, by: UserId) -> ApiResult<ClientFields> {
+    let mut merged =
+        serde_json::to_value(ClientInput::from_client(before)).map_err(anyhow::Error::from)?;
+    merge_patch(&mut merged, patch);
+    let input: ClientInput = serde_json::from_value(merged).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+            .unwrap_or("body");
+        ApiError::invalid(
+            field,
+            if message.starts_with("missing field") {
+                "may not be null".to_string()
+            } else {
+                message.clone()
+            },
+        )
+    })?;
+    input
+        .validate(before.today(), by, Some(before))
+        .map_err(ApiError::Validation)
 }
