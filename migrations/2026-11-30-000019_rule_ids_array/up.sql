@@ -3,5 +3,5 @@
 ALTER TABLE plan_transitions ALTER COLUMN rule_ids DROP DEFAULT;
 ALTER TABLE plan_transitions
     ALTER COLUMN rule_ids TYPE text[]
-    USING coalesce(string_to_array(nullif(rule_ids, ''), ' '), '{}');
+    USING coalesce(regexp_split_to_array(nullif(btrim(rule_ids), ''), '\s+'), '{}');
 ALTER TABLE plan_transitions ALTER COLUMN rule_ids SET DEFAULT '{}';

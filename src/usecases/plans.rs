@@ -101,7 +101,8 @@ pub async fn transition(
             .await?
             .ok_or(ApiError::NotFound)?;
         check_if_match(change.if_match, plan.revision)?;
-        let target = target_of(conn, &client, &plan, &change.request).await?;
+        let today = client.today();
+        let target = target_of(conn, &client, &plan, &change.request, today).await?;
         let request = &change.request;
         let rule_ids = if request.override_gate {
             vec![Rule::R1]
@@ -135,7 +136,7 @@ pub async fn transition(
             details,
         );
         super::changed(conn, &client, event, None).await?;
-        let next = prescription(conn, &client, &updated, client.today(), None).await?;
+        let next = prescription(conn, &client, &updated, today, None).await?;
         Ok((transition, updated, next))
     })
     .await
@@ -148,6 +149,7 @@ async fn target_of(
     client: &Client,
     plan: &Plan,
     request: &TransitionRequest,
+    today: NaiveDate,
 ) -> ApiResult<PlanState> {
     let stages = programs::pinned_stages(
         conn,
@@ -160,7 +162,7 @@ async fn target_of(
         .await?
         .iter()
         .any(|l| l.is_red());
-    let facts = client.facts(Some(plan), client.today());
+    let facts = client.facts(Some(plan), today);
     apply_transition(plan.state(), request, &stages, facts, open_red_flag).map_err(|e| match e {
         TransitionError::Conflict(message) => ApiError::Conflict(message),
         TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),
