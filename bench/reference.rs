@@ -1,7 +1,9 @@
 //! bench/run's ceiling for an authenticated read: the thinnest service this stack makes. One
 //! route, `GET /rows/{id}`, reads one row by primary key from `bench_reference_rows` (100,000
 //! rows that bench/run writes) and answers it as JSON. No authentication, no middleware, no
-//! logging, no metrics; the same actix-web, diesel-async, pool size and workers as the service.
+//! logging, no metrics; the same actix-web, diesel-async, pool size and workers as the service,
+//! and the same way to PostgreSQL (`runback::db::tls::connect`: TLS when `DATABASE_URL`'s
+//! `sslmode` asks for it or, by default, when the server offers it, as the service and libpq do).
 //!
 //!   DATABASE_URL=postgres://… BIND_ADDR=127.0.0.1:18082 \
 //!     cargo run --release --example bench-reference
@@ -10,7 +12,7 @@ use actix_web::{get, web, App, HttpResponse, HttpServer};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -72,7 +74,12 @@ async fn main() -> std::io::Result<()> {
     // The service's own defaults: four pooled connections per core, one HTTP worker per core.
     let pool_size = setting("DATABASE_POOL_SIZE", 4 * cores);
     let workers = setting("HTTP_WORKERS", cores);
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move { runback::db::tls::connect(&url).await })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     let pool: DbPool = Pool::builder(manager)
         .max_size(pool_size)
         .build()
