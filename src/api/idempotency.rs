@@ -216,7 +216,7 @@ async fn claim(
         Ok(KeyState::New) => Ok(Claimed::Run(Box::new(conn), key, body)),
         Ok(KeyState::Replay(first)) => {
             rollback(&mut conn).await;
-            Ok(Claimed::Answered(replay(first)))
+            Ok(Claimed::Answered(replay(first)?))
         }
         Ok(KeyState::Mismatch) => {
             rollback(&mut conn).await;
@@ -348,13 +348,19 @@ pub fn fingerprint(http: &HttpRequest, route: &str, principal: &Principal, body:
     ))
 }
 
-/// The kept answer to a key, sent again with `Idempotent-Replayed: true`.
-pub fn replay(first: StoredResponse) -> HttpResponse {
-    let mut builder =
-        HttpResponse::build(StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK));
+/// The kept answer to a key, sent again with `Idempotent-Replayed: true`. A kept status that
+/// is not an HTTP status fails (a 500 with the cause in the log) instead of becoming a 200.
+pub fn replay(first: StoredResponse) -> Result<HttpResponse, ApiError> {
+    let status = StatusCode::from_u16(first.status).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!(
+            "kept answer with status {} is not an HTTP status",
+            first.status
+        ))
+    })?;
+    let mut builder = HttpResponse::build(status);
     for (name, value) in &first.headers {
         builder.insert_header((name.as_str(), value.as_str()));
     }
     builder.insert_header((REPLAYED_HEADER, "true"));
-    builder.body(first.body)
+    Ok(builder.body(first.body))
 }

@@ -239,7 +239,7 @@ pub async fn import_clients(
         .await?;
     Ok(match imported {
         Imported::Fresh(report) => HttpResponse::Ok().json(report),
-        Imported::Replayed(first) => super::idempotency::replay(first),
+        Imported::Replayed(first) => super::idempotency::replay(first)?,
     })
 }
 
