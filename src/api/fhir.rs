@@ -501,13 +501,7 @@ pub async fn client_bundle(
     let client = clients::find_accessible(&mut conn, &principal, id, false).await?;
     let mut with_stages = Vec::new();
     for plan in plans::all_for_client(&mut conn, client.id).await? {
-        let stages = programs::pinned_stages(
-            &mut conn,
-            client.organization_id,
-            plan.program_id,
-            plan.program_version,
-        )
-        .await?;
+        let stages = programs::stages_of(&mut conn, &plan).await?;
         with_stages.push((plan, stages));
     }
     let reports = reports::list(&mut conn, client.id, &Default::default(), None, i64::MAX).await?;

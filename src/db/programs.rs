@@ -233,6 +233,20 @@ fn stage_cache() -> &'static StageCache {
     CACHE.get_or_init(Default::default)
 }
 
+/// The stages of the program version `plan` pinned.
+pub async fn stages_of<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
+    plan: &super::plans::Plan,
+) -> QueryResult<std::sync::Arc<Vec<Stage>>> {
+    pinned_stages(
+        conn,
+        plan.organization_id,
+        plan.program_id,
+        plan.program_version,
+    )
+    .await
+}
+
 /// The stages of a published version (the one a plan pinned), from memory after the first read.
 pub async fn pinned_stages<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,

@@ -186,13 +186,7 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     let Some(row) = row else { return Ok(None) };
     let inputs: Inputs = serde_json::from_value(row.inputs)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-    let stages = programs::pinned_stages(
-        conn,
-        row.plan.organization_id,
-        row.plan.program_id,
-        row.plan.program_version,
-    )
-    .await?;
+    let stages = programs::stages_of(conn, &row.plan).await?;
     Ok(Some(inputs.into_context(
         row.plan,
         row.auto_progress,

@@ -151,13 +151,7 @@ async fn target_of(
     request: &TransitionRequest,
     today: NaiveDate,
 ) -> ApiResult<PlanState> {
-    let stages = programs::pinned_stages(
-        conn,
-        client.organization_id,
-        plan.program_id,
-        plan.program_version,
-    )
-    .await?;
+    let stages = programs::stages_of(conn, plan).await?;
     let open_red_flag = reports::open_levels(conn, client.id)
         .await?
         .iter()
@@ -203,13 +197,7 @@ async fn prescription(
     date: NaiveDate,
     running_days: Option<Vec<NaiveDate>>,
 ) -> ApiResult<Prescription> {
-    let stages = programs::pinned_stages(
-        conn,
-        client.organization_id,
-        plan.program_id,
-        plan.program_version,
-    )
-    .await?;
+    let stages = programs::stages_of(conn, plan).await?;
     let state = plan.state();
     let stage = program::stage(&stages, state.step.stage).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(

@@ -149,13 +149,7 @@ pub async fn record_readiness(
             .await?
             .filter(|p| p.is_live())
             .ok_or_else(|| ApiError::invalid("test", "she has no active plan to test against"))?;
-        let stages = programs::pinned_stages(
-            conn,
-            client.organization_id,
-            plan.program_id,
-            plan.program_version,
-        )
-        .await?;
+        let stages = programs::stages_of(conn, &plan).await?;
         let (stage, spec) = stages
             .iter()
             .find_map(|s| {
