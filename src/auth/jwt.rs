@@ -4,6 +4,8 @@
 //! process started, so a leaked previous key cannot mint new ones (and is useless 15 minutes
 //! after the rotation).
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -101,9 +103,67 @@ pub struct JwtKeys {
     current_kid: String,
     encoding: EncodingKey,
     verifying: Vec<Key>,
+    validation: Validation,
     ttl: Duration,
     /// Tokens signed with the previous key must have been issued before this (seconds).
     previous_issued_before: i64,
+    verified: VerifiedTokens,
+}
+
+/// Tokens this process has verified, by the SHA-256 digest of the whole token, each kept only
+/// until its own `exp`: a caller's next request skips the signature and the two JSON decodes.
+/// A token that differs in any byte has another digest and is verified in full. The claims say
+/// who the caller is, never what she may see now: revocation (`auth::validity`) and the access
+/// policy are still checked on every request.
+pub struct VerifiedTokens {
+    entries: RwLock<HashMap<[u8; 32], Claims>>,
+    capacity: usize,
+}
+
+impl VerifiedTokens {
+    /// At most this many tokens are kept (about 300 bytes each).
+    pub const CAPACITY: usize = 65_536;
+
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn digest(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The claims of a token verified before, while `now` (seconds) is before its `exp`.
+    pub fn get(&self, token: &str, now: i64) -> Option<Claims> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&Self::digest(token))
+            .filter(|claims| now < claims.exp)
+            .cloned()
+    }
+
+    /// Keeps a verified token's claims. When full, the expired entries go first; if none has
+    /// expired, all go (the next requests verify in full again).
+    pub fn put(&self, token: &str, claims: &Claims, now: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity {
+            entries.retain(|_, kept| now < kept.exp);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(Self::digest(token), claims.clone());
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The key id of a secret, sent in the `kid` header of the tokens it signs.
@@ -133,12 +193,20 @@ impl JwtKeys {
                 decoding: DecodingKey::from_secret(s.as_bytes()),
             })
             .collect();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
         Ok(Self {
             current_kid: kid_of(secret),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             verifying,
+            validation,
             ttl,
             previous_issued_before: Utc::now().timestamp(),
+            verified: VerifiedTokens::new(VerifiedTokens::CAPACITY),
         })
     }
 
@@ -171,11 +239,23 @@ impl JwtKeys {
         Ok(encode(&header, &claims, &self.encoding)?)
     }
 
+    /// The claims of a token signed by one of the keys, unexpired and within its rules; from
+    /// [`VerifiedTokens`] when this process verified the same token before.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         // Tokens are a few hundred bytes; anything huge is rejected before parsing.
         if token.len() > 4096 {
             return Err(TokenError::Invalid);
         }
+        let now = Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_in_full(token)?;
+        self.verified.put(token, &claims, now);
+        Ok(claims)
+    }
+
+    fn verify_in_full(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Invalid);
@@ -186,13 +266,7 @@ impl JwtKeys {
             .iter()
             .find(|k| k.kid == kid)
             .ok_or(TokenError::Invalid)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
-        let claims = decode::<Claims>(token, &key.decoding, &validation)
+        let claims = decode::<Claims>(token, &key.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -321,6 +395,82 @@ mod tests {
         assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert!(keys(SECRET, Some(OTHER)).verify(&token).is_ok());
+    }
+
+    #[test]
+    fn a_verified_token_is_kept_until_its_own_expiry_and_no_longer() {
+        let k = keys(SECRET, None);
+        let token = k
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Coach,
+                None,
+            )
+            .unwrap();
+        assert!(k.verified.is_empty());
+        let claims = k.verify(&token).unwrap();
+        assert_eq!(k.verified.len(), 1);
+        // The second verification is served from memory, with the same claims.
+        assert_eq!(k.verify(&token).unwrap(), claims);
+        assert_eq!(k.verified.len(), 1);
+        assert_eq!(k.verified.get(&token, claims.exp - 1), Some(claims.clone()));
+        assert_eq!(k.verified.get(&token, claims.exp), None);
+        assert_eq!(k.verified.get("another token", claims.iat), None);
+    }
+
+    #[test]
+    fn a_token_altered_after_it_was_verified_is_verified_in_full_and_refused() {
+        let k = keys(SECRET, None);
+        let token = k
+            .issue(
+                UserId::generate(),
+                OrganizationId::generate(),
+                Role::Client,
+                None,
+            )
+            .unwrap();
+        k.verify(&token).unwrap();
+        let mut altered = token.clone();
+        let last = altered.pop().unwrap();
+        altered.push(if last == 'A' { 'B' } else { 'A' });
+        assert_eq!(k.verify(&altered), Err(TokenError::Invalid));
+        assert_eq!(k.verify(&format!("{token} ")), Err(TokenError::Invalid));
+        assert_eq!(k.verified.len(), 1);
+    }
+
+    #[test]
+    fn the_verified_tokens_stay_within_their_capacity() {
+        let kept = VerifiedTokens::new(3);
+        let k = keys(SECRET, None);
+        let claims = k
+            .verify(
+                &k.issue(
+                    UserId::generate(),
+                    OrganizationId::generate(),
+                    Role::Admin,
+                    None,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let now = claims.iat;
+        let expired = Claims {
+            exp: now - 1,
+            ..claims.clone()
+        };
+        kept.put("a", &expired, now);
+        kept.put("b", &claims, now);
+        kept.put("c", &claims, now);
+        // Full: the expired entry makes room.
+        kept.put("d", &claims, now);
+        assert_eq!(kept.len(), 3);
+        assert_eq!(kept.get("b", now), Some(claims.clone()));
+        // Full of live entries: all go, then the new one is kept.
+        kept.put("e", &claims, now);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.get("e", now), Some(claims));
+        assert_eq!(kept.get("b", now), None);
     }
 
     #[test]
