@@ -19,7 +19,19 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             .get::<tracing_actix_web::RequestId>()
             .map(|id| id.to_string())
             .unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        // The span starts before routing, when `match_pattern` would try the router's regexes
+        // again: the access policy's table names every API route and is matched segment by
+        // segment (the policy's test holds it equal to the router's routes).
+        let route: std::borrow::Cow<'static, str> = match crate::domain::policy::rule_for(
+            request.method().as_str(),
+            request.match_info().as_str(),
+        ) {
+            Some(rule) => rule.path.into(),
+            None => request
+                .match_pattern()
+                .unwrap_or_else(|| "default".into())
+                .into(),
+        };
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),

@@ -405,6 +405,29 @@ mod tests {
     use super::*;
     use crate::domain::identity::ServiceTokenGrant;
 
+    #[test]
+    fn each_route_is_found_as_itself_so_the_request_span_names_the_router_s_pattern() {
+        for rule in ROUTES {
+            // The pattern itself, and a path with a value in each `{name}` segment.
+            let concrete: String = rule
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "0f8e3c1a" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            for path in [rule.path, concrete.as_str()] {
+                let found = rule_for(rule.method, path).expect("a rule");
+                assert!(
+                    (found.method, found.path) == (rule.method, rule.path),
+                    "{} {path} finds {} before {}",
+                    rule.method,
+                    found.path,
+                    rule.path
+                );
+            }
+        }
+    }
+
     fn user(role: Role) -> Principal {
         Principal {
             user_id: UserId::generate(),
