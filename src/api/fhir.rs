@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::audit_staff_read;
+use super::audit_staff_read_after;
 use super::docs::{NotFound, ReadErrors, TooManyRequests};
 use super::extract::{ClientRef, QueryParams};
 use super::programs::VersionQuery;
@@ -508,8 +508,9 @@ pub async fn client_bundle(
     let readiness = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let flags = reports::all_flags_for_client(&mut conn, client.id).await?;
     let check_ins = check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
-    audit_staff_read(
-        &mut *state.pool.get().await?,
+    audit_staff_read_after(
+        conn,
+        &state,
         &principal,
         client.id,
         "client.fhir_export",

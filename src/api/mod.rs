@@ -189,6 +189,27 @@ pub async fn audit_staff_read(
     Ok(())
 }
 
+/// [`audit_staff_read`] for a handler whose reads ran on a heavy-read connection (the
+/// replica's, when that is safe): called once that connection is handed back, it takes one of
+/// the primary's for a staff caller only. A request never holds two of the pool's connections
+/// at once: a burst of such requests, each holding one and waiting for a second, would wait on
+/// one another until the acquire timeout.
+pub async fn audit_staff_read_after(
+    conn: crate::db::DbConn,
+    state: &crate::state::AppState,
+    principal: &Principal,
+    client_id: ClientId,
+    action: &str,
+    what: serde_json::Value,
+) -> Result<(), ApiError> {
+    drop(conn);
+    if principal.role == Role::Client {
+        return Ok(());
+    }
+    let mut primary = state.pool.get().await?;
+    audit_staff_read(&mut primary, principal, client_id, action, what).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,3 +246,28 @@ async fn every_staff_read_of_her_record_is_in_the_trail_within_seconds() {
         .sum();
     assert_eq!(plan_reads, 5, "each read counted, repeats batched");
 }
+
+/// A staff read that is audited takes its audit connection only after handing back the one it
+/// read on: a burst of them larger than the pool is served, not left waiting on one another.
+#[tokio::test]
+async fn a_burst_of_audited_reads_larger_than_the_pool_is_served() {
+    let app = crate::helpers::spawn_app_with(|s| s.pool_size = 3).await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let client = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let id = client.client_id.unwrap();
+    let path = format!("/v1/clients/{id}/timeline");
+    let statuses = futures_util::future::join_all(
+        (0..12).map(|_| async { app.get(&path, Some(&coach.token)).await.status().as_u16() }),
+    )
+    .await;
+    assert_eq!(statuses, vec![200; 12]);
+    let reads = app
+        .audit_events(&admin.token, "?action=client.timeline.read")
+        .await;
+    assert_eq!(reads.len(), 12, "{reads:?}");
+}

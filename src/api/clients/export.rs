@@ -41,8 +41,9 @@ pub async fn export_client(
     flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood);
     let check_ins =
         crate::db::check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
-    crate::api::audit_staff_read(
-        &mut *state.pool.get().await?,
+    crate::api::audit_staff_read_after(
+        conn,
+        &state,
         &principal,
         client.id,
         "client.export",

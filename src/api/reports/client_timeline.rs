@@ -156,14 +156,6 @@ pub async fn timeline(
             "the range must run forwards and span at most 366 days",
         ));
     }
-    crate::api::audit_staff_read(
-        &mut *state.pool.get().await?,
-        &principal,
-        client.id,
-        "client.timeline.read",
-        serde_json::json!({"since": since, "until": until}),
-    )
-    .await?;
     let range = workouts::Range {
         since: Some(since),
         until: Some(until),
@@ -211,6 +203,15 @@ pub async fn timeline(
             .into_iter()
             .map(TimelineEntry::check_in),
     );
+    crate::api::audit_staff_read_after(
+        conn,
+        &state,
+        &principal,
+        client.id,
+        "client.timeline.read",
+        serde_json::json!({"since": since, "until": until}),
+    )
+    .await?;
     items.sort_by_key(TimelineEntry::date);
     Ok(web::Json(Timeline {
         since,
