@@ -31,9 +31,3 @@ pub mod webhooks;
 
 #[cfg(test)]
 mod floors;
-
-/// The allocator of every program built on this crate: the service, its tests, and the
-/// benchmark's reference server (so the two are measured on the same allocator). A request
-/// allocates often and briefly; mimalloc serves that from per-thread pages.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
