@@ -331,6 +331,11 @@ pub fn rule_for(method: &str, path: &str) -> Option<&'static RouteRule> {
 }
 
 fn pattern_matches(pattern: &str, path: &str) -> bool {
+    // Most routes differ from the path before their first `{name}`: compare that part first.
+    let fixed = &pattern[..pattern.find('{').unwrap_or(pattern.len())];
+    if !path.starts_with(fixed) {
+        return false;
+    }
     let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
     loop {
         match (pattern.next(), path.next()) {
