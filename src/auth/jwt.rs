@@ -293,6 +293,12 @@ mod tests {
         JwtKeys::new(secret, previous, Duration::from_secs(900)).unwrap()
     }
 
+    /// A token `k` issues to a new user of a new organization.
+    fn issued(k: &JwtKeys, role: Role) -> String {
+        k.issue(UserId::generate(), OrganizationId::generate(), role, None)
+            .unwrap()
+    }
+
     #[test]
     fn issued_tokens_verify_with_all_claims() {
         let k = keys(SECRET, None);
@@ -339,40 +345,19 @@ mod tests {
     #[test]
     fn the_previous_key_verifies_only_tokens_issued_before_the_rotation() {
         let old = keys(OTHER, None);
-        let before = old
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Admin,
-                None,
-            )
-            .unwrap();
+        let before = issued(&old, Role::Admin);
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let rotated = keys(SECRET, Some(OTHER));
         assert!(rotated.verify(&before).is_ok());
         // Minted with the previous key after the rotation: refused.
-        let after = old
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Admin,
-                None,
-            )
-            .unwrap();
+        let after = issued(&old, Role::Admin);
         assert_eq!(rotated.verify(&after), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_token_claiming_a_long_life_is_refused() {
         let k = JwtKeys::new(SECRET, None, Duration::from_secs(3600)).unwrap();
-        let token = k
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Admin,
-                None,
-            )
-            .unwrap();
+        let token = issued(&k, Role::Admin);
         assert_eq!(k.verify(&token), Err(TokenError::Invalid));
     }
 
@@ -384,14 +369,7 @@ mod tests {
     #[test]
     fn another_key_is_rejected_but_the_previous_key_still_verifies() {
         let old = keys(OTHER, None);
-        let token = old
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Admin,
-                None,
-            )
-            .unwrap();
+        let token = issued(&old, Role::Admin);
         assert_eq!(keys(SECRET, None).verify(&token), Err(TokenError::Invalid));
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert!(keys(SECRET, Some(OTHER)).verify(&token).is_ok());
@@ -400,14 +378,7 @@ mod tests {
     #[test]
     fn a_verified_token_is_kept_until_its_own_expiry_and_no_longer() {
         let k = keys(SECRET, None);
-        let token = k
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Coach,
-                None,
-            )
-            .unwrap();
+        let token = issued(&k, Role::Coach);
         assert!(k.verified.is_empty());
         let claims = k.verify(&token).unwrap();
         assert_eq!(k.verified.len(), 1);
@@ -422,14 +393,7 @@ mod tests {
     #[test]
     fn a_token_altered_after_it_was_verified_is_verified_in_full_and_refused() {
         let k = keys(SECRET, None);
-        let token = k
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Client,
-                None,
-            )
-            .unwrap();
+        let token = issued(&k, Role::Client);
         k.verify(&token).unwrap();
         let mut altered = token.clone();
         let last = altered.pop().unwrap();
@@ -443,17 +407,7 @@ mod tests {
     fn the_verified_tokens_stay_within_their_capacity() {
         let kept = VerifiedTokens::new(3);
         let k = keys(SECRET, None);
-        let claims = k
-            .verify(
-                &k.issue(
-                    UserId::generate(),
-                    OrganizationId::generate(),
-                    Role::Admin,
-                    None,
-                )
-                .unwrap(),
-            )
-            .unwrap();
+        let claims = k.verify(&issued(&k, Role::Admin)).unwrap();
         let now = claims.iat;
         let expired = Claims {
             exp: now - 1,
@@ -476,14 +430,7 @@ mod tests {
     #[test]
     fn tampered_and_unsigned_tokens_are_rejected() {
         let k = keys(SECRET, None);
-        let token = k
-            .issue(
-                UserId::generate(),
-                OrganizationId::generate(),
-                Role::Client,
-                None,
-            )
-            .unwrap();
+        let token = issued(&k, Role::Client);
         let parts: Vec<&str> = token.split('.').collect();
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
