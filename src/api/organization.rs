@@ -14,6 +14,7 @@ use crate::db::audit;
 use crate::db::organizations::{self, Organization, OrganizationChanges};
 use crate::domain::identity::PersonName;
 use crate::domain::identity::Principal;
+use crate::domain::triage::emergency_number;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -26,6 +27,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     "id": "01937a4e-7a00-7c3d-8e1f-2a3b4c5d6e7f",
     "name": "Riverside Physio",
     "auto_progress": false,
+    "country": "GB",
+    "emergency_number": null,
+    "emergency_number_in_use": "999",
     "created_at": "2026-11-02T08:00:00Z",
     "updated_at": "2026-11-20T16:45:10Z"
 }))]
@@ -35,6 +39,14 @@ pub struct OrganizationView {
     /// false (default): the engine recommends and a coach applies. true: green and amber
     /// decisions apply themselves. Red decisions always apply at once.
     pub auto_progress: bool,
+    /// Where the practice is (ISO 3166-1 alpha-2), for the emergency number.
+    #[schema(example = "GB", pattern = "^[A-Z]{2}$")]
+    pub country: Option<String>,
+    /// The practice's own emergency number, if set; null means the country's.
+    pub emergency_number: Option<String>,
+    /// What an emergency finding tells her to call: the practice's own number, else 999 in GB,
+    /// 911 in the US and Canada, 112 elsewhere.
+    pub emergency_number_in_use: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -45,6 +57,12 @@ impl From<Organization> for OrganizationView {
             id: o.id.into(),
             name: o.name,
             auto_progress: o.auto_progress,
+            emergency_number_in_use: emergency_number(
+                o.country.as_deref(),
+                o.emergency_number.as_deref(),
+            ),
+            country: o.country,
+            emergency_number: o.emergency_number,
             created_at: o.created_at,
             updated_at: o.updated_at,
         }
@@ -64,6 +82,42 @@ pub struct OrganizationPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool, required = false)]
     pub auto_progress: Option<Option<bool>>,
+    /// ISO 3166-1 alpha-2 (`GB`, `US`, `ES`…); null clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = false, pattern = "^[A-Za-z]{2}$")]
+    pub country: Option<Option<String>>,
+    /// The number to call in an emergency, 2 to 6 digits; null uses the country's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = false, pattern = "^[0-9]{2,6}$")]
+    pub emergency_number: Option<Option<String>>,
+}
+
+/// A country code as stored: two ASCII letters, upper case.
+fn country_code(code: Option<String>) -> ApiResult<Option<String>> {
+    match code {
+        Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
+            Ok(Some(c.to_ascii_uppercase()))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "country",
+            "must be a two-letter ISO 3166-1 country code",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// An emergency number: 2 to 6 digits.
+fn phone_digits(number: Option<String>) -> ApiResult<Option<String>> {
+    match number {
+        Some(n) if (2..=6).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()) => {
+            Ok(Some(n))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "emergency_number",
+            "must be 2 to 6 digits",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The organization's settings.
@@ -96,6 +150,8 @@ pub async fn update_organization(
             .transpose()
             .map_err(|m| ApiError::invalid("name", m))?,
         auto_progress: required("auto_progress", patch.auto_progress)?,
+        country: patch.country.map(country_code).transpose()?,
+        emergency_number: patch.emergency_number.map(phone_digits).transpose()?,
     };
     let mut conn = state.pool.get().await?;
     let updated = conn
@@ -112,6 +168,8 @@ pub async fn update_organization(
                 serde_json::json!({
                     "name": {"from": before.name, "to": after.name},
                     "auto_progress": {"from": before.auto_progress, "to": after.auto_progress},
+                    "country": {"from": before.country, "to": after.country},
+                    "emergency_number": {"from": before.emergency_number, "to": after.emergency_number},
                 }),
             )
             .await?;

@@ -24,7 +24,7 @@ use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
     Bleeding, Finding, FlagLevel, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel,
-    UrineLeak,
+    Urgency, UrineLeak,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
@@ -94,8 +94,26 @@ pub struct SymptomReportInput {
     pub chest_pain: bool,
     #[serde(default)]
     pub calf_pain_or_swelling: bool,
+    /// Dizziness or fainting, as one answer (kept for older apps): read as fainting, an
+    /// emergency, since it may mean that. New apps send `fainting` and `dizziness` apart.
     #[serde(default)]
     pub dizziness_or_fainting: bool,
+    /// She fainted: an emergency.
+    #[serde(default)]
+    pub fainting: bool,
+    /// She felt dizzy: medical care today.
+    #[serde(default)]
+    pub dizziness: bool,
+    /// A severe headache or disturbed vision (a sign of postpartum pre-eclampsia): an
+    /// emergency.
+    #[serde(default)]
+    pub severe_headache_or_visual_disturbance: bool,
+    /// A caesarean or perineal wound that is red, hot or discharging: medical care today.
+    #[serde(default)]
+    pub wound_red_hot_or_discharging: bool,
+    /// A racing or irregular heartbeat: medical care today.
+    #[serde(default)]
+    pub palpitations: bool,
     #[serde(default)]
     pub breathless_at_rest: bool,
     #[serde(default)]
@@ -168,6 +186,11 @@ impl SymptomReportInput {
             chest_pain: self.chest_pain,
             calf_pain_or_swelling: self.calf_pain_or_swelling,
             dizziness_or_fainting: self.dizziness_or_fainting,
+            fainting: self.fainting,
+            dizziness: self.dizziness,
+            severe_headache_or_visual_disturbance: self.severe_headache_or_visual_disturbance,
+            wound_red_hot_or_discharging: self.wound_red_hot_or_discharging,
+            palpitations: self.palpitations,
             breathless_at_rest: self.breathless_at_rest,
             severe_abdominal_pain: self.severe_abdominal_pain,
             fever: self.fever,
@@ -205,6 +228,7 @@ impl From<SymptomReport> for SymptomReportView {
         Self {
             triage: Triage {
                 level: r.triage_level,
+                urgency: r.urgency,
                 findings: r.findings.0,
             },
             advisories: r.advisories.0,

@@ -22,7 +22,7 @@ use crate::domain::plan::{PlanStatus, TransitionAction};
 use crate::domain::program::StageKey;
 use crate::domain::recovery::Breastfeeding;
 use crate::domain::rules::Rule;
-use crate::domain::triage::{FlagLevel, Timing, TriageLevel};
+use crate::domain::triage::{FlagLevel, Timing, TriageLevel, Urgency};
 
 /// A column's text as a domain value, or an error that names both.
 fn known<T>(text: &str, parse: impl Fn(&str) -> Option<T>, name: &str) -> deserialize::Result<T> {
@@ -75,6 +75,7 @@ text_column!(
     FlagLevel,
     Timing,
     TriageLevel,
+    Urgency,
     Rule,
 );
 

@@ -16,6 +16,8 @@ pub struct Organization {
     pub auto_progress: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub country: Option<String>,
+    pub emergency_number: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Organization> {
@@ -42,6 +44,9 @@ pub async fn find(conn: &mut AsyncPgConnection, id: OrganizationId) -> QueryResu
 pub struct OrganizationChanges {
     pub name: Option<String>,
     pub auto_progress: Option<bool>,
+    /// `Some(None)` clears the setting.
+    pub country: Option<Option<String>>,
+    pub emergency_number: Option<Option<String>>,
 }
 
 pub async fn update(

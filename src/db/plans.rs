@@ -14,6 +14,7 @@ use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
 use crate::domain::rules::Rule;
+use crate::domain::triage::FlagLevel;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = plans)]
@@ -130,15 +131,26 @@ pub async fn with_client(
     principal: &crate::domain::identity::Principal,
     client_id: ClientId,
     since: NaiveDate,
-) -> QueryResult<(Client, Option<Plan>, Vec<NaiveDate>)> {
-    let running_days = diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Date>>(
-        "ARRAY(SELECT DISTINCT s.performed_on FROM session_logs s
+) -> QueryResult<(Client, Option<Plan>, Recent)> {
+    use diesel::sql_types::{Array, Date, Nullable, Text};
+    let run_days = diesel::dsl::sql::<Array<Date>>(
+        "ARRAY(SELECT s.performed_on FROM session_logs s
                 WHERE s.client_id = clients.id AND s.stage = 'jogging' AND s.completed
                   AND s.performed_on >= ",
     )
-    .bind::<diesel::sql_types::Date, _>(since)
-    .sql(")");
-    let (client, plan, days) = clients::table
+    .bind::<Date, _>(since)
+    .sql(" ORDER BY s.id)");
+    let run_levels = diesel::dsl::sql::<Array<Nullable<diesel::sql_types::Int4>>>(
+        "ARRAY(SELECT s.level FROM session_logs s
+                WHERE s.client_id = clients.id AND s.stage = 'jogging' AND s.completed
+                  AND s.performed_on >= ",
+    )
+    .bind::<Date, _>(since)
+    .sql(" ORDER BY s.id)");
+    let open_flags = diesel::dsl::sql::<Array<Text>>(
+        "ARRAY(SELECT f.level FROM flags f WHERE f.client_id = clients.id AND f.status = 'open')",
+    );
+    let (client, plan, days, levels, open) = clients::table
         .left_join(plans::table)
         .filter(clients::id.eq(client_id))
         .filter(clients::organization_id.eq(principal.organization_id))
@@ -146,13 +158,57 @@ pub async fn with_client(
         .select((
             Client::as_select(),
             Option::<Plan>::as_select(),
-            running_days,
+            run_days,
+            run_levels,
+            open_flags,
         ))
         .limit(1)
         .cached()
-        .get_result::<(Client, Option<Plan>, Vec<NaiveDate>)>(conn)
+        .get_result::<(
+            Client,
+            Option<Plan>,
+            Vec<NaiveDate>,
+            Vec<Option<i32>>,
+            Vec<FlagLevel>,
+        )>(conn)
         .await?;
-    Ok((super::clients::accessible(principal, client)?, plan, days))
+    let recent = Recent {
+        runs: days.into_iter().zip(levels).collect(),
+        open_flags: open,
+    };
+    Ok((super::clients::accessible(principal, client)?, plan, recent))
+}
+
+/// What today's prescription weighs besides her plan: her completed jogs (day, level) from the
+/// day asked for, and the levels of her open flags.
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    pub runs: Vec<(NaiveDate, Option<i32>)>,
+    pub open_flags: Vec<FlagLevel>,
+}
+
+/// [`Recent`] for her, from `since`.
+pub async fn recent(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+    since: NaiveDate,
+) -> QueryResult<Recent> {
+    use super::schema::{flags, session_logs};
+    let runs = session_logs::table
+        .filter(session_logs::client_id.eq(client_id))
+        .filter(session_logs::stage.eq("jogging"))
+        .filter(session_logs::completed.eq(true))
+        .filter(session_logs::performed_on.ge(since))
+        .select((session_logs::performed_on, session_logs::level))
+        .load(conn)
+        .await?;
+    let open_flags = flags::table
+        .filter(flags::client_id.eq(client_id))
+        .filter(flags::status.eq("open"))
+        .select(flags::level)
+        .load(conn)
+        .await?;
+    Ok(Recent { runs, open_flags })
 }
 
 pub async fn all_for_client(

@@ -41,23 +41,16 @@ pub use report::*;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
-fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
-    stages
-        .iter()
-        .find(|s| s.key == StageKey::Jogging)
-        .and_then(|s| s.levels.get(level.unwrap_or(1).max(1) as usize - 1))
-        .map(|l| l.running_seconds() as f32 / 60.0)
-        .unwrap_or(0.0)
-}
+use crate::domain::program::running_minutes;
 
 /// What the engine weighs for a client's live plan, read in one statement (see [`context`]).
 pub struct EngineContext {
     plan: Plan,
     auto_progress: bool,
     stages: Arc<Vec<Stage>>,
-    /// Her latest reports at the step (ever), by the day they are about, newest first, and
-    /// whether each had pelvic symptoms: triage's memory.
-    earlier_pelvic: Vec<(NaiveDate, bool)>,
+    /// Her latest reports at the step (ever), by the day they are about, newest first, whether
+    /// each had pelvic symptoms and its highest pain at a bone-stress site: triage's memory.
+    earlier_pelvic: Vec<(NaiveDate, bool, i16)>,
     sessions: Vec<SessionFact>,
     /// Reports since the step began or a coach last resolved a flag (not a mood flag), in the
     /// order of the days they are about (then of arrival): a report queued offline and sent
@@ -83,7 +76,7 @@ struct ContextRow {
 }
 
 /// A report as the context reads it: id, day, timing, triage level, highest pain, pelvic
-/// symptom, and when it was written.
+/// symptom, when it was written, and the session it names.
 type ReportInput = (
     Uuid,
     NaiveDate,
@@ -92,13 +85,14 @@ type ReportInput = (
     i16,
     bool,
     DateTime<Utc>,
+    Option<Uuid>,
 );
 
 /// The inputs as the statement returns them, typed: a value the code does not know (a timing,
 /// a level, a test) fails the read instead of turning into some other value.
 #[derive(Deserialize)]
 struct Inputs {
-    earlier_pelvic: Vec<(NaiveDate, bool)>,
+    earlier_pelvic: Vec<(NaiveDate, bool, i16)>,
     /// Her sessions of this plan at its stage and level, with when each was logged.
     sessions: Vec<(Uuid, NaiveDate, bool, DateTime<Utc>)>,
     /// Her reports of this plan at its stage and level, with when each was written.
@@ -116,9 +110,14 @@ struct Inputs {
 /// engine's windows.
 const CONTEXT: &str = "SELECT p.*, o.auto_progress, json_build_object(
            'earlier_pelvic', (
-               SELECT COALESCE(json_agg(json_build_array(e.reported_on, e.pelvic_symptom)
+               SELECT COALESCE(json_agg(json_build_array(e.reported_on, e.pelvic_symptom, e.bone_pain)
                                         ORDER BY e.reported_on DESC, e.created_at DESC, e.id DESC), '[]')
-                 FROM (SELECT r.reported_on, r.pelvic_symptom, r.created_at, r.id FROM symptom_reports r
+                 FROM (SELECT r.reported_on, r.pelvic_symptom, r.created_at, r.id,
+                              (SELECT COALESCE(max((x->>'nrs')::int), 0)
+                                 FROM jsonb_array_elements(CASE jsonb_typeof(r.symptoms->'pain')
+                                                           WHEN 'array' THEN r.symptoms->'pain' ELSE '[]' END) x
+                                WHERE x->>'location' IN ('pubic', 'hip', 'shin_foot')) AS bone_pain
+                         FROM symptom_reports r
                         WHERE r.plan_id = p.id AND r.stage = p.stage
                           AND COALESCE(r.level, 0) = COALESCE(p.level, 0)
                         ORDER BY r.reported_on DESC, r.created_at DESC, r.id DESC LIMIT 30) e),
@@ -130,7 +129,8 @@ const CONTEXT: &str = "SELECT p.*, o.auto_progress, json_build_object(
                   AND s.stage = p.stage AND s.level IS NOT DISTINCT FROM p.level),
            'reports', (
                SELECT COALESCE(json_agg(json_build_array(r.id, r.reported_on, r.timing, r.triage_level,
-                                                         r.max_pain, r.pelvic_symptom, r.created_at)
+                                                         r.max_pain, r.pelvic_symptom, r.created_at,
+                                                         r.session_id)
                                          ORDER BY r.reported_on, r.created_at, r.id), '[]')
                  FROM symptom_reports r
                 WHERE r.plan_id = p.id
@@ -231,15 +231,18 @@ impl Inputs {
             reports: inputs
                 .reports
                 .into_iter()
-                .filter(|&(.., written_at)| step.counts_report(written_at))
+                .filter(|&(.., written_at, _)| step.counts_report(written_at))
                 .map(
-                    |(id, date, timing, level, max_pain, pelvic_symptom, _)| ReportFact {
-                        id,
-                        date,
-                        timing,
-                        level,
-                        max_pain: max_pain.clamp(0, 10) as u8,
-                        pelvic_symptom,
+                    |(id, date, timing, level, max_pain, pelvic_symptom, _, session_id)| {
+                        ReportFact {
+                            id,
+                            session_id,
+                            date,
+                            timing,
+                            level,
+                            max_pain: max_pain.clamp(0, 10) as u8,
+                            pelvic_symptom,
+                        }
                     },
                 )
                 .collect(),
@@ -279,6 +282,7 @@ impl EngineContext {
     fn with_report(&mut self, report: &SymptomReport) {
         let fact = ReportFact {
             id: report.id.into(),
+            session_id: report.session_id,
             date: report.reported_on,
             timing: report.timing,
             level: report.triage_level,

@@ -21,7 +21,7 @@ use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
-use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel};
+use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel, Urgency};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
@@ -49,6 +49,8 @@ pub struct SymptomReport {
     pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How soon she needs care (SPEC §1.8).
+    pub urgency: Urgency,
 }
 
 /// Writes a report with what goes with it, in one statement: the report (with the engine's
@@ -70,9 +72,9 @@ pub async fn write(
              INSERT INTO symptom_reports (id, organization_id, client_id, plan_id, session_id, stage,
                  level, timing, reported_on, symptoms, triage_level, findings, advisories, max_pain,
                  pelvic_symptom, urine_leak, notes, recommendation, flag_id, request_digest,
-                 recorded_by, created_at, updated_at)
+                 recorded_by, created_at, updated_at, urgency)
              VALUES ($6, $2, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                     $21, $22, $23, $24, $25, $25)
+                     $21, $22, $23, $24, $25, $25, $36)
              RETURNING *),
          plan AS (
              UPDATE plans SET recommendation = $21, revision = revision + 1, updated_at = now()
@@ -127,6 +129,7 @@ pub async fn write(
     .bind::<Nullable<SqlUuid>, _>(run.map(|r| r.id))
     .bind::<Nullable<Date>, _>(run.map(|r| r.evaluated_on))
     .bind::<Nullable<Jsonb>, _>(run.map(|r| &r.rules))
+    .bind::<Text, _>(report.urgency.as_str())
     .cached()
     .get_result(conn)
     .await
@@ -221,14 +224,61 @@ pub struct Flag {
     pub resolution_note: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub check_in_id: Option<Uuid>,
+    /// As urgent as the most urgent report it holds: an emergency first in the inbox.
+    pub urgency: Urgency,
 }
 
-fn severity(level: TriageLevel) -> i16 {
-    match level {
-        TriageLevel::Green => 0,
-        TriageLevel::Amber => 1,
-        TriageLevel::RedPelvic => 2,
-        TriageLevel::RedMedical => 3,
+/// What triage weighs about her besides the report: the practice's emergency number, and her
+/// hormones for R12.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TriageFacts {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub country: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub emergency_number: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub breastfeeding: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub latest_feeding: Option<crate::domain::recovery::Breastfeeding>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub periods_returned: Option<bool>,
+    #[diesel(sql_type = Bool)]
+    pub period_reported: bool,
+}
+
+/// [`TriageFacts`] for one of the organization's clients, in one statement.
+pub async fn triage_facts<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
+    conn: &mut C,
+    organization_id: OrganizationId,
+    client_id: ClientId,
+) -> QueryResult<Option<TriageFacts>> {
+    diesel::sql_query(
+        "SELECT o.country, o.emergency_number, c.breastfeeding,
+                l.breastfeeding AS latest_feeding, l.periods_returned,
+                EXISTS (SELECT 1 FROM symptom_reports r
+                         WHERE r.client_id = c.id AND r.symptoms->>'bleeding' = 'period') AS period_reported
+           FROM clients c JOIN organizations o ON o.id = c.organization_id
+           LEFT JOIN LATERAL (SELECT k.breastfeeding, k.periods_returned FROM check_ins k
+                               WHERE k.client_id = c.id
+                               ORDER BY k.checked_on DESC, k.created_at DESC, k.id DESC LIMIT 1) l ON true
+          WHERE c.id = $1 AND c.organization_id = $2",
+    )
+    .bind::<SqlUuid, _>(client_id)
+    .bind::<SqlUuid, _>(organization_id)
+    .cached()
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The inbox's order: 4 an emergency, 3 red_medical, 2 red_pelvic, 1 amber (0 mood).
+fn severity(level: TriageLevel, urgency: Urgency) -> i16 {
+    match (level, urgency) {
+        (_, Urgency::Emergency) => 4,
+        (TriageLevel::Green, _) => 0,
+        (TriageLevel::Amber, _) => 1,
+        (TriageLevel::RedPelvic, _) => 2,
+        (TriageLevel::RedMedical, _) => 3,
     }
 }
 
@@ -281,6 +331,7 @@ pub async fn raise_flag(
     organization_id: OrganizationId,
     client_id: ClientId,
     level: TriageLevel,
+    urgency: Urgency,
     report_id: ReportId,
 ) -> QueryResult<(Flag, bool)> {
     let existing = diesel::update(
@@ -299,34 +350,78 @@ pub async fn raise_flag(
     .get_result(conn)
     .await
     .optional()?;
-    if let Some(flag) = existing {
-        return Ok((flag, false));
-    }
-    let flag = diesel::insert_into(flags::table)
-        .values((
-            flags::id.eq(Uuid::now_v7()),
-            flags::organization_id.eq(organization_id),
-            flags::client_id.eq(client_id),
-            flags::level.eq(level.as_str()),
-            flags::severity.eq(severity(level)),
-            flags::report_id.eq(report_id),
-        ))
-        .returning(Flag::as_returning())
-        .cached()
-        .get_result(conn)
+    let (flag, opened) = match existing {
+        // An open flag grows as urgent as its most urgent report.
+        Some(flag) if urgency > flag.urgency => {
+            let flag = diesel::update(flags::table.find(flag.id))
+                .set((
+                    flags::urgency.eq(urgency),
+                    flags::severity.eq(severity(level, urgency)),
+                ))
+                .returning(Flag::as_returning())
+                .cached()
+                .get_result(conn)
+                .await?;
+            (flag, false)
+        }
+        Some(flag) => (flag, false),
+        None => {
+            let flag = diesel::insert_into(flags::table)
+                .values((
+                    flags::id.eq(Uuid::now_v7()),
+                    flags::organization_id.eq(organization_id),
+                    flags::client_id.eq(client_id),
+                    flags::level.eq(level.as_str()),
+                    flags::severity.eq(severity(level, urgency)),
+                    flags::urgency.eq(urgency),
+                    flags::report_id.eq(report_id),
+                ))
+                .returning(Flag::as_returning())
+                .cached()
+                .get_result(conn)
+                .await?;
+            (flag, true)
+        }
+    };
+    announce(conn, &flag, opened, urgency, report_id).await?;
+    Ok((flag, opened))
+}
+
+/// The webhook events of a flag raised by a report: `flag.opened` for a new one, and
+/// `flag.emergency` at once for an emergency report, whether it opened the flag or joined it.
+async fn announce(
+    conn: &mut AsyncPgConnection,
+    flag: &Flag,
+    opened: bool,
+    urgency: Urgency,
+    report_id: ReportId,
+) -> QueryResult<()> {
+    let (organization_id, client_id) = (flag.organization_id, flag.client_id);
+    let payload = serde_json::json!({
+        "flag_id": flag.id, "client_id": client_id, "level": flag.level,
+        "urgency": flag.urgency, "report_id": report_id, "opened_at": flag.opened_at,
+    });
+    if opened {
+        super::webhooks::enqueue(
+            conn,
+            organization_id,
+            EventType::FlagOpened.as_str(),
+            Some(client_id),
+            payload.clone(),
+        )
         .await?;
-    super::webhooks::enqueue(
-        conn,
-        organization_id,
-        EventType::FlagOpened.as_str(),
-        Some(client_id),
-        serde_json::json!({
-            "flag_id": flag.id, "client_id": client_id, "level": flag.level,
-            "report_id": report_id, "opened_at": flag.opened_at,
-        }),
-    )
-    .await?;
-    Ok((flag, true))
+    }
+    if urgency == Urgency::Emergency {
+        super::webhooks::enqueue(
+            conn,
+            organization_id,
+            EventType::FlagEmergency.as_str(),
+            Some(client_id),
+            payload,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn all_flags_for_client(

@@ -101,6 +101,7 @@ diesel::table! {
         resolution_note -> Nullable<Text>,
         updated_at -> Timestamptz,
         check_in_id -> Nullable<Uuid>,
+        urgency -> Text,
     }
 }
 
@@ -138,6 +139,8 @@ diesel::table! {
         auto_progress -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        country -> Nullable<Text>,
+        emergency_number -> Nullable<Text>,
     }
 }
 
@@ -304,6 +307,7 @@ diesel::table! {
         recorded_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        urgency -> Text,
     }
 }
 

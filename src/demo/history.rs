@@ -198,6 +198,9 @@ pub(super) async fn report(
         crate::domain::engine::fortnight_start(today),
     )
     .await?;
+    let facts = crate::db::reports::triage_facts(conn, client.organization_id, client.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo client {} is gone", client.id))?;
     progress::record_report(
         conn,
         client,
@@ -215,6 +218,7 @@ pub(super) async fn report(
                 client.id
             )),
             recorded_by: None,
+            facts,
         },
         context,
         today,

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client::ClientFacts;
+pub use super::evidence::{evidence, is_about, Evidence};
 use super::plan::{
     check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step, TransitionAction,
 };
@@ -29,6 +30,12 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// A move toward safety: it applies itself, whatever the organization's `auto_progress`
+    /// says (SPEC §1.8).
+    pub fn is_safety_move(self) -> bool {
+        matches!(self, Decision::Regress | Decision::Refer | Decision::Stop)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Advance => "advance",
@@ -76,6 +83,8 @@ pub struct SessionFact {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportFact {
     pub id: Uuid,
+    /// The session the report names, if it names one.
+    pub session_id: Option<Uuid>,
     /// The day the symptoms were about (for `next_day`, the morning after the session).
     pub date: NaiveDate,
     pub timing: Timing,
@@ -351,7 +360,8 @@ pub(super) fn recent<'a>(done: &[&'a SessionFact]) -> Vec<&'a SessionFact> {
     done[done.len().saturating_sub(2)..].to_vec()
 }
 
-/// R2: enough sessions at the step, and the last ones all green.
+/// R2: enough sessions at the step with a green report about each, a report about each of the
+/// last ones, and the last ones all green.
 pub(super) fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Finding> {
     let done = done(input);
     let needed = stage.min_sessions.max(1) as usize;
@@ -359,6 +369,26 @@ pub(super) fn r2_sessions_at_step(input: &EngineInput, stage: &Stage) -> Vec<Fin
     if done.len() < needed {
         let why = format!("{} of {needed} sessions done at this step.", done.len());
         holds.push(reason(Rule::R2, why));
+    } else {
+        let counted = done
+            .iter()
+            .filter(|s| evidence(input, s) == Evidence::Green)
+            .count();
+        if counted < needed {
+            let why = format!(
+                "{counted} of {needed} sessions at this step have a green report about them: a session counts once you have told us how it went."
+            );
+            holds.push(reason(Rule::R2, why));
+        }
+    }
+    for session in recent(&done) {
+        if evidence(input, session) == Evidence::Missing {
+            let why = format!(
+                "No report yet for your session of {}: tell us how it went (a report about it, the same day or the next).",
+                session.performed_on.format("%-d %b")
+            );
+            holds.push(reason(Rule::R2, why));
+        }
     }
     if let Some(first) = recent(&done).first() {
         let since = first.performed_on;
@@ -458,9 +488,10 @@ fn r2_r3_advance(input: &EngineInput, notes: Vec<Finding>) -> Recommendation {
     }
 }
 
-/// What the engine does itself with its recommendation: red decisions always (R9 pauses the
-/// plan; R8 moves it back to where it may be), green and amber ones only where the organization
-/// lets the engine move plans (`auto_progress`), and never a regression of more than one step.
+/// What the engine does itself with its recommendation. Moves toward safety always, whatever
+/// `auto_progress` says (SPEC §1.8): R9 pauses the plan, R8 moves it back to where it may be,
+/// R6 drops one level (never more than one step). Advances and completion only where the
+/// organization lets the engine move plans (`auto_progress`); otherwise a coach applies them.
 /// `None` when the plan stays as it is.
 pub fn applies_itself(
     recommendation: &Recommendation,
@@ -490,7 +521,7 @@ pub fn applies_itself(
             },
         )),
         Decision::Advance if auto_progress => moved(TransitionAction::Advance, target),
-        Decision::Regress if auto_progress && previous_step(stages, state.step) == Some(target) => {
+        Decision::Regress if previous_step(stages, state.step) == Some(target) => {
             moved(TransitionAction::Regress, target)
         }
         _ => None,

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod engine;
+pub mod evidence;
 mod field_error;
 pub mod identity;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod program;
 pub mod recovery;
 pub mod rules;
 pub mod step;
+pub mod symptoms;
 pub mod trace;
 pub mod triage;
 pub mod webhook;

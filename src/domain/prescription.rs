@@ -2,14 +2,21 @@
 //! doses, or for jogging the warm-up and run–walk intervals a phone can play step by step, or a
 //! rest day when the rules call for one (R10: never two running days in a row below level 5,
 //! and at most three runs a week).
+//!
+//! Today obeys safety (SPEC §1.8): an open red flag means no impact and no ordinary session
+//! (`paused`, saying what to do instead and who will contact her); a run never takes the week
+//! over R4's cap (fewer repeats, or a walk day, saying why); a safety recommendation not yet
+//! applied to the plan is what today prescribes ([`safety_step`]).
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::client::ClientFacts;
-use super::plan::{check_entry_gate, PlanState, PlanStatus, TransitionError};
-use super::program::{Exercise, Stage, StageKey, WARM_UP_MINUTES};
+use super::engine::{weekly_volume_cap, Decision, Recommendation};
+use super::plan::{check_entry_gate, PlanState, PlanStatus, Step, TransitionError};
+use super::program::{Exercise, Level, Stage, StageKey, WARM_UP_MINUTES};
+use super::triage::TriageLevel;
 
 /// Below this level, running days never follow each other.
 pub const BACK_TO_BACK_FROM_LEVEL: u32 = 5;
@@ -70,17 +77,54 @@ pub struct Prescription {
     pub safety_notes: Vec<String>,
 }
 
+/// What the day weighs besides her plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recent {
+    /// Her completed jogs (day, running minutes), at least from two weeks before the day.
+    pub runs: Vec<(NaiveDate, f32)>,
+    /// Her strongest open red flag, if any.
+    pub open_red_flag: Option<TriageLevel>,
+}
+
+impl Recent {
+    /// Runs of `minutes` on each of `days`, no flag.
+    pub fn runs(days: &[NaiveDate], minutes: f32) -> Self {
+        Self {
+            runs: days.iter().map(|d| (*d, minutes)).collect(),
+            open_red_flag: None,
+        }
+    }
+}
+
+/// The step a safety recommendation stored on her plan moves her to, when the plan is not
+/// there yet (a regression or a referral back that nobody applied): today prescribes it.
+pub fn safety_step(state: PlanState, recommendation: Option<&Recommendation>) -> Option<Step> {
+    let r = recommendation?;
+    let target = Step {
+        stage: r.target_stage,
+        level: r.target_level,
+    };
+    (matches!(r.decision, Decision::Regress | Decision::Refer) && target != state.step)
+        .then_some(target)
+}
+
 /// What a phone shows every day, whatever the stage.
 pub fn safety_notes() -> Vec<String> {
     vec![
         "If you feel leaking, heaviness or a bulge, or pain above 2 out of 10 during exercise, stop the hard part and walk the rest of the session, then report it.".into(),
-        "Stop all exercise and get medical care today for chest pain, calf pain or swelling, dizziness or fainting, breathlessness at rest, severe abdominal pain, fever, or new or increased bleeding.".into(),
+        "Call your local emergency number now for chest pain, breathlessness at rest, calf pain or swelling, fainting, a severe headache or disturbed vision, or heavy bleeding (soaking a pad within an hour).".into(),
+        "Stop all exercise and get medical care today for a fever, a wound that is red, hot or discharging, palpitations, dizziness, severe abdominal pain, or new or increased bleeding.".into(),
         "A bulge, losing control of bowels or wind, urgency you cannot hold, pain with sex, or trouble emptying your bowels: see a pelvic-health physiotherapist before more impact.".into(),
     ]
 }
 
 fn run_session(stage: &Stage, level: u32) -> Option<RunSession> {
     let rung = stage.levels.get(level.checked_sub(1)? as usize)?;
+    Some(run_of(level, rung))
+}
+
+/// A run a phone can play: the warm-up, then `rung`'s runs and walks.
+fn run_of(level: u32, rung: &Level) -> RunSession {
     let mut intervals = vec![Interval {
         kind: IntervalKind::WarmUp,
         seconds: WARM_UP_MINUTES * 60,
@@ -97,23 +141,23 @@ fn run_session(stage: &Stage, level: u32) -> Option<RunSession> {
             });
         }
     }
-    Some(RunSession {
+    RunSession {
         level,
         run_seconds: rung.run_seconds,
         walk_seconds: rung.walk_seconds,
         repeats: rung.repeats,
         running_minutes: rung.running_seconds() as f32 / 60.0,
         intervals,
-    })
+    }
 }
 
-/// Today's prescription. `running_days` are the dates of logged jogging sessions.
+/// Today's prescription. `recent` holds her logged jogs and her open red flag.
 pub fn prescribe(
     state: PlanState,
     stage: &Stage,
     facts: ClientFacts,
     date: NaiveDate,
-    running_days: &[NaiveDate],
+    recent: &Recent,
     status_reason: Option<&str>,
 ) -> Prescription {
     let mut p = Prescription {
@@ -150,6 +194,15 @@ pub fn prescribe(
         }
         PlanStatus::Active => {}
     }
+    if let Some(level) = recent.open_red_flag {
+        p.kind = DayKind::Paused;
+        p.message = match level {
+            TriageLevel::RedMedical => "No exercise today: you reported a medical warning sign. Get medical care as your report said; your coach will contact you before your plan goes on.",
+            _ => "No running, hopping or other impact, and no session from your plan, while a referral is open: gentle walks, breathing and comfortable pelvic-floor exercises only. Your coach will contact you about seeing a pelvic-health physiotherapist.",
+        }
+        .into();
+        return p;
+    }
     // The gate counts for the stage she is in, too (a plan may start before it opens).
     if let Err(TransitionError::Gate { message, .. }) = check_entry_gate(stage, facts, false) {
         p.kind = DayKind::NotYet;
@@ -161,7 +214,14 @@ pub fn prescribe(
         p.message = format!("{}: {}", stage.title, stage.purpose);
         return p;
     }
-    let level = state.step.level.unwrap_or(1);
+    jogging_day(&mut p, stage, state.step.level.unwrap_or(1), recent, date);
+    p
+}
+
+/// A day at the jogging stage: rest after a run below level 5 or after three runs in a week
+/// (R10), else the level's run within the week's cap (R4).
+fn jogging_day(p: &mut Prescription, stage: &Stage, level: u32, recent: &Recent, date: NaiveDate) {
+    let running_days: Vec<NaiveDate> = recent.runs.iter().map(|(d, _)| *d).collect();
     let ran_yesterday = running_days.contains(&(date - Duration::days(1)));
     let runs_this_week = running_days
         .iter()
@@ -181,8 +241,67 @@ pub fn prescribe(
         p.message = format!(
             "Level {level}: warm up with a {WARM_UP_MINUTES}-minute brisk walk, then run and walk as shown. Walk the rest of the run if symptoms appear."
         );
+        within_weekly_cap(p, stage, &recent.runs, date);
     }
-    p
+}
+
+/// R4 on today's run: the week (today and the six days before) may hold at most last week's
+/// running × 1.10 or + 1 minute. A run that would take it over loses repeats; with no room
+/// for one repeat, today is a walk day.
+fn within_weekly_cap(
+    p: &mut Prescription,
+    stage: &Stage,
+    runs: &[(NaiveDate, f32)],
+    date: NaiveDate,
+) {
+    let Some(run) = p.run.as_ref() else { return };
+    let week_start = date - Duration::days(6);
+    let last_start = date - Duration::days(13);
+    let this_week: f32 = runs
+        .iter()
+        .filter(|(d, _)| *d >= week_start && *d <= date)
+        .map(|(_, m)| m)
+        .sum();
+    let last_week: f32 = runs
+        .iter()
+        .filter(|(d, _)| *d >= last_start && *d < week_start)
+        .map(|(_, m)| m)
+        .sum();
+    if last_week <= 0.0 {
+        return;
+    }
+    let cap = weekly_volume_cap(last_week);
+    if this_week + run.running_minutes <= cap + 1e-3 {
+        return;
+    }
+    let per_repeat = run.run_seconds as f32 / 60.0;
+    let room = cap - this_week;
+    let repeats = if per_repeat > 0.0 {
+        (room / per_repeat + 1e-3).floor()
+    } else {
+        0.0
+    };
+    if run.repeats > 1 && repeats >= 1.0 {
+        let level = run.level;
+        let Some(&rung) = stage.levels.get(level as usize - 1) else {
+            return;
+        };
+        let shorter = Level {
+            repeats: repeats as u32,
+            ..rung
+        };
+        p.run = Some(run_of(level, &shorter));
+        p.message = format!(
+            "Level {level}, shortened to {} repeats: your running this week ({this_week:.1} minutes) may grow to {cap:.1} minutes at most, 10 % or 1 minute over last week's {last_week:.1} (R4). Warm up with a {WARM_UP_MINUTES}-minute brisk walk first.",
+            shorter.repeats
+        );
+    } else {
+        p.run = None;
+        p.kind = DayKind::Rest;
+        p.message = format!(
+            "Walk today instead of running: your running this week ({this_week:.1} minutes) has reached the most it may grow to, {cap:.1} minutes, 10 % or 1 minute over last week's {last_week:.1} (R4)."
+        );
+    }
 }
 
 #[cfg(test)]
@@ -207,7 +326,7 @@ mod tests {
             &stages[3],
             ClientFacts::new(80, true),
             d("2026-11-25"),
-            &[],
+            &Recent::default(),
             None,
         );
         assert_eq!(p.kind, DayKind::NotYet);
@@ -224,7 +343,7 @@ mod tests {
             &stages[0],
             ClientFacts::new(30, false),
             d("2026-11-25"),
-            &[],
+            &Recent::default(),
             None,
         );
         assert_eq!(p.kind, DayKind::NotYet);
@@ -244,7 +363,14 @@ mod tests {
     #[test]
     fn a_jogging_day_plays_warm_up_then_run_walk_intervals() {
         let stages = default_stages();
-        let p = prescribe(jogging(1), &stages[3], ok(), d("2026-11-25"), &[], None);
+        let p = prescribe(
+            jogging(1),
+            &stages[3],
+            ok(),
+            d("2026-11-25"),
+            &Recent::default(),
+            None,
+        );
         assert_eq!(p.kind, DayKind::Session);
         let run = p.run.unwrap();
         assert_eq!(
@@ -280,7 +406,7 @@ mod tests {
             &stages[3],
             ok(),
             d("2026-11-25"),
-            &yesterday,
+            &Recent::runs(&yesterday, 8.0),
             None,
         );
         assert_eq!(p.kind, DayKind::Rest);
@@ -290,7 +416,7 @@ mod tests {
             &stages[3],
             ok(),
             d("2026-11-25"),
-            &yesterday,
+            &Recent::runs(&yesterday, 8.0),
             None,
         );
         assert_eq!(p.kind, DayKind::Session);
@@ -299,10 +425,32 @@ mod tests {
     #[test]
     fn three_runs_in_seven_days_is_the_most() {
         let stages = default_stages();
-        let runs = [d("2026-11-19"), d("2026-11-21"), d("2026-11-23")];
-        let p = prescribe(jogging(8), &stages[3], ok(), d("2026-11-25"), &runs, None);
+        // Four runs the week before, so R4's cap (SPEC §1.8: today obeys it) leaves room.
+        let runs = [
+            d("2026-11-13"),
+            d("2026-11-15"),
+            d("2026-11-17"),
+            d("2026-11-19"),
+            d("2026-11-21"),
+            d("2026-11-23"),
+        ];
+        let p = prescribe(
+            jogging(8),
+            &stages[3],
+            ok(),
+            d("2026-11-25"),
+            &Recent::runs(&runs, 8.0),
+            None,
+        );
         assert_eq!(p.kind, DayKind::Rest);
-        let p = prescribe(jogging(8), &stages[3], ok(), d("2026-11-26"), &runs, None);
+        let p = prescribe(
+            jogging(8),
+            &stages[3],
+            ok(),
+            d("2026-11-26"),
+            &Recent::runs(&runs, 8.0),
+            None,
+        );
         assert_eq!(
             p.kind,
             DayKind::Session,
@@ -320,9 +468,16 @@ mod tests {
             },
             status: PlanStatus::Active,
         };
-        let p = prescribe(crawling, &stages[0], ok(), d("2026-11-25"), &[], None);
+        let p = prescribe(
+            crawling,
+            &stages[0],
+            ok(),
+            d("2026-11-25"),
+            &Recent::default(),
+            None,
+        );
         assert_eq!(p.exercises.len(), stages[0].exercises.len());
-        assert_eq!(p.safety_notes.len(), 3);
+        assert_eq!(p.safety_notes.len(), 4);
         let paused = PlanState {
             status: PlanStatus::Paused,
             ..crawling
@@ -332,7 +487,7 @@ mod tests {
             &stages[0],
             ok(),
             d("2026-11-25"),
-            &[],
+            &Recent::default(),
             Some("chest pain reported"),
         );
         assert_eq!(p.kind, DayKind::Paused);

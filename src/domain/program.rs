@@ -261,6 +261,17 @@ pub struct Stage {
 
 /// Checks the ladder rule: each level's running time exceeds the previous level's by at most
 /// 10 % or 1 minute, whichever is larger. Returns the index of the first level that breaks it.
+/// The running minutes of a jog at `level` of the program's ladder (a jog logged without a
+/// level is at level 1); 0 when the ladder has no such level.
+pub fn running_minutes(stages: &[Stage], level: Option<i32>) -> f32 {
+    stages
+        .iter()
+        .find(|s| s.key == StageKey::Jogging)
+        .and_then(|s| s.levels.get(level.unwrap_or(1).max(1) as usize - 1))
+        .map(|l| l.running_seconds() as f32 / 60.0)
+        .unwrap_or(0.0)
+}
+
 pub fn first_ladder_violation(levels: &[Level]) -> Option<usize> {
     levels
         .windows(2)

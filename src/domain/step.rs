@@ -17,15 +17,16 @@ pub struct StepWindow {
 }
 
 impl StepWindow {
-    /// A session counts at the step when it was logged since the step began, whatever day it
-    /// is about: a session queued offline and sent after a move counts at the new step, and one
-    /// logged before the move never does, even when the plan comes back to this step later.
+    /// A session counts at the step when it was logged since the step began (or since her coach
+    /// last resolved a red or amber flag, like reports: SPEC §1.8), whatever day it is about: a
+    /// session queued offline and sent after a move counts at the new step, and one logged
+    /// before the move never does, even when the plan comes back to this step later.
     pub fn counts_session(&self, logged_at: DateTime<Utc>) -> bool {
-        logged_at >= self.started_at
+        logged_at >= self.reports_from()
     }
 
-    /// From when reports count: the step's start, or the last time a red or amber flag of hers
-    /// was resolved if that is later. Resolving such a flag is her coach saying the symptom
+    /// From when sessions and reports count: the step's start, or the last time a red or amber
+    /// flag of hers was resolved if that is later. Resolving such a flag is her coach saying the symptom
     /// behind it was seen to, so the engine starts counting afresh (two ambers in a row, green
     /// reports after sessions). A mood flag is about her wellbeing, not her body: resolving it
     /// leaves the window as it was.
@@ -53,15 +54,21 @@ mod tests {
     }
 
     #[test]
-    fn a_session_counts_from_the_moment_the_step_began() {
+    fn a_session_counts_from_the_moment_the_step_began_or_a_flag_was_resolved() {
         let w = StepWindow {
             started_at: at(10),
-            resolved: vec![(FlagLevel::Amber, at(12))],
+            resolved: vec![],
         };
         assert!(!w.counts_session(at(9)));
         assert!(w.counts_session(at(10)));
-        // A resolved flag resets reports, not sessions.
-        assert!(w.counts_session(at(11)));
+        // A resolved flag opens a fresh window for sessions too (SPEC §1.8): a resolve can
+        // never produce an immediate advance from sessions done before it.
+        let w = StepWindow {
+            resolved: vec![(FlagLevel::Amber, at(12)), (FlagLevel::Mood, at(15))],
+            ..w
+        };
+        assert!(!w.counts_session(at(11)));
+        assert!(w.counts_session(at(12)));
     }
 
     #[test]

@@ -158,6 +158,15 @@ fn r1(input: &EngineInput) -> RuleCheck {
     )
 }
 
+/// What her reports say about a session, as her coach reads it in R2's inputs.
+fn evidence_str(evidence: engine::Evidence) -> &'static str {
+    match evidence {
+        engine::Evidence::Missing => "no_report",
+        engine::Evidence::Green => "green",
+        engine::Evidence::NotGreen => "not_green",
+    }
+}
+
 fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     let here = input.plan.step;
     let Some(stage) = input.stages.iter().find(|s| s.key == here.stage) else {
@@ -191,7 +200,8 @@ fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     let inputs = json!({
         "min_sessions": needed,
         "completed_count": done.len(),
-        "completed_sessions": counted.iter().map(|s| json!({"id": s.id, "performed_on": s.performed_on})).collect::<Vec<_>>(),
+        "completed_sessions": counted.iter().map(|s| json!({"id": s.id, "performed_on": s.performed_on,
+            "evidence": evidence_str(engine::evidence(input, s))})).collect::<Vec<_>>(),
         "last_sessions": recent.iter().map(|s| s.id).collect::<Vec<_>>(),
         "reports": weighed.iter().map(|r| report_json(r)).collect::<Vec<_>>(),
         "readiness_tests": stage.readiness_tests.iter().map(|t| t.key).collect::<Vec<_>>(),

@@ -1,19 +1,36 @@
-//! Triage of one symptom report: pure, deterministic, each finding with its rule id.
+//! Triage of one symptom report: pure, deterministic, each finding with its rule id and urgency
+//! (SPEC §1.8 revises §1.5).
 //!
-//! - `red_medical`: any medical flag, or new or increased bleeding → stop all exercise, seek
-//!   medical care today.
+//! - `red_medical`, urgency `emergency` (call the local emergency number now): chest pain,
+//!   breathlessness at rest, calf pain or swelling, fainting, a severe headache or visual
+//!   disturbance, heavy bleeding (a pad soaked within an hour). Signs of a pulmonary embolism,
+//!   a deep-vein thrombosis or postpartum pre-eclampsia (MBRRACE-UK: leading direct causes of
+//!   maternal death).
+//! - `red_medical`, urgency `today`: fever, a wound that is red, hot or discharging,
+//!   palpitations, new or increased bleeding, severe abdominal pain, dizziness → stop all
+//!   exercise, seek medical care today.
 //! - `red_pelvic`: a bulge, faecal or flatus incontinence, urgency hard to defer, pain with
 //!   sex, obstructed defecation; or a pelvic symptom the next day or in daily life; or a pelvic
 //!   symptom in 2 of the client's last 3 reports at the same step → stop impact, see a
 //!   pelvic-health physiotherapist.
-//! - `amber`: a pelvic symptom during or right after activity only; any pain of 3 or more; pain
-//!   not settled by the next morning; abdominal doming → walk the rest of the run; repeat or
-//!   drop a level.
-//! - `green`: none of the above (pain up to 2 is fine).
-//! - Advisories (no effect on the level): under 6 hours of sleep, fatigue 8 or more.
+//!   R12, bone stress: pubic, hip or shin/foot pain in daily life or at rest, or rising from one
+//!   report to the next, while breastfeeding or with her periods not back → stop impact and
+//!   refer (urgency `soon`, like every red_pelvic finding).
+//! - `amber`: a pelvic symptom during or right after activity only; pelvic-area pain (pelvic
+//!   girdle, pubic, perineum, caesarean scar, abdominal wall) from 1/10 around exercise, or 3/10
+//!   at any time; musculoskeletal pain (knee, shin/foot, hip, low back, other) above 5/10; pain
+//!   not settled by the next morning; abdominal doming; spotting (with a question for her) →
+//!   walk the rest of the run; repeat or drop a level.
+//! - `green`: none of the above. Musculoskeletal pain up to 5/10 is green with an advisory (the
+//!   pain-monitoring model: acceptable if it settles by the next morning and does not rise week
+//!   on week; the engine's R7 holds a rising week).
+//! - Advisories (no effect on the level): under 6 hours of sleep, fatigue 8 or more, the pain
+//!   model, a period back.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+pub use super::symptoms::{Bleeding, LeakTrigger, Pain, PainLocation, Symptoms, Timing, UrineLeak};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
@@ -44,6 +61,66 @@ impl TriageLevel {
 
     pub fn is_red(self) -> bool {
         matches!(self, TriageLevel::RedPelvic | TriageLevel::RedMedical)
+    }
+}
+
+/// How soon she needs care, most urgent first in the inbox.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Nothing needs a clinician: keep to the plan (green or amber).
+    Routine,
+    /// See a pelvic-health physiotherapist soon; no impact meanwhile (red_pelvic).
+    Soon,
+    /// Get medical care today; stop all exercise (red_medical).
+    Today,
+    /// Call the local emergency number now (red_medical).
+    Emergency,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Routine => "routine",
+            Urgency::Soon => "soon",
+            Urgency::Today => "today",
+            Urgency::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "routine" => Some(Urgency::Routine),
+            "soon" => Some(Urgency::Soon),
+            "today" => Some(Urgency::Today),
+            "emergency" => Some(Urgency::Emergency),
+            _ => None,
+        }
+    }
+
+    /// The urgency a finding of this level carries when nothing more urgent is known.
+    pub fn of_level(level: TriageLevel) -> Self {
+        match level {
+            TriageLevel::Green | TriageLevel::Amber => Urgency::Routine,
+            TriageLevel::RedPelvic => Urgency::Soon,
+            TriageLevel::RedMedical => Urgency::Today,
+        }
+    }
+}
+
+/// The number to call in an emergency where the practice is: its own setting, else 999 in the
+/// United Kingdom, 911 in the United States and Canada, 112 everywhere else (the European and
+/// GSM emergency number).
+pub fn emergency_number(country: Option<&str>, own: Option<&str>) -> String {
+    if let Some(own) = own.filter(|n| !n.trim().is_empty()) {
+        return own.trim().to_string();
+    }
+    match country.map(str::to_ascii_uppercase).as_deref() {
+        Some("GB") => "999".into(),
+        Some("US") | Some("CA") => "911".into(),
+        _ => "112".into(),
     }
 }
 
@@ -103,141 +180,6 @@ impl FlagLevel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Timing {
-    /// During the session.
-    During,
-    /// Right after the session.
-    ImmediatelyAfter,
-    /// The morning after a session.
-    NextDay,
-    /// Any time, not tied to a session.
-    DailyLife,
-}
-
-impl Timing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Timing::During => "during",
-            Timing::ImmediatelyAfter => "immediately_after",
-            Timing::NextDay => "next_day",
-            Timing::DailyLife => "daily_life",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::During,
-            Self::ImmediatelyAfter,
-            Self::NextDay,
-            Self::DailyLife,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-    }
-
-    fn around_activity(self) -> bool {
-        matches!(self, Timing::During | Timing::ImmediatelyAfter)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PainLocation {
-    PelvicGirdle,
-    Pubic,
-    LowBack,
-    Hip,
-    Knee,
-    ShinFoot,
-    AbdominalWall,
-    CSectionScar,
-    Perineum,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Pain {
-    pub location: PainLocation,
-    /// Numeric rating scale, 0 (none) to 10 (worst imaginable).
-    #[schema(minimum = 0, maximum = 10)]
-    pub nrs: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UrineLeak {
-    #[default]
-    None,
-    Drops,
-    Small,
-    Moderate,
-    Large,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeakTrigger {
-    Impact,
-    CoughSneeze,
-    Urgency,
-    Unaware,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Bleeding {
-    #[default]
-    None,
-    Spotting,
-    NewOrIncreased,
-}
-
-/// What a client reports: every field is optional but `timing`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Symptoms {
-    pub pain: Vec<Pain>,
-    pub pain_settled_by_next_morning: Option<bool>,
-    pub urine_leak: Option<UrineLeak>,
-    pub leak_trigger: Option<LeakTrigger>,
-    pub urgency_hard_to_defer: bool,
-    pub faecal_or_flatus_incontinence: bool,
-    pub bulge_seen_or_felt: bool,
-    pub abdominal_doming: bool,
-    pub dyspareunia: bool,
-    pub obstructed_defecation: bool,
-    pub pelvic_heaviness: Option<u8>,
-    pub bleeding: Option<Bleeding>,
-    pub chest_pain: bool,
-    pub calf_pain_or_swelling: bool,
-    pub dizziness_or_fainting: bool,
-    pub breathless_at_rest: bool,
-    pub severe_abdominal_pain: bool,
-    pub fever: bool,
-    pub sleep_hours: Option<f32>,
-    pub fatigue: Option<u8>,
-}
-
-impl Symptoms {
-    /// A leak, any heaviness, or any of the pelvic yes/no symptoms.
-    pub fn has_pelvic_symptom(&self) -> bool {
-        self.urine_leak.is_some_and(|l| l != UrineLeak::None)
-            || self.pelvic_heaviness.is_some_and(|h| h >= 1)
-            || self.urgency_hard_to_defer
-            || self.faecal_or_flatus_incontinence
-            || self.bulge_seen_or_felt
-            || self.abdominal_doming
-            || self.dyspareunia
-            || self.obstructed_defecation
-    }
-
-    pub fn max_pain(&self) -> u8 {
-        self.pain.iter().map(|p| p.nrs).max().unwrap_or(0)
-    }
-}
-
 /// One reason for a triage level or a recommendation, in words a mother understands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Finding {
@@ -259,77 +201,159 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Triage {
     pub level: TriageLevel,
+    /// How soon she needs care: `emergency` (call the emergency number now), `today`
+    /// (medical care today), `soon` (a pelvic-health physiotherapist), `routine`.
+    pub urgency: Urgency,
     pub findings: Vec<Finding>,
 }
 
-/// What triage needs to know of the client's previous reports at the same step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What triage needs to know of one of the client's previous reports at the same step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EarlierReport {
     pub had_pelvic_symptom: bool,
+    /// Her highest pain at a bone-stress site in it (R12), 0 without any.
+    pub bone_site_pain: u8,
 }
 
-/// Triage of one report. `earlier` are the client's previous reports at the same stage and
-/// level, newest first (only the first two count).
-pub fn triage(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Triage {
-    let mut findings = medical_findings(s);
-    findings.extend(pelvic_findings(timing, s, earlier));
-    findings.extend(amber_findings(timing, s));
-    let level = findings
-        .iter()
-        .map(|(l, _)| *l)
-        .max()
-        .unwrap_or(TriageLevel::Green);
-    // The strongest findings first.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.0));
-    Triage {
-        level,
-        findings: findings.into_iter().map(|(_, f)| f).collect(),
+/// What triage weighs besides the report itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriageContext<'a> {
+    /// Her previous reports at the same stage and level, newest first (only the first two
+    /// count).
+    pub earlier: &'a [EarlierReport],
+    /// Breastfeeding, or her periods not known to be back: low oestrogen, the bone-stress risk
+    /// R12 weighs.
+    pub bone_stress_risk: bool,
+    /// The number an emergency finding tells her to call.
+    pub emergency_number: &'a str,
+}
+
+impl Default for TriageContext<'_> {
+    fn default() -> Self {
+        Self {
+            earlier: &[],
+            bone_stress_risk: false,
+            emergency_number: "112",
+        }
     }
 }
 
-/// Red, medical (R9): signs that need a doctor today.
-fn medical_findings(s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
-    let mut findings = Vec::new();
-    let mut add =
-        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
-    use TriageLevel::*;
+/// Whether her hormones put her bones at risk under impact (R12): she is breastfeeding (her
+/// latest check-in says so, or her record when no check-in says), or her periods are not known
+/// to be back (no check-in says they are and she has not reported a period). Not knowing counts
+/// as at risk: the safer reading.
+pub fn bone_stress_risk(
+    record_breastfeeding: bool,
+    latest_feeding: Option<crate::domain::recovery::Breastfeeding>,
+    periods_returned: Option<bool>,
+    period_reported: bool,
+) -> bool {
+    use crate::domain::recovery::Breastfeeding;
+    let feeding = latest_feeding.map_or(record_breastfeeding, |f| f != Breastfeeding::No);
+    let periods_back = periods_returned == Some(true) || period_reported;
+    feeding || !periods_back
+}
 
-    let medical: [(bool, &str, &str); 7] = [
+type Found = (TriageLevel, Urgency, Finding);
+
+/// Triage of one report.
+pub fn triage(timing: Timing, s: &Symptoms, context: &TriageContext) -> Triage {
+    let mut findings = medical_findings(s, context.emergency_number);
+    findings.extend(pelvic_findings(timing, s, context.earlier));
+    findings.extend(bone_stress_findings(timing, s, context));
+    findings.extend(amber_findings(timing, s));
+    let level = findings
+        .iter()
+        .map(|(l, ..)| *l)
+        .max()
+        .unwrap_or(TriageLevel::Green);
+    let urgency = findings
+        .iter()
+        .map(|(_, u, _)| *u)
+        .max()
+        .unwrap_or(Urgency::Routine);
+    // The strongest findings first, the most urgent first within a level.
+    findings.sort_by_key(|f| std::cmp::Reverse((f.0, f.1)));
+    Triage {
+        level,
+        urgency,
+        findings: findings.into_iter().map(|(.., f)| f).collect(),
+    }
+}
+
+/// The emergency signs (R9, urgency `emergency`): what she has and the finding's rule id.
+fn emergency_signs(s: &Symptoms) -> [(bool, &'static str, &'static str); 7] {
+    [
         (s.chest_pain, "red_medical.chest_pain", "Chest pain"),
-        (
-            s.calf_pain_or_swelling,
-            "red_medical.calf_pain_or_swelling",
-            "Calf pain or swelling",
-        ),
-        (
-            s.dizziness_or_fainting,
-            "red_medical.dizziness_or_fainting",
-            "Dizziness or fainting",
-        ),
         (
             s.breathless_at_rest,
             "red_medical.breathless_at_rest",
             "Breathlessness at rest",
         ),
         (
-            s.severe_abdominal_pain,
-            "red_medical.severe_abdominal_pain",
-            "Severe abdominal pain",
+            s.calf_pain_or_swelling,
+            "red_medical.calf_pain_or_swelling",
+            "Calf pain or swelling",
         ),
+        (s.fainting, "red_medical.fainting", "Fainting"),
+        // The older combined answer may mean fainting: the safer reading applies.
+        (
+            s.dizziness_or_fainting,
+            "red_medical.dizziness_or_fainting",
+            "Dizziness or fainting",
+        ),
+        (
+            s.severe_headache_or_visual_disturbance,
+            "red_medical.severe_headache_or_visual_disturbance",
+            "A severe headache or disturbed vision",
+        ),
+        (
+            s.bleeding == Some(Bleeding::Heavy),
+            "red_medical.heavy_bleeding",
+            "Heavy bleeding, soaking a pad within an hour,",
+        ),
+    ]
+}
+
+/// The signs that need a doctor today (R9, urgency `today`).
+fn same_day_signs(s: &Symptoms) -> [(bool, &'static str, &'static str); 6] {
+    [
         (s.fever, "red_medical.fever", "A fever"),
+        (
+            s.wound_red_hot_or_discharging,
+            "red_medical.wound",
+            "A wound that is red, hot or discharging",
+        ),
+        (s.palpitations, "red_medical.palpitations", "Palpitations"),
         (
             s.bleeding == Some(Bleeding::NewOrIncreased),
             "red_medical.bleeding",
             "New or increased bleeding",
         ),
-    ];
-    for (present, rule, what) in medical {
+        (
+            s.severe_abdominal_pain,
+            "red_medical.severe_abdominal_pain",
+            "Severe abdominal pain",
+        ),
+        (s.dizziness, "red_medical.dizziness", "Dizziness"),
+    ]
+}
+
+/// Red, medical (R9): signs that need emergency care now, or a doctor today.
+fn medical_findings(s: &Symptoms, emergency_number: &str) -> Vec<Found> {
+    let mut findings = Vec::new();
+    use TriageLevel::*;
+    for (present, rule, what) in emergency_signs(s) {
         if present {
-            add(
-                RedMedical,
-                rule,
-                &format!("{what} needs a doctor: stop all exercise and get medical care today."),
-            );
+            let message = format!("{what} can be a sign of a medical emergency: stop, and call your local emergency number now ({emergency_number}).");
+            findings.push((RedMedical, Urgency::Emergency, Finding::new(rule, &message)));
+        }
+    }
+    for (present, rule, what) in same_day_signs(s) {
+        if present {
+            let message =
+                format!("{what} needs a doctor: stop all exercise and get medical care today.");
+            findings.push((RedMedical, Urgency::Today, Finding::new(rule, &message)));
         }
     }
     findings
@@ -337,14 +361,11 @@ fn medical_findings(s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
 
 /// Red, pelvic (R8): signs that need a pelvic-health physiotherapist, pelvic symptoms outside
 /// activity, and pelvic symptoms that come back at the step.
-fn pelvic_findings(
-    timing: Timing,
-    s: &Symptoms,
-    earlier: &[EarlierReport],
-) -> Vec<(TriageLevel, Finding)> {
+fn pelvic_findings(timing: Timing, s: &Symptoms, earlier: &[EarlierReport]) -> Vec<Found> {
     let mut findings = Vec::new();
-    let mut add =
-        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
+    let mut add = |level, rule: &str, message: &str| {
+        findings.push((level, Urgency::of_level(level), Finding::new(rule, message)))
+    };
     use TriageLevel::*;
 
     let pelvic_red: [(bool, &str, &str); 5] = [
@@ -392,21 +413,66 @@ fn pelvic_findings(
     findings
 }
 
-/// Amber (R6): pelvic symptoms around exercise, pain of 3 or more, pain not settled by the
-/// next morning, abdominal doming.
-fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
+/// R12, bone stress: pain at a bone-stress site (pubic, hip, shin/foot) in daily life or at
+/// rest, or higher than in her previous report, while breastfeeding or with her periods not back
+/// (low oestrogen). It refers like a red_pelvic finding: no impact until a coach resolves it.
+fn bone_stress_findings(timing: Timing, s: &Symptoms, context: &TriageContext) -> Vec<Found> {
+    let pain = s.bone_site_pain();
+    if !context.bone_stress_risk || pain == 0 {
+        return vec![];
+    }
+    let at_rest = matches!(timing, Timing::DailyLife | Timing::NextDay);
+    let rising = context
+        .earlier
+        .first()
+        .is_some_and(|e| e.bone_site_pain > 0 && pain > e.bone_site_pain);
+    if !(at_rest || rising) {
+        return vec![];
+    }
+    let message = "Pain in your pubic bone, hip or shin/foot at rest or getting worse, while breastfeeding or before your periods return, can be a bone stress injury: no running, hopping or other impact until your coach has had it checked (R12).";
+    vec![(
+        TriageLevel::RedPelvic,
+        Urgency::Soon,
+        Finding::new("red_pelvic.bone_stress", message),
+    )]
+}
+
+/// Amber (R6): pelvic symptoms around exercise, pain by location (R7: the pain-monitoring
+/// model), pain not settled by the next morning, abdominal doming, spotting.
+fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<Found> {
     let pelvic = s.has_pelvic_symptom();
     let mut findings = Vec::new();
-    let mut add =
-        |level, rule: &str, message: &str| findings.push((level, Finding::new(rule, message)));
+    let mut add = |level, rule: &str, message: &str| {
+        findings.push((level, Urgency::Routine, Finding::new(rule, message)))
+    };
     use TriageLevel::*;
 
     if pelvic && timing.around_activity() {
         add(Amber, "amber.pelvic_symptom_during_activity",
             "Pelvic symptoms during or right after exercise: walk the rest of the run, and repeat this step or drop a level.");
     }
-    if s.max_pain() >= 3 {
-        add(Amber, "amber.pain", "Pain of 3 or more out of 10: walk the rest of the run, and repeat this step or drop a level.");
+    let pelvic_area = s
+        .pain
+        .iter()
+        .filter(|p| p.location.is_pelvic_area())
+        .map(|p| p.nrs)
+        .max()
+        .unwrap_or(0);
+    let musculoskeletal = s
+        .pain
+        .iter()
+        .filter(|p| !p.location.is_pelvic_area())
+        .map(|p| p.nrs)
+        .max()
+        .unwrap_or(0);
+    if pelvic_area >= 3 || (pelvic_area >= 1 && timing.around_activity()) {
+        add(Amber, "amber.pelvic_area_pain", "Pain around your pelvis, scar or tummy wall with exercise: walk the rest of the run, and repeat this step or drop a level.");
+    }
+    if musculoskeletal > 5 {
+        add(Amber, "amber.pain", "Pain above 5 out of 10: walk the rest of the run, and repeat this step or drop a level.");
+    }
+    if s.bleeding == Some(Bleeding::Spotting) {
+        add(Amber, "amber.spotting", "Spotting: is this your period coming back, or bleeding after exercise? Tell your coach which. If it gets heavier or comes after every session, see your doctor.");
     }
     if s.pain_settled_by_next_morning == Some(false) {
         add(
@@ -428,6 +494,25 @@ fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<(TriageLevel, Finding)> {
 /// Advice that does not change the level.
 pub fn advisories(s: &Symptoms) -> Vec<Finding> {
     let mut notes = Vec::new();
+    let musculoskeletal = s
+        .pain
+        .iter()
+        .filter(|p| !p.location.is_pelvic_area())
+        .map(|p| p.nrs)
+        .max()
+        .unwrap_or(0);
+    if (1..=5).contains(&musculoskeletal) && s.pain_settled_by_next_morning != Some(false) {
+        notes.push(Finding::new(
+            "advisory.pain_monitoring",
+            "Pain up to 5 out of 10 is fine if it has settled by the next morning and is no worse than last week: tell us tomorrow morning how it is.",
+        ));
+    }
+    if s.bleeding == Some(Bleeding::Period) {
+        notes.push(Finding::new(
+            "advisory.period",
+            "Your period is back: noted for your coach. Nothing changes in your plan.",
+        ));
+    }
     if s.sleep_hours.is_some_and(|h| h < 6.0) {
         notes.push(Finding::new(
             "advisory.sleep",

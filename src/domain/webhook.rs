@@ -20,6 +20,11 @@ pub enum EventType {
     /// A coach resolved a flag.
     #[serde(rename = "flag.resolved")]
     FlagResolved,
+    /// A report with an emergency sign (chest pain, breathlessness at rest, calf pain or
+    /// swelling, fainting, a severe headache or visual disturbance, heavy bleeding) opened or
+    /// joined a flag: sent at once, besides `flag.opened`, so a practice can page someone.
+    #[serde(rename = "flag.emergency")]
+    FlagEmergency,
     /// A plan moved: a coach's transition or the engine's own (hold, regress, pause).
     #[serde(rename = "plan.transitioned")]
     PlanTransitioned,
@@ -35,9 +40,10 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::FlagOpened,
         EventType::FlagResolved,
+        EventType::FlagEmergency,
         EventType::PlanTransitioned,
         EventType::SymptomReportCreated,
         EventType::ClientImported,
@@ -48,6 +54,7 @@ impl EventType {
         match self {
             EventType::FlagOpened => "flag.opened",
             EventType::FlagResolved => "flag.resolved",
+            EventType::FlagEmergency => "flag.emergency",
             EventType::PlanTransitioned => "plan.transitioned",
             EventType::SymptomReportCreated => "symptom_report.created",
             EventType::ClientImported => "client.imported",

@@ -7,13 +7,14 @@ use uuid::Uuid;
 use super::check_if_match;
 use crate::db::clients::{self, Client};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan, Transition};
-use crate::db::{audit, programs, reports, workouts};
+use crate::db::{audit, programs, reports};
+use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::ids::ClientId;
 use crate::domain::plan::{
     apply_transition, PlanState, PlanStatus, Step, TransitionError, TransitionRequest,
 };
-use crate::domain::prescription::{prescribe, Prescription};
+use crate::domain::prescription::{self, prescribe, safety_step, Prescription};
 use crate::domain::program;
 use crate::domain::rules::Rule;
 use crate::error::{ApiError, ApiResult};
@@ -172,42 +173,63 @@ pub async fn read(
     client_id: ClientId,
     date: Option<NaiveDate>,
 ) -> ApiResult<(Plan, Prescription)> {
-    // Her today, in her time zone, is within a day of today in UTC: read her jogs from a week
-    // before the earliest it can be, and keep the week before the day once it is known.
+    // Her today, in her time zone, is within a day of today in UTC: read her jogs from two
+    // weeks before the earliest it can be (R4 weighs this week against the last), and keep the
+    // fortnight before the day once it is known.
     let since =
-        date.unwrap_or_else(|| Utc::now().date_naive() - Duration::days(1)) - Duration::days(7);
-    let (client, plan, running_days) =
-        plans::with_client(conn, principal, client_id, since).await?;
+        date.unwrap_or_else(|| Utc::now().date_naive() - Duration::days(1)) - Duration::days(14);
+    let (client, plan, mut recent) = plans::with_client(conn, principal, client_id, since).await?;
     let plan = plan.ok_or(ApiError::NotFound)?;
     let date = date.unwrap_or_else(|| client.today());
-    let running_days = running_days
-        .into_iter()
-        .filter(|day| *day >= date - Duration::days(7))
-        .collect();
-    let next = prescription(conn, &client, &plan, date, Some(running_days)).await?;
+    recent
+        .runs
+        .retain(|(day, _)| *day >= date - Duration::days(14));
+    let next = prescription(conn, &client, &plan, date, Some(recent)).await?;
     Ok((plan, next))
 }
 
-/// Today's prescription for her plan, on `date`. `running_days` are the days she completed a
-/// jog from a week before `date` on, when the caller has read them already.
+/// Today's prescription for her plan, on `date`. `recent` are her jogs from two weeks before
+/// `date` on and her open flags, when the caller has read them already.
 async fn prescription(
     conn: &mut AsyncPgConnection,
     client: &Client,
     plan: &Plan,
     date: NaiveDate,
-    running_days: Option<Vec<NaiveDate>>,
+    recent: Option<plans::Recent>,
 ) -> ApiResult<Prescription> {
     let stages = programs::stages_of(conn, plan).await?;
-    let state = plan.state();
+    let mut state = plan.state();
+    // A safety recommendation nobody applied yet is what today prescribes.
+    let recommendation: Option<Recommendation> = plan
+        .recommendation
+        .clone()
+        .and_then(|r| serde_json::from_value(r).ok());
+    let safety = safety_step(state, recommendation.as_ref());
+    if let Some(step) = safety.filter(|s| program::stage(&stages, s.stage).is_some()) {
+        state.step = step;
+    }
     let stage = program::stage(&stages, state.step.stage).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "plan {} at a stage its program lacks",
             plan.id
         ))
     })?;
-    let running_days = match running_days {
-        Some(days) => days,
-        None => workouts::running_days(conn, client.id, date - Duration::days(7)).await?,
+    let recent = match recent {
+        Some(recent) => recent,
+        None => plans::recent(conn, client.id, date - Duration::days(14)).await?,
+    };
+    let day = prescription::Recent {
+        runs: recent
+            .runs
+            .iter()
+            .map(|&(day, level)| (day, program::running_minutes(&stages, level)))
+            .collect(),
+        open_red_flag: recent
+            .open_flags
+            .iter()
+            .filter_map(|l| l.triage_level())
+            .filter(|l| l.is_red())
+            .max(),
     };
     let reason = if state.status == PlanStatus::Active {
         None
@@ -216,14 +238,21 @@ async fn prescription(
             .await?
             .map(|t| t.reason)
     };
-    Ok(prescribe(
+    let mut today = prescribe(
         state,
         stage,
         client.facts(Some(plan), date),
         date,
-        &running_days,
+        &day,
         reason.as_deref(),
-    ))
+    );
+    if safety.is_some() && today.kind == prescription::DayKind::Session {
+        today.message = format!(
+            "Your last reports moved you back for now, and your coach has been told. {}",
+            today.message
+        );
+    }
+    Ok(today)
 }
 
 /// A coach's move, checked before any read: the reason is not blank and at most 2,000

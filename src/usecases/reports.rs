@@ -42,9 +42,11 @@ pub async fn submit(
         let shared: &AsyncPgConnection = conn;
         let (mut first, mut second) = (shared, shared);
         let since = engine::fortnight_start(Utc::now().date_naive() - Duration::days(1));
-        let (client, context) = tokio::try_join!(
+        let mut third = shared;
+        let (client, context, facts) = tokio::try_join!(
             clients::find_accessible(&mut first, principal, client_id, true),
             progress::context(&mut second, principal.organization_id, client_id, since),
+            reports::triage_facts(&mut third, principal.organization_id, client_id),
         )?;
         if let Some(existing) = report.id.id {
             if let Some(first) = reports::find(conn, principal.organization_id, existing).await? {
@@ -88,6 +90,7 @@ pub async fn submit(
                 notes: report.notes.filter(|n| !n.trim().is_empty()),
                 request_digest: report.id.fingerprint.clone(),
                 recorded_by: Some(principal.user_id),
+                facts: facts.ok_or(ApiError::NotFound)?,
             },
             context,
             today,

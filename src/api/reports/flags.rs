@@ -42,6 +42,9 @@ pub struct FlagView {
     /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent; `mood` (her coach only)
     /// asks her coach to suggest she talks to her GP, midwife or health visitor.
     pub level: FlagLevel,
+    /// How soon she needs care: an `emergency` flag comes first in the inbox (its report had a
+    /// sign to call the emergency number for).
+    pub urgency: Urgency,
     pub status: FlagStatus,
     /// The report that opened the flag (null for a `mood` flag).
     pub report_id: Option<Uuid>,
@@ -67,6 +70,7 @@ pub struct FlagView {
 impl From<Flag> for FlagView {
     fn from(f: Flag) -> Self {
         Self {
+            urgency: f.urgency,
             id: f.id,
             client_id: f.client_id.into(),
             level: f.level,

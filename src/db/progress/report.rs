@@ -16,6 +16,8 @@ pub struct NewReport<'a> {
     pub notes: Option<String>,
     pub request_digest: Vec<u8>,
     pub recorded_by: Option<UserId>,
+    /// The practice's emergency number and her hormones (R12).
+    pub facts: reports::TriageFacts,
 }
 
 /// Records a symptom report: triage against her earlier reports at the step, the flag it
@@ -33,14 +35,7 @@ pub async fn record_report(
     context: Option<EngineContext>,
     today: NaiveDate,
 ) -> QueryResult<(SymptomReport, Option<Recommendation>)> {
-    let earlier: Vec<EarlierReport> = context
-        .iter()
-        .flat_map(|c| &c.earlier_pelvic)
-        .filter(|(day, _)| *day <= new.reported_on)
-        .take(2)
-        .map(|&(_, had_pelvic_symptom)| EarlierReport { had_pelvic_symptom })
-        .collect();
-    let triage = triage::triage(new.timing, new.symptoms, &earlier);
+    let triage = triage_of(&new, context.as_ref());
     let mut report = new_report(client, new, &triage, context.as_ref().map(|c| &c.plan));
     let flagged = triage.level != TriageLevel::Green;
     let (mut decision, mut run) = (None, None);
@@ -63,7 +58,7 @@ pub async fn record_report(
         "symptom_report.create",
         "symptom_report",
         report.id,
-        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level}),
+        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level, "urgency": report.urgency}),
     )];
     if !moves {
         events.extend(
@@ -90,7 +85,7 @@ pub async fn record_report(
     )
     .await?;
     if flagged {
-        report = raise_flag(conn, client, actor, triage.level, report).await?;
+        report = raise_flag(conn, client, actor, triage.level, triage.urgency, report).await?;
     }
     let Some((plan, recommendation, applied)) = decision else {
         return Ok((report, None));
@@ -102,6 +97,38 @@ pub async fn record_report(
             .await?;
     }
     Ok((report, Some(recommendation)))
+}
+
+/// The report's triage: against her earlier reports at the step (the context's), the practice's
+/// emergency number, and her hormones for R12.
+fn triage_of(new: &NewReport<'_>, context: Option<&EngineContext>) -> triage::Triage {
+    let earlier: Vec<EarlierReport> = context
+        .into_iter()
+        .flat_map(|c| &c.earlier_pelvic)
+        .filter(|(day, ..)| *day <= new.reported_on)
+        .take(2)
+        .map(|&(_, had_pelvic_symptom, bone)| EarlierReport {
+            had_pelvic_symptom,
+            bone_site_pain: bone.clamp(0, 10) as u8,
+        })
+        .collect();
+    let facts = &new.facts;
+    let emergency_number =
+        triage::emergency_number(facts.country.as_deref(), facts.emergency_number.as_deref());
+    triage::triage(
+        new.timing,
+        new.symptoms,
+        &triage::TriageContext {
+            earlier: &earlier,
+            bone_stress_risk: triage::bone_stress_risk(
+                facts.breastfeeding,
+                facts.latest_feeding,
+                facts.periods_returned,
+                facts.period_reported || new.symptoms.bleeding == Some(triage::Bleeding::Period),
+            ),
+            emergency_number: &emergency_number,
+        },
+    )
 }
 
 /// The report as it will be stored, at her plan's step when she has a live plan.
@@ -140,6 +167,7 @@ fn new_report(
         recorded_by: new.recorded_by,
         created_at: now,
         updated_at: now,
+        urgency: triage.urgency,
     }
 }
 
@@ -150,10 +178,18 @@ async fn raise_flag(
     client: &Client,
     actor: Actor,
     level: TriageLevel,
+    urgency: triage::Urgency,
     report: SymptomReport,
 ) -> QueryResult<SymptomReport> {
-    let (flag, opened) =
-        reports::raise_flag(conn, client.organization_id, client.id, level, report.id).await?;
+    let (flag, opened) = reports::raise_flag(
+        conn,
+        client.organization_id,
+        client.id,
+        level,
+        urgency,
+        report.id,
+    )
+    .await?;
     let action = if opened {
         "flag.open"
     } else {
@@ -166,8 +202,8 @@ async fn raise_flag(
         action,
         "flag",
         flag.id,
-        serde_json::json!({"client_id": client.id, "level": flag.level, "report_id": report.id,
-            "report_count": flag.report_count}),
+        serde_json::json!({"client_id": client.id, "level": flag.level, "urgency": flag.urgency,
+            "report_id": report.id, "report_count": flag.report_count}),
     )
     .await?;
     reports::set_flag(conn, report.id, flag.id).await

@@ -30,6 +30,7 @@ fn arb_report() -> impl Strategy<Value = ReportFact> {
     (0i64..14, 0usize..4, 0usize..4, 0u8..=10, any::<bool>()).prop_map(
         |(day, timing, level, max_pain, pelvic_symptom)| ReportFact {
             id: Uuid::nil(),
+            session_id: None,
             date: d("2026-11-10") + Duration::days(day),
             timing: [
                 Timing::During,
@@ -153,12 +154,12 @@ proptest! {
     }
 
     #[test]
-    fn without_auto_progress_only_red_decisions_move_the_plan((case, a, b) in arb_case()) {
+    fn without_auto_progress_only_safety_moves_move_the_plan((case, a, b) in arb_case()) {
         let r = run_case(&case, (a, b));
         let applied = applies_itself(&r, case.plan, &case.stages, false);
         if let Some((action, to)) = applied {
-            prop_assert!(matches!(r.decision, Decision::Stop | Decision::Refer), "{:?}", r);
-            prop_assert!(matches!(action, TransitionAction::Pause | TransitionAction::Set));
+            prop_assert!(r.decision.is_safety_move(), "{:?}", r);
+            prop_assert!(matches!(action, TransitionAction::Pause | TransitionAction::Set | TransitionAction::Regress));
             prop_assert!(position(&case.stages, to.step) <= position(&case.stages, case.plan.step));
         }
         if let Some((_, to)) = applies_itself(&r, case.plan, &case.stages, true) {
@@ -185,6 +186,41 @@ proptest! {
         prop_assert!(!r.reasons.is_empty());
         for f in &r.reasons {
             prop_assert!(!f.rule.is_empty() && !f.message.is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// SPEC §1.8, evidence not silence: the step's last session without a report about it
+    /// never moves her on, at any stage.
+    #[test]
+    fn never_advances_while_the_last_session_has_no_report((case, a, b) in arb_case()) {
+        let r = run_case(&case, (a, b));
+        let last = case.sessions.iter().filter(|s| s.completed).next_back();
+        if let Some(last) = last {
+            if !case.reports.iter().any(|rep| is_about(rep, last)) {
+                prop_assert_ne!(r.decision, Decision::Advance, "{:?}", r);
+            }
+        }
+    }
+
+    /// SPEC §1.8: a regression, a referral that moves her back, or a stop of an active plan
+    /// applies itself with `auto_progress` off.
+    #[test]
+    fn safety_moves_apply_themselves_with_auto_progress_off((case, a, b) in arb_case()) {
+        let r = run_case(&case, (a, b));
+        let target = Step { stage: r.target_stage, level: r.target_level };
+        let applied = applies_itself(&r, case.plan, &case.stages, false);
+        match r.decision {
+            Decision::Regress | Decision::Refer if target != case.plan.step => {
+                prop_assert!(applied.is_some_and(|(_, to)| to.step == target), "{:?}", r)
+            }
+            Decision::Stop => {
+                prop_assert!(applied.is_some_and(|(_, to)| to.status == PlanStatus::Paused), "{:?}", r)
+            }
+            _ => {}
         }
     }
 }

@@ -8,6 +8,7 @@ pub(super) fn d(s: &str) -> NaiveDate {
 fn green(date: &str, timing: Timing) -> ReportFact {
     ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         date: d(date),
         timing,
         level: TriageLevel::Green,
@@ -90,7 +91,7 @@ impl Case {
 }
 
 #[test]
-fn red_decisions_apply_themselves_the_others_only_with_auto_progress() {
+fn safety_moves_apply_themselves_advances_only_with_auto_progress() {
     use TransitionAction::*;
     let stages = default_stages();
     let state = jogging(3);
@@ -138,12 +139,15 @@ fn red_decisions_apply_themselves_the_others_only_with_auto_progress() {
         applies_itself(&advance, state, &stages, true),
         Some((Advance, jogging(4)))
     );
+    // SPEC §1.8: a drop of one level is a move toward safety and applies itself, whatever
+    // `auto_progress` says (before §1.8 it waited for a coach).
     let regress = rec(Decision::Regress, StageKey::Jogging, Some(2));
-    assert_eq!(applies_itself(&regress, state, &stages, false), None);
-    assert_eq!(
-        applies_itself(&regress, state, &stages, true),
-        Some((Regress, jogging(2)))
-    );
+    for auto in [false, true] {
+        assert_eq!(
+            applies_itself(&regress, state, &stages, auto),
+            Some((Regress, jogging(2)))
+        );
+    }
     let two_back = rec(Decision::Regress, StageKey::Jogging, Some(1));
     assert_eq!(
         applies_itself(&two_back, state, &stages, true),
@@ -224,6 +228,7 @@ fn one_amber_holds_two_in_a_row_regress() {
     let mut case = Case::jogging(3);
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::Amber,
         max_pain: 3,
         ..green("2026-11-24", Timing::During)
@@ -233,6 +238,7 @@ fn one_amber_holds_two_in_a_row_regress() {
     assert!(rules(&r).contains(&"R6") && rules(&r).contains(&"R5"));
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::Amber,
         max_pain: 3,
         ..green("2026-11-24", Timing::ImmediatelyAfter)
@@ -247,6 +253,7 @@ fn pain_5_holds_but_6_regresses() {
     let mut case = Case::jogging(4);
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::Amber,
         max_pain: 5,
         ..green("2026-11-24", Timing::During)
@@ -263,6 +270,7 @@ fn an_amber_next_day_report_regresses_and_below_jogging_holds() {
     let mut case = Case::jogging(2);
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::Amber,
         ..green("2026-11-24", Timing::NextDay)
     });
@@ -284,6 +292,7 @@ fn red_reports_refer_or_stop_and_a_jogging_plan_goes_back_to_lunges() {
     let mut case = Case::jogging(5);
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::RedPelvic,
         pelvic_symptom: true,
         ..green("2026-11-24", Timing::NextDay)
@@ -294,6 +303,7 @@ fn red_reports_refer_or_stop_and_a_jogging_plan_goes_back_to_lunges() {
     assert_eq!(rules(&r)[0], "R8");
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         level: TriageLevel::RedMedical,
         ..green("2026-11-24", Timing::DailyLife)
     });
@@ -421,6 +431,7 @@ fn poor_recovery_holds_an_advance_and_never_regresses() {
     case.check_ins = vec![night("2026-11-23", 4.0, 9)];
     case.reports.push(ReportFact {
         id: Uuid::nil(),
+        session_id: None,
         date: d("2026-11-24"),
         timing: Timing::DailyLife,
         level: TriageLevel::Amber,
@@ -441,4 +452,105 @@ fn the_last_level_done_twice_completes_the_plan() {
     assert_eq!(r.decision, Decision::Advance);
     assert!(r.completes_plan);
     assert_eq!(r.target_level, Some(18));
+}
+
+fn crawling_case(sessions: &[&str], reports: Vec<ReportFact>) -> Case {
+    Case {
+        plan: PlanState {
+            step: Step {
+                stage: StageKey::Crawling,
+                level: None,
+            },
+            status: PlanStatus::Active,
+        },
+        sessions: sessions.iter().map(|day| run(day, 0.0)).collect(),
+        reports,
+        this_week: 0.0,
+        last_week: 0.0,
+        ..Case::jogging(1)
+    }
+}
+
+#[test]
+fn silence_is_never_green_three_crawling_sessions_and_no_report_hold() {
+    let days = ["2026-11-18", "2026-11-20", "2026-11-22"];
+    let r = crawling_case(&days, vec![]).run();
+    assert_eq!(r.decision, Decision::Hold, "{r:?}");
+    assert!(
+        r.reasons.iter().any(|f| f.rule == "R2"
+            && f.message
+                .contains("No report yet for your session of 22 Nov")),
+        "{r:?}"
+    );
+    // A green report about each session (the same day, the next day, or naming it) moves her
+    // on.
+    let mut named = green("2026-11-25", Timing::DailyLife);
+    named.session_id = Some(Uuid::from_u128(3));
+    let mut case = crawling_case(
+        &days,
+        vec![
+            green("2026-11-18", Timing::ImmediatelyAfter),
+            green("2026-11-21", Timing::NextDay),
+            named,
+        ],
+    );
+    case.sessions[2].id = Uuid::from_u128(3);
+    assert_eq!(case.run().decision, Decision::Advance, "{:?}", case.run());
+    // A report in daily life is not about a session, and a report naming another session is
+    // not about this one.
+    case.reports[2].session_id = Some(Uuid::from_u128(4));
+    assert_eq!(case.run().decision, Decision::Hold);
+    case.reports[2] = green("2026-11-22", Timing::DailyLife);
+    assert_eq!(case.run().decision, Decision::Hold);
+}
+
+#[test]
+fn a_session_with_an_amber_report_about_it_does_not_count() {
+    let days = ["2026-11-16", "2026-11-18", "2026-11-20", "2026-11-22"];
+    let mut amber = green("2026-11-16", Timing::ImmediatelyAfter);
+    amber.level = TriageLevel::Amber;
+    let case = crawling_case(
+        &days,
+        vec![
+            amber,
+            green("2026-11-19", Timing::NextDay),
+            green("2026-11-22", Timing::ImmediatelyAfter),
+        ],
+    );
+    let r = case.run();
+    // The 16th's report is amber and the 20th has none: two of the three needed count.
+    assert_eq!(r.decision, Decision::Hold, "{r:?}");
+    assert!(r
+        .reasons
+        .iter()
+        .any(|f| f.message.contains("2 of 3 sessions")));
+}
+
+#[test]
+fn two_lunges_sessions_without_reports_never_open_jogging() {
+    let mut case = Case::jogging(1);
+    case.plan.step = Step {
+        stage: StageKey::Lunges,
+        level: None,
+    };
+    case.sessions = vec![run("2026-11-20", 0.0), run("2026-11-22", 0.0)];
+    case.reports = vec![];
+    case.readiness = default_stages()[2]
+        .readiness_tests
+        .iter()
+        .map(|t| ReadinessFact {
+            test: t.key,
+            side: TestSide::Both,
+            passed: true,
+        })
+        .collect();
+    let r = case.run();
+    assert_eq!(r.decision, Decision::Hold, "{r:?}");
+    assert_eq!(
+        r.reasons
+            .iter()
+            .filter(|f| f.message.starts_with("No report yet"))
+            .count(),
+        2
+    );
 }

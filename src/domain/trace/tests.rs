@@ -73,6 +73,7 @@ fn session(id: u128, day: &str) -> SessionFact {
 fn report(id: u128, day: &str, timing: Timing, level: TriageLevel) -> ReportFact {
     ReportFact {
         id: Uuid::from_u128(id),
+        session_id: None,
         date: d(day),
         timing,
         level,

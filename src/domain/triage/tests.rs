@@ -2,7 +2,14 @@ use super::*;
 use TriageLevel::*;
 
 fn level(timing: Timing, s: &Symptoms) -> TriageLevel {
-    triage(timing, s, &[]).level
+    triage(timing, s, &TriageContext::default()).level
+}
+
+fn earlier(reports: &[EarlierReport]) -> TriageContext<'_> {
+    TriageContext {
+        earlier: reports,
+        ..Default::default()
+    }
 }
 
 fn pain(nrs: u8) -> Symptoms {
@@ -17,22 +24,32 @@ fn pain(nrs: u8) -> Symptoms {
 
 #[test]
 fn nothing_reported_is_green() {
-    let t = triage(Timing::ImmediatelyAfter, &Symptoms::default(), &[]);
+    let t = triage(
+        Timing::ImmediatelyAfter,
+        &Symptoms::default(),
+        &TriageContext::default(),
+    );
     assert_eq!(
         t,
         Triage {
             level: Green,
+            urgency: Urgency::Routine,
             findings: vec![]
         }
     );
 }
 
+/// SPEC §1.8 (the pain-monitoring model) revises §1.5's "any pain of 3 or more is amber": knee
+/// pain up to 5/10 is green with an advisory, above 5 amber.
 #[test]
-fn pain_2_is_green_and_3_is_amber() {
-    assert_eq!(level(Timing::During, &pain(2)), Green);
-    assert_eq!(level(Timing::During, &pain(3)), Amber);
+fn knee_pain_up_to_5_is_green_with_an_advisory_and_6_is_amber() {
+    assert_eq!(level(Timing::During, &pain(3)), Green);
+    assert_eq!(level(Timing::During, &pain(5)), Green);
+    let rules: Vec<_> = advisories(&pain(5)).into_iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["advisory.pain_monitoring"]);
+    assert_eq!(level(Timing::During, &pain(6)), Amber);
     assert_eq!(
-        triage(Timing::During, &pain(3), &[]).findings[0].rule,
+        triage(Timing::During, &pain(6), &TriageContext::default()).findings[0].rule,
         "amber.pain"
     );
 }
@@ -128,27 +145,34 @@ fn a_pelvic_symptom_in_two_of_the_last_three_reports_is_red_pelvic() {
     };
     let with = EarlierReport {
         had_pelvic_symptom: true,
+        ..Default::default()
     };
-    let without = EarlierReport {
-        had_pelvic_symptom: false,
-    };
+    let without = EarlierReport::default();
     assert_eq!(
-        triage(Timing::During, &leak, &[without, without]).level,
+        triage(Timing::During, &leak, &earlier(&[without, without])).level,
         Amber
     );
     assert_eq!(
-        triage(Timing::During, &leak, &[without, with]).level,
+        triage(Timing::During, &leak, &earlier(&[without, with])).level,
         RedPelvic
     );
-    assert_eq!(triage(Timing::During, &leak, &[with]).level, RedPelvic);
+    assert_eq!(
+        triage(Timing::During, &leak, &earlier(&[with])).level,
+        RedPelvic
+    );
     // Only the last three count.
     assert_eq!(
-        triage(Timing::During, &leak, &[without, without, with]).level,
+        triage(Timing::During, &leak, &earlier(&[without, without, with])).level,
         Amber
     );
     // A clean report now is not red, whatever came before.
     assert_eq!(
-        triage(Timing::During, &Symptoms::default(), &[with, with]).level,
+        triage(
+            Timing::During,
+            &Symptoms::default(),
+            &earlier(&[with, with])
+        )
+        .level,
         Green
     );
 }
@@ -185,15 +209,16 @@ fn every_medical_flag_and_new_bleeding_is_red_medical() {
             ..Default::default()
         },
     ] {
-        let t = triage(Timing::During, &s, &[]);
+        let t = triage(Timing::During, &s, &TriageContext::default());
         assert_eq!(t.level, RedMedical, "{s:?}");
         assert!(t.findings[0].rule.starts_with("red_medical."));
     }
+    // SPEC §1.8: spotting is amber with a question for her (it was green under §1.5).
     let spotting = Symptoms {
         bleeding: Some(Bleeding::Spotting),
         ..Default::default()
     };
-    assert_eq!(level(Timing::During, &spotting), Green);
+    assert_eq!(level(Timing::During, &spotting), Amber);
 }
 
 #[test]
@@ -207,7 +232,7 @@ fn the_worst_finding_decides_and_comes_first() {
         }],
         ..Default::default()
     };
-    let t = triage(Timing::During, &s, &[]);
+    let t = triage(Timing::During, &s, &TriageContext::default());
     assert_eq!(t.level, RedMedical);
     assert!(t.findings[0].rule.starts_with("red_medical"));
     assert!(t.findings.iter().any(|f| f.rule == "red_pelvic.bulge"));
@@ -230,4 +255,178 @@ fn advisories_do_not_change_the_level() {
         ..Default::default()
     };
     assert!(advisories(&rested).is_empty());
+}
+
+/// Every emergency sign, alone or with anything else, gives `emergency` and tells her the
+/// practice's number (SPEC §1.8).
+#[test]
+fn every_emergency_sign_is_an_emergency_with_the_practices_number() {
+    let signs: [fn(&mut Symptoms); 7] = [
+        |s| s.chest_pain = true,
+        |s| s.breathless_at_rest = true,
+        |s| s.calf_pain_or_swelling = true,
+        |s| s.fainting = true,
+        |s| s.dizziness_or_fainting = true,
+        |s| s.severe_headache_or_visual_disturbance = true,
+        |s| s.bleeding = Some(Bleeding::Heavy),
+    ];
+    let context = TriageContext {
+        emergency_number: "999",
+        ..Default::default()
+    };
+    for sign in signs {
+        let mut s = Symptoms::default();
+        sign(&mut s);
+        let t = triage(Timing::DailyLife, &s, &context);
+        assert_eq!(
+            (t.level, t.urgency),
+            (RedMedical, Urgency::Emergency),
+            "{s:?}"
+        );
+        assert!(t.findings[0]
+            .message
+            .contains("call your local emergency number now (999)"));
+    }
+}
+
+#[test]
+fn same_day_signs_need_a_doctor_today() {
+    let signs: [fn(&mut Symptoms); 6] = [
+        |s| s.fever = true,
+        |s| s.wound_red_hot_or_discharging = true,
+        |s| s.palpitations = true,
+        |s| s.bleeding = Some(Bleeding::NewOrIncreased),
+        |s| s.severe_abdominal_pain = true,
+        |s| s.dizziness = true,
+    ];
+    for sign in signs {
+        let mut s = Symptoms::default();
+        sign(&mut s);
+        let t = triage(Timing::During, &s, &TriageContext::default());
+        assert_eq!((t.level, t.urgency), (RedMedical, Urgency::Today), "{s:?}");
+    }
+    let bulge = Symptoms {
+        bulge_seen_or_felt: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        triage(Timing::During, &bulge, &TriageContext::default()).urgency,
+        Urgency::Soon
+    );
+    // The most urgent finding comes first.
+    let both = Symptoms {
+        fever: true,
+        chest_pain: true,
+        ..Default::default()
+    };
+    let t = triage(Timing::During, &both, &TriageContext::default());
+    assert_eq!(t.findings[0].rule, "red_medical.chest_pain");
+}
+
+#[test]
+fn a_period_is_no_flag_and_says_her_periods_are_back() {
+    let s = Symptoms {
+        bleeding: Some(Bleeding::Period),
+        ..Default::default()
+    };
+    assert_eq!(level(Timing::DailyLife, &s), Green);
+    let rules: Vec<_> = advisories(&s).into_iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["advisory.period"]);
+}
+
+#[test]
+fn pelvic_area_pain_with_impact_is_amber_from_1() {
+    let at = |location, nrs| Symptoms {
+        pain: vec![Pain { location, nrs }],
+        ..Default::default()
+    };
+    for location in [
+        PainLocation::PelvicGirdle,
+        PainLocation::Pubic,
+        PainLocation::Perineum,
+        PainLocation::CSectionScar,
+        PainLocation::AbdominalWall,
+    ] {
+        assert_eq!(
+            level(Timing::During, &at(location, 1)),
+            Amber,
+            "{location:?}"
+        );
+        assert_eq!(level(Timing::DailyLife, &at(location, 2)), Green);
+        assert_eq!(level(Timing::DailyLife, &at(location, 3)), Amber);
+    }
+    assert_eq!(level(Timing::During, &at(PainLocation::Knee, 1)), Green);
+    // Not settled by the next morning: amber at any level.
+    let unsettled = Symptoms {
+        pain_settled_by_next_morning: Some(false),
+        ..at(PainLocation::Knee, 2)
+    };
+    assert_eq!(level(Timing::NextDay, &unsettled), Amber);
+    assert!(advisories(&unsettled).is_empty());
+}
+
+/// R12: pubic, hip or shin pain at rest, or rising, while breastfeeding or with periods not
+/// back, refers (no impact); without that risk, or during a run and not rising, it does not.
+#[test]
+fn bone_stress_pain_at_rest_or_rising_refers_when_oestrogen_is_low() {
+    let shin = |nrs| Symptoms {
+        pain: vec![Pain {
+            location: PainLocation::ShinFoot,
+            nrs,
+        }],
+        ..Default::default()
+    };
+    let risk = TriageContext {
+        bone_stress_risk: true,
+        ..Default::default()
+    };
+    let t = triage(Timing::DailyLife, &shin(2), &risk);
+    assert_eq!((t.level, t.urgency), (RedPelvic, Urgency::Soon));
+    assert_eq!(t.findings[0].rule, "red_pelvic.bone_stress");
+    assert_eq!(triage(Timing::NextDay, &shin(1), &risk).level, RedPelvic);
+    assert_eq!(triage(Timing::During, &shin(2), &risk).level, Green);
+    let before = [EarlierReport {
+        bone_site_pain: 1,
+        ..Default::default()
+    }];
+    let rising = TriageContext {
+        earlier: &before,
+        ..risk
+    };
+    assert_eq!(triage(Timing::During, &shin(2), &rising).level, RedPelvic);
+    assert_eq!(triage(Timing::During, &shin(1), &rising).level, Green);
+    let no_risk = TriageContext::default();
+    assert_eq!(triage(Timing::DailyLife, &shin(2), &no_risk).level, Green);
+}
+
+proptest::proptest! {
+    /// Whatever else she reports, an emergency sign gives `emergency`, and no report without
+    /// one does.
+    #[test]
+    fn every_emergency_sign_gives_emergency(
+        bits in proptest::collection::vec(proptest::bool::ANY, 20),
+        bleeding in 0usize..5,
+        nrs in 0u8..=10,
+        timing in 0usize..4,
+    ) {
+        let s = Symptoms {
+            chest_pain: bits[0], breathless_at_rest: bits[1], calf_pain_or_swelling: bits[2],
+            fainting: bits[3], dizziness_or_fainting: bits[4],
+            severe_headache_or_visual_disturbance: bits[5], fever: bits[6],
+            wound_red_hot_or_discharging: bits[7], palpitations: bits[8], dizziness: bits[9],
+            severe_abdominal_pain: bits[10], bulge_seen_or_felt: bits[11],
+            urgency_hard_to_defer: bits[12], abdominal_doming: bits[13], dyspareunia: bits[14],
+            bleeding: Some([Bleeding::None, Bleeding::Spotting, Bleeding::Period,
+                Bleeding::NewOrIncreased, Bleeding::Heavy][bleeding]),
+            pain: vec![Pain { location: PainLocation::Hip, nrs }],
+            ..Default::default()
+        };
+        let timing = [Timing::During, Timing::ImmediatelyAfter, Timing::NextDay, Timing::DailyLife][timing];
+        let emergency = bits[..6].iter().any(|b| *b) || bleeding == 4;
+        let t = triage(timing, &s, &TriageContext { bone_stress_risk: bits[15], ..Default::default() });
+        proptest::prop_assert_eq!(t.urgency == Urgency::Emergency, emergency);
+        if emergency {
+            proptest::prop_assert_eq!(t.level, RedMedical);
+        }
+    }
 }
