@@ -42,6 +42,15 @@ async fn short_sleep_holds_her_advance_until_she_is_rested_and_the_trace_says_wh
     let (_, coach, ana, id) = people(&app).await;
     app.start_default_plan(&coach, &id).await;
     for day in [5, 4, 3] {
+        // SPEC §1.8: a session counts toward moving her on only with a green report about it.
+        let res = app
+            .post(
+                "/v1/clients/me/symptom-reports",
+                Some(&ana.token),
+                &json!({"timing": "immediately_after", "reported_on": days_ago(day)}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
         let res = app
             .post(
                 "/v1/clients/me/sessions",

@@ -52,6 +52,15 @@ async fn every_decision_is_explained_rule_by_rule_and_a_past_one_stays_as_it_was
 
     let mut sessions = Vec::new();
     for day in [3, 2, 1] {
+        // SPEC §1.8: a session counts toward moving her on only with a green report about it.
+        let res = app
+            .post(
+                "/v1/clients/me/symptom-reports",
+                Some(&ana.token),
+                &json!({"timing": "immediately_after", "reported_on": days_ago(day)}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
         let res = app
             .post(
                 "/v1/clients/me/sessions",

@@ -119,7 +119,7 @@ async fn a_coach_takes_a_client_from_crawling_to_jogging() {
         .unwrap()
         .iter()
         .any(|e| e["name"] == "Quadruped bird-dog"));
-    assert_eq!(today["safety_notes"].as_array().unwrap().len(), 3);
+    assert_eq!(today["safety_notes"].as_array().unwrap().len(), 4);
 
     for day in [3, 2, 1] {
         let res = app
