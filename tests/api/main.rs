@@ -20,6 +20,7 @@ mod outage;
 mod programs;
 mod recommendations;
 mod replica;
+mod safety;
 mod schema;
 mod security;
 mod service_tokens;

@@ -7,15 +7,15 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, spawn_app, Caller, TestApp};
 
-fn day(offset: i64) -> String {
+pub(crate) fn day(offset: i64) -> String {
     (Utc::now().date_naive() + Duration::days(offset)).to_string()
 }
 
-struct Scene {
-    app: TestApp,
-    admin: Caller,
-    coach: Caller,
-    client: String,
+pub(crate) struct Scene {
+    pub(crate) app: TestApp,
+    pub(crate) admin: Caller,
+    pub(crate) coach: Caller,
+    pub(crate) client: String,
 }
 
 /// The actions of the organization's latest `n` audit events, newest first, as its admin reads them.
@@ -36,7 +36,7 @@ async fn trail(app: &TestApp, admin: &Caller, n: usize) -> Vec<String> {
 
 impl Scene {
     /// A client `days` postpartum, cleared, with the default program set at `stage`/`level`.
-    async fn new(days: i64, stage: &str, level: Option<u32>) -> Self {
+    pub(crate) async fn new(days: i64, stage: &str, level: Option<u32>) -> Self {
         let app = spawn_app().await;
         let admin = app
             .new_admin("Riverside Physio", "admin@riverside.example")
@@ -83,7 +83,7 @@ impl Scene {
         scene
     }
 
-    async fn transition(&self, body: Value) -> reqwest::Response {
+    pub(crate) async fn transition(&self, body: Value) -> reqwest::Response {
         self.app
             .post(
                 &format!("/v1/clients/{}/plan/transitions", self.client),
@@ -93,7 +93,7 @@ impl Scene {
             .await
     }
 
-    async fn session(&self, offset: i64) {
+    pub(crate) async fn session(&self, offset: i64) {
         let res = self
             .app
             .post(
@@ -105,7 +105,7 @@ impl Scene {
         assert_eq!(res.status(), 201);
     }
 
-    async fn report(&self, body: Value) -> Value {
+    pub(crate) async fn report(&self, body: Value) -> Value {
         let res = self
             .app
             .post(
@@ -118,7 +118,7 @@ impl Scene {
         res.json().await.unwrap()
     }
 
-    async fn plan(&self) -> Value {
+    pub(crate) async fn plan(&self) -> Value {
         self.app
             .get(
                 &format!("/v1/clients/{}/plan", self.client),
@@ -130,7 +130,7 @@ impl Scene {
             .unwrap()
     }
 
-    async fn inbox(&self) -> Vec<Value> {
+    pub(crate) async fn inbox(&self) -> Vec<Value> {
         let page: Value = self
             .app
             .get("/v1/flags", Some(&self.coach.token))
@@ -141,7 +141,7 @@ impl Scene {
         page["items"].as_array().unwrap().clone()
     }
 
-    async fn auto_progress(&self) {
+    pub(crate) async fn auto_progress(&self) {
         let res = self
             .app
             .patch(
@@ -154,7 +154,7 @@ impl Scene {
     }
 }
 
-fn rules(recommendation: &Value) -> Vec<String> {
+pub(crate) fn rules(recommendation: &Value) -> Vec<String> {
     recommendation["reasons"]
         .as_array()
         .unwrap()

@@ -1,0 +1,376 @@
+//! The safety revision (SPEC §1.8), end to end as a coach and a mother meet it: silence never
+//! moves her on, danger is answered with urgency, moves toward safety apply themselves, and
+//! today's session obeys safety. Each test is named in docs/CLINICAL_SAFETY.md.
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::QueryableByName;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+use crate::symptoms::{day, rules, Scene};
+
+impl Scene {
+    async fn today(&self) -> Value {
+        let res = self
+            .app
+            .get(
+                &format!("/v1/clients/{}/plan/today", self.client),
+                Some(&self.coach.token),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// A session on `offset` days from today; its id.
+    async fn session_id(&self, offset: i64) -> String {
+        let res = self
+            .app
+            .post(
+                &format!("/v1/clients/{}/sessions", self.client),
+                Some(&self.coach.token),
+                &json!({"performed_on": day(offset), "completed": true}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn resolve(&self, flag: &str) {
+        let res = self
+            .app
+            .post(
+                &format!("/v1/flags/{flag}/resolve"),
+                Some(&self.coach.token),
+                &json!({"note": "Seen and settled."}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+
+    async fn pass_lunge_tests(&self) {
+        for (test, reached, sides) in [
+            ("jog_on_the_spot", 60, &["both"][..]),
+            ("forward_bounds", 10, &["both"][..]),
+            ("hop_in_place", 10, &["left", "right"][..]),
+            ("running_man", 10, &["left", "right"][..]),
+            ("single_leg_calf_raise", 20, &["left", "right"][..]),
+            ("single_leg_bridge", 20, &["left", "right"][..]),
+            ("single_leg_sit_to_stand", 20, &["left", "right"][..]),
+            ("side_lying_abduction", 20, &["left", "right"][..]),
+        ] {
+            for side in sides {
+                let res = self
+                    .app
+                    .post(
+                        &format!("/v1/clients/{}/readiness-tests", self.client),
+                        Some(&self.coach.token),
+                        &json!({"test": test, "reached": reached, "side": side, "symptom_free": true}),
+                    )
+                    .await;
+                assert_eq!(res.status(), 201);
+            }
+        }
+    }
+}
+
+fn reason_with<'a>(recommendation: &'a Value, words: &str) -> Option<&'a Value> {
+    recommendation["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message"].as_str().unwrap().contains(words))
+}
+
+/// Hazard H1: three crawling sessions and no report used to advance her to walking hills.
+#[tokio::test]
+async fn silence_three_crawling_sessions_without_a_report_hold() {
+    let s = Scene::new(40, "crawling", None).await;
+    s.auto_progress().await;
+    s.session(-5).await;
+    s.session(-3).await;
+    let last = s.session_id(-1).await;
+    let plan = s.plan().await;
+    assert_eq!(plan["stage"], "crawling");
+    assert_eq!(plan["recommendation"]["decision"], "hold", "{plan}");
+    assert!(
+        reason_with(&plan["recommendation"], "No report yet for your session of").is_some(),
+        "{plan}"
+    );
+    // A coach records the reports for her, the last one naming its session (a report in daily
+    // life is about a session only when it names it): then she moves on.
+    for offset in [-5, -3] {
+        s.report(json!({"timing": "immediately_after", "reported_on": day(offset)}))
+            .await;
+    }
+    let answer = s
+        .report(json!({"timing": "daily_life", "session_id": last}))
+        .await;
+    assert_eq!(answer["recommendation"]["decision"], "advance", "{answer}");
+    assert_eq!(s.plan().await["stage"], "walking_hills");
+}
+
+/// Hazard H1: two lunges sessions, no report, tests passed used to open jogging.
+#[tokio::test]
+async fn silence_two_lunges_sessions_without_a_report_never_open_jogging() {
+    let s = Scene::new(120, "lunges", None).await;
+    s.auto_progress().await;
+    s.pass_lunge_tests().await;
+    s.session(-3).await;
+    s.session(-1).await;
+    let plan = s.plan().await;
+    assert_eq!(plan["stage"], "lunges");
+    assert_eq!(plan["recommendation"]["decision"], "hold", "{plan}");
+    assert!(rules(&plan["recommendation"]).contains(&"R2".to_string()));
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = Text)]
+    event_type: String,
+}
+
+/// Hazard H2: chest pain got "today"; a headache with disturbed vision was not asked at all.
+#[tokio::test]
+async fn danger_signs_answer_emergency_with_the_practices_number_and_come_first() {
+    let s = Scene::new(60, "walking_hills", None).await;
+    let res = s
+        .app
+        .post(
+            "/v1/webhooks",
+            Some(&s.admin.token),
+            &json!({"url": "http://127.0.0.1:9/hooks", "events": ["flag.emergency"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let amber = s
+        .report(json!({"timing": "during", "urine_leak": "drops", "leak_trigger": "impact"}))
+        .await;
+    assert_eq!(amber["triage"]["urgency"], "routine");
+    let chest = s
+        .report(json!({"timing": "daily_life", "chest_pain": true}))
+        .await;
+    assert_eq!(chest["triage"]["level"], "red_medical");
+    assert_eq!(chest["triage"]["urgency"], "emergency");
+    let message = chest["triage"]["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("call your local emergency number now (112)"),
+        "{message}"
+    );
+    // In the United Kingdom the number is 999.
+    let res = s
+        .app
+        .patch(
+            "/v1/organization",
+            Some(&s.admin.token),
+            &json!({"country": "gb"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let org: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            org["country"].clone(),
+            org["emergency_number_in_use"].clone()
+        ),
+        (json!("GB"), json!("999"))
+    );
+    let headache = s
+        .report(json!({"timing": "daily_life", "severe_headache_or_visual_disturbance": true}))
+        .await;
+    assert_eq!(headache["triage"]["urgency"], "emergency");
+    assert!(headache["triage"]["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("(999)"));
+    let wound = s
+        .report(json!({"timing": "daily_life", "wound_red_hot_or_discharging": true}))
+        .await;
+    assert_eq!(wound["triage"]["urgency"], "today");
+    // The emergency flag comes first in her coach's inbox.
+    let inbox = s.inbox().await;
+    assert_eq!(inbox[0]["level"], "red_medical");
+    assert_eq!(inbox[0]["urgency"], "emergency");
+    assert_eq!(inbox.last().unwrap()["level"], "amber");
+    // And goes out as its own webhook event at once, once per emergency report.
+    let mut conn = s.app.conn().await;
+    let events: Vec<EventRow> = diesel::sql_query(
+        "SELECT event_type FROM webhook_events WHERE event_type = 'flag.emergency' ORDER BY id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.event_type == "flag.emergency"));
+    let bad = s
+        .app
+        .patch(
+            "/v1/organization",
+            Some(&s.admin.token),
+            &json!({"emergency_number": "call 112"}),
+        )
+        .await;
+    let problem = crate::helpers::assert_problem(bad, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "emergency_number");
+}
+
+/// Hazard H3: with auto_progress off a pain-6 run's regression waited for a coach.
+#[tokio::test]
+async fn safety_moves_apply_themselves_with_auto_progress_off() {
+    let s = Scene::new(120, "jogging", Some(3)).await;
+    s.session(0).await;
+    let sore = s
+        .report(json!({"timing": "during", "pain": [{"location": "knee", "nrs": 6}]}))
+        .await;
+    assert_eq!(sore["recommendation"]["decision"], "regress");
+    let plan = s.plan().await;
+    assert_eq!(plan["level"], 2, "the engine applied the drop itself");
+    let history: Value = s
+        .app
+        .get(
+            &format!("/v1/clients/{}/plan/transitions", s.client),
+            Some(&s.coach.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["items"][0]["actor"]["type"], "engine");
+    assert_eq!(history["items"][0]["action"], "regress");
+    assert!(history["items"][0]["rule_ids"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("R6")));
+}
+
+/// Hazard H3: with a pelvic referral open at walking hills, today was the ordinary session.
+#[tokio::test]
+async fn an_open_red_flag_means_no_ordinary_session_today() {
+    let s = Scene::new(60, "walking_hills", None).await;
+    assert_eq!(s.today().await["kind"], "session");
+    let bulge = s
+        .report(json!({"timing": "daily_life", "bulge_seen_or_felt": true}))
+        .await;
+    assert_eq!(bulge["triage"]["urgency"], "soon");
+    let today = s.today().await;
+    assert_eq!(today["kind"], "paused", "{today}");
+    let message = today["message"].as_str().unwrap();
+    assert!(
+        message.contains("no session from your plan")
+            && message.contains("Your coach will contact you")
+    );
+    assert!(today["exercises"].as_array().unwrap().is_empty());
+    let flag = s.inbox().await[0]["id"].as_str().unwrap().to_string();
+    s.resolve(&flag).await;
+    assert_eq!(s.today().await["kind"], "session");
+}
+
+/// Hazard H4: last week 8 running minutes, this week already 16: a third full run was
+/// prescribed (cap 9).
+#[tokio::test]
+async fn a_run_never_takes_the_week_over_the_r4_cap() {
+    let s = Scene::new(120, "jogging", Some(1)).await;
+    s.session(-9).await;
+    assert_eq!(s.today().await["kind"], "session");
+    // This week 8 minutes: room for one more minute, so one repeat of the level's minute.
+    s.session(-4).await;
+    let today = s.today().await;
+    assert_eq!(today["kind"], "session", "{today}");
+    assert_eq!(today["run"]["repeats"], 1, "{today}");
+    // This week 16 minutes: no room at all, a walk day.
+    s.session(-2).await;
+    let today = s.today().await;
+    assert_eq!(today["kind"], "rest", "{today}");
+    assert!(today["run"].is_null());
+    assert!(today["message"].as_str().unwrap().contains("(R4)"));
+}
+
+/// Hazard H6: resolving a flag restarted the reports counted but not the sessions, so a resolve
+/// could advance her at once.
+#[tokio::test]
+async fn resolving_a_flag_restarts_the_sessions_counted_too() {
+    let s = Scene::new(60, "crawling", None).await;
+    s.auto_progress().await;
+    for offset in [-6, -4] {
+        s.session(offset).await;
+        s.report(json!({"timing": "immediately_after", "reported_on": day(offset)}))
+            .await;
+    }
+    s.session(-2).await;
+    let amber = s
+        .report(json!({"timing": "immediately_after", "reported_on": day(-2), "abdominal_doming": true}))
+        .await;
+    assert_eq!(amber["triage"]["level"], "amber");
+    let flag = amber["flag_id"].as_str().unwrap().to_string();
+    s.resolve(&flag).await;
+    let plan = s.plan().await;
+    assert_eq!(plan["stage"], "crawling", "{plan}");
+    assert_eq!(plan["recommendation"]["decision"], "hold");
+    assert!(
+        reason_with(&plan["recommendation"], "0 of 3 sessions done").is_some(),
+        "{plan}"
+    );
+}
+
+/// Hazard H7: knee pain 3/10 that settled was amber; pubic pain in daily life while
+/// breastfeeding was green; spotting was green and a returned period stopped her plan.
+#[tokio::test]
+async fn triage_reads_the_pain_model_bone_stress_and_bleeding() {
+    let s = Scene::new(120, "jogging", Some(2)).await;
+    let knee = s
+        .report(
+            json!({"timing": "next_day", "pain": [{"location": "knee", "nrs": 3}],
+            "pain_settled_by_next_morning": true}),
+        )
+        .await;
+    assert_eq!(knee["triage"]["level"], "green");
+    assert_eq!(knee["advisories"][0]["rule"], "advisory.pain_monitoring");
+    let spotting = s
+        .report(json!({"timing": "daily_life", "bleeding": "spotting"}))
+        .await;
+    assert_eq!(spotting["triage"]["level"], "amber");
+    assert_eq!(spotting["triage"]["findings"][0]["rule"], "amber.spotting");
+    let period = s
+        .report(json!({"timing": "daily_life", "bleeding": "period"}))
+        .await;
+    assert_eq!(period["triage"]["level"], "green");
+    assert_eq!(s.plan().await["status"], "active");
+    // Breastfeeding: pubic pain in daily life is a bone-stress sign (R12).
+    let res = s
+        .app
+        .patch(
+            &format!("/v1/clients/{}", s.client),
+            Some(&s.coach.token),
+            &json!({"breastfeeding": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let pubic = s
+        .report(json!({"timing": "daily_life", "pain": [{"location": "pubic", "nrs": 2}]}))
+        .await;
+    assert_eq!(pubic["triage"]["level"], "red_pelvic", "{pubic}");
+    assert_eq!(
+        pubic["triage"]["findings"][0]["rule"],
+        "red_pelvic.bone_stress"
+    );
+    assert_eq!(pubic["recommendation"]["decision"], "refer");
+    let plan = s.plan().await;
+    assert_eq!(plan["stage"], "lunges", "no running while it is checked");
+    let mut conn = s.app.conn().await;
+    let n: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM flags WHERE level = 'red_pelvic' AND status = 'open'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(n.n, 1);
+}
