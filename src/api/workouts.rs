@@ -25,7 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_sessions)
         .service(log_session)
         .service(list_readiness)
-        .service(record_readiness);
+        .service(record_readiness)
+        .service(confirm_readiness);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -250,6 +251,12 @@ pub struct ReadinessResultView {
     /// Who recorded it.
     pub recorded_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The coach or admin who recorded or confirmed it. The tests that open jogging count only
+    /// once staff have (SPEC §1.8).
+    pub confirmed_by: Option<Uuid>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// She recorded it herself and no coach has confirmed it yet.
+    pub awaiting_confirmation: bool,
 }
 
 impl From<ReadinessResult> for ReadinessResultView {
@@ -267,6 +274,9 @@ impl From<ReadinessResult> for ReadinessResultView {
             notes: r.notes,
             recorded_by: r.recorded_by.map(Uuid::from),
             created_at: r.created_at,
+            confirmed_by: r.confirmed_by.map(Uuid::from),
+            confirmed_at: r.confirmed_at,
+            awaiting_confirmation: r.confirmed_at.is_none(),
         }
     }
 }
@@ -350,4 +360,27 @@ pub async fn record_readiness(
     let mut conn = db.get().await?;
     let result = usecases::workouts::record_readiness(&mut conn, &principal, id, readiness).await?;
     Ok(HttpResponse::Created().json(ReadinessResultView::from(result)))
+}
+
+/// Confirm a readiness result she recorded herself (coach or admin).
+///
+/// The tests that open jogging count only when recorded or confirmed by staff (SPEC §1.8); her
+/// own results show `awaiting_confirmation` until then. Audited; the engine reruns. Confirming a
+/// confirmed result answers it unchanged.
+#[utoipa::path(tag = "readiness", operation_id = "confirmReadinessResult", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The client's id, or `me`"),
+        ("id" = Uuid, Path, description = "The result's id")),
+    responses((status = 200, description = "Confirmed", body = ReadinessResultView),
+        NotFound, ReadErrors))]
+#[post("/v1/clients/{client_id}/readiness-tests/{id}/confirm")]
+pub async fn confirm_readiness(
+    db: Db,
+    principal: Principal,
+    ClientRef(client): ClientRef,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<web::Json<ReadinessResultView>> {
+    let (_, id) = path.into_inner();
+    let mut conn = db.get().await?;
+    let result = usecases::workouts::confirm_readiness(&mut conn, &principal, client, id).await?;
+    Ok(web::Json(ReadinessResultView::from(result)))
 }

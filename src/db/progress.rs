@@ -97,7 +97,10 @@ struct Inputs {
     sessions: Vec<(Uuid, NaiveDate, bool, DateTime<Utc>)>,
     /// Her reports of this plan at its stage and level, with when each was written.
     reports: Vec<ReportInput>,
-    readiness: Vec<(ReadinessTestKey, TestSide, bool)>,
+    /// Her results of this plan: test, side, passed, confirmed by staff, when recorded.
+    readiness: Vec<(ReadinessTestKey, TestSide, bool, bool, DateTime<Utc>)>,
+    /// The last red_pelvic referral, or move out of jogging: results before it stop counting.
+    readiness_reset: Option<DateTime<Utc>>,
     open_flags: Vec<FlagLevel>,
     /// When a flag of each level was last resolved.
     resolved: Vec<(FlagLevel, DateTime<Utc>)>,
@@ -136,8 +139,15 @@ const CONTEXT: &str = "SELECT p.*, o.auto_progress, json_build_object(
                 WHERE r.plan_id = p.id
                   AND r.stage = p.stage AND COALESCE(r.level, 0) = COALESCE(p.level, 0)),
            'readiness', (
-               SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed) ORDER BY t.id), '[]')
+               SELECT COALESCE(json_agg(json_build_array(t.test, t.side, t.passed,
+                                                         t.confirmed_at IS NOT NULL, t.created_at)
+                                        ORDER BY t.id), '[]')
                  FROM readiness_results t WHERE t.plan_id = p.id),
+           'readiness_reset', GREATEST(
+               (SELECT max(f.opened_at) FROM flags f
+                 WHERE f.client_id = p.client_id AND f.level = 'red_pelvic'),
+               (SELECT max(x.created_at) FROM plan_transitions x
+                 WHERE x.plan_id = p.id AND x.from_stage = 'jogging' AND x.to_stage <> 'jogging')),
            'open_flags', ARRAY(
                SELECT f.level FROM flags f WHERE f.client_id = p.client_id AND f.status = 'open'),
            'resolved', (
@@ -194,6 +204,23 @@ pub async fn context<C: AsyncConnectionCore<Backend = Pg>>(
     )))
 }
 
+/// Her readiness results that still count ([`StepWindow::counts_readiness`]), typed.
+fn counted_readiness(
+    results: Vec<(ReadinessTestKey, TestSide, bool, bool, DateTime<Utc>)>,
+    step: &StepWindow,
+) -> Vec<ReadinessFact> {
+    results
+        .into_iter()
+        .filter(|&(.., recorded_at)| step.counts_readiness(recorded_at))
+        .map(|(test, side, passed, confirmed, _)| ReadinessFact {
+            test,
+            side,
+            passed,
+            confirmed,
+        })
+        .collect()
+}
+
 impl Inputs {
     /// What the engine weighs, from what the statement read: the sessions and reports that
     /// count at the step (`StepWindow`), the flags that hold her plan, the facts typed.
@@ -207,6 +234,7 @@ impl Inputs {
         let step = StepWindow {
             started_at: plan.step_started_at,
             resolved: inputs.resolved,
+            readiness_reset: inputs.readiness_reset,
         };
         // Sessions at the step are at the plan's stage and level.
         let minutes = if plan.stage == StageKey::Jogging {
@@ -246,11 +274,7 @@ impl Inputs {
                     },
                 )
                 .collect(),
-            readiness: inputs
-                .readiness
-                .into_iter()
-                .map(|(test, side, passed)| ReadinessFact { test, side, passed })
-                .collect(),
+            readiness: counted_readiness(inputs.readiness, &step),
             open_flags: inputs
                 .open_flags
                 .into_iter()

@@ -230,6 +230,8 @@ diesel::table! {
         notes -> Nullable<Text>,
         recorded_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        confirmed_by -> Nullable<Uuid>,
+        confirmed_at -> Nullable<Timestamptz>,
     }
 }
 

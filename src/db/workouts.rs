@@ -156,6 +156,41 @@ pub struct ReadinessResult {
     pub notes: Option<String>,
     pub recorded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
+    /// The coach or admin who recorded or confirmed it: a test that opens jogging counts only
+    /// then (SPEC §1.8).
+    pub confirmed_by: Option<UserId>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// One of her readiness results, her row locked by the caller.
+pub async fn find_readiness(
+    conn: &mut AsyncPgConnection,
+    client_id: ClientId,
+    id: Uuid,
+) -> QueryResult<Option<ReadinessResult>> {
+    readiness_results::table
+        .filter(readiness_results::id.eq(id))
+        .filter(readiness_results::client_id.eq(client_id))
+        .select(ReadinessResult::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks a result confirmed by a coach or admin.
+pub async fn confirm_readiness(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    by: UserId,
+) -> QueryResult<ReadinessResult> {
+    diesel::update(readiness_results::table.find(id))
+        .set((
+            readiness_results::confirmed_by.eq(by),
+            readiness_results::confirmed_at.eq(diesel::dsl::now),
+        ))
+        .returning(ReadinessResult::as_returning())
+        .get_result(conn)
+        .await
 }
 
 pub async fn insert_readiness(

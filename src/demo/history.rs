@@ -281,6 +281,8 @@ pub(super) async fn record_readiness(
                 notes: None,
                 recorded_by: Some(coach_id),
                 created_at: Utc::now(),
+                confirmed_by: Some(coach_id),
+                confirmed_at: Some(Utc::now()),
             },
         )
         .await?;

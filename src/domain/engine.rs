@@ -14,7 +14,8 @@ pub use super::evidence::{evidence, is_about, Evidence};
 use super::plan::{
     check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step, TransitionAction,
 };
-use super::program::{ReadinessTestKey, Stage, StageKey};
+use super::program::{Stage, StageKey};
+pub use super::readiness::{readiness_missing, ReadinessFact, TestSide};
 use super::recovery::{self, CheckInFact};
 pub use super::rules::Rule;
 use super::triage::{Finding, Timing, TriageLevel};
@@ -93,21 +94,6 @@ pub struct ReportFact {
     pub pelvic_symptom: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestSide {
-    Left,
-    Right,
-    Both,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadinessFact {
-    pub test: ReadinessTestKey,
-    pub side: TestSide,
-    pub passed: bool,
-}
-
 #[derive(Debug, Clone)]
 pub struct EngineInput<'a> {
     pub today: NaiveDate,
@@ -163,32 +149,6 @@ fn decided(
 ) -> Recommendation {
     reasons.extend_from_slice(notes);
     at(step, decision, reasons)
-}
-
-/// Whether every readiness test of the stage has passed (each side, where per side).
-fn readiness_passed(stage: &Stage, results: &[ReadinessFact]) -> Result<(), String> {
-    let missing: Vec<&str> = stage
-        .readiness_tests
-        .iter()
-        .filter(|test| {
-            let passed = |side: TestSide| {
-                results.iter().any(|r| {
-                    r.test == test.key && r.passed && (r.side == side || r.side == TestSide::Both)
-                })
-            };
-            if test.per_side {
-                !(passed(TestSide::Left) && passed(TestSide::Right))
-            } else {
-                !results.iter().any(|r| r.test == test.key && r.passed)
-            }
-        })
-        .map(|t| t.title.as_str())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(missing.join(", "))
-    }
 }
 
 /// The recommendation for the plan today: the rules in a fixed order. Red flags first (R9, then
@@ -432,13 +392,48 @@ pub(super) fn r4_weekly_volume(input: &EngineInput) -> Option<Finding> {
     .then(|| reason(Rule::R4, "Your running time this week already grew as much as it should; stay at this level for now."))
 }
 
-/// R2: the stage's readiness tests, passed.
+/// R2: the stage's readiness tests, passed. The tests that open jogging (those of the stage
+/// before it) count only when recorded or confirmed by staff (SPEC §1.8): hers wait for her
+/// coach.
 pub(super) fn r2_readiness_tests(input: &EngineInput, stage: &Stage) -> Option<Finding> {
-    let missing = readiness_passed(stage, input.readiness).err()?;
-    Some(reason(
-        Rule::R2,
-        format!("Readiness tests still to pass: {missing}."),
-    ))
+    let opens_jogging = next_step(input.stages, input.plan.step).is_some_and(|n| {
+        n.stage == StageKey::Jogging && input.plan.step.stage != StageKey::Jogging
+    });
+    let all: Vec<&ReadinessFact> = input.readiness.iter().collect();
+    let counted: Vec<&ReadinessFact> = all
+        .iter()
+        .copied()
+        .filter(|r| r.confirmed || !opens_jogging)
+        .collect();
+    let missing = readiness_missing(stage, &counted);
+    if missing.is_empty() {
+        return None;
+    }
+    let unconfirmed = readiness_missing(stage, &all);
+    let awaiting: Vec<&str> = missing
+        .iter()
+        .copied()
+        .filter(|t| !unconfirmed.contains(t))
+        .collect();
+    let to_pass: Vec<&str> = missing
+        .iter()
+        .copied()
+        .filter(|t| unconfirmed.contains(t))
+        .collect();
+    let mut words = Vec::new();
+    if !to_pass.is_empty() {
+        words.push(format!(
+            "Readiness tests still to pass: {}.",
+            to_pass.join(", ")
+        ));
+    }
+    if !awaiting.is_empty() {
+        words.push(format!(
+            "Readiness tests awaiting your coach's confirmation: {}.",
+            awaiting.join(", ")
+        ));
+    }
+    Some(reason(Rule::R2, words.join(" ")))
 }
 
 /// R1 (and the other stages' gates): the next stage's entry gate, when the next step is a new
@@ -574,5 +569,7 @@ pub fn weeks(
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod tests;

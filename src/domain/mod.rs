@@ -12,6 +12,7 @@ pub mod plan;
 pub mod policy;
 pub mod prescription;
 pub mod program;
+pub mod readiness;
 pub mod recovery;
 pub mod rules;
 pub mod step;

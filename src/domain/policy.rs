@@ -303,6 +303,11 @@ pub const ROUTES: &[RouteRule] = &[
         "/v1/clients/{client_id}/readiness-tests",
         Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
     ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/readiness-tests/{id}/confirm",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
 ];
 
 /// Routes that cost the database much more than a read of one record: limited per caller and

@@ -14,6 +14,8 @@ pub struct StepWindow {
     pub started_at: DateTime<Utc>,
     /// The last time a flag of each level was resolved, for the levels she has had.
     pub resolved: Vec<(FlagLevel, DateTime<Utc>)>,
+    /// Her last red_pelvic referral, or the plan's last move out of jogging, if any.
+    pub readiness_reset: Option<DateTime<Utc>>,
 }
 
 impl StepWindow {
@@ -38,6 +40,14 @@ impl StepWindow {
             .fold(self.started_at, DateTime::max)
     }
 
+    /// Whether a readiness result recorded at `recorded_at` still counts: results from before a
+    /// red_pelvic referral or a move back out of jogging stop counting, and she redoes the tests
+    /// (SPEC §1.8): what her pelvic floor or legs could do before is no longer known.
+    pub fn counts_readiness(&self, recorded_at: DateTime<Utc>) -> bool {
+        self.readiness_reset
+            .is_none_or(|reset| recorded_at >= reset)
+    }
+
     /// Whether a report written at `written_at` counts at the step.
     pub fn counts_report(&self, written_at: DateTime<Utc>) -> bool {
         written_at >= self.reports_from()
@@ -58,6 +68,7 @@ mod tests {
         let w = StepWindow {
             started_at: at(10),
             resolved: vec![],
+            readiness_reset: None,
         };
         assert!(!w.counts_session(at(9)));
         assert!(w.counts_session(at(10)));
@@ -76,6 +87,7 @@ mod tests {
         let step = StepWindow {
             started_at: at(10),
             resolved: vec![],
+            readiness_reset: None,
         };
         assert_eq!(step.reports_from(), at(10));
         let before = StepWindow {
@@ -103,6 +115,22 @@ mod tests {
         assert!(mood.counts_report(at(11)));
     }
 
+    #[test]
+    fn readiness_results_before_a_referral_or_a_move_out_of_jogging_stop_counting() {
+        let w = StepWindow {
+            started_at: at(0),
+            resolved: vec![],
+            readiness_reset: None,
+        };
+        assert!(w.counts_readiness(at(1)));
+        let w = StepWindow {
+            readiness_reset: Some(at(10)),
+            ..w
+        };
+        assert!(!w.counts_readiness(at(9)));
+        assert!(w.counts_readiness(at(10)));
+    }
+
     proptest::proptest! {
         #[test]
         fn a_report_counts_exactly_when_written_after_the_start_and_every_reset(
@@ -114,6 +142,7 @@ mod tests {
             let w = StepWindow {
                 started_at: at(start),
                 resolved: resolved.iter().map(|&(l, h)| (levels[l], at(h))).collect(),
+                readiness_reset: None,
             };
             let expected = written >= start
                 && resolved.iter().all(|&(l, h)| levels[l] == FlagLevel::Mood || written >= h);

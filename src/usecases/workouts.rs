@@ -11,7 +11,7 @@ use crate::db::engine_runs::Cause;
 use crate::db::plans::{self, Plan};
 use crate::db::programs;
 use crate::db::workouts::{self, NewSessionLog, ReadinessResult, SessionLog};
-use crate::domain::identity::Principal;
+use crate::domain::identity::{Principal, Role};
 use crate::domain::ids::ClientId;
 use crate::domain::program::{ReadinessTestKey, StageKey};
 use crate::error::{ApiError, ApiResult};
@@ -184,6 +184,9 @@ pub async fn record_readiness(
                 notes: result.notes.filter(|n| !n.trim().is_empty()),
                 recorded_by: Some(principal.user_id),
                 created_at: Utc::now(),
+                // Staff's own results are confirmed as they are recorded; hers wait.
+                confirmed_by: (principal.role != Role::Client).then_some(principal.user_id),
+                confirmed_at: (principal.role != Role::Client).then(Utc::now),
             },
         )
         .await?;
@@ -194,11 +197,44 @@ pub async fn record_readiness(
             stored.id,
             serde_json::json!({"client_id": client.id, "test": stored.test,
                 "reached": stored.reached, "side": stored.side,
-                "symptom_free": stored.symptom_free, "passed": stored.passed}),
+                "symptom_free": stored.symptom_free, "passed": stored.passed,
+                "confirmed": stored.confirmed_at.is_some()}),
         );
         let cause = Cause::new("readiness_result", stored.id);
         changed(conn, &client, event, Some(cause)).await?;
         Ok(stored)
+    })
+    .await
+}
+
+/// A coach or admin confirms a result she recorded herself: from then on it counts toward the
+/// gate into jogging (SPEC §1.8); the engine reruns. Confirming a confirmed result changes
+/// nothing and answers it as it is.
+pub async fn confirm_readiness(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    client_id: ClientId,
+    id: Uuid,
+) -> ApiResult<ReadinessResult> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let client = clients::find_accessible(conn, principal, client_id, true).await?;
+        let result = workouts::find_readiness(conn, client.id, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if result.confirmed_at.is_some() {
+            return Ok(result);
+        }
+        let confirmed = workouts::confirm_readiness(conn, result.id, principal.user_id).await?;
+        let event = Entry::new(
+            principal.actor(),
+            "readiness.confirm",
+            "readiness_result",
+            confirmed.id,
+            serde_json::json!({"client_id": client.id, "test": confirmed.test}),
+        );
+        let cause = Cause::new("readiness_result", confirmed.id);
+        changed(conn, &client, event, Some(cause)).await?;
+        Ok(confirmed)
     })
     .await
 }

@@ -52,6 +52,12 @@ impl Scene {
     }
 
     async fn pass_lunge_tests(&self) {
+        self.pass_lunge_tests_as(&self.coach.token).await;
+    }
+
+    /// Every lunges test passed, recorded with `token`; the results.
+    async fn pass_lunge_tests_as(&self, token: &str) -> Vec<Value> {
+        let mut results = Vec::new();
         for (test, reached, sides) in [
             ("jog_on_the_spot", 60, &["both"][..]),
             ("forward_bounds", 10, &["both"][..]),
@@ -67,13 +73,25 @@ impl Scene {
                     .app
                     .post(
                         &format!("/v1/clients/{}/readiness-tests", self.client),
-                        Some(&self.coach.token),
+                        Some(token),
                         &json!({"test": test, "reached": reached, "side": side, "symptom_free": true}),
                     )
                     .await;
                 assert_eq!(res.status(), 201);
+                results.push(res.json().await.unwrap());
             }
         }
+        results
+    }
+
+    /// Two lunges sessions with green reports, the last today.
+    async fn two_green_sessions(&self) -> Value {
+        for offset in [-2, 0] {
+            self.session(offset).await;
+        }
+        self.report(json!({"timing": "immediately_after", "reported_on": day(-2)}))
+            .await;
+        self.report(json!({"timing": "immediately_after"})).await
     }
 }
 
@@ -373,4 +391,117 @@ async fn triage_reads_the_pain_model_bone_stress_and_bleeding() {
     .await
     .unwrap();
     assert_eq!(n.n, 1);
+}
+
+/// Hazard H5: a mother could record her own readiness tests as passed, and they opened jogging.
+#[tokio::test]
+async fn the_tests_that_open_jogging_count_only_when_staff_confirm_them() {
+    let s = Scene::new(120, "lunges", None).await;
+    s.auto_progress().await;
+    // Her own login, to record her results herself.
+    let res = s
+        .app
+        .patch(
+            &format!("/v1/clients/{}", s.client),
+            Some(&s.coach.token),
+            &json!({"email": "ana@example.org"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = s
+        .app
+        .post(
+            &format!("/v1/clients/{}/invitation", s.client),
+            Some(&s.coach.token),
+            &json!({}),
+        )
+        .await;
+    let invitation: Value = res.json().await.unwrap();
+    let pair: Value = s
+        .app
+        .post(
+            "/v1/auth/invitations/accept",
+            None,
+            &json!({"token": invitation["token"], "password": "a long private passphrase"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let her = pair["access_token"].as_str().unwrap().to_string();
+    let results = s.pass_lunge_tests_as(&her).await;
+    assert!(results.iter().all(|r| r["awaiting_confirmation"] == true));
+    let answer = s.two_green_sessions().await;
+    assert_eq!(answer["recommendation"]["decision"], "hold", "{answer}");
+    assert!(
+        reason_with(
+            &answer["recommendation"],
+            "awaiting your coach's confirmation"
+        )
+        .is_some(),
+        "{answer}"
+    );
+    // She cannot confirm her own; another practice cannot see them.
+    let first = results[0]["id"].as_str().unwrap();
+    let confirm = format!("/v1/clients/{}/readiness-tests/{first}/confirm", s.client);
+    crate::helpers::assert_problem(s.app.post(&confirm, Some(&her), &json!({})).await, 403).await;
+    let other_admin = s
+        .app
+        .new_admin("Hillside Physio", "admin@hillside.example")
+        .await;
+    crate::helpers::assert_problem(
+        s.app
+            .post(&confirm, Some(&other_admin.token), &json!({}))
+            .await,
+        404,
+    )
+    .await;
+    // Her coach confirms each: the gate opens.
+    for r in &results {
+        let path = format!(
+            "/v1/clients/{}/readiness-tests/{}/confirm",
+            s.client,
+            r["id"].as_str().unwrap()
+        );
+        let res = s.app.post(&path, Some(&s.coach.token), &json!({})).await;
+        assert_eq!(res.status(), 200);
+        let confirmed: Value = res.json().await.unwrap();
+        assert_eq!(confirmed["awaiting_confirmation"], false);
+        assert_eq!(confirmed["confirmed_by"], s.coach.user_id.to_string());
+    }
+    let plan = s.plan().await;
+    assert_eq!(plan["stage"], "jogging", "{plan}");
+    let events = s.app.audit_events(&s.admin.token, "?limit=200").await;
+    let confirms = events
+        .iter()
+        .filter(|e| e["action"] == "readiness.confirm")
+        .count();
+    assert_eq!(confirms, results.len());
+}
+
+/// Hazard H5: after a pelvic referral sent her back to lunges, the old hop and bound results
+/// still counted.
+#[tokio::test]
+async fn results_from_before_a_referral_stop_counting() {
+    let s = Scene::new(120, "lunges", None).await;
+    s.auto_progress().await;
+    s.pass_lunge_tests().await;
+    let answer = s.two_green_sessions().await;
+    assert_eq!(answer["recommendation"]["decision"], "advance", "{answer}");
+    assert_eq!(s.plan().await["stage"], "jogging");
+    let leak = s
+        .report(json!({"timing": "next_day", "urine_leak": "small", "leak_trigger": "impact"}))
+        .await;
+    assert_eq!(leak["recommendation"]["decision"], "refer");
+    assert_eq!(s.plan().await["stage"], "lunges");
+    let flag = leak["flag_id"].as_str().unwrap().to_string();
+    s.resolve(&flag).await;
+    let answer = s.two_green_sessions().await;
+    assert_eq!(answer["recommendation"]["decision"], "hold", "{answer}");
+    assert!(
+        reason_with(&answer["recommendation"], "Readiness tests still to pass").is_some(),
+        "{answer}"
+    );
+    s.pass_lunge_tests().await;
+    assert_eq!(s.plan().await["stage"], "jogging");
 }

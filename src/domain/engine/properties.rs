@@ -55,13 +55,18 @@ fn arb_readiness() -> impl Strategy<Value = ReadinessFact> {
         .iter()
         .flat_map(|s| s.readiness_tests.iter().map(|t| t.key))
         .collect::<Vec<_>>();
-    (proptest::sample::select(keys), 0usize..3, any::<bool>()).prop_map(|(test, side, passed)| {
-        ReadinessFact {
+    (
+        proptest::sample::select(keys),
+        0usize..3,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(test, side, passed, confirmed)| ReadinessFact {
             test,
             side: [TestSide::Left, TestSide::Right, TestSide::Both][side],
             passed,
-        }
-    })
+            confirmed,
+        })
 }
 
 prop_compose! {
@@ -221,6 +226,23 @@ proptest! {
                 prop_assert!(applied.is_some_and(|(_, to)| to.status == PlanStatus::Paused), "{:?}", r)
             }
             _ => {}
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// SPEC §1.8: no advance into jogging on a readiness test no coach recorded or confirmed.
+    #[test]
+    fn never_into_jogging_on_unconfirmed_tests((mut case, a, b) in arb_case()) {
+        let r = run_case(&case, (a, b));
+        if r.decision == Decision::Advance && r.target_stage == StageKey::Jogging
+            && case.plan.step.stage != StageKey::Jogging
+        {
+            // Dropping every unconfirmed result changes nothing: the confirmed ones passed.
+            case.readiness.retain(|t| t.confirmed);
+            prop_assert_eq!(run_case(&case, (a, b)).decision, Decision::Advance);
         }
     }
 }
