@@ -203,7 +203,7 @@ proptest! {
     #[test]
     fn never_advances_while_the_last_session_has_no_report((case, a, b) in arb_case()) {
         let r = run_case(&case, (a, b));
-        let last = case.sessions.iter().filter(|s| s.completed).next_back();
+        let last = case.sessions.iter().rfind(|s| s.completed);
         if let Some(last) = last {
             if !case.reports.iter().any(|rep| is_about(rep, last)) {
                 prop_assert_ne!(r.decision, Decision::Advance, "{:?}", r);
