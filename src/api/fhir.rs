@@ -425,6 +425,7 @@ pub struct ClientRecord<'a> {
     pub readiness: &'a [ReadinessResult],
     pub flags: &'a [Flag],
     pub check_ins: &'a [CheckIn],
+    pub assessments: &'a [crate::db::assessments::AssessmentRow],
     /// Whether the reader may see her mood screens and `mood` flags (she or her coach).
     pub mood: bool,
 }
@@ -453,6 +454,9 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
                 .map(|o| entry(base, o)),
         );
     }
+    for a in record.assessments {
+        entries.push(entry(base, assessment::assessment_observation(a, base)));
+    }
     for f in record.flags.iter().filter(|f| f.status == "open") {
         if record.mood || f.level != FlagLevel::Mood {
             entries.push(entry(base, flag(f)));
@@ -474,7 +478,8 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
 /// (level as value and interpretation: N green, A amber, AA red) and a pain `Observation`
 /// (LOINC 72514-3) per location with `bodySite`; an `Observation` per readiness test; per
 /// check-in, sleep duration (LOINC 93832-4), the PHQ-2 total (LOINC 55758-7, for her and her
-/// coach only) and her other answers; a `Flag` per open flag (`mood` flags for her and her
+/// coach only) and her other answers; an `Observation` (category `exam`) per assessment; a
+/// `Flag` per open flag (`mood` flags for her and her
 /// coach only). Staff reads are audited.
 #[utoipa::path(tag = "fhir", operation_id = "getClientFhirBundle", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`")),
@@ -508,6 +513,7 @@ pub async fn client_bundle(
     let readiness = workouts::list_readiness(&mut conn, client.id, None, i64::MAX).await?;
     let flags = reports::all_flags_for_client(&mut conn, client.id).await?;
     let check_ins = check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
+    let assessments = crate::db::assessments::all_for_client(&mut conn, client.id).await?;
     audit_staff_read_after(
         conn,
         &state,
@@ -524,6 +530,7 @@ pub async fn client_bundle(
         readiness: &readiness,
         flags: &flags,
         check_ins: &check_ins,
+        assessments: &assessments,
         mood: super::check_ins::may_see_mood(&principal, &client),
     };
     Ok(HttpResponse::Ok()
@@ -562,5 +569,6 @@ pub async fn program_plan_definition(
         .json(plan_definition(&program, &base_url(&req, &state.settings))))
 }
 
+mod assessment;
 #[cfg(test)]
 mod tests;

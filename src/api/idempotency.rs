@@ -56,6 +56,7 @@ pub const ROUTES: &[&str] = &[
     "/v1/clients/{client_id}/readiness-tests",
     "/v1/clients/{client_id}/symptom-reports",
     "/v1/clients/{client_id}/check-ins",
+    "/v1/clients/{client_id}/assessments",
     "/v1/flags/{id}/resolve",
 ];
 

@@ -1,6 +1,7 @@
 //! The HTTP floor: one module of thin handlers per resource, with their request and response
 //! types. A handler extracts, lets the policy decide, calls the query layer and answers.
 
+pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod authorize;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     workouts::configure(cfg);
     reports::configure(cfg);
     check_ins::configure(cfg);
+    assessments::configure(cfg);
     imports::configure(cfg);
     audit::configure(cfg);
     fhir::configure(cfg);

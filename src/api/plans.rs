@@ -84,6 +84,8 @@ pub struct JoggingGate {
     pub agreed_by: String,
     pub set_by: Option<Uuid>,
     pub set_at: Option<DateTime<Utc>>,
+    /// The pelvic-health assessment it cites (required before day 84).
+    pub assessment_id: Option<Uuid>,
 }
 
 impl PlanView {
@@ -112,6 +114,7 @@ impl PlanView {
                     agreed_by,
                     set_by: p.jogging_gate_set_by.map(Uuid::from),
                     set_at: p.jogging_gate_set_at,
+                    assessment_id: p.jogging_gate_assessment_id,
                 }),
             next_session: None,
         }

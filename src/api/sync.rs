@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::assessments::AssessmentView;
 use super::check_ins::CheckInView;
 use super::clients::ClientView;
 use super::docs::{CursorExpired, ReadErrors};
@@ -62,6 +63,7 @@ pub enum SyncEntity {
     SymptomReport,
     Flag,
     CheckIn,
+    Assessment,
 }
 
 impl SyncEntity {
@@ -76,6 +78,7 @@ impl SyncEntity {
             "symptom_report" => SymptomReport,
             "flag" => Flag,
             "check_in" => CheckIn,
+            "assessment" => Assessment,
             _ => return None,
         })
     }
@@ -102,6 +105,7 @@ pub enum SyncRecord {
     SymptomReport(SymptomReportView),
     Flag(FlagView),
     CheckIn(CheckInView),
+    Assessment(AssessmentView),
 }
 
 /// One change.
@@ -314,6 +318,7 @@ fn client_of(change: &SyncChange) -> Option<ClientId> {
         SyncRecord::SymptomReport(r) => r.client_id,
         SyncRecord::Flag(f) => f.client_id,
         SyncRecord::CheckIn(c) => c.client_id,
+        SyncRecord::Assessment(a) => a.client_id,
     }))
 }
 
@@ -451,6 +456,12 @@ async fn views(
         views.insert(
             (SyncEntity::CheckIn, c.id),
             SyncRecord::CheckIn(CheckInView::new(c, mood)),
+        );
+    }
+    for a in records.assessments {
+        views.insert(
+            (SyncEntity::Assessment, a.id),
+            SyncRecord::Assessment(a.into()),
         );
     }
     Ok(views)

@@ -9,6 +9,7 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
 use super::clients::ClientView;
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
@@ -179,12 +180,41 @@ pub struct JoggingGateInput {
         pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     )]
     pub agreed_by: String,
+    /// A pelvic-health assessment of hers that cleared impact (`POST …/assessments`): required
+    /// when `on` is before day 84 postpartum (SPEC §1.8).
+    pub assessment_id: Option<Uuid>,
+}
+
+/// An individual jogging date before day 84 cites a pelvic-health assessment of hers that
+/// cleared impact; a later one may cite one.
+async fn check_cited_assessment(
+    conn: &mut diesel_async::AsyncPgConnection,
+    client: &crate::db::clients::Client,
+    on: NaiveDate,
+    assessment_id: Option<Uuid>,
+) -> ApiResult<()> {
+    let early = on < client.delivery_date + Duration::days(84);
+    let cited = match assessment_id {
+        Some(id) => crate::db::assessments::find(conn, client.id, id).await?,
+        None => None,
+    };
+    let clears = cited
+        .as_ref()
+        .is_some_and(|a| crate::domain::assessment::clears_impact(a.kind, a.impact_cleared));
+    if (early || assessment_id.is_some()) && !clears {
+        return Err(ApiError::invalid(
+            "assessment_id",
+            "a jogging date before day 84 must cite a pelvic-health assessment of hers that cleared impact",
+        ));
+    }
+    Ok(())
 }
 
 /// Set her own jogging gate date.
 ///
 /// Earlier or later than the program's (day 84 by default), with a reason and the clinician who
-/// agreed. The three-week floor (day 21), her clearance for exercise, a caesarean scar
+/// agreed; a date before day 84 cites a pelvic-health assessment that cleared impact
+/// (`assessment_id`, else 422). The three-week floor (day 21), her clearance for exercise, a caesarean scar
 /// clearance and open red flags still hold. Shown in her plan (`jogging_gate`); audited; the
 /// engine reruns.
 #[utoipa::path(tag = "plans", operation_id = "setJoggingGate", security(("bearer" = [])),
@@ -219,10 +249,12 @@ pub async fn set_jogging_gate(
             let (Some(reason), Some(agreed_by), true) = (reason, agreed_by, errors.is_empty()) else {
                 return Err(ApiError::Validation(errors));
             };
+            check_cited_assessment(conn, &client, body.on, body.assessment_id).await?;
             let plan = live_plan(conn, client.id).await?;
             let from = plan.jogging_gate_on;
             let plan = plans::set_jogging_gate(conn, plan.id, Some(JoggingGate {
                 on: body.on, reason: &reason, agreed_by: &agreed_by, set_by: principal.user_id,
+                assessment_id: body.assessment_id,
             })).await?;
             let event = audit::Entry::new(principal.actor(), "plan.jogging_gate.set", "plan", plan.id,
                 // The reason stays on the plan; the trail says one was given.

@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::clients;
+use crate::domain::assessment::is_oasi;
 use crate::domain::client::{days_postpartum, ClientFacts, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
@@ -45,6 +46,9 @@ pub struct Client {
     pub caesarean_scar_cleared_on: Option<NaiveDate>,
     pub caesarean_scar_clinician: Option<String>,
     pub caesarean_scar_recorded_by: Option<UserId>,
+    /// The day of her latest pelvic-health assessment that cleared her for impact (it lifts
+    /// the hold a third- or fourth-degree tear puts on lunges and jogging).
+    pub impact_cleared_on: Option<NaiveDate>,
 }
 
 impl Client {
@@ -64,6 +68,7 @@ impl Client {
             jogging_gate_day: plan
                 .and_then(|p| p.jogging_gate_on)
                 .map(|on| days_postpartum(self.delivery_date, on)),
+            oasi_hold: is_oasi(self.perineal_tear_grade) && self.impact_cleared_on.is_none(),
         }
     }
 

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::assessment::AssessmentKind;
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
@@ -65,6 +66,7 @@ macro_rules! text_column {
 }
 
 text_column!(
+    AssessmentKind,
     ClientStatus,
     DeliveryType,
     Role,

@@ -65,7 +65,7 @@ pub async fn erase_client(
 }
 
 /// Her id and the ids of every record about her (plans, sessions, readiness results, her
-/// login, reports, flags, check-ins), and her login's ids apart.
+/// login, reports, flags, check-ins, assessments), and her login's ids apart.
 async fn ids_about_her(
     conn: &mut AsyncPgConnection,
     client_id: ClientId,
@@ -105,7 +105,9 @@ async fn ids_about_her(
         .select(users::id)
         .load(conn)
         .await?;
+    let assessment_ids = super::assessments::ids_of(conn, client_id).await?;
     let mut about_her: Vec<Uuid> = vec![client_id.0];
+    about_her.extend(&assessment_ids);
     about_her.extend(&plan_ids);
     about_her.extend(&session_ids);
     about_her.extend(&result_ids);
@@ -166,6 +168,11 @@ async fn delete_records(
         diesel::delete(plans::table.filter(plans::client_id.eq(client_id)))
             .execute(conn)
             .await?,
+    );
+    // After her plans: an individual jogging date may cite one.
+    count(
+        "assessments",
+        super::assessments::forget_client(conn, client_id).await?,
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The database floor: the connection pool, migrations, and one module of queries per
 //! aggregate. Nothing above this floor writes SQL.
 
+pub mod assessments;
 pub mod audit;
 pub mod check_ins;
 pub mod clients;

@@ -40,6 +40,8 @@ pub struct Plan {
     pub jogging_gate_agreed_by: Option<String>,
     pub jogging_gate_set_by: Option<UserId>,
     pub jogging_gate_set_at: Option<DateTime<Utc>>,
+    /// The pelvic-health assessment an individual jogging date before day 84 cites.
+    pub jogging_gate_assessment_id: Option<Uuid>,
 }
 
 impl Plan {
@@ -394,6 +396,7 @@ pub struct JoggingGate<'a> {
     pub reason: &'a str,
     pub agreed_by: &'a str,
     pub set_by: UserId,
+    pub assessment_id: Option<Uuid>,
 }
 
 /// Sets (or, with `None`, removes) the plan's individual jogging gate.
@@ -410,6 +413,7 @@ pub async fn set_jogging_gate(
             plans::jogging_gate_agreed_by.eq(gate.as_ref().map(|g| g.agreed_by)),
             plans::jogging_gate_set_by.eq(gate.as_ref().map(|g| g.set_by)),
             plans::jogging_gate_set_at.eq(at),
+            plans::jogging_gate_assessment_id.eq(gate.as_ref().and_then(|g| g.assessment_id)),
             plans::revision.eq(plans::revision + 1),
             plans::updated_at.eq(diesel::dsl::now),
         ))

@@ -7,6 +7,27 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    assessments (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        kind -> Text,
+        assessed_on -> Date,
+        clinician -> Text,
+        modified_oxford -> Nullable<Int2>,
+        inter_recti_distance_mm -> Nullable<Int2>,
+        prolapse_symptoms -> Nullable<Bool>,
+        scar_healed -> Nullable<Bool>,
+        perineum_healed -> Nullable<Bool>,
+        impact_cleared -> Bool,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Uuid,
         organization_id -> Uuid,
@@ -66,6 +87,7 @@ diesel::table! {
         caesarean_scar_cleared_on -> Nullable<Date>,
         caesarean_scar_clinician -> Nullable<Text>,
         caesarean_scar_recorded_by -> Nullable<Uuid>,
+        impact_cleared_on -> Nullable<Date>,
     }
 }
 
@@ -187,6 +209,7 @@ diesel::table! {
         jogging_gate_agreed_by -> Nullable<Text>,
         jogging_gate_set_by -> Nullable<Uuid>,
         jogging_gate_set_at -> Nullable<Timestamptz>,
+        jogging_gate_assessment_id -> Nullable<Uuid>,
     }
 }
 
@@ -410,6 +433,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(assessments -> clients (client_id));
+diesel::joinable!(assessments -> organizations (organization_id));
+diesel::joinable!(assessments -> users (recorded_by));
 diesel::joinable!(audit_events -> organizations (organization_id));
 diesel::joinable!(check_ins -> clients (client_id));
 diesel::joinable!(check_ins -> organizations (organization_id));
@@ -427,6 +453,7 @@ diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(plan_transitions -> clients (client_id));
 diesel::joinable!(plan_transitions -> organizations (organization_id));
 diesel::joinable!(plan_transitions -> plans (plan_id));
+diesel::joinable!(plans -> assessments (jogging_gate_assessment_id));
 diesel::joinable!(plans -> clients (client_id));
 diesel::joinable!(plans -> organizations (organization_id));
 diesel::joinable!(plans -> users (jogging_gate_set_by));
@@ -457,6 +484,7 @@ diesel::joinable!(webhook_endpoints -> organizations (organization_id));
 diesel::joinable!(webhook_events -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    assessments,
     audit_events,
     check_ins,
     clients,

@@ -10,13 +10,14 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::assessments::AssessmentRow;
 use super::check_ins::CheckIn;
 use super::clients::Client;
 use super::plans::{Plan, Transition};
 use super::reports::{Flag, SymptomReport};
 use super::schema::{
-    check_ins, clients, flags, plan_transitions, plans, readiness_results, session_logs,
-    symptom_reports,
+    assessments, check_ins, clients, flags, plan_transitions, plans, readiness_results,
+    session_logs, symptom_reports,
 };
 use super::workouts::{ReadinessResult, SessionLog};
 use super::CachedExt;
@@ -261,6 +262,7 @@ pub struct Records {
     pub reports: Vec<SymptomReport>,
     pub flags: Vec<Flag>,
     pub check_ins: Vec<CheckIn>,
+    pub assessments: Vec<AssessmentRow>,
 }
 
 /// The ids of the records of one kind that `changes` name.
@@ -317,5 +319,6 @@ pub async fn records(conn: &mut AsyncPgConnection, changes: &[&Change]) -> Query
         ),
         flags: by_ids!(conn, changes, "flag", flags, Flag),
         check_ins: by_ids!(conn, changes, "check_in", check_ins, CheckIn),
+        assessments: by_ids!(conn, changes, "assessment", assessments, AssessmentRow),
     })
 }

@@ -84,6 +84,9 @@ pub struct ClientFacts {
     pub caesarean_scar_cleared: bool,
     /// Her individual jogging gate, as a day postpartum, when a coach set one.
     pub jogging_gate_day: Option<i64>,
+    /// A third- or fourth-degree tear not yet cleared for impact by a pelvic-health
+    /// assessment: lunges and jogging wait (R1, SPEC §1.8).
+    pub oasi_hold: bool,
 }
 
 impl ClientFacts {
@@ -95,6 +98,7 @@ impl ClientFacts {
             delivery_type: DeliveryType::Vaginal,
             caesarean_scar_cleared: false,
             jogging_gate_day: None,
+            oasi_hold: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! an argument). Values here are valid once built ("parse, don't validate"); everything above
 //! this floor trusts them.
 
+pub mod assessment;
 pub mod client;
 pub mod engine;
 pub mod evidence;

@@ -223,6 +223,7 @@ pub fn check_entry_gate(
             ),
         });
     }
+    check_oasi_hold(stage, facts)?;
     let scar_check = gate
         .for_delivery(facts.delivery_type)
         .is_some_and(|d| d.requires_scar_clearance);
@@ -271,6 +272,22 @@ fn require(
 /// The plan moved to `target`. Moving to a later stage passes the three-week floor always,
 /// and, unless a coach overrides it (`gate` is `None`), the stage's entry gate (`gate` says
 /// whether a red flag is open).
+/// R1 after a third- or fourth-degree tear (SPEC §1.8): lunges and jogging wait until a
+/// pelvic-health assessment clears her for impact. Like the three-week floor, no override lifts
+/// it: the assessment does.
+pub fn check_oasi_hold(stage: &Stage, facts: ClientFacts) -> Result<(), TransitionError> {
+    if facts.oasi_hold && matches!(stage.key, StageKey::Lunges | StageKey::Jogging) {
+        return Err(TransitionError::Gate {
+            rule: Rule::R1,
+            message: format!(
+                "{} waits after a third- or fourth-degree tear until a pelvic-health assessment clears you for impact.",
+                stage.title
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn gated(
     state: PlanState,
     target: Step,
@@ -286,6 +303,7 @@ fn gated(
             .find(|s| s.key == target.stage)
             .expect("known stage");
         check_recovery_floor(stage, facts)?;
+        check_oasi_hold(stage, facts)?;
         if let Some(open_red_flag) = gate {
             check_entry_gate(stage, facts, open_red_flag)?;
         }

@@ -304,6 +304,16 @@ pub const ROUTES: &[RouteRule] = &[
         Access::Roles(ANYONE, Some(Scope::ClientsWrite)),
     ),
     rule(
+        "GET",
+        "/v1/clients/{client_id}/assessments",
+        Access::Roles(ANYONE, Some(Scope::ClientsRead)),
+    ),
+    rule(
+        "POST",
+        "/v1/clients/{client_id}/assessments",
+        Access::Roles(STAFF, Some(Scope::ClientsWrite)),
+    ),
+    rule(
         "POST",
         "/v1/clients/{client_id}/readiness-tests/{id}/confirm",
         Access::Roles(STAFF, Some(Scope::ClientsWrite)),

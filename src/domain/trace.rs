@@ -147,6 +147,7 @@ fn r1(input: &EngineInput) -> RuleCheck {
         "delivery_type": facts.delivery_type.as_str(),
         "requires_scar_clearance": gate.for_delivery(facts.delivery_type).is_some_and(|d| d.requires_scar_clearance),
         "caesarean_scar_cleared": facts.caesarean_scar_cleared,
+        "oasi_hold": facts.oasi_hold,
         "open_red_flag": input.open_flags.iter().any(|l| l.is_red()),
     });
     let ready = format!("You meet what {} asks before you start it.", stage.title);

@@ -7,6 +7,7 @@
 //! her), and the engine reruns on her live plan. A write whose body names its own `id` is
 //! retried safely through [`ChosenId`].
 
+pub mod assessments;
 pub mod check_ins;
 pub mod clients;
 pub mod plans;

@@ -409,6 +409,15 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         .await
         .status()
         .is_success());
+    assert!(app
+        .post(
+            &format!("/v1/clients/{client}/assessments"),
+            Some(&coach.token),
+            &json!({"clinician": "Distinctive Physio", "modified_oxford": 3}),
+        )
+        .await
+        .status()
+        .is_success());
     // A red report (it opens a flag), sent with an Idempotency-Key (its answer is kept).
     let res = app
         .client
@@ -439,6 +448,7 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
     // Every table that can hold something of hers does, so the check below means something;
     // a new table must be added to one of these two lists.
     let about_clients = [
+        "assessments",
         "audit_events",
         "check_ins",
         "clients",

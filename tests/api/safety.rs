@@ -505,3 +505,161 @@ async fn results_from_before_a_referral_stop_counting() {
     s.pass_lunge_tests().await;
     assert_eq!(s.plan().await["stage"], "jogging");
 }
+
+/// Hazard H8: a third- or fourth-degree tear changed nothing, and an individual jogging date
+/// before day 84 needed only a free-text `agreed_by`.
+#[tokio::test]
+async fn a_grade_4_tear_holds_impact_until_a_pelvic_health_assessment_clears_it() {
+    let s = Scene::new(70, "walking_hills", None).await;
+    let res = s
+        .app
+        .patch(
+            &format!("/v1/clients/{}", s.client),
+            Some(&s.coach.token),
+            &json!({"perineal_tear_grade": 4}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let advance = json!({"action": "advance", "reason": "Tests passed.", "override_gate": true});
+    let problem = crate::helpers::assert_problem(s.transition(advance.clone()).await, 409).await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("R1:") && detail.contains("fourth-degree tear"),
+        "{detail}"
+    );
+    let assessments = format!("/v1/clients/{}/assessments", s.client);
+    // Bad values are named; a postnatal check does not lift the hold.
+    let bad = s
+        .app
+        .post(
+            &assessments,
+            Some(&s.coach.token),
+            &json!({"clinician": "Dr Shah", "modified_oxford": 6}),
+        )
+        .await;
+    let problem = crate::helpers::assert_problem(bad, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "modified_oxford");
+    let check = s
+        .app
+        .post(
+            &assessments,
+            Some(&s.coach.token),
+            &json!({"kind": "postnatal_check", "clinician": "Dr Shah, GP", "impact_cleared": true}),
+        )
+        .await;
+    assert_eq!(check.status(), 201);
+    assert_eq!(check.json::<Value>().await.unwrap()["clears_impact"], false);
+    crate::helpers::assert_problem(s.transition(advance.clone()).await, 409).await;
+    // Jogging before day 84 must cite a pelvic-health assessment that cleared impact.
+    let gate = format!("/v1/clients/{}/plan/jogging-gate", s.client);
+    let early = json!({"on": day(-70 + 77), "reason": "Strong on assessment.",
+        "agreed_by": "Sam Reid, pelvic-health physiotherapist"});
+    let res = s
+        .app
+        .request(
+            reqwest::Method::PUT,
+            &gate,
+            Some(&s.coach.token),
+            Some(&early),
+        )
+        .await;
+    let problem = crate::helpers::assert_problem(res, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "assessment_id");
+    let physio: Value = s
+        .app
+        .post(
+            &assessments,
+            Some(&s.coach.token),
+            &json!({"kind": "pelvic_health", "clinician": "Sam Reid, pelvic-health physiotherapist",
+                "modified_oxford": 4, "inter_recti_distance_mm": 18, "perineum_healed": true,
+                "impact_cleared": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(physio["clears_impact"], true);
+    let res = s.transition(advance).await;
+    assert_eq!(res.status(), 201, "the hold is lifted");
+    let mut cited = early.clone();
+    cited["assessment_id"] = physio["id"].clone();
+    let res = s
+        .app
+        .request(
+            reqwest::Method::PUT,
+            &gate,
+            Some(&s.coach.token),
+            Some(&cited),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let plan: Value = res.json().await.unwrap();
+    assert_eq!(plan["jogging_gate"]["assessment_id"], physio["id"]);
+    // Listed, exported, in FHIR and in the feed; audited without clinical values.
+    let page: Value = s
+        .app
+        .get(&assessments, Some(&s.coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let export: Value = s
+        .app
+        .get(
+            &format!("/v1/clients/{}/export", s.client),
+            Some(&s.coach.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["assessments"].as_array().unwrap().len(), 2);
+    let fhir: Value = s
+        .app
+        .get(
+            &format!("/v1/clients/{}/fhir", s.client),
+            Some(&s.coach.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let exams = fhir["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["category"][0]["coding"][0]["code"] == "exam")
+        .count();
+    assert_eq!(exams, 2);
+    let feed: Value = s
+        .app
+        .get("/v1/sync?limit=200", Some(&s.coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let in_feed = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["entity"] == "assessment")
+        .count();
+    assert_eq!(in_feed, 2);
+    let events = s.app.audit_events(&s.admin.token, "?limit=200").await;
+    let recorded: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "assessment.record")
+        .collect();
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded
+        .iter()
+        .all(|e| e["changes"].get("modified_oxford").is_none()
+            && e["changes"].get("clinician").is_none()));
+    // Another practice cannot see them.
+    let other = s
+        .app
+        .new_admin("Hillside Physio", "admin@hillside.example")
+        .await;
+    crate::helpers::assert_problem(s.app.get(&assessments, Some(&other.token)).await, 404).await;
+}

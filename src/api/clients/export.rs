@@ -16,6 +16,8 @@ pub struct ClientExport {
     pub flags: Vec<crate::api::reports::FlagView>,
     /// Her check-ins (mood screens only for her and her coach).
     pub check_ins: Vec<crate::api::check_ins::CheckInView>,
+    /// Her postnatal checks and pelvic-health assessments.
+    pub assessments: Vec<crate::api::assessments::AssessmentView>,
 }
 
 /// All of a client's data as one JSON document (her right of access).
@@ -41,6 +43,7 @@ pub async fn export_client(
     flags.retain(|f| mood || f.level != crate::domain::triage::FlagLevel::Mood);
     let check_ins =
         crate::db::check_ins::list(&mut conn, client.id, None, None, None, i64::MAX).await?;
+    let assessments = crate::db::assessments::all_for_client(&mut conn, client.id).await?;
     crate::api::audit_staff_read_after(
         conn,
         &state,
@@ -68,5 +71,6 @@ pub async fn export_client(
             .into_iter()
             .map(|c| crate::api::check_ins::CheckInView::new(c, mood))
             .collect(),
+        assessments: assessments.into_iter().map(Into::into).collect(),
     }))
 }

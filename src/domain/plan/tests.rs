@@ -310,3 +310,46 @@ fn set_needs_a_stage_and_a_level_only_when_jogging() {
         Err(TransitionError::Invalid { .. })
     ));
 }
+
+/// SPEC §1.8: a third- or fourth-degree tear holds lunges and jogging (R1) until a pelvic-health
+/// assessment clears impact; no override lifts it.
+#[test]
+fn a_tear_of_grade_3_or_4_holds_lunges_and_jogging_whatever_the_override() {
+    let stages = default_stages();
+    let held = ClientFacts {
+        oasi_hold: true,
+        ..facts(120, true)
+    };
+    let hills = at(StageKey::WalkingHills, None);
+    for override_gate in [false, true] {
+        let err = apply_transition(
+            hills,
+            &TransitionRequest {
+                override_gate,
+                ..request(TransitionAction::Advance)
+            },
+            &stages,
+            held,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, TransitionError::Gate { rule: Rule::R1, message } if message.contains("third- or fourth-degree tear")),
+            "{err:?}"
+        );
+    }
+    assert!(check_entry_gate(&stages[3], held, false).is_err());
+    assert!(check_entry_gate(&stages[1], held, false).is_ok());
+    let cleared = ClientFacts {
+        oasi_hold: false,
+        ..held
+    };
+    assert!(apply_transition(
+        hills,
+        &request(TransitionAction::Advance),
+        &stages,
+        cleared,
+        false
+    )
+    .is_ok());
+}
