@@ -240,8 +240,23 @@ async fn a_coach_sets_her_own_jogging_date_with_a_reason_and_a_clinician() {
     )
     .await;
 
-    let body = json!({"on": days_ago(0), "reason": "Strong pelvic floor on assessment; ran until 30 weeks.",
+    // SPEC §1.8: a date before day 84 cites a pelvic-health assessment that cleared impact.
+    let mut body = json!({"on": days_ago(0), "reason": "Strong pelvic floor on assessment; ran until 30 weeks.",
         "agreed_by": "Sam Reid, pelvic-health physiotherapist"});
+    let problem = assert_problem(put(&app, &coach, &path, body.clone()).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "assessment_id");
+    let assessment: Value = app
+        .post(
+            &format!("/v1/clients/{id}/assessments"),
+            Some(&coach.token),
+            &json!({"kind": "pelvic_health", "clinician": "Sam Reid, pelvic-health physiotherapist",
+                "modified_oxford": 4, "impact_cleared": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["assessment_id"] = assessment["id"].clone();
     let res = put(&app, &coach, &path, body.clone()).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers().contains_key("etag"));
