@@ -305,6 +305,9 @@ fn within_weekly_cap(
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::plan::Step;

@@ -663,3 +663,30 @@ async fn a_grade_4_tear_holds_impact_until_a_pelvic_health_assessment_clears_it(
         .await;
     crate::helpers::assert_problem(s.app.get(&assessments, Some(&other.token)).await, 404).await;
 }
+
+/// Hazard H3: a safety recommendation that nobody applied (a plan recommended before safety
+/// moves applied themselves) used to leave today at the old level.
+#[tokio::test]
+async fn an_unapplied_regression_is_what_today_prescribes() {
+    let s = Scene::new(120, "jogging", Some(4)).await;
+    assert_eq!(s.today().await["run"]["level"], 4);
+    let mut conn = s.app.conn().await;
+    diesel::sql_query(
+        "UPDATE plans SET recommendation = '{\"decision\": \"regress\", \"target_stage\": \"jogging\",
+            \"target_level\": 3, \"completes_plan\": false, \"reasons\": []}'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let today = s.today().await;
+    assert_eq!(today["run"]["level"], 3, "{today}");
+    assert!(today["message"]
+        .as_str()
+        .unwrap()
+        .contains("moved you back for now"));
+    assert_eq!(
+        s.plan().await["level"],
+        4,
+        "the plan itself waits for a coach"
+    );
+}
