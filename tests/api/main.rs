@@ -10,6 +10,7 @@ mod demo;
 mod errors;
 mod fhir;
 mod fleet;
+mod hazards;
 mod helpers;
 mod hostile;
 mod idempotency;
