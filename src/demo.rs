@@ -1,8 +1,10 @@
 //! `runback demo`: a realistic practice for frontend teams to build against. An admin, two
 //! coaches and a dozen clients spread over every stage, with four weeks of sessions, readiness
 //! results and plan history, all dated relative to today. Among them: a caesarean mother waiting
-//! for her scar check before lunges (Dara O'Neill), and one whose short sleep this week holds
-//! her (R11, Grace Kim).
+//! for her scar check before lunges (Dara O'Neill), one whose short sleep this week holds her
+//! (R11, Grace Kim), one whose fourth-degree tear holds lunges until a pelvic-health assessment
+//! clears impact (Mia Torres, with her postnatal check), and one who reported calf pain and
+//! swelling yesterday: an emergency flag first in the inbox (Jo Park).
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -23,9 +25,10 @@ use crate::domain::triage::{LeakTrigger, Pain, PainLocation, Symptoms, Timing, U
 
 mod history;
 
+use crate::domain::assessment::AssessmentKind;
 use history::{
-    log_sessions, next_morning_reports, record_readiness, report, short_nights, walk_plan,
-    DemoReport,
+    assessment, log_sessions, next_morning_reports, record_readiness, report, short_nights,
+    walk_plan, DemoReport,
 };
 
 pub const DEMO_PASSWORD: &str = "runback demo password";
@@ -88,6 +91,8 @@ fn roster() -> Vec<DemoClient> {
             status: PlanStatus::Completed,
             ..c("Lena Vogel", 240, "vaginal", Jogging, Some(18))
         },
+        // A fourth-degree tear: lunges wait for a pelvic-health assessment (R1).
+        c("Mia Torres", 90, "vaginal", WalkingHills, None),
     ]
 }
 
@@ -251,8 +256,31 @@ async fn add_client(
         report(conn, &client, today, doming).await?;
     }
     record_readiness(conn, practice, &client, &plan, spec, coach_id).await?;
-    if spec.name == "Grace Kim" {
-        short_nights(conn, practice, &client).await?;
+    match spec.name {
+        "Grace Kim" => short_nights(conn, practice, &client).await?,
+        "Mia Torres" => {
+            let kind = AssessmentKind::PostnatalCheck;
+            assessment(conn, practice, &client, kind, false, coach_id).await?
+        }
+        "Kavya Rao" => {
+            let kind = AssessmentKind::PelvicHealth;
+            assessment(conn, practice, &client, kind, true, coach_id).await?
+        }
+        "Jo Park" => {
+            let symptoms = Symptoms {
+                calf_pain_or_swelling: true,
+                ..Default::default()
+            };
+            let calf = DemoReport {
+                timing: Timing::DailyLife,
+                symptoms: &symptoms,
+                reported_on: today - Duration::days(1),
+                notes: Some("My left calf is sore and looks swollen."),
+                tag: "calf",
+            };
+            report(conn, &client, today, calf).await?
+        }
+        _ => {}
     }
     // Every live plan gets the engine's view of what she has done.
     let cause = crate::db::engine_runs::Cause {
@@ -277,7 +305,10 @@ fn client_fields(
         coach_id: Some(coach_id),
         delivery_date: delivery,
         delivery_type: spec.delivery_type.into(),
-        perineal_tear_grade: (spec.delivery_type != "caesarean").then_some((i % 3) as i16),
+        perineal_tear_grade: match spec.name {
+            "Mia Torres" => Some(4),
+            _ => (spec.delivery_type != "caesarean").then_some((i % 3) as i16),
+        },
         breastfeeding: !i.is_multiple_of(3),
         cleared_for_exercise: spec.cleared,
         cleared_on: spec

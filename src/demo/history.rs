@@ -2,6 +2,8 @@
 //! service would have recorded them.
 
 use super::*;
+use crate::db::assessments::{self, AssessmentRow};
+use crate::domain::assessment::AssessmentKind;
 use crate::domain::ids::UserId;
 
 /// Her plan from crawling up to her step, one recorded advance at a time (and completed, for a
@@ -325,5 +327,60 @@ pub(super) async fn short_nights(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// An assessment of hers by a clinician, recorded by her coach a week ago: a pelvic-health
+/// assessment that clears impact lifts a tear's hold on lunges and jogging.
+pub(super) async fn assessment(
+    conn: &mut AsyncPgConnection,
+    practice: &Practice<'_>,
+    client: &Client,
+    kind: AssessmentKind,
+    impact_cleared: bool,
+    coach_id: UserId,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let assessed_on = practice.today - Duration::days(7);
+    let (clinician, oxford) = match kind {
+        AssessmentKind::PostnatalCheck => ("Dr Aisha Bello, GP", None),
+        AssessmentKind::PelvicHealth => ("Sam Reid, pelvic-health physiotherapist", Some(4)),
+    };
+    let stored = assessments::insert(
+        conn,
+        &AssessmentRow {
+            id: Uuid::now_v7(),
+            organization_id: practice.org_id,
+            client_id: client.id,
+            kind,
+            assessed_on,
+            clinician: clinician.into(),
+            modified_oxford: oxford,
+            inter_recti_distance_mm: Some(22),
+            prolapse_symptoms: Some(false),
+            scar_healed: None,
+            perineum_healed: Some(impact_cleared),
+            impact_cleared,
+            notes: None,
+            recorded_by: Some(coach_id),
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    if crate::domain::assessment::clears_impact(kind, impact_cleared) {
+        assessments::note_impact_cleared(conn, client.id, assessed_on).await?;
+    }
+    audit::record(
+        conn,
+        practice.org_id,
+        Actor::System,
+        "assessment.record",
+        "assessment",
+        stored.id,
+        serde_json::json!({"client_id": client.id, "kind": kind.as_str(),
+            "impact_cleared": impact_cleared}),
+    )
+    .await?;
     Ok(())
 }

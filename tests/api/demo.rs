@@ -31,7 +31,7 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
         .await
         .unwrap();
     let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 12);
+    assert_eq!(items.len(), 13);
     for stage in ["crawling", "walking_hills", "lunges", "jogging"] {
         assert!(
             items.iter().any(|c| c["plan"]["stage"] == stage),
@@ -60,7 +60,10 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
         .iter()
         .map(|f| f["level"].as_str().unwrap())
         .collect();
-    assert_eq!(levels.first(), Some(&"red_pelvic"), "{levels:?}");
+    // Jo's calf pain and swelling: an emergency, first in the inbox.
+    assert_eq!(levels.first(), Some(&"red_medical"), "{levels:?}");
+    assert_eq!(flags["items"][0]["urgency"], "emergency");
+    assert!(levels.contains(&"red_pelvic"), "{levels:?}");
     assert!(levels.contains(&"amber"), "{levels:?}");
     // Why each is where she is: Dara waits for her caesarean scar check, Grace's sleep holds her.
     let why = |name: &str| {
@@ -100,6 +103,17 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
         r1["message"].as_str().unwrap().contains("caesarean scar"),
         "{r1}"
     );
+    // Mia's fourth-degree tear holds lunges until a pelvic-health assessment clears impact.
+    let mia = why("Mia Torres").await;
+    let r1 = rule(&mia, "R1");
+    assert!(
+        r1["message"]
+            .as_str()
+            .unwrap()
+            .contains("fourth-degree tear"),
+        "{mia}"
+    );
+    assert_eq!(r1["inputs"]["oasi_hold"], true);
     let grace = why("Grace Kim").await;
     assert_eq!(grace["decision"], "hold", "{grace}");
     let r11 = rule(&grace, "R11");
@@ -115,7 +129,7 @@ async fn the_demo_practice_covers_every_stage_and_its_logins_work() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine["items"].as_array().unwrap().len(), 6);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 7);
     let client = &tokens[3].1;
     let today: Value = app
         .get("/v1/clients/me/plan/today", Some(client))
