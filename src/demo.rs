@@ -239,7 +239,28 @@ async fn add_client(
     if spec.stage == StageKey::Jogging && spec.status == PlanStatus::Active {
         next_morning_reports(conn, &client, spec, today).await?;
     }
-    if spec.name == "Bea Souza" {
+    record_readiness(conn, practice, &client, &plan, spec, coach_id).await?;
+    her_own_story(conn, practice, &client, spec.name, coach_id).await?;
+    // Every live plan gets the engine's view of what she has done.
+    let cause = crate::db::engine_runs::Cause {
+        kind: "demo",
+        id: None,
+    };
+    progress::run_engine(conn, &client, today, cause).await?;
+    Ok(())
+}
+
+/// What sets some mothers apart: Bea's doming, Grace's short nights, Mia's postnatal check
+/// (her tear's hold stays), Kavya's pelvic-health assessment, Jo's emergency.
+async fn her_own_story(
+    conn: &mut AsyncPgConnection,
+    practice: &Practice<'_>,
+    client: &Client,
+    name: &str,
+    coach_id: UserId,
+) -> anyhow::Result<()> {
+    let today = practice.today;
+    if name == "Bea Souza" {
         let symptoms = Symptoms {
             abdominal_doming: true,
             ..Default::default()
@@ -253,18 +274,17 @@ async fn add_client(
             notes: Some(notes),
             tag: "doming",
         };
-        report(conn, &client, today, doming).await?;
+        report(conn, client, today, doming).await?;
     }
-    record_readiness(conn, practice, &client, &plan, spec, coach_id).await?;
-    match spec.name {
-        "Grace Kim" => short_nights(conn, practice, &client).await?,
+    match name {
+        "Grace Kim" => short_nights(conn, practice, client).await?,
         "Mia Torres" => {
             let kind = AssessmentKind::PostnatalCheck;
-            assessment(conn, practice, &client, kind, false, coach_id).await?
+            assessment(conn, practice, client, kind, false, coach_id).await?
         }
         "Kavya Rao" => {
             let kind = AssessmentKind::PelvicHealth;
-            assessment(conn, practice, &client, kind, true, coach_id).await?
+            assessment(conn, practice, client, kind, true, coach_id).await?
         }
         "Jo Park" => {
             let symptoms = Symptoms {
@@ -278,16 +298,10 @@ async fn add_client(
                 notes: Some("My left calf is sore and looks swollen."),
                 tag: "calf",
             };
-            report(conn, &client, today, calf).await?
+            report(conn, client, today, calf).await?
         }
         _ => {}
     }
-    // Every live plan gets the engine's view of what she has done.
-    let cause = crate::db::engine_runs::Cause {
-        kind: "demo",
-        id: None,
-    };
-    progress::run_engine(conn, &client, today, cause).await?;
     Ok(())
 }
 
