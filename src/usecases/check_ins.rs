@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::{changed, check_day, ChosenId};
+use super::{changed, check_day, ChosenId, FirstWrite};
 use crate::db::audit::{self, Entry};
 use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::{self, Client};
@@ -51,9 +51,17 @@ pub async fn submit(
         let client = clients::find_accessible(conn, principal, client_id, true).await?;
         if let Some(existing) = answers.id.id {
             if let Some(first) = check_ins::find(conn, principal.organization_id, existing).await? {
+                let written = FirstWrite {
+                    entity: "check_in",
+                    id: first.id,
+                    client_id: first.client_id,
+                    fingerprint: &first.request_digest,
+                    recorded_by: first.recorded_by,
+                };
                 answers
                     .id
-                    .check_retry(first.client_id, &first.request_digest, client.id)?;
+                    .replay(conn, principal, written, client.id)
+                    .await?;
                 let check_in = first;
                 let run = engine_runs::for_cause(conn, client.id, check_in.id).await?;
                 let recommendation = run

@@ -25,7 +25,8 @@ use crate::db::clients::Client;
 use crate::db::engine_runs::Cause;
 use crate::db::progress;
 use crate::domain::engine::Recommendation;
-use crate::domain::ids::ClientId;
+use crate::domain::identity::Principal;
+use crate::domain::ids::{ClientId, UserId};
 use crate::error::{ApiError, ApiResult};
 
 /// What ends every change to her record, in this order: the change's audit entry, her
@@ -60,17 +61,33 @@ pub fn check_day(client: &Client, day: NaiveDate, field: &'static str) -> ApiRes
 }
 
 /// A write whose body names its own `id`: reports, sessions and check-ins, which an app makes
-/// offline and sends until it gets an answer. The body's fingerprint is kept with the record.
-/// A retry with the same id, about the same client and with the same body, gets the first
-/// record back and writes nothing; the same id on anything else is a 409 (`ApiError::IdInUse`).
-/// The other way to retry, `Idempotency-Key`, is `api::idempotency`; both compare what was sent
-/// by its fingerprint.
+/// offline and sends until it gets an answer. The body's fingerprint is kept with the record,
+/// and so is who wrote it. A retry with the same id, by the same principal, about the same
+/// client and with the same body, gets the first record back, writes nothing but an audit
+/// entry (`<entity>.replay`), and is answered as the first time; the same id on anything else,
+/// whoever sends it, is the same 409 as any taken id (`ApiError::IdInUse`). So a retry reveals
+/// nothing that its sender did not write: nobody but the writer can test a guess of what a
+/// stored record holds (a mood answer hidden from her admin, say) by replaying its id. The other
+/// way to retry, `Idempotency-Key`, is `api::idempotency`; both compare what was sent by its
+/// fingerprint.
 #[derive(Debug, Clone)]
 pub struct ChosenId {
     /// The id the body names, if any.
     pub id: Option<Uuid>,
     /// The fingerprint of the whole body as sent.
     pub fingerprint: Vec<u8>,
+}
+
+/// A stored record a body's `id` names, as a retry is matched against it.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstWrite<'a> {
+    /// The record's kind in the audit trail (`symptom_report`, `session`, `check_in`).
+    pub entity: &'static str,
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub fingerprint: &'a [u8],
+    /// Who wrote it (a service token writes as the admin who made it).
+    pub recorded_by: Option<UserId>,
 }
 
 impl ChosenId {
@@ -87,20 +104,45 @@ impl ChosenId {
         self.id.unwrap_or_else(Uuid::now_v7)
     }
 
-    /// Whether a record already stored under this id (about `first_client`, with
-    /// `first_fingerprint`) is the one this request retries: about `client`, with the same
-    /// body. 409 otherwise.
+    /// Whether `first` is the record this request retries: written by `writer`, about
+    /// `client`, with the same body. 409 otherwise, whatever differs.
     pub fn check_retry(
         &self,
-        first_client: ClientId,
-        first_fingerprint: &[u8],
+        first: &FirstWrite<'_>,
+        writer: UserId,
         client: ClientId,
     ) -> ApiResult<()> {
-        if first_client == client && first_fingerprint == self.fingerprint {
+        if first.recorded_by == Some(writer)
+            && first.client_id == client
+            && first.fingerprint == self.fingerprint.as_slice()
+        {
             Ok(())
         } else {
             Err(ApiError::IdInUse)
         }
+    }
+
+    /// [`check_retry`](Self::check_retry) for `principal`, and the replay's audit entry when it
+    /// is one.
+    pub async fn replay(
+        &self,
+        conn: &mut AsyncPgConnection,
+        principal: &Principal,
+        first: FirstWrite<'_>,
+        client: ClientId,
+    ) -> ApiResult<()> {
+        self.check_retry(&first, principal.user_id, client)?;
+        audit::record(
+            conn,
+            principal.organization_id,
+            principal.actor(),
+            &format!("{}.replay", first.entity),
+            first.entity,
+            first.id,
+            serde_json::json!({"client_id": client}),
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -132,21 +174,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_retry_is_the_same_client_and_the_same_body() {
-        let her = ClientId::generate();
+    fn a_retry_is_the_same_writer_the_same_client_and_the_same_body() {
+        let (her, writer) = (ClientId::generate(), UserId::generate());
         let chosen = ChosenId::of(Some(Uuid::now_v7()), &serde_json::json!({"a": 1})).unwrap();
+        let first = FirstWrite {
+            entity: "check_in",
+            id: chosen.id.unwrap(),
+            client_id: her,
+            fingerprint: &chosen.fingerprint,
+            recorded_by: Some(writer),
+        };
         let same = ChosenId::of(chosen.id, &serde_json::json!({"a": 1})).unwrap();
-        assert_eq!(chosen.fingerprint, same.fingerprint);
-        assert!(chosen.check_retry(her, &same.fingerprint, her).is_ok());
+        assert!(same.check_retry(&first, writer, her).is_ok());
         let other = ChosenId::of(chosen.id, &serde_json::json!({"a": 2})).unwrap();
-        assert!(matches!(
-            chosen.check_retry(her, &other.fingerprint, her),
-            Err(ApiError::IdInUse)
-        ));
-        assert!(matches!(
-            chosen.check_retry(ClientId::generate(), &chosen.fingerprint, her),
-            Err(ApiError::IdInUse)
-        ));
+        let refused = |r: ApiResult<()>| matches!(r, Err(ApiError::IdInUse));
+        assert!(refused(other.check_retry(&first, writer, her)));
+        assert!(refused(same.check_retry(
+            &first,
+            writer,
+            ClientId::generate()
+        )));
+        // Anyone else sending the very same body gets the same 409 as a wrong guess.
+        assert!(refused(same.check_retry(&first, UserId::generate(), her)));
+        let unknown_writer = FirstWrite {
+            recorded_by: None,
+            ..first
+        };
+        assert!(refused(same.check_retry(&unknown_writer, writer, her)));
         assert_eq!(chosen.new_id(), chosen.id.unwrap());
         assert_ne!(ChosenId::of(None, &1).unwrap().new_id(), Uuid::nil());
     }

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{check_day, ChosenId};
+use super::{check_day, ChosenId, FirstWrite};
 use crate::db::reports::{self, SymptomReport};
 use crate::db::{clients, progress, workouts};
 use crate::domain::engine::{self, Recommendation};
@@ -50,9 +50,17 @@ pub async fn submit(
         )?;
         if let Some(existing) = report.id.id {
             if let Some(first) = reports::find(conn, principal.organization_id, existing).await? {
+                let written = FirstWrite {
+                    entity: "symptom_report",
+                    id: first.id.into(),
+                    client_id: first.client_id,
+                    fingerprint: &first.request_digest,
+                    recorded_by: first.recorded_by,
+                };
                 report
                     .id
-                    .check_retry(first.client_id, &first.request_digest, client.id)?;
+                    .replay(conn, principal, written, client.id)
+                    .await?;
                 let recommendation = first
                     .recommendation
                     .clone()

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{changed, check_day, ChosenId};
+use super::{changed, check_day, ChosenId, FirstWrite};
 use crate::db::audit::Entry;
 use crate::db::clients;
 use crate::db::engine_runs::Cause;
@@ -70,9 +70,17 @@ pub async fn log_session(
             if let Some((first, owner)) =
                 workouts::find_session(conn, principal.organization_id, existing).await?
             {
+                let written = FirstWrite {
+                    entity: "session",
+                    id: first.id,
+                    client_id: owner,
+                    fingerprint: &first.request_digest,
+                    recorded_by: first.recorded_by,
+                };
                 session
                     .id
-                    .check_retry(owner, &first.request_digest, client.id)?;
+                    .replay(conn, principal, written, client.id)
+                    .await?;
                 return Ok((first, false));
             }
         }

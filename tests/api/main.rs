@@ -18,6 +18,7 @@ mod imports;
 mod limits;
 mod operations;
 mod outage;
+mod privacy;
 mod programs;
 mod recommendations;
 mod replica;
