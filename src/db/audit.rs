@@ -283,6 +283,11 @@ pub struct AuditEvent {
     pub changes: Value,
 }
 
+/// The entity of a mood flag's events (`mood_flag.open`, `.add_check_in`, `.resolve`): kept in
+/// the trail, served by [`list`] to nobody, since only she and her coach may know of her mood
+/// and the trail's readers are the practice's admins and tokens.
+pub const MOOD_FLAG: &str = "mood_flag";
+
 /// Which events to list; every field narrows.
 #[derive(Debug, Default)]
 pub struct AuditFilter {
@@ -304,6 +309,11 @@ pub async fn list(
 ) -> QueryResult<Vec<AuditEvent>> {
     let mut query = audit_events::table
         .filter(audit_events::organization_id.eq(organization_id))
+        .filter(audit_events::entity.ne(MOOD_FLAG))
+        // Mood-flag events written before they had their own entity.
+        .filter(diesel::dsl::not(audit_events::entity.eq("flag").and(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(changes->>'level', '') = 'mood'"),
+        )))
         .select(AuditEvent::as_select())
         .order(audit_events::id.desc())
         .limit(limit)

@@ -283,7 +283,7 @@ fn severity(level: TriageLevel, urgency: Urgency) -> i16 {
 }
 
 /// Opens a `mood` flag for a check-in whose mood screen was 3 or more, or adds it to her open
-/// one. No webhook: it is her coach's alone. Returns the flag and whether it is new.
+/// one. No webhook: it is for her and her coach alone. Returns the flag and whether it is new.
 pub async fn raise_mood_flag(
     conn: &mut AsyncPgConnection,
     organization_id: OrganizationId,
@@ -497,7 +497,7 @@ pub async fn resolve(
         .get_result(conn)
         .await
         .optional()?;
-    // A mood flag is her coach's alone: never sent to the practice's systems.
+    // A mood flag is for her and her coach alone: never sent to the practice's systems.
     if let Some(flag) = resolved.as_ref().filter(|f| f.level != FlagLevel::Mood) {
         super::webhooks::enqueue(
             conn,

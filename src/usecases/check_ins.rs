@@ -165,19 +165,20 @@ async fn ask_her_coach(
     let (flag, opened) =
         reports::raise_mood_flag(conn, client.organization_id, client.id, check_in.id).await?;
     let action = if opened {
-        "flag.open"
+        "mood_flag.open"
     } else {
-        "flag.add_check_in"
+        "mood_flag.add_check_in"
     };
+    // Its own entity, which the audit trail serves to nobody who may not see her mood.
     audit::record(
         conn,
         client.organization_id,
         principal.actor(),
         action,
-        "flag",
+        audit::MOOD_FLAG,
         flag.id,
-        serde_json::json!({"client_id": client.id, "level": flag.level,
-            "check_in_id": check_in.id, "report_count": flag.report_count}),
+        serde_json::json!({"client_id": client.id, "check_in_id": check_in.id,
+            "report_count": flag.report_count}),
     )
     .await?;
     Ok(())

@@ -110,3 +110,91 @@ async fn reports_and_sessions_replay_only_for_their_writer() {
         .collect();
     assert_eq!(actions, ["session.replay", "symptom_report.replay"]);
 }
+
+/// Finding 2 (Medium): mood-flag events carried `"level": "mood"` in the admin's audit trail,
+/// and resolving a mood flag made the plan's trace name it as the cause. Now the trail keeps
+/// them under their own entity, served to nobody who may not see her mood, and resolving one
+/// runs no engine.
+#[tokio::test]
+async fn mood_flags_show_through_neither_the_audit_trail_nor_the_trace() {
+    let app = spawn_app().await;
+    let (admin, coach, ana) = practice(&app).await;
+    let client = ana.client_id.unwrap().to_string();
+    app.start_default_plan(&coach, &client).await;
+    let session = json!({"performed_on": chrono::Utc::now().date_naive(), "completed": true});
+    let res = app
+        .post("/v1/clients/me/sessions", Some(&ana.token), &session)
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = app
+        .post(
+            "/v1/clients/me/check-ins",
+            Some(&ana.token),
+            &json!({"sleep_hours": 7, "fatigue": 3,
+                "mood_screen": {"little_interest": 2, "feeling_down": 2}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let inbox: Value = app
+        .get("/v1/flags", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flag = inbox["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(inbox["items"][0]["level"], "mood");
+    let before: Value = app
+        .get(
+            &format!("/v1/clients/{client}/plan/recommendation"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            &format!("/v1/flags/{flag}/resolve"),
+            Some(&coach.token),
+            &json!({"note": "Talked it through; she is seeing her GP."}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let after: Value = app
+        .get(
+            &format!("/v1/clients/{client}/plan/recommendation"),
+            Some(&admin.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["cause"], before["cause"],
+        "no run names the mood flag"
+    );
+    assert_ne!(after["cause"]["kind"], "flag_resolved");
+    let trail = serde_json::to_string(&app.audit_events(&admin.token, "?limit=200").await).unwrap();
+    assert!(
+        !trail.contains(&flag),
+        "the admin's trail never names the mood flag"
+    );
+    assert!(
+        !trail.contains("\"mood\"") && !trail.contains("mood_flag"),
+        "nor any mood-flag event: {trail}"
+    );
+    // The events are kept.
+    let mut conn = app.conn().await;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let kept: N = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM audit_events WHERE entity = 'mood_flag'"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept.n, 2, "opened and resolved");
+}

@@ -39,7 +39,7 @@ pub struct FlagReport {
 pub struct FlagView {
     pub id: Uuid,
     pub client_id: Uuid,
-    /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent; `mood` (her coach only)
+    /// `amber` informs, `red_pelvic` refers, `red_medical` is urgent; `mood` (her and her coach only)
     /// asks her coach to suggest she talks to her GP, midwife or health visitor.
     pub level: FlagLevel,
     /// How soon she needs care: an `emergency` flag comes first in the inbox (its report had a
@@ -227,17 +227,30 @@ pub async fn resolve_flag(
             let flag = reports::resolve(conn, flag.id, principal.user_id, &note)
                 .await?
                 .ok_or_else(|| ApiError::Conflict("This flag is already resolved.".into()))?;
+            // A mood flag's resolution is her coach's and hers alone: its own entity in the
+            // trail, and no engine run (her mood changes nothing in her plan, and a run's cause
+            // would name the flag to anyone who reads her plan's trace).
+            let mood = flag.level == FlagLevel::Mood;
+            let (action, entity) = if mood {
+                ("mood_flag.resolve", audit::MOOD_FLAG)
+            } else {
+                ("flag.resolve", "flag")
+            };
             let event = audit::Entry::new(
                 principal.actor(),
-                "flag.resolve",
-                "flag",
+                action,
+                entity,
                 flag.id,
                 // The note stays on the flag; the trail says one was written.
-                serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": null}),
+                if mood {
+                    serde_json::json!({"client_id": flag.client_id, "note": null})
+                } else {
+                    serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": null})
+                },
             );
             // The engine sees the flag gone at once.
-            let cause = Cause::new("flag_resolved", flag.id);
-            usecases::changed(conn, &client, event, Some(cause)).await?;
+            let cause = (!mood).then(|| Cause::new("flag_resolved", flag.id));
+            usecases::changed(conn, &client, event, cause).await?;
             Ok(flag)
         })
         .await?;
