@@ -68,6 +68,10 @@ pub struct Settings {
     /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the load balancers whose
     /// `Forwarded`/`X-Forwarded-*` headers are believed; default none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `FORWARDED_HEADER`: the one header the trusted proxies write, `x-forwarded-for` (default;
+    /// with `X-Forwarded-Proto`/`-Host`) or `forwarded` (RFC 7239). The other is ignored, so a
+    /// caller cannot add the one the proxy does not overwrite.
+    pub forwarded_header: ForwardedHeader,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
     /// `WEBHOOK_ALLOW_PRIVATE`, default false: deliver webhooks to loopback and private
@@ -179,6 +183,11 @@ impl Settings {
             postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
             cors_allowed_origins: origins(var("CORS_ALLOWED_ORIGINS").as_deref().unwrap_or(""))?,
             trusted_proxies: networks(var("TRUSTED_PROXIES").as_deref().unwrap_or(""))?,
+            forwarded_header: ForwardedHeader::parse(
+                var("FORWARDED_HEADER")
+                    .as_deref()
+                    .unwrap_or("x-forwarded-for"),
+            )?,
             metrics_token: var("METRICS_TOKEN"),
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
         })
@@ -211,8 +220,30 @@ impl Settings {
             postgres_bin_dir: None,
             cors_allowed_origins: vec![],
             trusted_proxies: vec![],
+            forwarded_header: ForwardedHeader::XForwardedFor,
             metrics_token: None,
             webhook_allow_private: false,
+        }
+    }
+}
+
+/// Which header a trusted proxy writes the client's address (and scheme and host) into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For`, with `X-Forwarded-Proto` and `X-Forwarded-Host`.
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239): `for=`, `proto=`, `host=`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    fn parse(value: &str) -> anyhow::Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(anyhow::anyhow!(
+                "FORWARDED_HEADER: {other:?} is not x-forwarded-for or forwarded"
+            )),
         }
     }
 }

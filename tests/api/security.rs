@@ -446,3 +446,32 @@ async fn logs_name_the_address_only_a_trusted_proxy_vouches_for() {
         "a spoofed address reached the logs"
     );
 }
+
+/// Security review finding 3: behind a trusted proxy that appends `X-Forwarded-For`, a random
+/// `Forwarded: for=…` of the caller's own overrode it and dodged every per-address throttle.
+/// Only the header `FORWARDED_HEADER` names is read.
+#[tokio::test]
+async fn a_callers_own_forwarded_header_dodges_no_throttle() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_minute = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let guess = |n: u32| {
+        app.client
+            .post(format!("{}/v1/auth/login", app.address))
+            // What the proxy appends: the caller's real address.
+            .header("x-forwarded-for", "203.0.113.50")
+            // What the caller adds, new on every guess.
+            .header("forwarded", format!("for=192.0.2.{n}"))
+            .json(&json!({"email": "nobody@example.org", "password": "wrong password"}))
+            .send()
+    };
+    assert_eq!(guess(1).await.unwrap().status(), 401);
+    assert_eq!(guess(2).await.unwrap().status(), 401);
+    assert_eq!(
+        guess(3).await.unwrap().status(),
+        429,
+        "one address, one allowance"
+    );
+}
