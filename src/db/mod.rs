@@ -106,6 +106,13 @@ fn build_pool_with(
     settings: &crate::config::Settings,
     recycling: RecyclingMethod<AsyncPgConnection>,
 ) -> anyhow::Result<DbPool> {
+    // Contradictory TLS settings are refused here, at start, before any connection.
+    let target = tls::Target::parse(url).map_err(|e| anyhow::anyhow!("the database URL: {e}"))?;
+    if target.required_by_default {
+        tracing::info!(
+            "the database URL names a remote host and no sslmode: connecting with sslmode=require"
+        );
+    }
     let mut config = ManagerConfig::default();
     config.recycling_method = recycling;
     let statement_ms = settings.statement_timeout.as_millis();
@@ -253,5 +260,18 @@ mod tests {
         let (m, n) = split_database_url("postgres:///app?host=%2Ftmp%2Fpg&user=postgres").unwrap();
         assert_eq!(n, "app");
         assert_eq!(m, "postgres:///postgres?host=%2Ftmp%2Fpg&user=postgres");
+    }
+
+    #[tokio::test]
+    async fn contradictory_tls_settings_are_refused_before_any_connection() {
+        let settings = crate::config::Settings::for_database(String::new(), "s".into());
+        let Err(err) = build_pool(
+            "postgres://db.example.org/runback?host=/run/postgresql&sslmode=verify-full&sslrootcert=system",
+            &settings,
+        ) else {
+            panic!("a Unix socket with sslmode=verify-full must be refused");
+        };
+        assert!(err.to_string().contains("Unix socket"), "{err}");
+        assert!(build_pool("postgres://127.0.0.1/runback", &settings).is_ok());
     }
 }

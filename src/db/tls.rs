@@ -2,12 +2,18 @@
 //! `sslmode` and `sslrootcert`:
 //!
 //! - `disable`: plain TCP (and always for a Unix socket);
-//! - `prefer` (the default, as in libpq): TLS when the server offers it, else plain; the
-//!   certificate is not checked;
+//! - `prefer` (the default for a Unix socket or a loopback host, as in libpq): TLS when the
+//!   server offers it, else plain; the certificate is not checked;
+//! - no `sslmode` and a remote host (neither loopback nor a Unix socket): `require`, and the
+//!   log says so at start — a managed server across a network is never reached in plain text
+//!   by default;
 //! - `require`: TLS or no connection; the certificate is not checked, unless `sslrootcert` is
 //!   given (then as `verify-ca`, as libpq does);
 //! - `verify-ca`: TLS, the certificate signed by an authority of `sslrootcert`;
 //! - `verify-full`: `verify-ca`, and the certificate names the host connected to.
+//!
+//! An explicit mode is never lowered: `require`, `verify-ca` or `verify-full` with a Unix
+//! socket (`host=/…`), which carries no TLS, is refused at start as contradictory.
 //!
 //! `sslrootcert` is a PEM file of authorities, or `system` for the public web's (Mozilla's)
 //! list, which some managed services' certificates chain to. TLS is rustls, with the `ring`
@@ -33,6 +39,16 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+
     fn parse(value: &str) -> Result<Self, String> {
         Ok(match value {
             "disable" => Self::Disable,
@@ -64,6 +80,8 @@ pub struct Target {
     pub url: String,
     pub mode: SslMode,
     pub roots: Option<Roots>,
+    /// No `sslmode` was given and the host is remote: `require` was chosen (worth a log line).
+    pub required_by_default: bool,
 }
 
 impl Target {
@@ -92,9 +110,15 @@ impl Target {
             || parsed
                 .query_pairs()
                 .any(|(k, v)| k == "host" && v.starts_with('/'));
-        let mut mode = mode
-            .as_deref()
-            .map_or(Ok(SslMode::Prefer), SslMode::parse)?;
+        // `postgres:` is not a special scheme to the URL parser: its host comes as text.
+        let loopback = parsed.host_str().is_some_and(|host| {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        let explicit = mode.as_deref().map(SslMode::parse).transpose()?;
         let roots = roots.map(|r| {
             if r == "system" {
                 Roots::System
@@ -102,7 +126,22 @@ impl Target {
                 Roots::File(PathBuf::from(r))
             }
         });
+        let required_by_default = explicit.is_none() && !unix_socket && !loopback;
+        let mut mode = match explicit {
+            Some(mode) => mode,
+            None if required_by_default => SslMode::Require,
+            None => SslMode::Prefer,
+        };
         if unix_socket {
+            if matches!(
+                explicit,
+                Some(SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+            ) {
+                return Err(format!(
+                    "sslmode={} asks for TLS, but the URL connects through a Unix socket (host=/…), which carries none: remove one of them",
+                    mode.as_str()
+                ));
+            }
             mode = SslMode::Disable;
         } else if mode == SslMode::Require && roots.is_some() {
             mode = SslMode::VerifyCa;
@@ -116,6 +155,7 @@ impl Target {
             url: parsed.to_string(),
             mode,
             roots,
+            required_by_default,
         })
     }
 }
@@ -340,12 +380,10 @@ mod tests {
             t.url,
             "postgres://app:pw@db.example.org:5432/runback?application_name=api"
         );
+        // A remote host with no sslmode requires TLS (security review finding 4; libpq would
+        // prefer it).
         let t = Target::parse("postgres://db.example.org/runback").unwrap();
-        assert_eq!(
-            (t.mode, t.roots),
-            (SslMode::Prefer, None),
-            "libpq's default"
-        );
+        assert_eq!((t.mode, t.roots), (SslMode::Require, None));
         let t = Target::parse("postgres://db/runback?sslmode=require&sslrootcert=system").unwrap();
         assert_eq!(
             t.mode,
@@ -357,17 +395,49 @@ mod tests {
         assert_eq!(t.mode, SslMode::Disable);
     }
 
+    /// Security review finding 4: `sslmode=verify-full` with a `host=/…` parameter silently
+    /// became plain text. An explicit mode is never lowered: the contradiction is refused.
     #[test]
-    fn a_unix_socket_never_uses_tls_and_bad_modes_are_named() {
-        let t =
-            Target::parse("postgres:///runback?host=/run/postgresql&user=postgres&sslmode=require")
-                .unwrap();
-        assert_eq!(t.mode, SslMode::Disable);
+    fn a_unix_socket_never_uses_tls_and_an_explicit_tls_mode_with_one_is_refused() {
+        for mode in ["require", "verify-full&sslrootcert=/etc/ca.pem"] {
+            let url =
+                format!("postgres://db.example.org/runback?host=/run/postgresql&sslmode={mode}");
+            let err = Target::parse(&url).unwrap_err();
+            assert!(err.contains("Unix socket"), "{err}");
+        }
+        for url in [
+            "postgres:///runback?host=/run/postgresql&user=postgres",
+            "postgres:///runback?host=/run/postgresql&sslmode=prefer",
+            "postgres:///runback?host=/run/postgresql&sslmode=disable",
+        ] {
+            assert_eq!(Target::parse(url).unwrap().mode, SslMode::Disable, "{url}");
+        }
         assert!(Target::parse("postgres://db/runback?sslmode=verify-full")
             .unwrap_err()
             .contains("sslrootcert"));
         assert!(Target::parse("postgres://db/runback?sslmode=maybe")
             .unwrap_err()
             .contains("maybe"));
+    }
+
+    #[test]
+    fn a_remote_host_without_sslmode_requires_tls_and_a_local_one_prefers_it() {
+        let t = Target::parse("postgres://app@db.example.org:5432/runback").unwrap();
+        assert_eq!((t.mode, t.required_by_default), (SslMode::Require, true));
+        for local in [
+            "postgres://postgres@127.0.0.1:5432/runback",
+            "postgres://postgres@localhost/runback",
+            "postgres://postgres@[::1]:5432/runback",
+        ] {
+            let t = Target::parse(local).unwrap();
+            assert_eq!(
+                (t.mode, t.required_by_default),
+                (SslMode::Prefer, false),
+                "{local}"
+            );
+        }
+        // An explicit mode stays as asked.
+        let t = Target::parse("postgres://db.example.org/runback?sslmode=prefer").unwrap();
+        assert_eq!((t.mode, t.required_by_default), (SslMode::Prefer, false));
     }
 }
