@@ -100,6 +100,9 @@ impl reqwest::dns::Resolve for PublicOnly {
 pub fn http_client(allow_private: bool, lookup: Lookup) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(SEND_TIMEOUT)
+        // Never through an HTTP(S)_PROXY from the environment: a proxy would connect for us,
+        // past the address check below.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("runback-webhooks/1")
         .dns_resolver(Arc::new(PublicOnly {
