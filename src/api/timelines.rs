@@ -116,7 +116,8 @@ pub async fn record_scar_clearance(
                 "client.scar_clearance.record",
                 "client",
                 client.id,
-                serde_json::json!({"cleared_on": on, "clinician": clinician}),
+                // The clinician's name stays on her record, not in the trail.
+                serde_json::json!({"cleared_on": on, "clinician": null}),
             );
             usecases::changed(conn, &client, event, Some(SCAR_CLEARANCE)).await?;
             Ok(client)

@@ -122,9 +122,10 @@ pub async fn log_session(
             "session.log",
             "session",
             log.id,
+            // How hard it felt and how long it took stay on the session, not in the trail.
             serde_json::json!({"client_id": client.id, "performed_on": log.performed_on,
                 "stage": log.stage, "level": log.level, "completed": log.completed,
-                "duration_minutes": log.duration_minutes, "rpe": log.rpe}),
+                "duration_minutes": null, "rpe": null}),
         );
         let cause = at_step.then(|| Cause::new("session", log.id));
         changed(conn, &client, event, cause).await?;
@@ -203,9 +204,9 @@ pub async fn record_readiness(
             "readiness.record",
             "readiness_result",
             stored.id,
+            // The result's values stay on it, not in the trail.
             serde_json::json!({"client_id": client.id, "test": stored.test,
-                "reached": stored.reached, "side": stored.side,
-                "symptom_free": stored.symptom_free, "passed": stored.passed,
+                "reached": null, "side": stored.side, "symptom_free": null, "passed": null,
                 "confirmed": stored.confirmed_at.is_some()}),
         );
         let cause = Cause::new("readiness_result", stored.id);

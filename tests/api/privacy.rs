@@ -198,3 +198,57 @@ async fn mood_flags_show_through_neither_the_audit_trail_nor_the_trace() {
     .unwrap();
     assert_eq!(kept.n, 2, "opened and resolved");
 }
+
+/// Finding 12 (Low): triage levels, a session's RPE and duration, readiness values and the scar
+/// clinician's name were stored in the audit trail's `changes`. The trail keeps ids, field
+/// names and how she is managed; the clinical values stay on her records.
+#[tokio::test]
+async fn the_audit_trail_holds_no_clinical_values() {
+    let app = spawn_app().await;
+    let (admin, coach, ana) = practice(&app).await;
+    let client = ana.client_id.unwrap().to_string();
+    app.start_default_plan(&coach, &client).await;
+    let today = chrono::Utc::now().date_naive();
+    let writes = [
+        (
+            "sessions",
+            json!({"performed_on": today, "completed": true, "duration_minutes": 37, "rpe": 7}),
+        ),
+        (
+            "symptom-reports",
+            json!({"timing": "daily_life", "chest_pain": true}),
+        ),
+        (
+            "readiness-tests",
+            json!({"test": "walk_30_min", "reached": 1777, "side": "both", "symptom_free": true}),
+        ),
+    ];
+    for (path, body) in writes {
+        let res = app
+            .post(
+                &format!("/v1/clients/{client}/{path}"),
+                Some(&coach.token),
+                &body,
+            )
+            .await;
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+    }
+    let trail = serde_json::to_string(&app.audit_events(&admin.token, "?limit=200").await).unwrap();
+    for value in [
+        "red_medical",
+        "emergency",
+        "1777",
+        "\"rpe\":7",
+        "\"duration_minutes\":37",
+    ] {
+        assert!(!trail.contains(value), "{value} in the trail: {trail}");
+    }
+    for action in [
+        "session.log",
+        "symptom_report.create",
+        "readiness.record",
+        "flag.open",
+    ] {
+        assert!(trail.contains(action), "{action} is still audited");
+    }
+}

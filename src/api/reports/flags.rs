@@ -241,12 +241,8 @@ pub async fn resolve_flag(
                 action,
                 entity,
                 flag.id,
-                // The note stays on the flag; the trail says one was written.
-                if mood {
-                    serde_json::json!({"client_id": flag.client_id, "note": null})
-                } else {
-                    serde_json::json!({"client_id": flag.client_id, "level": flag.level, "note": null})
-                },
+                // The note and the level stay on the flag; the trail says a note was written.
+                serde_json::json!({"client_id": flag.client_id, "note": null}),
             );
             // The engine sees the flag gone at once.
             let cause = (!mood).then(|| Cause::new("flag_resolved", flag.id));

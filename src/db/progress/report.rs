@@ -58,7 +58,8 @@ pub async fn record_report(
         "symptom_report.create",
         "symptom_report",
         report.id,
-        serde_json::json!({"client_id": client.id, "timing": report.timing, "triage": report.triage_level, "urgency": report.urgency}),
+        // Her symptoms and their triage stay on the report, not in the trail.
+        serde_json::json!({"client_id": client.id, "timing": null, "triage": null, "urgency": null}),
     )];
     if !moves {
         events.extend(
@@ -202,7 +203,7 @@ async fn raise_flag(
         action,
         "flag",
         flag.id,
-        serde_json::json!({"client_id": client.id, "level": flag.level, "urgency": flag.urgency,
+        serde_json::json!({"client_id": client.id, "level": null, "urgency": null,
             "report_id": report.id, "report_count": flag.report_count}),
     )
     .await?;
