@@ -168,6 +168,14 @@ fn peer(req: &HttpRequest) -> IpAddr {
         .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
 }
 
+/// Whether the caller is on this machine and talks to the service directly: the socket's peer
+/// is a loopback address that is not a trusted proxy (a proxy on this machine speaks for
+/// callers anywhere).
+pub fn is_direct_local(req: &HttpRequest, settings: &Settings) -> bool {
+    let peer = canonical(peer(req));
+    peer.is_loopback() && !trusted(&settings.trusted_proxies, peer)
+}
+
 /// The caller's address, as the throttles and logs see it.
 pub fn client_ip(req: &HttpRequest, settings: &Settings) -> String {
     resolve_client_ip(

@@ -54,37 +54,43 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
     Ok(web::Json(Health { status: "ready" }))
 }
 
+/// Whether the request carries `Authorization: Bearer <expected>`. Digests are compared, so
+/// the time taken says nothing about the token.
+fn bearer_is(req: &HttpRequest, expected: &str) -> bool {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| {
+            crate::auth::secrets::digest(token.trim()) == crate::auth::secrets::digest(expected)
+        })
+}
+
 /// Prometheus metrics.
 ///
 /// Request counts and latency histograms by route and status, and database pool usage, in the
 /// Prometheus text format. Where the service sets `METRICS_TOKEN`, only
-/// `Authorization: Bearer <METRICS_TOKEN>` gets them (else 401).
+/// `Authorization: Bearer <METRICS_TOKEN>` gets them (else 401); without it, only a scraper on
+/// the same machine talking to the service directly does (not through a proxy), and anyone
+/// else gets a 401.
 #[utoipa::path(tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
         content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it",
+        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it, or it is not set and the request comes from another machine or through a proxy",
          body = Problem, content_type = "application/problem+json", example = json!({
             "type": "/problems/unauthorized", "title": "Authentication is required", "status": 401,
             "detail": "The metrics need `Authorization: Bearer <METRICS_TOKEN>`."}))))]
 #[get("/metrics")]
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    if let Some(expected) = &state.settings.metrics_token {
-        let given = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        // Digests are compared, so the time taken says nothing about the token.
-        let matches = given.is_some_and(|t| {
-            crate::auth::secrets::digest(t) == crate::auth::secrets::digest(expected)
-        });
-        if !matches {
-            return Err(ApiError::Unauthorized(
-                "The metrics need `Authorization: Bearer <METRICS_TOKEN>`.".into(),
-            ));
-        }
+    let refusal = match &state.settings.metrics_token {
+        Some(expected) => (!bearer_is(&req, expected))
+            .then_some("The metrics need `Authorization: Bearer <METRICS_TOKEN>`."),
+        None => (!super::forwarded::is_direct_local(&req, &state.settings))
+            .then_some("Metrics are served only to this machine unless METRICS_TOKEN is set."),
+    };
+    if let Some(why) = refusal {
+        return Err(ApiError::Unauthorized(why.into()));
     }
     let body = state.metrics.render().map_err(ApiError::Internal)?;
     Ok(HttpResponse::Ok()

@@ -407,9 +407,13 @@ async fn metrics_can_require_a_token() {
         .get("/metrics", Some("scrape-token-of-the-monitoring"))
         .await;
     assert_eq!(res.status(), 200);
-    // Without the setting, metrics stay public.
+    // Without the setting, a scraper on this machine talking to the service directly reads
+    // them; through a proxy (security review finding 9: they were public) nobody does.
     let open = spawn_app().await;
     assert_eq!(open.get("/metrics", None).await.status(), 200);
+    let proxied =
+        spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    assert_problem(proxied.get("/metrics", None).await, 401).await;
 }
 
 #[tokio::test]
