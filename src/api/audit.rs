@@ -103,8 +103,10 @@ pub struct AuditQuery {
     #[param(max_length = 64)]
     pub action: Option<String>,
     /// Only events at or after this instant.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub since: Option<DateTime<Utc>>,
     /// Only events before this instant.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub until: Option<DateTime<Utc>>,
 }
 

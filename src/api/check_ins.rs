@@ -249,8 +249,10 @@ pub struct CheckInListQuery {
     )]
     pub cursor: Option<String>,
     /// Check-ins about this day or later.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
     /// Check-ins about this day or earlier.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
 }
 

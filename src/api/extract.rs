@@ -289,6 +289,44 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     }
 }
 
+/// The years a date parameter may name: far enough for any birth, plan or report, near enough
+/// that no date arithmetic on it can overflow.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A date query parameter (`YYYY-MM-DD`), between 1900 and 2200: use with
+/// `#[serde(default, deserialize_with = "bounded_date")]`. A date outside is a 422 naming the
+/// parameter, never arithmetic that overflows.
+pub fn bounded_date<'de, D>(deserializer: D) -> Result<Option<chrono::NaiveDate>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use chrono::Datelike;
+    let date = Option::<chrono::NaiveDate>::deserialize(deserializer)?;
+    match date {
+        Some(d) if !DATE_YEARS.contains(&d.year()) => Err(serde::de::Error::custom(
+            "must be a date between 1900-01-01 and 2200-12-31",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// An instant query parameter (RFC 3339) in the years 1900 to 2200, as [`bounded_date`].
+pub fn bounded_instant<'de, D>(
+    deserializer: D,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use chrono::Datelike;
+    let at = Option::<chrono::DateTime<chrono::Utc>>::deserialize(deserializer)?;
+    match at {
+        Some(t) if !DATE_YEARS.contains(&t.year()) => Err(serde::de::Error::custom(
+            "must be an instant between 1900 and 2200",
+        )),
+        other => Ok(other),
+    }
+}
+
 /// For JSON Merge Patch fields: absent stays `None`, `null` becomes `Some(None)`, a value
 /// `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "present")]`.
 pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -272,6 +272,7 @@ pub async fn get_plan(
 #[into_params(parameter_in = Query)]
 pub struct TodayQuery {
     /// The day to prescribe for (default: today in the client's time zone).
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub date: Option<NaiveDate>,
 }
 

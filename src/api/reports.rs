@@ -332,12 +332,15 @@ pub struct ReportListQuery {
     )]
     pub cursor: Option<String>,
     /// Reports about this day or later.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
     /// Reports about this day or earlier.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
     /// Only reports triaged at this level.
     pub triage: Option<TriageLevel>,
     /// Only reports changed since then (for offline sync).
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
 }
 

@@ -118,10 +118,13 @@ pub struct SessionListQuery {
     )]
     pub cursor: Option<String>,
     /// Sessions performed on or after this date.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
     /// Sessions performed on or before this date.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
     /// Only sessions changed since then (for offline sync).
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
 }
 

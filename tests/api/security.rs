@@ -479,3 +479,74 @@ async fn a_callers_own_forwarded_header_dodges_no_throttle() {
         "one address, one allowance"
     );
 }
+
+/// Security review finding 7: `…/plan/today?date=-262143-01-01` and `…/timeline?until=…`
+/// overflowed date arithmetic and dropped the connection. Every date parameter is bounded to
+/// 1900–2200 in the extractor: a 422 naming it.
+#[tokio::test]
+async fn far_dates_are_422_naming_the_parameter_never_a_dropped_connection() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let id = ana.client_id.unwrap();
+    app.start_default_plan(&coach, &id.to_string()).await;
+    for (path, field) in [
+        (
+            format!("/v1/clients/{id}/plan/today?date=-262143-01-01"),
+            "date",
+        ),
+        (
+            format!("/v1/clients/{id}/plan/today?date=262142-12-31"),
+            "date",
+        ),
+        (
+            format!("/v1/clients/{id}/timeline?until=-262143-01-01"),
+            "until",
+        ),
+        (
+            format!("/v1/clients/{id}/timeline?since=1899-12-31"),
+            "since",
+        ),
+        (
+            format!("/v1/clients/{id}/symptom-reports?since=2201-01-01"),
+            "since",
+        ),
+        (
+            format!("/v1/clients/{id}/sessions?until=0001-01-01"),
+            "until",
+        ),
+        (
+            format!("/v1/clients/{id}/check-ins?since=9999-01-01"),
+            "since",
+        ),
+        (
+            "/v1/audit-events?since=0001-01-01T00:00:00Z".to_string(),
+            "since",
+        ),
+        (
+            "/v1/clients?updated_since=9999-01-01T00:00:00Z".to_string(),
+            "updated_since",
+        ),
+    ] {
+        let token = if path.starts_with("/v1/audit") {
+            &admin.token
+        } else {
+            &coach.token
+        };
+        let problem = assert_problem(app.get(&path, Some(token)).await, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{path}");
+    }
+    // The edges are fine.
+    let res = app
+        .get(
+            &format!("/v1/clients/{id}/plan/today?date=2200-12-31"),
+            Some(&coach.token),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}

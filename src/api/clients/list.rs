@@ -105,6 +105,7 @@ pub struct ClientListQuery {
     #[param(max_length = 200)]
     pub q: Option<String>,
     /// Only clients changed since then (for offline sync).
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
     /// Only clients with an open flag of this level.
     pub flag: Option<crate::domain::triage::TriageLevel>,

@@ -8,8 +8,10 @@ use crate::db::workouts::{ReadinessResult, SessionLog};
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// First day (default: 90 days ago).
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
     /// Last day (default: today). At most 366 days after `since`.
+    #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
 }
 
