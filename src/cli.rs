@@ -235,16 +235,28 @@ fn check_secrets(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The retired access-token secret and the instant it was retired, which must come together.
+fn previous_key(
+    settings: &Settings,
+) -> anyhow::Result<Option<(&str, chrono::DateTime<chrono::Utc>)>> {
+    match (
+        settings.jwt_previous_secret.as_deref(),
+        settings.jwt_previous_secret_until,
+    ) {
+        (Some(secret), Some(until)) => Ok(Some((secret, until))),
+        (Some(_), None) => anyhow::bail!(
+            "JWT_PREVIOUS_SECRET needs JWT_PREVIOUS_SECRET_UNTIL: the instant (RFC 3339) it was retired; tokens it signed after that are refused"
+        ),
+        (None, _) => Ok(None),
+    }
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     check_secrets(&settings)?;
     let database = Database::open(&settings).await?;
     let result = async {
         let secret = jwt_secret(&settings)?;
-        let jwt = JwtKeys::new(
-            &secret,
-            settings.jwt_previous_secret.as_deref(),
-            settings.access_token_ttl,
-        )?;
+        let jwt = JwtKeys::new(&secret, previous_key(&settings)?, settings.access_token_ttl)?;
         let applied = db::run_migrations(&database.url).await?;
         tracing::info!(applied, "migrations up to date");
         let pool = db::build_pool(&database.url, &settings)?;
@@ -328,4 +340,24 @@ pub async fn create_admin(
         })
         .await?;
     Ok((org.id.into(), admin.id.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_previous_secret_needs_the_instant_it_was_retired() {
+        let mut settings = Settings::for_database(String::new(), "s".into());
+        assert!(previous_key(&settings).unwrap().is_none());
+        settings.jwt_previous_secret = Some("the-retired-access-token-secret-32b".into());
+        let err = previous_key(&settings).unwrap_err().to_string();
+        assert!(err.contains("JWT_PREVIOUS_SECRET_UNTIL"), "{err}");
+        let until = chrono::Utc::now();
+        settings.jwt_previous_secret_until = Some(until);
+        assert_eq!(
+            previous_key(&settings).unwrap(),
+            Some(("the-retired-access-token-secret-32b", until))
+        );
+    }
 }

@@ -22,6 +22,9 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     /// `JWT_PREVIOUS_SECRET`: still accepted for verification during a key rotation.
     pub jwt_previous_secret: Option<String>,
+    /// `JWT_PREVIOUS_SECRET_UNTIL`: the instant (RFC 3339) the previous secret was retired;
+    /// required with it. Tokens it signed at or after that instant are refused.
+    pub jwt_previous_secret_until: Option<chrono::DateTime<chrono::Utc>>,
     /// `ACCESS_TOKEN_TTL_SECONDS`, default 900 (15 min, also the maximum).
     pub access_token_ttl: Duration,
     /// `DATABASE_POOL_SIZE`, default four per CPU core (at least 4, at most 32): PostgreSQL
@@ -158,6 +161,17 @@ impl Settings {
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret: var("JWT_SECRET"),
             jwt_previous_secret: var("JWT_PREVIOUS_SECRET"),
+            jwt_previous_secret_until: var("JWT_PREVIOUS_SECRET_UNTIL")
+                .map(|v| {
+                    chrono::DateTime::parse_from_rfc3339(&v)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "JWT_PREVIOUS_SECRET_UNTIL: {v:?} is not an RFC 3339 instant"
+                            )
+                        })
+                })
+                .transpose()?,
             access_token_ttl: Duration::from_secs(ttl),
             pool_size: parsed("DATABASE_POOL_SIZE", default_pool_size(cores()))?,
             acquire_timeout: Duration::from_millis(parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 2000)?),
@@ -201,6 +215,7 @@ impl Settings {
             bind_addr: "127.0.0.1:0".into(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secret: None,
+            jwt_previous_secret_until: None,
             access_token_ttl: Duration::from_secs(900),
             pool_size: 8,
             acquire_timeout: Duration::from_millis(2000),

@@ -1,8 +1,9 @@
 //! Access tokens: short-lived JWTs (HS256) verified without touching the database.
 //! Each key has a `kid` derived from it, so during a rotation tokens signed with the previous
-//! key (`JWT_PREVIOUS_SECRET`) stay valid until they expire; only tokens issued before this
-//! process started, so a leaked previous key cannot mint new ones (and is useless 15 minutes
-//! after the rotation).
+//! key (`JWT_PREVIOUS_SECRET`) stay valid until they expire; only tokens it issued before the
+//! configured instant it was retired (`JWT_PREVIOUS_SECRET_UNTIL`), so a leaked previous key
+//! cannot mint new ones, whenever the service restarts, and is useless 15 minutes after the
+//! rotation. A token issued in the future, or expiring before it was issued, is refused.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -180,7 +181,15 @@ pub enum TokenError {
 }
 
 impl JwtKeys {
-    pub fn new(secret: &str, previous: Option<&str>, ttl: Duration) -> anyhow::Result<Self> {
+    /// Keys signing with `secret`, and verifying too with `previous`: a retired secret and the
+    /// instant it was retired (tokens it issued at or after that are refused).
+    pub fn new(
+        secret: &str,
+        previous: Option<(&str, chrono::DateTime<Utc>)>,
+        ttl: Duration,
+    ) -> anyhow::Result<Self> {
+        let previous_issued_before = previous.map_or(i64::MIN, |(_, until)| until.timestamp());
+        let previous = previous.map(|(s, _)| s);
         for s in std::iter::once(secret).chain(previous) {
             if s.len() < MIN_SECRET_BYTES {
                 anyhow::bail!("JWT secrets must be at least {MIN_SECRET_BYTES} bytes long");
@@ -205,7 +214,7 @@ impl JwtKeys {
             verifying,
             validation,
             ttl,
-            previous_issued_before: Utc::now().timestamp(),
+            previous_issued_before,
             verified: VerifiedTokens::new(VerifiedTokens::CAPACITY),
         })
     }
@@ -272,7 +281,10 @@ impl JwtKeys {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
-        if claims.exp - claims.iat > MAX_TTL_SECS {
+        if claims.exp - claims.iat > MAX_TTL_SECS || claims.exp <= claims.iat {
+            return Err(TokenError::Invalid);
+        }
+        if claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64 {
             return Err(TokenError::Invalid);
         }
         if key.kid != self.current_kid && claims.iat >= self.previous_issued_before {
@@ -289,7 +301,9 @@ mod tests {
     const SECRET: &str = "an-access-token-secret-of-32-bytes!!";
     const OTHER: &str = "another-access-token-secret-32-bytes!";
 
+    /// Keys with `previous` retired now.
     fn keys(secret: &str, previous: Option<&str>) -> JwtKeys {
+        let previous = previous.map(|p| (p, Utc::now()));
         JwtKeys::new(secret, previous, Duration::from_secs(900)).unwrap()
     }
 
@@ -450,5 +464,63 @@ mod tests {
             Err(TokenError::Invalid)
         );
         assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    /// Security review finding 5: the retired key's cutoff was the process start, so after
+    /// every restart it could mint tokens for another 15 minutes. The cutoff is the configured
+    /// instant the key was retired, whenever the service starts.
+    #[test]
+    fn the_previous_key_is_cut_off_at_its_configured_instant_not_at_start() {
+        let old = keys(OTHER, None);
+        let minted = issued(&old, Role::Admin);
+        let retired_an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let restarted = JwtKeys::new(
+            SECRET,
+            Some((OTHER, retired_an_hour_ago)),
+            Duration::from_secs(900),
+        )
+        .unwrap();
+        assert_eq!(restarted.verify(&minted), Err(TokenError::Invalid));
+        let retired_later = Utc::now() + chrono::Duration::minutes(5);
+        let staged = JwtKeys::new(
+            SECRET,
+            Some((OTHER, retired_later)),
+            Duration::from_secs(900),
+        )
+        .unwrap();
+        assert!(staged.verify(&minted).is_ok());
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_or_expiring_before_it_was_issued_is_refused() {
+        let k = keys(SECRET, None);
+        let sign = |iat: i64, exp: i64| {
+            let claims = Claims {
+                sub: UserId::generate(),
+                org: OrganizationId::generate(),
+                role: Role::Admin,
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
+                iat,
+                nbf: Utc::now().timestamp() - 1,
+                exp,
+                jti: Uuid::now_v7(),
+                cid: None,
+            };
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = Some(k.current_kid.clone());
+            encode(&header, &claims, &k.encoding).unwrap()
+        };
+        let now = Utc::now().timestamp();
+        assert!(k.verify(&sign(now, now + 600)).is_ok());
+        assert_eq!(
+            k.verify(&sign(now + 3600, now + 3900)),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            k.verify(&sign(now + 10, now + 10)),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(k.verify(&sign(now + 20, now + 5)), Err(TokenError::Invalid));
     }
 }

@@ -300,7 +300,10 @@ pub async fn start_app(
     let pool = db::build_pool(&pool_url, &settings).unwrap();
     let jwt = JwtKeys::new(
         settings.jwt_secret.as_deref().unwrap(),
-        settings.jwt_previous_secret.as_deref(),
+        settings
+            .jwt_previous_secret
+            .as_deref()
+            .zip(settings.jwt_previous_secret_until),
         settings.access_token_ttl,
     )
     .unwrap();
