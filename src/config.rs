@@ -16,6 +16,10 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// `DATABASE_READ_URL`: a streaming replica for heavy reads (`replica`); default none.
     pub database_read_url: Option<String>,
+    /// `REPLICA_MAX_LAG_MS` (default 1000): a heavy read goes to the replica only while its
+    /// replay is at most this far behind; else to the primary. A replica further behind would
+    /// still show a coach a client moved away from her, or an erased one.
+    pub replica_max_lag: Duration,
     /// `BIND_ADDR`, default `127.0.0.1:8080`.
     pub bind_addr: String,
     /// `JWT_SECRET`: required when `DATABASE_URL` is set; the embedded mode keeps one under `data_dir`.
@@ -160,6 +164,7 @@ impl Settings {
             database_read_url: var("DATABASE_READ_URL"),
             bind_addr: var("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret: var("JWT_SECRET"),
+            replica_max_lag: Duration::from_millis(parsed("REPLICA_MAX_LAG_MS", 1000)?),
             jwt_previous_secret: var("JWT_PREVIOUS_SECRET"),
             jwt_previous_secret_until: var("JWT_PREVIOUS_SECRET_UNTIL")
                 .map(|v| {
@@ -214,6 +219,7 @@ impl Settings {
             database_read_url: None,
             bind_addr: "127.0.0.1:0".into(),
             jwt_secret: Some(jwt_secret),
+            replica_max_lag: Duration::from_millis(1000),
             jwt_previous_secret: None,
             jwt_previous_secret_until: None,
             access_token_ttl: Duration::from_secs(900),

@@ -7,6 +7,11 @@
 //!
 //! Writes are remembered per instance: a caller whose write and read land on two instances
 //! within the window relies on the replica's lag being shorter than the window.
+//!
+//! Reach is part of what a heavy read checks (her coach, her erasure), so a replica further
+//! behind than `REPLICA_MAX_LAG_MS` is not used at all: its lag is read on the connection
+//! before the read, and beyond the bound the read goes to the primary. A coach whose client
+//! was moved away, or an erased client, is out of reach within that bound everywhere.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -76,18 +81,46 @@ impl RecentWrites {
     }
 }
 
-/// A connection for a heavy read by `caller`: the replica's when there is one, it is well, and
-/// she has not written lately; the primary's otherwise.
+/// How far behind the replica's replay is, in milliseconds: 0 when it has replayed all it
+/// received (an idle primary sends nothing, so an old replay time alone means nothing).
+const LAG_MS: &str = "SELECT (CASE WHEN pg_last_wal_receive_lsn() IS NULL
+                        OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                   ELSE COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000, 0)
+              END)::float8 AS lag_ms";
+
+#[derive(diesel::QueryableByName)]
+struct Lag {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    lag_ms: f64,
+}
+
+/// A connection for a heavy read by `caller`: the replica's when there is one, it is well, no
+/// further behind than `max_lag`, and she has not written lately; the primary's otherwise.
 pub async fn heavy_read(
     primary: &DbPool,
     replica: Option<&Replica>,
     recent: &RecentWrites,
     caller: Uuid,
+    max_lag: Duration,
 ) -> Result<DbConn, ApiError> {
     if let Some(replica) = replica {
         if !replica.resting() && !recent.wrote_lately(caller) {
             match replica.pool.get().await {
-                Ok(conn) => return Ok(conn),
+                Ok(mut conn) => {
+                    use diesel_async::RunQueryDsl;
+                    let lag: Result<Lag, _> = diesel::sql_query(LAG_MS).get_result(&mut conn).await;
+                    match lag {
+                        Ok(lag) if lag.lag_ms <= max_lag.as_millis() as f64 => return Ok(conn),
+                        Ok(lag) => tracing::info!(
+                            lag_ms = lag.lag_ms,
+                            "the read replica is too far behind; reading from the primary"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the read replica's lag is unknown; reading from the primary");
+                            replica.rest();
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "the read replica gives no connection; reading from the primary");
                     replica.rest();

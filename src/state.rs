@@ -73,6 +73,7 @@ impl AppState {
             self.replica.as_ref(),
             &self.recent_writes,
             principal.caller_id(),
+            self.settings.replica_max_lag,
         )
         .await
     }

@@ -193,7 +193,11 @@ async fn heavy_reads_go_to_the_replica_except_right_after_her_own_write() {
         primary_url.clone(),
         "runback".into(),
         primary.url("postgres"),
-        |s| s.database_read_url = Some(replica_url.clone()),
+        |s| {
+            s.database_read_url = Some(replica_url.clone());
+            // This part shows the replica's stale reads: no lag bound.
+            s.replica_max_lag = Duration::from_secs(24 * 3600);
+        },
     )
     .await;
     let admin = app
@@ -305,6 +309,57 @@ async fn heavy_reads_go_to_the_replica_except_right_after_her_own_write() {
     }
     assert!(caught_up, "the replica caught up");
 
+    // Security review finding 8: reach checked on a lagging replica kept a coach reading a
+    // client moved away from her. With a lag bound, a replica further behind is not used.
+    let bounded = start_app(
+        primary_url.clone(),
+        "runback".into(),
+        primary.url("postgres"),
+        |s| {
+            s.database_read_url = Some(replica_url.clone());
+            s.replica_max_lag = Duration::from_millis(100);
+        },
+    )
+    .await;
+    let zoe = bounded
+        .new_coach(&admin, "Zoe Park", "zoe@riverside.example")
+        .await;
+    let mut conn = AsyncPgConnection::establish(&replica_admin).await.unwrap();
+    diesel::sql_query("SELECT pg_wal_replay_pause()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let res = bounded
+        .patch(
+            &format!("/v1/clients/{client}"),
+            Some(&admin.token),
+            &json!({"coach_id": zoe.user_id}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Replay is paused: the replica's lag only grows past the bound.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let timeline = bounded
+        .get(
+            &format!("/v1/clients/{client}/timeline"),
+            Some(&coach.token),
+        )
+        .await;
+    assert_eq!(
+        timeline.status(),
+        404,
+        "Maya no longer reaches Ana anywhere"
+    );
+    let export = bounded
+        .get(&format!("/v1/clients/{client}/export"), Some(&coach.token))
+        .await;
+    assert_eq!(export.status(), 404);
+    diesel::sql_query("SELECT pg_wal_replay_resume()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+
     // The replica goes away: heavy reads fall back to the primary; the service stays ready.
     let out = pg(
         "pg_ctl",
@@ -317,11 +372,15 @@ async fn heavy_reads_go_to_the_replica_except_right_after_her_own_write() {
         ],
     );
     assert!(out.status.success());
-    assert_eq!(app.get("/v1/clients", Some(&reader)).await.status(), 200);
+    let res = app.get("/v1/clients", Some(&reader)).await;
+    let status = res.status();
+    assert_eq!(status, 200, "{}", res.text().await.unwrap());
     assert!(timeline_reports(&app, &reader, &client)
         .await
         .contains(&report));
     assert_eq!(app.get("/readyz", None).await.status(), 200);
     drop(app);
+    // Its database is the first app's: it goes with the clusters, last.
+    drop(bounded);
     drop(clusters);
 }
