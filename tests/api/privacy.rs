@@ -6,6 +6,11 @@ use uuid::Uuid;
 
 use crate::helpers::{spawn_app, Caller, TestApp};
 
+/// `path` read with `token`, as JSON.
+async fn read(app: &TestApp, path: &str, token: &str) -> Value {
+    app.get(path, Some(token)).await.json().await.unwrap()
+}
+
 async fn practice(app: &TestApp) -> (Caller, Caller, Caller) {
     let admin = app
         .new_admin("Riverside Physio", "admin@riverside.example")
@@ -33,15 +38,12 @@ async fn a_body_id_replay_is_recognised_only_for_its_writer_and_reveals_nothing(
         .await;
     assert_eq!(res.status(), 201);
     // What the admin can read of it: her mood is hidden.
-    let page: Value = app
-        .get(
-            &format!("/v1/clients/{client}/check-ins"),
-            Some(&admin.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = read(
+        &app,
+        &format!("/v1/clients/{client}/check-ins"),
+        &admin.token,
+    )
+    .await;
     assert_eq!(page["items"][0]["mood_screen"], Value::Null);
     let (_, token) = app.new_service_token(&admin, &["clients:write"]).await;
     let path = format!("/v1/clients/{client}/check-ins");
@@ -135,23 +137,15 @@ async fn mood_flags_show_through_neither_the_audit_trail_nor_the_trace() {
         )
         .await;
     assert_eq!(res.status(), 201);
-    let inbox: Value = app
-        .get("/v1/flags", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let inbox = read(&app, "/v1/flags", &coach.token).await;
     let flag = inbox["items"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(inbox["items"][0]["level"], "mood");
-    let before: Value = app
-        .get(
-            &format!("/v1/clients/{client}/plan/recommendation"),
-            Some(&admin.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let before = read(
+        &app,
+        &format!("/v1/clients/{client}/plan/recommendation"),
+        &admin.token,
+    )
+    .await;
     let res = app
         .post(
             &format!("/v1/flags/{flag}/resolve"),
@@ -160,15 +154,12 @@ async fn mood_flags_show_through_neither_the_audit_trail_nor_the_trace() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let after: Value = app
-        .get(
-            &format!("/v1/clients/{client}/plan/recommendation"),
-            Some(&admin.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = read(
+        &app,
+        &format!("/v1/clients/{client}/plan/recommendation"),
+        &admin.token,
+    )
+    .await;
     assert_eq!(
         after["cause"], before["cause"],
         "no run names the mood flag"

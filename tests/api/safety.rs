@@ -252,19 +252,10 @@ async fn safety_moves_apply_themselves_with_auto_progress_off() {
     assert_eq!(sore["recommendation"]["decision"], "regress");
     let plan = s.plan().await;
     assert_eq!(plan["level"], 2, "the engine applied the drop itself");
-    let history: Value = s
-        .app
-        .get(
-            &format!("/v1/clients/{}/plan/transitions", s.client),
-            Some(&s.coach.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(history["items"][0]["actor"]["type"], "engine");
-    assert_eq!(history["items"][0]["action"], "regress");
-    assert!(history["items"][0]["rule_ids"]
+    let latest = s.latest_transition().await;
+    assert_eq!(latest["actor"]["type"], "engine");
+    assert_eq!(latest["action"], "regress");
+    assert!(latest["rule_ids"]
         .as_array()
         .unwrap()
         .contains(&json!("R6")));
@@ -596,35 +587,11 @@ async fn a_grade_4_tear_holds_impact_until_a_pelvic_health_assessment_clears_it(
     let plan: Value = res.json().await.unwrap();
     assert_eq!(plan["jogging_gate"]["assessment_id"], physio["id"]);
     // Listed, exported, in FHIR and in the feed; audited without clinical values.
-    let page: Value = s
-        .app
-        .get(&assessments, Some(&s.coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = s.read(&assessments).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    let export: Value = s
-        .app
-        .get(
-            &format!("/v1/clients/{}/export", s.client),
-            Some(&s.coach.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let export = s.read(&format!("/v1/clients/{}/export", s.client)).await;
     assert_eq!(export["assessments"].as_array().unwrap().len(), 2);
-    let fhir: Value = s
-        .app
-        .get(
-            &format!("/v1/clients/{}/fhir", s.client),
-            Some(&s.coach.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fhir = s.read(&format!("/v1/clients/{}/fhir", s.client)).await;
     let exams = fhir["entry"]
         .as_array()
         .unwrap()
@@ -632,13 +599,7 @@ async fn a_grade_4_tear_holds_impact_until_a_pelvic_health_assessment_clears_it(
         .filter(|e| e["resource"]["category"][0]["coding"][0]["code"] == "exam")
         .count();
     assert_eq!(exams, 2);
-    let feed: Value = s
-        .app
-        .get("/v1/sync?limit=200", Some(&s.coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feed = s.read("/v1/sync?limit=200").await;
     let in_feed = feed["changes"]
         .as_array()
         .unwrap()

@@ -130,6 +130,22 @@ impl Scene {
             .unwrap()
     }
 
+    /// `path` read as her coach, as JSON.
+    pub(crate) async fn read(&self, path: &str) -> Value {
+        self.app
+            .get(path, Some(&self.coach.token))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Her plan's newest transition.
+    pub(crate) async fn latest_transition(&self) -> Value {
+        let path = format!("/v1/clients/{}/plan/transitions", self.client);
+        self.read(&path).await["items"][0].clone()
+    }
+
     pub(crate) async fn inbox(&self) -> Vec<Value> {
         let page: Value = self
             .app
@@ -210,19 +226,10 @@ async fn with_auto_progress_the_engine_moves_the_plan_itself() {
         .await;
     let plan = s.plan().await;
     assert_eq!(plan["level"], 4);
-    let history: Value = s
-        .app
-        .get(
-            &format!("/v1/clients/{}/plan/transitions", s.client),
-            Some(&s.coach.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(history["items"][0]["actor"]["type"], "engine");
-    assert_eq!(history["items"][0]["action"], "advance");
-    assert!(history["items"][0]["rule_ids"]
+    let latest = s.latest_transition().await;
+    assert_eq!(latest["actor"]["type"], "engine");
+    assert_eq!(latest["action"], "advance");
+    assert!(latest["rule_ids"]
         .as_array()
         .unwrap()
         .contains(&json!("R2")));

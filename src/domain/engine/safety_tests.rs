@@ -77,15 +77,16 @@ fn a_session_with_an_amber_report_about_it_does_not_count() {
         .any(|f| f.message.contains("2 of 3 sessions")));
 }
 
-#[test]
-fn two_lunges_sessions_without_reports_never_open_jogging() {
+/// At lunges past day 84, two sessions logged, every lunges test passed (`confirmed` says
+/// which staff confirmed), with `reports`.
+fn at_lunges(reports: Vec<ReportFact>, confirmed: impl Fn(ReadinessTestKey) -> bool) -> Case {
     let mut case = Case::jogging(1);
     case.plan.step = Step {
         stage: StageKey::Lunges,
         level: None,
     };
     case.sessions = vec![run("2026-11-20", 0.0), run("2026-11-22", 0.0)];
-    case.reports = vec![];
+    case.reports = reports;
     case.readiness = default_stages()[2]
         .readiness_tests
         .iter()
@@ -93,9 +94,15 @@ fn two_lunges_sessions_without_reports_never_open_jogging() {
             test: t.key,
             side: TestSide::Both,
             passed: true,
-            confirmed: true,
+            confirmed: confirmed(t.key),
         })
         .collect();
+    case
+}
+
+#[test]
+fn two_lunges_sessions_without_reports_never_open_jogging() {
+    let case = at_lunges(vec![], |_| true);
     let r = case.run();
     assert_eq!(r.decision, Decision::Hold, "{r:?}");
     assert_eq!(
@@ -109,26 +116,11 @@ fn two_lunges_sessions_without_reports_never_open_jogging() {
 
 #[test]
 fn the_tests_that_open_jogging_count_only_when_staff_recorded_or_confirmed_them() {
-    let mut case = Case::jogging(1);
-    case.plan.step = Step {
-        stage: StageKey::Lunges,
-        level: None,
-    };
-    case.sessions = vec![run("2026-11-20", 0.0), run("2026-11-22", 0.0)];
-    case.reports = vec![
+    let reports = vec![
         green("2026-11-20", Timing::ImmediatelyAfter),
         green("2026-11-22", Timing::ImmediatelyAfter),
     ];
-    case.readiness = default_stages()[2]
-        .readiness_tests
-        .iter()
-        .map(|t| ReadinessFact {
-            test: t.key,
-            side: TestSide::Both,
-            passed: true,
-            confirmed: t.key != ReadinessTestKey::HopInPlace,
-        })
-        .collect();
+    let mut case = at_lunges(reports, |key| key != ReadinessTestKey::HopInPlace);
     let r = case.run();
     assert_eq!(r.decision, Decision::Hold, "{r:?}");
     assert!(
