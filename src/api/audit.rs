@@ -102,10 +102,10 @@ pub struct AuditQuery {
     /// Only this action (`client.export`, `symptom_report.read`, …).
     #[param(max_length = 64)]
     pub action: Option<String>,
-    /// Only events at or after this instant.
+    /// Only events at or after this instant. In the years 1900 to 2200.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub since: Option<DateTime<Utc>>,
-    /// Only events before this instant.
+    /// Only events before this instant. In the years 1900 to 2200.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub until: Option<DateTime<Utc>>,
 }

@@ -248,10 +248,10 @@ pub struct CheckInListQuery {
         example = "AZO0uEt3cIKaxs-ZWOn3Ow"
     )]
     pub cursor: Option<String>,
-    /// Check-ins about this day or later.
+    /// Check-ins about this day or later. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
-    /// Check-ins about this day or earlier.
+    /// Check-ins about this day or earlier. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
 }

@@ -271,7 +271,7 @@ pub async fn get_plan(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TodayQuery {
-    /// The day to prescribe for (default: today in the client's time zone).
+    /// The day to prescribe for (default: today in the client's time zone). Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub date: Option<NaiveDate>,
 }

@@ -331,15 +331,15 @@ pub struct ReportListQuery {
         example = "AZO0uEt3cIKaxs-ZWOn3Ow"
     )]
     pub cursor: Option<String>,
-    /// Reports about this day or later.
+    /// Reports about this day or later. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
-    /// Reports about this day or earlier.
+    /// Reports about this day or earlier. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
     /// Only reports triaged at this level.
     pub triage: Option<TriageLevel>,
-    /// Only reports changed since then (for offline sync).
+    /// Only reports changed since then (for offline sync). In the years 1900 to 2200.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
 }

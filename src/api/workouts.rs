@@ -117,13 +117,13 @@ pub struct SessionListQuery {
         example = "AZO0uEt3cIKaxs-ZWOn3Ow"
     )]
     pub cursor: Option<String>,
-    /// Sessions performed on or after this date.
+    /// Sessions performed on or after this date. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
-    /// Sessions performed on or before this date.
+    /// Sessions performed on or before this date. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
-    /// Only sessions changed since then (for offline sync).
+    /// Only sessions changed since then (for offline sync). In the years 1900 to 2200.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
 }

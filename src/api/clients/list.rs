@@ -104,7 +104,7 @@ pub struct ClientListQuery {
     /// Part of a name, email or external id.
     #[param(max_length = 200)]
     pub q: Option<String>,
-    /// Only clients changed since then (for offline sync).
+    /// Only clients changed since then (for offline sync). In the years 1900 to 2200.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_instant")]
     pub updated_since: Option<DateTime<Utc>>,
     /// Only clients with an open flag of this level.

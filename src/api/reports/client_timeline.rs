@@ -7,10 +7,10 @@ use crate::db::workouts::{ReadinessResult, SessionLog};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
-    /// First day (default: 90 days ago).
+    /// First day (default: 90 days ago). Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub since: Option<NaiveDate>,
-    /// Last day (default: today). At most 366 days after `since`.
+    /// Last day (default: today). At most 366 days after `since`. Between 1900-01-01 and 2200-12-31.
     #[serde(default, deserialize_with = "crate::api::extract::bounded_date")]
     pub until: Option<NaiveDate>,
 }
