@@ -221,7 +221,10 @@ pub fn prescribe(
 /// A day at the jogging stage: rest after a run below level 5 or after three runs in a week
 /// (R10), else the level's run within the week's cap (R4).
 fn jogging_day(p: &mut Prescription, stage: &Stage, level: u32, recent: &Recent, date: NaiveDate) {
-    let running_days: Vec<NaiveDate> = recent.runs.iter().map(|(d, _)| *d).collect();
+    // R10 counts running days: two runs on one day are one day.
+    let mut running_days: Vec<NaiveDate> = recent.runs.iter().map(|(d, _)| *d).collect();
+    running_days.sort_unstable();
+    running_days.dedup();
     let ran_yesterday = running_days.contains(&(date - Duration::days(1)));
     let runs_this_week = running_days
         .iter()
@@ -423,6 +426,23 @@ mod tests {
             None,
         );
         assert_eq!(p.kind, DayKind::Session);
+    }
+
+    #[test]
+    fn two_runs_on_one_day_are_one_running_day() {
+        let stages = default_stages();
+        // A full week before, so R4's cap leaves room; this week two runs on the 21st.
+        let mut runs: Vec<NaiveDate> = (12..=18).map(|n| d(&format!("2026-11-{n}"))).collect();
+        runs.extend([d("2026-11-21"), d("2026-11-21"), d("2026-11-23")]);
+        let p = prescribe(
+            jogging(8),
+            &stages[3],
+            ok(),
+            d("2026-11-25"),
+            &Recent::runs(&runs, 8.0),
+            None,
+        );
+        assert_eq!(p.kind, DayKind::Session, "{}", p.message);
     }
 
     #[test]
