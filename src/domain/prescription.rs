@@ -111,7 +111,7 @@ pub fn safety_step(state: PlanState, recommendation: Option<&Recommendation>) ->
 /// What a phone shows every day, whatever the stage.
 pub fn safety_notes() -> Vec<String> {
     vec![
-        "If you feel leaking, heaviness or a bulge, or pain above 2 out of 10 during exercise, stop the hard part and walk the rest of the session, then report it.".into(),
+        "If you feel leaking, heaviness or a bulge, pain around your pelvis, scar or tummy, or other pain above 5 out of 10 during exercise, stop the hard part and walk the rest of the session, then report it.".into(),
         "Call your local emergency number now for chest pain, breathlessness at rest, calf pain or swelling, fainting, a severe headache or disturbed vision, or heavy bleeding (soaking a pad within an hour).".into(),
         "Stop all exercise and get medical care today for a fever, a wound that is red, hot or discharging, palpitations, dizziness, severe abdominal pain, or new or increased bleeding.".into(),
         "A bulge, losing control of bowels or wind, urgency you cannot hold, pain with sex, or trouble emptying your bowels: see a pelvic-health physiotherapist before more impact.".into(),
