@@ -373,6 +373,16 @@ pub async fn last_status_change(
 }
 
 /// Stores the engine's latest output on the plan (a new revision: the plan reads differently).
+/// Forgets the plan's recommendation: it was about a step she is no longer on (a coach moved
+/// her). The plan as it now is.
+pub async fn clear_recommendation(conn: &mut AsyncPgConnection, id: PlanId) -> QueryResult<Plan> {
+    diesel::update(plans::table.find(id))
+        .set(plans::recommendation.eq(None::<serde_json::Value>))
+        .returning(Plan::as_returning())
+        .get_result(conn)
+        .await
+}
+
 pub async fn set_recommendation(
     conn: &mut AsyncPgConnection,
     id: PlanId,

@@ -120,7 +120,12 @@ pub async fn transition(
             override_gate: request.override_gate,
         };
         let transition = plans::record_transition(conn, new).await?;
-        let updated = plans::save_state(conn, &plan, target).await?;
+        let mut updated = plans::save_state(conn, &plan, target).await?;
+        // The engine's last recommendation was about the step she left: kept, today would
+        // prescribe its target over the coach's choice.
+        if target.step != plan.state().step {
+            updated = plans::clear_recommendation(conn, updated.id).await?;
+        }
         let details = serde_json::json!({
             "action": request.action.as_str(),
             "from": {"stage": plan.stage, "level": plan.level, "status": plan.status},

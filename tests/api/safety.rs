@@ -651,3 +651,27 @@ async fn an_unapplied_regression_is_what_today_prescribes() {
         "the plan itself waits for a coach"
     );
 }
+
+/// Today agrees with the plan a coach chose: after the engine dropped her a level (its
+/// recommendation says so), her coach moves her back up; today is the coach's level, not the
+/// engine's stale target.
+#[tokio::test]
+async fn a_coachs_move_after_a_regression_is_what_today_prescribes() {
+    let s = Scene::new(120, "jogging", Some(3)).await;
+    s.session(0).await;
+    s.report(json!({"timing": "during", "pain": [{"location": "knee", "nrs": 6}]}))
+        .await;
+    assert_eq!(s.plan().await["level"], 2);
+    assert_eq!(s.today().await["run"]["level"], 2);
+    let res = s
+        .transition(json!({"action": "set", "stage": "jogging", "level": 3,
+            "reason": "Seen in clinic: the knee settled; back to level 3."}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let today = s.today().await;
+    assert_eq!(today["run"]["level"], 3, "{today}");
+    assert!(!today["message"]
+        .as_str()
+        .unwrap()
+        .contains("moved you back"));
+}
