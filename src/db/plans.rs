@@ -176,17 +176,20 @@ pub async fn with_client(
         .await?;
     let recent = Recent {
         runs: days.into_iter().zip(levels).collect(),
-        open_flags: open,
+        open_levels: open
+            .into_iter()
+            .filter_map(FlagLevel::triage_level)
+            .collect(),
     };
     Ok((super::clients::accessible(principal, client)?, plan, recent))
 }
 
 /// What today's prescription weighs besides her plan: her completed jogs (day, level) from the
-/// day asked for, and the levels of her open flags.
+/// day asked for, and the triage levels of her open flags (a mood flag holds nothing).
 #[derive(Debug, Clone, Default)]
 pub struct Recent {
     pub runs: Vec<(NaiveDate, Option<i32>)>,
-    pub open_flags: Vec<FlagLevel>,
+    pub open_levels: Vec<crate::domain::triage::TriageLevel>,
 }
 
 /// [`Recent`] for her, from `since`.
@@ -195,22 +198,10 @@ pub async fn recent(
     client_id: ClientId,
     since: NaiveDate,
 ) -> QueryResult<Recent> {
-    use super::schema::{flags, session_logs};
-    let runs = session_logs::table
-        .filter(session_logs::client_id.eq(client_id))
-        .filter(session_logs::stage.eq("jogging"))
-        .filter(session_logs::completed.eq(true))
-        .filter(session_logs::performed_on.ge(since))
-        .select((session_logs::performed_on, session_logs::level))
-        .load(conn)
-        .await?;
-    let open_flags = flags::table
-        .filter(flags::client_id.eq(client_id))
-        .filter(flags::status.eq("open"))
-        .select(flags::level)
-        .load(conn)
-        .await?;
-    Ok(Recent { runs, open_flags })
+    Ok(Recent {
+        runs: super::workouts::runs_since(conn, client_id, since).await?,
+        open_levels: super::reports::open_levels(conn, client_id).await?,
+    })
 }
 
 pub async fn all_for_client(

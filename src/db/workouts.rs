@@ -115,23 +115,6 @@ pub async fn list_sessions(
     query.load(conn).await
 }
 
-/// Dates of the client's completed jogging sessions on or after `since`.
-pub async fn running_days(
-    conn: &mut AsyncPgConnection,
-    client_id: ClientId,
-    since: NaiveDate,
-) -> QueryResult<Vec<NaiveDate>> {
-    session_logs::table
-        .filter(session_logs::client_id.eq(client_id))
-        .filter(session_logs::stage.eq("jogging"))
-        .filter(session_logs::completed.eq(true))
-        .filter(session_logs::performed_on.ge(since))
-        .select(session_logs::performed_on)
-        .distinct()
-        .load(conn)
-        .await
-}
-
 pub async fn all_sessions(
     conn: &mut AsyncPgConnection,
     client_id: ClientId,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::client::ClientFacts;
-use super::engine::{weekly_volume_cap, Decision, Recommendation};
+use super::engine::{weekly_volume_cap, weeks, Decision, Recommendation};
 use super::plan::{check_entry_gate, PlanState, PlanStatus, Step, TransitionError};
 use super::program::{Exercise, Level, Stage, StageKey, WARM_UP_MINUTES};
 use super::triage::TriageLevel;
@@ -86,6 +86,7 @@ pub struct Recent {
     pub open_red_flag: Option<TriageLevel>,
 }
 
+#[cfg(test)]
 impl Recent {
     /// Runs of `minutes` on each of `days`, no flag.
     pub fn runs(days: &[NaiveDate], minutes: f32) -> Self {
@@ -258,18 +259,10 @@ fn within_weekly_cap(
     date: NaiveDate,
 ) {
     let Some(run) = p.run.as_ref() else { return };
-    let week_start = date - Duration::days(6);
-    let last_start = date - Duration::days(13);
-    let this_week: f32 = runs
-        .iter()
-        .filter(|(d, _)| *d >= week_start && *d <= date)
-        .map(|(_, m)| m)
-        .sum();
-    let last_week: f32 = runs
-        .iter()
-        .filter(|(d, _)| *d >= last_start && *d < week_start)
-        .map(|(_, m)| m)
-        .sum();
+    // The engine's own weeks (R4), of the runs up to the day asked for.
+    let upto = runs.iter().copied().filter(|(d, _)| *d <= date);
+    let weeks = weeks(date, upto, std::iter::empty());
+    let (this_week, last_week) = (weeks.running_this, weeks.running_last);
     if last_week <= 0.0 {
         return;
     }

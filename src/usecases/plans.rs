@@ -229,12 +229,7 @@ async fn prescription(
             .iter()
             .map(|&(day, level)| (day, program::running_minutes(&stages, level)))
             .collect(),
-        open_red_flag: recent
-            .open_flags
-            .iter()
-            .filter_map(|l| l.triage_level())
-            .filter(|l| l.is_red())
-            .max(),
+        open_red_flag: recent.open_levels.into_iter().filter(|l| l.is_red()).max(),
     };
     let reason = if state.status == PlanStatus::Active {
         None
