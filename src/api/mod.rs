@@ -122,7 +122,8 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// A page from rows fetched in id order with `limit` as the page size.
+    /// A page from rows fetched in the list's order with `limit` as the page size; the cursor
+    /// names the last row.
     pub fn from_rows<R>(
         rows: Vec<R>,
         limit: i64,

@@ -344,7 +344,8 @@ pub struct ReportListQuery {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-/// A client's symptom reports, oldest first.
+/// A client's symptom reports in the order they reached the server, oldest first (never by the
+/// ids an app chose).
 #[utoipa::path(tag = "symptom-reports", operation_id = "listSymptomReports", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`"), ReportListQuery),
     responses((status = 200, description = "A page of reports", body = Page<SymptomReportView>), NotFound, ReadErrors))]

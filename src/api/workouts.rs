@@ -128,7 +128,8 @@ pub struct SessionListQuery {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-/// A client's logged sessions, oldest first.
+/// A client's logged sessions in the order they reached the server, oldest first (never by
+/// the ids an app chose).
 #[utoipa::path(tag = "sessions", operation_id = "listSessions", security(("bearer" = [])),
     params(("client_id" = String, Path, description = "The client's id, or `me`"), SessionListQuery),
     responses((status = 200, description = "A page of sessions", body = Page<SessionLogView>), NotFound, ReadErrors))]

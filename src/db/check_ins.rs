@@ -117,7 +117,7 @@ pub async fn ever_breastfed(
     .await
 }
 
-/// A page of her check-ins, by id (which orders them by arrival).
+/// A page of her check-ins, in the order they arrived.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     client_id: ClientId,
@@ -129,7 +129,7 @@ pub async fn list(
     let mut query = check_ins::table
         .filter(check_ins::client_id.eq(client_id))
         .select(CheckIn::as_select())
-        .order(check_ins::id.asc())
+        .order((check_ins::created_at.asc(), check_ins::id.asc()))
         .limit(limit)
         .into_boxed();
     if let Some(d) = since {
@@ -139,7 +139,7 @@ pub async fn list(
         query = query.filter(check_ins::checked_on.le(d));
     }
     if let Some(after) = after {
-        query = query.filter(check_ins::id.gt(after));
+        query = query.filter(arrived_after!(check_ins, after));
     }
     query.load(conn).await
 }

@@ -329,7 +329,8 @@ pub async fn list_summaries(
                                WHERE p.client_id = c.id AND p.status IN ('active', 'paused')
                                LIMIT 1) p ON true
            LEFT JOIN LATERAL (SELECT r.triage_level, r.reported_on FROM symptom_reports r
-                               WHERE r.client_id = c.id ORDER BY r.id DESC LIMIT 1) lr ON true
+                               WHERE r.client_id = c.id
+                               ORDER BY r.created_at DESC, r.id DESC LIMIT 1) lr ON true
            CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE f.level = 'red_medical') AS red_medical,
                                       count(*) FILTER (WHERE f.level = 'red_pelvic') AS red_pelvic,
                                       count(*) FILTER (WHERE f.level = 'amber') AS amber

@@ -1,6 +1,28 @@
 //! The database floor: the connection pool, migrations, and one module of queries per
 //! aggregate. Nothing above this floor writes SQL.
 
+/// The filter "arrived after row `$after`" on a table of her records, for a page in server
+/// arrival order, `(created_at, id)`: what a caller names her records never orders them. The
+/// cursor names the page's last row and its arrival is read in the same statement; an id not
+/// in the table matches nothing.
+macro_rules! arrived_after {
+    ($table:ident, $after:expr) => {{
+        let after: uuid::Uuid = $after;
+        let last = diesel::alias!($table as page_last);
+        let at = last
+            .filter(last.field($table::id).eq(after))
+            .select(last.field($table::created_at))
+            .single_value();
+        $table::created_at
+            .nullable()
+            .gt(at.clone())
+            .or($table::created_at
+                .nullable()
+                .eq(at)
+                .and($table::id.gt(after)))
+    }};
+}
+
 pub mod assessments;
 pub mod audit;
 pub mod check_ins;

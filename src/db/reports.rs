@@ -182,7 +182,7 @@ pub async fn list(
     let mut query = symptom_reports::table
         .filter(symptom_reports::client_id.eq(client_id))
         .select(SymptomReport::as_select())
-        .order(symptom_reports::id.asc())
+        .order((symptom_reports::created_at.asc(), symptom_reports::id.asc()))
         .limit(limit)
         .into_boxed();
     if let Some(d) = filter.since {
@@ -198,7 +198,7 @@ pub async fn list(
         query = query.filter(symptom_reports::updated_at.ge(t));
     }
     if let Some(after) = after {
-        query = query.filter(symptom_reports::id.gt(after));
+        query = query.filter(arrived_after!(symptom_reports, after));
     }
     query.load(conn).await
 }

@@ -97,7 +97,7 @@ pub async fn list_sessions(
     let mut query = session_logs::table
         .filter(session_logs::client_id.eq(client_id))
         .select(SessionLog::as_select())
-        .order(session_logs::id.asc())
+        .order((session_logs::created_at.asc(), session_logs::id.asc()))
         .limit(limit)
         .into_boxed();
     if let Some(d) = range.since {
@@ -110,7 +110,7 @@ pub async fn list_sessions(
         query = query.filter(session_logs::updated_at.ge(t));
     }
     if let Some(after) = after {
-        query = query.filter(session_logs::id.gt(after));
+        query = query.filter(arrived_after!(session_logs, after));
     }
     query.load(conn).await
 }

@@ -550,3 +550,92 @@ async fn far_dates_are_422_naming_the_parameter_never_a_dropped_connection() {
         .await;
     assert_eq!(res.status(), 200);
 }
+
+/// Security review finding 6: lists and the dashboard's `last_report` ordered by the caller's
+/// ids, so a green report with id `ffffffff-…` stayed "last" after a later amber one. Lists of
+/// reports, sessions and check-ins run in server arrival order (`created_at`, then id), the
+/// cursors follow it, and `last_report` is the one that arrived last.
+#[tokio::test]
+async fn lists_and_last_report_follow_server_arrival_not_the_callers_ids() {
+    let app = spawn_app().await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client = ana.client_id.unwrap();
+    app.start_default_plan(&coach, &client.to_string()).await;
+    let today = chrono::Utc::now().date_naive();
+    let high = "ffffffff-ffff-7fff-bfff-ffffffffffff";
+    let low = "00000000-0000-7000-8000-000000000001";
+    let middle = uuid::Uuid::now_v7().to_string();
+    for (path, bodies) in [
+        (
+            "symptom-reports",
+            [
+                json!({"id": high, "timing": "daily_life"}),
+                json!({"id": middle, "timing": "daily_life"}),
+                json!({"id": low, "timing": "daily_life", "urine_leak": "drops"}),
+            ],
+        ),
+        (
+            "sessions",
+            [
+                json!({"id": high, "performed_on": today, "completed": true}),
+                json!({"id": middle, "performed_on": today, "completed": true}),
+                json!({"id": low, "performed_on": today, "completed": true}),
+            ],
+        ),
+        (
+            "check-ins",
+            [
+                json!({"id": high, "sleep_hours": 7.0, "fatigue": 3}),
+                json!({"id": middle, "sleep_hours": 6.0, "fatigue": 4}),
+                json!({"id": low, "sleep_hours": 5.0, "fatigue": 5}),
+            ],
+        ),
+    ] {
+        for body in &bodies {
+            let res = app
+                .post(&format!("/v1/clients/me/{path}"), Some(&ana.token), body)
+                .await;
+            assert_eq!(res.status(), 201, "{path}: {}", res.text().await.unwrap());
+        }
+        // Page by page, one at a time: the order they arrived in.
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("/v1/clients/{client}/{path}?limit=1");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = app
+                .get(&url, Some(&coach.token))
+                .await
+                .json()
+                .await
+                .unwrap();
+            for item in page["items"].as_array().unwrap() {
+                seen.push(item["id"].as_str().unwrap().to_string());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [high, middle.as_str(), low], "{path}");
+    }
+    // The leaking report with the low id arrived after the green `ffffffff-…` one: it is last.
+    let list: Value = app
+        .get("/v1/clients", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["items"][0]["last_report"]["triage"], "red_pelvic",
+        "{list}"
+    );
+}
