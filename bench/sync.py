@@ -23,6 +23,7 @@ random.seed(7)
 TICK = os.sysconf("SC_CLK_TCK")
 ENV = dict(os.environ, DATABASE_URL=DB, BIND_ADDR=f"127.0.0.1:{PORT}", RUST_LOG="warn",
            JWT_SECRET=os.environ.get("JWT_SECRET") or os.urandom(36).hex(),
+           WEBHOOK_SECRET_KEY=os.environ.get("WEBHOOK_SECRET_KEY") or os.urandom(32).hex(),
            LOGIN_ATTEMPTS_PER_MINUTE="100000")
 
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use diesel_async::AsyncConnection;
 
 use crate::auth::jwt::{JwtKeys, MIN_SECRET_BYTES};
+use crate::auth::sealing::Sealer;
 use crate::config::{redact_url, Settings};
 use crate::db::embedded::{EmbeddedPostgres, NO_DATABASE_HELP};
 use crate::db::{self, audit, organizations, users};
@@ -125,6 +126,23 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// The key that seals webhook signing secrets: `WEBHOOK_SECRET_KEY`, or in the embedded mode
+/// one generated once and kept under the data folder (like the access-token secret).
+fn webhook_secret_key(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(key) = &settings.webhook_secret_key {
+        return Ok(key.clone());
+    }
+    // The embedded mode only: with `DATABASE_URL`, `check_secrets` requires the key.
+    let path = settings.data_dir.join("webhook_secret_key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_string());
+    }
+    let key = crate::auth::sealing::Sealer::generate_key();
+    write_private(&path, &key)?;
+    tracing::info!(path = %path.display(), "generated a webhook secret key for the embedded mode");
+    Ok(key)
+}
+
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -222,7 +240,8 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses, before anything starts, access-token secrets that anyone could know.
+/// Refuses, before anything starts, access-token secrets that anyone could know and webhook
+/// secret keys that are not keys.
 fn check_secrets(settings: &Settings) -> anyhow::Result<()> {
     for (name, secret) in [
         ("JWT_SECRET", &settings.jwt_secret),
@@ -231,6 +250,13 @@ fn check_secrets(settings: &Settings) -> anyhow::Result<()> {
         if let Some(secret) = secret {
             crate::auth::jwt::check_secret(name, secret)?;
         }
+    }
+    if let Some(key) = &settings.webhook_secret_key {
+        Sealer::new(key, settings.webhook_secret_previous_key.as_deref())?;
+    } else if settings.database_url.is_some() {
+        bail!("WEBHOOK_SECRET_KEY is required when DATABASE_URL is set (64 hex digits; e.g. `openssl rand -hex 32`): it seals webhook signing secrets");
+    } else if settings.webhook_secret_previous_key.is_some() {
+        bail!("WEBHOOK_SECRET_PREVIOUS_KEY needs WEBHOOK_SECRET_KEY, the key it is replaced by");
     }
     Ok(())
 }
@@ -260,12 +286,22 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let applied = db::run_migrations(&database.url).await?;
         tracing::info!(applied, "migrations up to date");
         let pool = db::build_pool(&database.url, &settings)?;
+        let key = webhook_secret_key(&settings)?;
+        let sealer = Sealer::new(&key, settings.webhook_secret_previous_key.as_deref())?;
+        let sealed = crate::webhooks::seal_stored(&pool, &sealer).await?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "webhook signing secrets sealed under WEBHOOK_SECRET_KEY"
+            );
+        }
         crate::auth::password::warm_up();
         let bind = settings.bind_addr.clone();
         // From here on the URL is the one in use, the private server's included (the token
         // cache listens for changes on it).
         let mut settings = settings;
         settings.database_url = Some(database.url.clone());
+        settings.webhook_secret_key = Some(key);
         let app = Application::build(settings, pool, jwt)?;
         let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         tracing::info!(

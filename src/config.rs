@@ -84,6 +84,13 @@ pub struct Settings {
     /// `WEBHOOK_ALLOW_PRIVATE`, default false: deliver webhooks to loopback and private
     /// addresses (local development only).
     pub webhook_allow_private: bool,
+    /// `WEBHOOK_SECRET_KEY`: 64 hex digits (32 bytes) sealing webhook signing secrets
+    /// (`auth::sealing`); required when `DATABASE_URL` is set, the embedded mode keeps one
+    /// under `data_dir`.
+    pub webhook_secret_key: Option<String>,
+    /// `WEBHOOK_SECRET_PREVIOUS_KEY`: during a rotation, the key secrets were sealed under
+    /// until now; they are resealed under the new one at start.
+    pub webhook_secret_previous_key: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -102,6 +109,10 @@ impl std::fmt::Debug for Settings {
             .field(
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "webhook_secret_key",
+                &self.webhook_secret_key.as_ref().map(|_| "<redacted>"),
             )
             .field("pool_size", &self.pool_size)
             .field("data_dir", &self.data_dir)
@@ -209,6 +220,8 @@ impl Settings {
             )?,
             metrics_token: var("METRICS_TOKEN"),
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_secret_key: var("WEBHOOK_SECRET_KEY"),
+            webhook_secret_previous_key: var("WEBHOOK_SECRET_PREVIOUS_KEY"),
         })
     }
 
@@ -244,6 +257,9 @@ impl Settings {
             forwarded_header: ForwardedHeader::XForwardedFor,
             metrics_token: None,
             webhook_allow_private: false,
+            // A random key of its own (`auth::sealing` reads it; 32 bytes as hex).
+            webhook_secret_key: Some(hex::encode(rand::random::<[u8; 32]>())),
+            webhook_secret_previous_key: None,
         }
     }
 }

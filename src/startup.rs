@@ -233,6 +233,7 @@ impl Application {
         let dispatcher = tokio::spawn(crate::webhooks::run(
             self.state.pool.clone(),
             Arc::new(self.state.settings.clone()),
+            self.state.sealer.clone(),
             stop_webhooks.clone(),
         ));
         let result = self.server.await;

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Staff reads of client data, written in batches (`db::audit::ReadLog`).
     pub read_log: Arc<ReadLog>,
     pub metrics: Metrics,
+    /// Seals and opens webhook signing secrets (`WEBHOOK_SECRET_KEY`).
+    pub sealer: Arc<crate::auth::sealing::Sealer>,
     pub openapi_json: String,
     /// Path templates and their methods, for telling 405 from 404.
     routes: Vec<(Vec<String>, Vec<Method>)>,
@@ -46,8 +48,16 @@ impl AppState {
         jwt: JwtKeys,
         document: &utoipa::openapi::OpenApi,
     ) -> anyhow::Result<Self> {
+        let sealer = crate::auth::sealing::Sealer::new(
+            settings
+                .webhook_secret_key
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("WEBHOOK_SECRET_KEY is not set"))?,
+            settings.webhook_secret_previous_key.as_deref(),
+        )?;
         Ok(AppState {
             metrics: Metrics::new(pool.clone())?,
+            sealer: Arc::new(sealer),
             pool,
             jwt,
             expensive_in_progress: InProgress::new(EXPENSIVE_AT_ONCE_PER_CALLER),

@@ -27,6 +27,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::auth::sealing::Sealer;
 use crate::config::Settings;
 use crate::db::webhooks::{self, Due};
 use crate::db::DbPool;
@@ -114,8 +115,42 @@ pub fn http_client(allow_private: bool, lookup: Lookup) -> reqwest::Result<reqwe
 
 type Outcome = (Due, Result<i32, (Option<i32>, String)>);
 
+/// Seals the signing secrets stored before sealing, and reseals those sealed under the previous
+/// key (`WEBHOOK_SECRET_PREVIOUS_KEY`); how many were sealed. Run at start: several instances
+/// starting at once each seal a secret at most once between them.
+pub async fn seal_stored(pool: &DbPool, sealer: &Sealer) -> anyhow::Result<usize> {
+    let mut conn = pool.get().await?;
+    let mut sealed = 0;
+    for (id, was, plain) in webhooks::stored_secrets(&mut conn).await? {
+        let secret = match (&was, plain) {
+            (Some(s), _) if !sealer.is_stale(s) => continue,
+            (Some(s), _) => sealer
+                .open(id, s)
+                .map_err(|e| anyhow::anyhow!("webhook endpoint {id}: its secret is {e}"))?,
+            (None, Some(plain)) => plain,
+            (None, None) => continue,
+        };
+        let new = sealer.seal(id, &secret);
+        sealed += webhooks::store_sealed(&mut conn, id, was.as_deref(), &new).await?;
+    }
+    Ok(sealed)
+}
+
+/// The secret a delivery is signed with; a sealed one that does not open fails the send (never
+/// an unsigned message).
+fn signing_secret(sealer: &Sealer, due: &Due) -> Result<String, String> {
+    match (&due.secret_sealed, &due.secret) {
+        (Some(sealed), _) => sealer.open(due.endpoint_id, sealed).map_err(|e| {
+            tracing::error!(endpoint = %due.endpoint_id, error = %e, "a webhook signing secret does not open");
+            format!("signing secret unavailable: {e}")
+        }),
+        (None, Some(plain)) => Ok(plain.clone()),
+        (None, None) => Err("signing secret unavailable".into()),
+    }
+}
+
 /// Runs until `stop` is notified, then lets the sends in flight finish.
-pub async fn run(pool: DbPool, settings: Arc<Settings>, stop: Arc<Notify>) {
+pub async fn run(pool: DbPool, settings: Arc<Settings>, sealer: Arc<Sealer>, stop: Arc<Notify>) {
     let allow_private = settings.webhook_allow_private;
     let http = match http_client(allow_private, system_lookup()) {
         Ok(client) => client,
@@ -138,8 +173,12 @@ pub async fn run(pool: DbPool, settings: Arc<Settings>, stop: Arc<Notify>) {
                     for d in due {
                         *in_flight.entry(d.endpoint_id).or_default() += 1;
                         let http = http.clone();
+                        let secret = signing_secret(&sealer, &d);
                         sending.spawn(async move {
-                            let outcome = send(&http, &d, allow_private).await;
+                            let outcome = match secret {
+                                Ok(secret) => send(&http, &d, &secret, allow_private).await,
+                                Err(e) => Err((None, e)),
+                            };
                             (d, outcome)
                         });
                     }
@@ -233,6 +272,7 @@ async fn record(
 async fn send(
     http: &reqwest::Client,
     due: &Due,
+    secret: &str,
     allow_private: bool,
 ) -> Result<i32, (Option<i32>, String)> {
     // An address in the URL is connected to without resolving: check it here.
@@ -247,7 +287,7 @@ async fn send(
     let body = serde_json::to_vec(&due.payload).map_err(|e| (None, e.to_string()))?;
     let id = format!("msg_{}", due.event_id.simple());
     let timestamp = Utc::now().timestamp();
-    let signature = sign(&due.secret, &id, timestamp, &body);
+    let signature = sign(secret, &id, timestamp, &body);
     let res = http
         .post(&due.url)
         .header("content-type", "application/json")

@@ -309,6 +309,8 @@ pub async fn create_webhook(
     let events = check_events(&body.events)?;
     let description = check_description(body.description.as_deref())?;
     let secret = new_secret();
+    let id = Uuid::now_v7();
+    let sealed = state.sealer.seal(id, &secret);
     let mut conn = state.pool.get().await?;
     let endpoint = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -320,11 +322,12 @@ pub async fn create_webhook(
             let endpoint = webhooks::insert(
                 conn,
                 NewEndpoint {
+                    id,
                     organization_id: principal.organization_id,
                     url: &url,
                     description: &description,
                     events: &events,
-                    secret: &secret,
+                    secret_sealed: &sealed,
                     created_by: principal.user_id.into(),
                 },
             )

@@ -5,6 +5,7 @@
 pub mod invitations;
 pub mod jwt;
 pub mod password;
+pub mod sealing;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;

@@ -411,13 +411,14 @@ diesel::table! {
         url -> Text,
         description -> Text,
         events -> Array<Text>,
-        secret -> Text,
+        secret -> Nullable<Text>,
         enabled -> Bool,
         disabled_reason -> Nullable<Text>,
         consecutive_failures -> Int4,
         created_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        secret_sealed -> Nullable<Bytea>,
     }
 }
 

@@ -23,7 +23,6 @@ pub struct Endpoint {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
-    pub secret: String,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub consecutive_failures: i32,
@@ -33,23 +32,25 @@ pub struct Endpoint {
 }
 
 pub struct NewEndpoint<'a> {
+    pub id: Uuid,
     pub organization_id: OrganizationId,
     pub url: &'a str,
     pub description: &'a str,
     pub events: &'a [String],
-    pub secret: &'a str,
+    /// The signing secret sealed under `WEBHOOK_SECRET_KEY` (`auth::sealing`).
+    pub secret_sealed: &'a [u8],
     pub created_by: Uuid,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewEndpoint<'_>) -> QueryResult<Endpoint> {
     diesel::insert_into(webhook_endpoints::table)
         .values((
-            webhook_endpoints::id.eq(Uuid::now_v7()),
+            webhook_endpoints::id.eq(new.id),
             webhook_endpoints::organization_id.eq(new.organization_id),
             webhook_endpoints::url.eq(new.url),
             webhook_endpoints::description.eq(new.description),
             webhook_endpoints::events.eq(new.events),
-            webhook_endpoints::secret.eq(new.secret),
+            webhook_endpoints::secret_sealed.eq(new.secret_sealed),
             webhook_endpoints::created_by.eq(new.created_by),
         ))
         .returning(Endpoint::as_returning())
@@ -138,6 +139,43 @@ pub async fn delete(
             .find(id)
             .filter(webhook_endpoints::organization_id.eq(organization_id)),
     )
+    .execute(conn)
+    .await
+}
+
+/// A stored signing secret: sealed, or (stored before sealing) as it is.
+pub type StoredSecret = (Uuid, Option<Vec<u8>>, Option<String>);
+
+/// Every endpoint's stored secret, for sealing at start (a practice has a handful of endpoints).
+pub async fn stored_secrets(conn: &mut AsyncPgConnection) -> QueryResult<Vec<StoredSecret>> {
+    webhook_endpoints::table
+        .select((
+            webhook_endpoints::id,
+            webhook_endpoints::secret_sealed,
+            webhook_endpoints::secret,
+        ))
+        .order(webhook_endpoints::id)
+        .load(conn)
+        .await
+}
+
+/// Stores `sealed` as the endpoint's secret in place of `was` (what was read), unless another
+/// instance sealed it first; 1 if stored.
+pub async fn store_sealed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    was: Option<&[u8]>,
+    sealed: &[u8],
+) -> QueryResult<usize> {
+    diesel::update(
+        webhook_endpoints::table
+            .find(id)
+            .filter(webhook_endpoints::secret_sealed.is_not_distinct_from(was)),
+    )
+    .set((
+        webhook_endpoints::secret_sealed.eq(sealed),
+        webhook_endpoints::secret.eq(None::<String>),
+    ))
     .execute(conn)
     .await
 }
@@ -255,8 +293,12 @@ pub struct Due {
     pub event_created_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
     pub url: String,
-    #[diesel(sql_type = Text)]
-    pub secret: String,
+    /// Sealed (`auth::sealing`); or, for an endpoint stored before sealing and not yet sealed,
+    /// the secret itself.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bytea>)]
+    pub secret_sealed: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub secret: Option<String>,
 }
 
 /// What a claim may take.
@@ -313,7 +355,7 @@ pub async fn claim_due(conn: &mut AsyncPgConnection, claim: Claim<'_>) -> QueryR
                FROM due WHERE d.id = due.id
              RETURNING d.id, d.event_id, d.endpoint_id, d.attempts)
          SELECT c.id, c.event_id, c.endpoint_id, c.attempts, ev.payload,
-                ev.created_at AS event_created_at, e.url, e.secret
+                ev.created_at AS event_created_at, e.url, e.secret_sealed, e.secret
            FROM claimed c
            JOIN webhook_events ev ON ev.id = c.event_id
            JOIN webhook_endpoints e ON e.id = c.endpoint_id

@@ -20,6 +20,12 @@ pub fn jwt_secret() -> &'static str {
     static SECRET: OnceLock<String> = OnceLock::new();
     SECRET.get_or_init(|| runback::auth::secrets::generate(""))
 }
+/// This test run's key sealing webhook signing secrets: every app of the run shares it, as the
+/// instances of a fleet do.
+pub fn webhook_secret_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(runback::auth::sealing::Sealer::generate_key)
+}
 pub const PASSWORD: &str = "correct horse battery staple";
 
 struct DbServer {
@@ -289,6 +295,7 @@ pub async fn start_app(
 ) -> TestApp {
     init_logs();
     let mut settings = Settings::for_database(db_url.clone(), jwt_secret().into());
+    settings.webhook_secret_key = Some(webhook_secret_key().into());
     settings.login_attempts_per_minute = 1000;
     // Webhook receivers in tests listen on plain-HTTP loopback ports, and retries are quick.
     settings.webhook_allow_http = true;

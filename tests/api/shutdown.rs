@@ -48,6 +48,7 @@ async fn sigterm_under_load_drains_without_errors_and_exits_cleanly() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_runback"))
         .env("DATABASE_URL", &app.db_url)
         .env("JWT_SECRET", jwt_secret())
+        .env("WEBHOOK_SECRET_KEY", crate::helpers::webhook_secret_key())
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         // The production default: time for a balancer polling every 50 ms to see the 503 even
         // when both cores are busy with the rest of the suite.

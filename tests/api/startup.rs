@@ -11,6 +11,8 @@ fn runback() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_runback"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("JWT_SECRET")
+        .env_remove("WEBHOOK_SECRET_KEY")
+        .env_remove("WEBHOOK_SECRET_PREVIOUS_KEY")
         .env("RUST_LOG", "info")
         .env("HTTP_WORKERS", "1")
         .stdin(Stdio::null());
@@ -110,6 +112,52 @@ async fn a_published_or_guessable_secret_is_refused_at_start() {
     }
 }
 
+/// Security review finding 11: webhook signing secrets are sealed under `WEBHOOK_SECRET_KEY`.
+/// With `DATABASE_URL` the key is required, and a key that is not 32 bytes of hex is refused,
+/// before any connection.
+#[tokio::test]
+async fn a_missing_or_malformed_webhook_secret_key_is_refused_at_start() {
+    for (key, previous, says) in [
+        (None, None, "WEBHOOK_SECRET_KEY is required"),
+        (
+            Some("not-hex"),
+            None,
+            "WEBHOOK_SECRET_KEY must be 64 hex digits",
+        ),
+        (
+            Some(&"ab".repeat(16)[..]),
+            None,
+            "WEBHOOK_SECRET_KEY must be 64 hex digits",
+        ),
+        (
+            Some(crate::helpers::webhook_secret_key()),
+            Some("short"),
+            "WEBHOOK_SECRET_PREVIOUS_KEY must be 64 hex digits",
+        ),
+    ] {
+        let mut cmd = runback();
+        cmd.env(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/never_reached",
+        )
+        .env("JWT_SECRET", crate::helpers::jwt_secret());
+        if let Some(key) = key {
+            cmd.env("WEBHOOK_SECRET_KEY", key);
+        }
+        if let Some(previous) = previous {
+            cmd.env("WEBHOOK_SECRET_PREVIOUS_KEY", previous);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{key:?}: {stderr}");
+        assert!(stderr.contains(says), "{key:?}: {stderr}");
+        assert!(
+            !stderr.contains(crate::helpers::webhook_secret_key()),
+            "a key never reaches a log: {stderr}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn with_database_url_it_creates_the_database_and_migrates_before_listening() {
     let name = format!("runback_test_{}_bin", chrono::Utc::now().timestamp());
@@ -118,6 +166,7 @@ async fn with_database_url_it_creates_the_database_and_migrates_before_listening
     let mut child = runback()
         .env("DATABASE_URL", &url)
         .env("JWT_SECRET", crate::helpers::jwt_secret())
+        .env("WEBHOOK_SECRET_KEY", crate::helpers::webhook_secret_key())
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -165,6 +214,7 @@ async fn without_database_url_it_runs_its_own_postgresql_and_stops_it() {
         "PostgreSQL still running"
     );
     assert!(data.join("jwt_secret").exists());
+    assert!(data.join("webhook_secret_key").exists());
 
     // An admin made from the command line can sign in; a second one with the same email is refused.
     let admin = |email: &str| {

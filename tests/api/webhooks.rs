@@ -710,3 +710,119 @@ async fn endpoints_are_limited_tests_throttled_and_lists_paged() {
     assert_eq!(send_test(&app, &admin, &ids[0]).await.status(), 202);
     assert_problem(send_test(&app, &admin, &ids[0]).await, 429).await;
 }
+
+/// An endpoint's stored signing secret: `(secret, secret_sealed)`.
+async fn stored_secret(app: &TestApp, endpoint: &str) -> (Option<String>, Option<Vec<u8>>) {
+    use diesel::{QueryDsl, Queryable};
+    use runback::db::schema::webhook_endpoints as w;
+    #[derive(Queryable)]
+    struct Row(Option<String>, Option<Vec<u8>>);
+    let id: uuid::Uuid = endpoint.parse().unwrap();
+    let Row(plain, sealed) = w::table
+        .find(id)
+        .select((w::secret, w::secret_sealed))
+        .first(&mut app.conn().await)
+        .await
+        .unwrap();
+    (plain, sealed)
+}
+
+/// Sends a test event to `endpoint` and checks it arrives signed with `secret`.
+async fn a_test_event_is_signed_with(
+    app: &TestApp,
+    admin: &Caller,
+    endpoint: &str,
+    receiver: &Receiver,
+    secret: &str,
+) {
+    let before = receiver.received().len();
+    assert_eq!(send_test(app, admin, endpoint).await.status(), 202);
+    let got = receiver.wait_for_delivered(before + 1).await;
+    verify(secret, got.last().unwrap());
+}
+
+/// Security review finding 11: signing secrets were stored in plain text. They are sealed
+/// (AES-256-GCM under `WEBHOOK_SECRET_KEY`, bound to the endpoint), shown once at creation as
+/// before, and still sign every delivery; one stored before sealing is sealed at start, and a
+/// key rotation reseals under the new key.
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_resealed_when_the_key_rotates() {
+    use runback::auth::sealing::Sealer;
+    let (db_url, db_name, maintenance) = fresh_database().await;
+    let receiver = Receiver::start(0);
+    let first = start_app(db_url.clone(), String::new(), maintenance.clone(), |_| {}).await;
+    let admin = first
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, secret) = register(&first, &admin, &receiver.url, json!(ALL)).await;
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let (plain, sealed) = stored_secret(&first, &endpoint).await;
+    assert_eq!(plain, None, "no secret in the clear");
+    let sealed = sealed.expect("sealed");
+    for needle in [secret.as_bytes(), &key_bytes[..]] {
+        assert!(
+            !sealed.windows(8).any(|w| needle.windows(8).any(|n| n == w)),
+            "nothing of the secret shows in what is stored"
+        );
+    }
+    a_test_event_is_signed_with(&first, &admin, &endpoint, &receiver, &secret).await;
+
+    // An endpoint stored before sealing: delivered as it is, sealed at the next start.
+    diesel::sql_query(
+        "UPDATE webhook_endpoints SET secret = $1, secret_sealed = NULL WHERE id = $2::uuid",
+    )
+    .bind::<diesel::sql_types::Text, _>(&secret)
+    .bind::<diesel::sql_types::Text, _>(&endpoint)
+    .execute(&mut first.conn().await)
+    .await
+    .unwrap();
+    a_test_event_is_signed_with(&first, &admin, &endpoint, &receiver, &secret).await;
+    let current = crate::helpers::webhook_secret_key();
+    let settings = runback::config::Settings::for_database(db_url.clone(), String::new());
+    let pool = runback::db::build_pool(&db_url, &settings).unwrap();
+    let sealer = Sealer::new(current, None).unwrap();
+    assert_eq!(
+        runback::webhooks::seal_stored(&pool, &sealer)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        runback::webhooks::seal_stored(&pool, &sealer)
+            .await
+            .unwrap(),
+        0
+    );
+    let (plain, sealed) = stored_secret(&first, &endpoint).await;
+    assert_eq!(plain, None);
+    let id: uuid::Uuid = endpoint.parse().unwrap();
+    assert_eq!(sealer.open(id, &sealed.unwrap()).unwrap(), secret);
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A rotation: the start reseals under the new key; the previous one can then go.
+    let next = Sealer::generate_key();
+    let rotated = Sealer::new(&next, Some(current)).unwrap();
+    assert_eq!(
+        runback::webhooks::seal_stored(&pool, &rotated)
+            .await
+            .unwrap(),
+        1
+    );
+    let after = Sealer::new(&next, None).unwrap();
+    let (_, sealed) = {
+        let second = start_app(db_url.clone(), String::new(), maintenance.clone(), |s| {
+            s.webhook_secret_key = Some(next.clone())
+        })
+        .await;
+        a_test_event_is_signed_with(&second, &admin, &endpoint, &receiver, &secret).await;
+        stored_secret(&second, &endpoint).await
+    };
+    assert_eq!(after.open(id, &sealed.unwrap()).unwrap(), secret);
+    pool.close();
+    // The database goes with the last app.
+    drop(start_app(db_url, db_name, maintenance, |_| {}).await);
+    receiver.handle.stop(false).await;
+}
