@@ -157,7 +157,7 @@ struct Cursor {
 
 fn encode_cursor(c: Cursor) -> String {
     let mut bytes = [0u8; 24];
-    bytes[..8].copy_from_slice(&c.at.txid.to_be_bytes());
+    bytes[..8].copy_from_slice(&c.at.commit.to_be_bytes());
     bytes[8..16].copy_from_slice(&c.at.seq.to_be_bytes());
     bytes[16..].copy_from_slice(&c.pruned.to_be_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -176,7 +176,7 @@ fn decode_cursor(cursor: &str) -> Option<Cursor> {
     };
     let c = Cursor {
         at: Position {
-            txid: word(0),
+            commit: word(0),
             seq: word(8),
         },
         pruned: word(16),
@@ -248,7 +248,11 @@ pub async fn get_changes(
         }
     }
     let from = after.map(|c| c.at).unwrap_or_default();
-    let (rows, has_more) = settled_page(&mut conn, reach, from, limit).await?;
+    // Its own statement, before the page's: the page reads in a later snapshot.
+    let settled = sync::settled_position(&mut conn, principal.organization_id).await?;
+    let mut rows = sync::page(&mut conn, reach, from, settled, limit as i64 + 1).await?;
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
     let next = Cursor {
         at: rows.last().map(Change::position).unwrap_or(from),
         pruned: pruned.seq,
@@ -265,46 +269,6 @@ pub async fn get_changes(
         next_cursor: encode_cursor(next),
         has_more,
     }))
-}
-
-/// How long a short page waits for a running transaction that holds committed changes back.
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Up to `limit` changes after `after`, and whether more are waiting. A page never reaches
-/// past a transaction still running (its changes could still come before); when that holds
-/// back changes committed before the page was read, the page waits up to [`SETTLE`] and reads
-/// again, and says `has_more` if they are still waiting. So once `has_more` is false, the app
-/// holds everything committed before its request.
-async fn settled_page(
-    conn: &mut diesel_async::AsyncPgConnection,
-    reach: Reach,
-    after: Position,
-    limit: usize,
-) -> ApiResult<(Vec<Change>, bool)> {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    loop {
-        // The page and the check in one snapshot: "held" means committed before the page was
-        // read and left out of it, never committed since.
-        let (mut rows, held) = conn
-            .build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run(async |conn| {
-                let rows = sync::page(conn, reach, after, limit as i64 + 1).await?;
-                let from = rows.last().map(Change::position).unwrap_or(after);
-                let held = rows.len() <= limit && sync::held_back(conn, reach, from).await?;
-                Ok::<_, diesel::result::Error>((rows, held))
-            })
-            .await?;
-        if rows.len() > limit {
-            rows.truncate(limit);
-            return Ok((rows, true));
-        }
-        if !held || tokio::time::Instant::now() >= deadline {
-            return Ok((rows, held));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
 }
 
 /// The client a served record belongs to.
@@ -475,7 +439,7 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let p = Cursor {
             at: Position {
-                txid: 1_234_567,
+                commit: 1_234_567,
                 seq: 89,
             },
             pruned: 12,
@@ -486,7 +450,7 @@ mod tests {
         assert_eq!(decode_cursor("not a cursor"), None);
         // Past the end of the feed: the furthest place, never an error.
         let far = decode_cursor("__________________________________"[..32].as_ref()).unwrap();
-        assert_eq!(far.at.txid, i64::MAX);
+        assert_eq!(far.at.commit, i64::MAX);
         assert_eq!(far.pruned, i64::MAX);
         let query = |limit, cursor: Option<&str>| SyncQuery {
             limit,

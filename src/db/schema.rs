@@ -358,10 +358,18 @@ diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Xid8;
 
+    sync_commits (txid, organization_id) {
+        txid -> Xid8,
+        organization_id -> Uuid,
+        commit_seq -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     sync_horizon (only_row) {
         only_row -> Bool,
-        txid -> Xid8,
         seq -> Int8,
+        commit_seq -> Int8,
     }
 }
 
@@ -504,6 +512,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_logs,
     symptom_reports,
     sync_changes,
+    sync_commits,
     sync_horizon,
     throttles,
     users,

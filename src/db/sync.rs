@@ -1,7 +1,10 @@
-//! The change feed's log (`sync_changes`, written by triggers: see migration
-//! `000014_sync_feed`). A position is (transaction id, sequence); a page holds only changes of
-//! transactions that ended before every transaction still running began, so a change that
-//! commits later always sorts after any position already handed out, whatever its start.
+//! The change feed's log (`sync_changes`, written by triggers: see migrations
+//! `000014_sync_feed` and `000025_feed_commit_order`). A position is (commit position,
+//! sequence): each transaction that logs changes for a practice gets its commit position when
+//! it commits, under the practice's feed lock. A page first reads the newest settled position
+//! ([`settled_position`]), waiting only for its own practice's commits in their last moment,
+//! so a change that commits later always sorts after any position already handed out, and no
+//! transaction of another practice, however long, holds a page back.
 //! Rows name records, never hold them: the records are loaded as they are when the page is read.
 
 use chrono::{DateTime, Utc};
@@ -25,10 +28,10 @@ use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
-/// A place in the feed: after the change `seq` of transaction `txid`.
+/// A place in the feed: after the change `seq` of the transaction that committed at `commit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Position {
-    pub txid: i64,
+    pub commit: i64,
     pub seq: i64,
 }
 
@@ -53,7 +56,7 @@ pub enum Reach {
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Change {
     #[diesel(sql_type = BigInt)]
-    pub txid: i64,
+    pub commit: i64,
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
     #[diesel(sql_type = SqlUuid)]
@@ -72,7 +75,7 @@ pub struct Change {
 impl Change {
     pub fn position(&self) -> Position {
         Position {
-            txid: self.txid,
+            commit: self.commit,
             seq: self.seq,
         }
     }
@@ -81,87 +84,79 @@ impl Change {
 /// Whose changes a statement reads: its filter, and what `$1` and `$2` are.
 fn filter(reach: Reach) -> (&'static str, OrganizationId, Uuid) {
     match reach {
-        // `$2` is the organization again: every statement binds the same parameters.
+        // `$2` is the organization again: every statement binds the same parameters (`$1` is
+        // the organization in every page's own condition).
         Reach::Organization(organization_id) => (
-            "WHERE organization_id = $1 AND organization_id = $2 AND NOT coach_only",
+            "AND s.organization_id = $2 AND NOT s.coach_only",
             organization_id,
             organization_id.0,
         ),
         Reach::Coach {
             organization_id,
             coach_id,
-        } => (
-            "WHERE organization_id = $1 AND coach_id = $2",
-            organization_id,
-            coach_id.0,
-        ),
+        } => ("AND s.coach_id = $2", organization_id, coach_id.0),
         Reach::Client {
             organization_id,
             client_id,
         } => (
-            "WHERE organization_id = $1 AND client_id = $2 AND NOT coach_only AND entity <> 'flag'",
+            "AND s.client_id = $2 AND NOT s.coach_only AND s.entity <> 'flag'",
             organization_id,
             client_id.0,
         ),
     }
 }
 
-const COLUMNS: &str =
-    "SELECT (txid::text)::bigint AS txid, seq, client_id, entity, entity_id, op, coach_only
-   FROM sync_changes";
-/// Changes after `$3, $4` of transactions that ended before any still running began.
-const AFTER: &str = "AND (txid, seq) > (($3::bigint)::text::xid8, $4)
-    AND txid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
-  ORDER BY txid, seq LIMIT $5";
+#[derive(QueryableByName)]
+struct Settled {
+    #[diesel(sql_type = BigInt)]
+    settled: i64,
+}
 
-/// Up to `limit` changes in `reach` after `after`, in feed order.
+/// The newest commit position a page of this practice may read: every transaction with a
+/// position up to it has ended, and any that commits later gets a higher one. Waits only for
+/// the practice's own commits in their last moment (they hold its feed lock from taking their
+/// position until they are visible). Call it on its own, outside a transaction, before
+/// [`page`]: the page's snapshot must be taken after it.
+pub async fn settled_position(
+    conn: &mut AsyncPgConnection,
+    organization_id: OrganizationId,
+) -> QueryResult<i64> {
+    let row: Settled = diesel::sql_query("SELECT sync_settled_position($1) AS settled")
+        .bind::<SqlUuid, _>(organization_id)
+        .cached()
+        .get_result(conn)
+        .await?;
+    Ok(row.settled)
+}
+
+/// Up to `limit` changes in `reach` after `after` and at most at the commit position
+/// `settled`, in feed order.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     reach: Reach,
     after: Position,
+    settled: i64,
     limit: i64,
 ) -> QueryResult<Vec<Change>> {
     let (filter, organization_id, who) = filter(reach);
-    diesel::sql_query(format!("{COLUMNS} {filter} {AFTER}"))
-        .bind::<SqlUuid, _>(organization_id)
-        .bind::<SqlUuid, _>(who)
-        .bind::<BigInt, _>(after.txid)
-        .bind::<BigInt, _>(after.seq)
-        .bind::<BigInt, _>(limit)
-        .cached()
-        .load(conn)
-        .await
-}
-
-#[derive(QueryableByName)]
-struct Held {
-    #[diesel(sql_type = Bool)]
-    held: bool,
-}
-
-/// Whether changes in `reach` after `after` have committed but wait behind a transaction that
-/// is still running (anywhere on the server: transaction ids are the server's). Read in the
-/// same snapshot as the page (a repeatable-read transaction), it counts only changes that had
-/// committed when the page was read, never those committed since.
-pub async fn held_back(
-    conn: &mut AsyncPgConnection,
-    reach: Reach,
-    after: Position,
-) -> QueryResult<bool> {
-    let (filter, organization_id, who) = filter(reach);
-    let row: Held = diesel::sql_query(format!(
-        "SELECT EXISTS (SELECT 1 FROM sync_changes {filter}
-            AND (txid, seq) > (($3::bigint)::text::xid8, $4)
-            AND txid >= (SELECT pg_snapshot_xmin(pg_current_snapshot()))) AS held"
+    diesel::sql_query(format!(
+        "SELECT k.commit_seq AS commit, s.seq, s.client_id, s.entity, s.entity_id, s.op,
+                s.coach_only
+           FROM sync_commits k
+           JOIN sync_changes s ON s.organization_id = k.organization_id AND s.txid = k.txid
+          WHERE k.organization_id = $1 AND k.commit_seq >= $3 AND k.commit_seq <= $6
+            AND (k.commit_seq, s.seq) > ($3, $4) {filter}
+          ORDER BY k.commit_seq, s.seq LIMIT $5"
     ))
     .bind::<SqlUuid, _>(organization_id)
     .bind::<SqlUuid, _>(who)
-    .bind::<BigInt, _>(after.txid)
+    .bind::<BigInt, _>(after.commit)
     .bind::<BigInt, _>(after.seq)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(settled)
     .cached()
-    .get_result(conn)
-    .await?;
-    Ok(row.held)
+    .load(conn)
+    .await
 }
 
 #[derive(QueryableByName)]
@@ -173,27 +168,27 @@ struct Count {
 #[derive(QueryableByName)]
 struct HorizonRow {
     #[diesel(sql_type = BigInt)]
-    txid: i64,
+    commit_seq: i64,
     #[diesel(sql_type = BigInt)]
     seq: i64,
 }
 
 /// The newest position whose deletions were pruned: a cursor before it may have missed one.
 pub async fn pruned_through(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
-    let row: HorizonRow =
-        diesel::sql_query("SELECT (txid::text)::bigint AS txid, seq FROM sync_horizon")
-            .cached()
-            .get_result(conn)
-            .await?;
+    let row: HorizonRow = diesel::sql_query("SELECT commit_seq, seq FROM sync_horizon")
+        .cached()
+        .get_result(conn)
+        .await?;
     Ok(Position {
-        txid: row.txid,
+        commit: row.commit_seq,
         seq: row.seq,
     })
 }
 
 /// The log's upkeep, safe to run on every instance at once: keeps only the newest change of
 /// each record (per coach, and per change of reach), and forgets deletions recorded before
-/// `older_than`, moving the horizon past them. Returns (superseded, pruned) row counts.
+/// `older_than`, moving the horizon past them, then the commit positions no change refers to
+/// any more. Returns (superseded, pruned) row counts.
 pub async fn maintain(
     conn: &mut AsyncPgConnection,
     older_than: DateTime<Utc>,
@@ -211,17 +206,29 @@ pub async fn maintain(
     let pruned: Count = diesel::sql_query(
         "WITH gone AS (
              DELETE FROM sync_changes WHERE op = 'delete' AND recorded_at < $1
-             RETURNING txid, seq),
-         newest AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1),
+             RETURNING txid, organization_id, seq),
+         newest AS (SELECT k.commit_seq, gone.seq FROM gone
+                      JOIN sync_commits k ON k.txid = gone.txid
+                                         AND k.organization_id = gone.organization_id
+                     ORDER BY k.commit_seq DESC, gone.seq DESC LIMIT 1),
          moved AS (
-             UPDATE sync_horizon h SET txid = newest.txid, seq = newest.seq FROM newest
-              WHERE (newest.txid, newest.seq) > (h.txid, h.seq) RETURNING 1)
+             UPDATE sync_horizon h SET commit_seq = newest.commit_seq, seq = newest.seq
+               FROM newest
+              WHERE (newest.commit_seq, newest.seq) > (h.commit_seq, h.seq) RETURNING 1)
          SELECT count(*) AS n FROM gone",
     )
     .bind::<Timestamptz, _>(older_than)
     .get_result(conn)
     .await?;
     let pruned = usize::try_from(pruned.n).unwrap_or(usize::MAX);
+    diesel::sql_query(
+        "DELETE FROM sync_commits k
+          WHERE k.commit_seq IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM sync_changes s
+                             WHERE s.organization_id = k.organization_id AND s.txid = k.txid)",
+    )
+    .execute(conn)
+    .await?;
     Ok((superseded, pruned))
 }
 

@@ -473,7 +473,9 @@ async fn erasure_leaves_nothing_personal_in_any_table() {
         "program_versions",
         "programs",
         "service_tokens",
-        // The change feed's one row of where its pruning has reached.
+        // The change feed's commit positions (a transaction id and a practice's id) and the
+        // one row of where its pruning has reached.
+        "sync_commits",
         "sync_horizon",
         // Rate limits are keyed by digests (never an address or an email) and purged within a
         // minute of their last use.

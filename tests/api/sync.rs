@@ -297,7 +297,8 @@ async fn incremental_syncs_carry_only_what_changed_and_bad_cursors_are_named() {
 }
 
 /// A transaction that began first but commits last is not skipped by a cursor handed out in
-/// between.
+/// between. Positions are commit positions: the quick change is served at once, and the slow
+/// one, when it commits, comes after the cursor already handed out.
 #[tokio::test]
 async fn a_slow_transaction_that_commits_late_is_not_skipped() {
     let app = spawn_app().await;
@@ -317,18 +318,26 @@ async fn a_slow_transaction_that_commits_late_is_not_skipped() {
     // A later, quick change to another client of the coach commits at once.
     let quick = Uuid::now_v7();
     assert_eq!(log_session(&app, &p.ana, quick, 0).await, 201);
-    // While the slow one runs, the feed does not hand out a cursor past it: it says more is
-    // coming.
+    // While the slow one runs, the feed serves what has committed, and nothing is waiting.
     let during = page(&app, &p.zoe, zoe.cursor.as_deref(), 100).await;
-    assert_eq!(
-        during["changes"],
-        json!([]),
-        "nothing past a running transaction"
+    let served: Vec<&Value> = during["changes"].as_array().unwrap().iter().collect();
+    assert!(
+        served
+            .iter()
+            .any(|c| c["entity"] == "session" && c["id"] == quick.to_string()),
+        "{during}"
     );
-    assert_eq!(during["has_more"], true);
+    assert!(
+        !served
+            .iter()
+            .any(|c| c["entity"] == "client" && c["id"] == cat_id.to_string()),
+        "nothing of a running transaction: {during}"
+    );
+    assert_eq!(during["has_more"], false);
     let cursor = during["next_cursor"].as_str().unwrap().to_string();
     slow.batch_execute("COMMIT").await.unwrap();
 
+    // Committed after the cursor was handed out, it comes after it.
     let after = page(&app, &p.zoe, Some(&cursor), 100).await;
     let changes = after["changes"].as_array().unwrap();
     let client = changes
@@ -337,18 +346,123 @@ async fn a_slow_transaction_that_commits_late_is_not_skipped() {
         .expect("the slow change");
     assert_eq!(client["data"]["notes"], "slow writer");
     assert_eq!(client["id"], cat_id.to_string());
-    assert!(changes
+    assert!(
+        !changes
+            .iter()
+            .any(|c| c["entity"] == "session" && c["id"] == quick.to_string()),
+        "the quick change is not served twice"
+    );
+}
+
+/// A long write in one practice (an import, a transaction left open) holds back no other
+/// practice's feed: its pages are complete with `has_more: false`, and a burst of them is all
+/// answered. The practice's own feed serves its other changes, and gets the long one when it
+/// commits.
+#[tokio::test]
+async fn a_long_write_in_one_practice_holds_back_no_other_practice() {
+    let app = spawn_app().await;
+    let a = practice(&app).await;
+    let b_admin = app.new_admin("Other Practice", "admin@other.example").await;
+    let b_coach = app.new_coach(&b_admin, "Uma", "uma@other.example").await;
+    let b_mother = app.new_client(&b_coach, "Eve", "eve@other.example").await;
+    app.start_default_plan(&b_coach, &b_mother.client_id.unwrap().to_string())
+        .await;
+    let mut uma = Replica::default();
+    uma.follow(&app, &b_coach, 100).await;
+    let mut zoe = Replica::default();
+    zoe.follow(&app, &a.zoe, 100).await;
+
+    // Practice A's long write: it has logged a change and stays open.
+    let bea = a.bea.client_id.unwrap();
+    let mut long = AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    long.batch_execute(&format!(
+        "BEGIN; UPDATE clients SET notes = 'long write' WHERE id = '{bea}'"
+    ))
+    .await
+    .unwrap();
+
+    // Practice B writes and follows: everything, at once.
+    let session = Uuid::now_v7();
+    assert_eq!(log_session(&app, &b_mother, session, 0).await, 201);
+    let during = page(&app, &b_coach, uma.cursor.as_deref(), 100).await;
+    assert_eq!(during["has_more"], false, "{during}");
+    assert!(during["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["entity"] == "session" && c["id"] == session.to_string()));
+    // A burst of B's syncs, more than the pool's connections, beside B's ordinary reads:
+    // every one answered.
+    let cursor = uma.cursor.clone().unwrap();
+    let syncs = (0..30).map(|_| {
+        let path = format!("/v1/sync?cursor={cursor}");
+        let token = b_coach.token.clone();
+        let app = &app;
+        async move { app.get(&path, Some(&token)).await.status().as_u16() }
+    });
+    let reads = (0..15).map(|_| {
+        let token = b_coach.token.clone();
+        let app = &app;
+        async move { app.get("/v1/clients", Some(&token)).await.status().as_u16() }
+    });
+    let (syncs, reads) = tokio::join!(
+        futures_util::future::join_all(syncs),
+        futures_util::future::join_all(reads)
+    );
+    assert!(syncs.iter().all(|s| *s == 200), "{syncs:?}");
+    assert!(reads.iter().all(|s| *s == 200), "{reads:?}");
+
+    // Practice A's own other writes are not held up, and its feed serves them.
+    let quick = Uuid::now_v7();
+    assert_eq!(log_session(&app, &a.ana, quick, 0).await, 201);
+    let own = page(&app, &a.zoe, zoe.cursor.as_deref(), 100).await;
+    assert_eq!(own["has_more"], false);
+    assert!(own["changes"]
+        .as_array()
+        .unwrap()
         .iter()
         .any(|c| c["entity"] == "session" && c["id"] == quick.to_string()));
-    let client_at = changes
-        .iter()
-        .position(|c| c["entity"] == "client")
-        .unwrap();
-    let session_at = changes
-        .iter()
-        .position(|c| c["entity"] == "session")
-        .unwrap();
-    assert!(client_at < session_at, "in transaction order: {changes:?}");
+    // When the long write commits, the coach who sees it gets it next.
+    long.batch_execute("COMMIT").await.unwrap();
+    let mut yan = Replica::default();
+    yan.follow(&app, &a.yan, 100).await;
+    assert_eq!(
+        yan.records[&("client".to_string(), bea.to_string())]["notes"],
+        "long write"
+    );
+}
+
+/// Writers committing side by side while a coach follows the feed page by page: when she is
+/// done, she holds every change, none skipped between two pages.
+#[tokio::test]
+async fn concurrent_commits_are_never_skipped_by_a_follower() {
+    let app = spawn_app().await;
+    let p = practice(&app).await;
+    let mut zoe = Replica::default();
+    zoe.follow(&app, &p.zoe, 100).await;
+    let ids: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
+    let writers = ids.iter().enumerate().map(|(i, id)| {
+        let app = &app;
+        let ana = &p.ana;
+        async move { log_session(app, ana, *id, (i % 7) as i64).await }
+    });
+    let follower = async {
+        let mut r = Replica {
+            cursor: zoe.cursor.clone(),
+            ..Default::default()
+        };
+        for _ in 0..20 {
+            r.follow(&app, &p.zoe, 2).await;
+        }
+        r
+    };
+    let (statuses, mut follower) = tokio::join!(futures_util::future::join_all(writers), follower);
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    follower.follow(&app, &p.zoe, 2).await;
+    let sessions = follower.ids("session");
+    for id in &ids {
+        assert!(sessions.contains(&id.to_string()), "{id} was skipped");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,12 @@
+ALTER TABLE sync_horizon ADD COLUMN txid xid8;
+UPDATE sync_horizon SET txid = '0'::xid8, seq = 0;
+ALTER TABLE sync_horizon ALTER COLUMN txid SET NOT NULL;
+ALTER TABLE sync_horizon DROP COLUMN commit_seq;
+DROP FUNCTION sync_settled_position(uuid);
+DROP TRIGGER sync_commits_position ON sync_commits;
+DROP FUNCTION sync_assign_commit_position();
+DROP TRIGGER sync_changes_commits ON sync_changes;
+DROP FUNCTION sync_register_commits();
+DROP FUNCTION sync_feed_lock_key(uuid);
+DROP SEQUENCE sync_commit_seq;
+DROP TABLE sync_commits;
