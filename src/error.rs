@@ -273,8 +273,9 @@ impl From<diesel::result::Error> for ApiError {
 }
 
 /// Whether the server's own message is one of "the server cannot serve you now": it is
-/// shutting down or starting up, an administrator ended the connection (SQLSTATE class 57), or
-/// the statement ran past `statement_timeout` (the database is too busy to answer in time).
+/// shutting down or starting up, an administrator ended the connection (SQLSTATE class 57), the
+/// statement ran past `statement_timeout` (the database is too busy to answer in time), or its
+/// disk is full (class 53: the write rolled back, and succeeds once space returns).
 /// The driver reports these as diesel's `Unknown` kind without their SQLSTATE, so the
 /// server's message (its primary text, never the whole error) is what tells them apart.
 fn server_is_unavailable(message: &str) -> bool {
@@ -284,7 +285,7 @@ fn server_is_unavailable(message: &str) -> bool {
         "canceling statement due to statement timeout",
         "canceling statement due to conflict with recovery",
     ];
-    MESSAGES.iter().any(|m| message.starts_with(m))
+    MESSAGES.iter().any(|m| message.starts_with(m)) || message.ends_with("No space left on device")
 }
 
 impl From<crate::auth::AuthError> for ApiError {
@@ -353,6 +354,10 @@ mod tests {
             ),
             (Unknown, "the database system is shutting down"),
             (Unknown, "canceling statement due to statement timeout"),
+            (
+                Unknown,
+                "could not extend file \"base/16384/16500\": No space left on device",
+            ),
         ] {
             let e = ApiError::from(database_error(kind, message));
             assert!(matches!(e, ApiError::Unavailable(_)), "{message}: {e:?}");

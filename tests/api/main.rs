@@ -8,6 +8,7 @@ mod clients;
 mod coaches;
 mod demo;
 mod errors;
+mod faults;
 mod fhir;
 mod fleet;
 mod hazards;

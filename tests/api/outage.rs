@@ -25,7 +25,7 @@ struct Ledger {
 
 /// Stops the test's cluster and removes its folder however the test ends (a failed assertion
 /// included), so no private server is left running.
-struct ClusterGuard(std::path::PathBuf);
+pub(crate) struct ClusterGuard(pub(crate) std::path::PathBuf);
 
 impl Drop for ClusterGuard {
     fn drop(&mut self) {
@@ -52,7 +52,7 @@ impl Drop for ClusterGuard {
     }
 }
 
-async fn start_cluster(dir: std::path::PathBuf) -> EmbeddedPostgres {
+pub(crate) async fn start_cluster(dir: std::path::PathBuf) -> EmbeddedPostgres {
     tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, None))
         .await
         .unwrap()
