@@ -117,16 +117,22 @@ type Outcome = (Due, Result<i32, (Option<i32>, String)>);
 
 /// Seals the signing secrets stored before sealing, and reseals those sealed under the previous
 /// key (`WEBHOOK_SECRET_PREVIOUS_KEY`); how many were sealed. Run at start: several instances
-/// starting at once each seal a secret at most once between them.
+/// starting at once each seal a secret at most once between them. A secret that opens under
+/// neither key is left as it is and named in the log; its deliveries fail until the key that
+/// sealed it is given back (one practice's endpoint never stops the service).
 pub async fn seal_stored(pool: &DbPool, sealer: &Sealer) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
     let mut sealed = 0;
     for (id, was, plain) in webhooks::stored_secrets(&mut conn).await? {
         let secret = match (&was, plain) {
             (Some(s), _) if !sealer.is_stale(s) => continue,
-            (Some(s), _) => sealer
-                .open(id, s)
-                .map_err(|e| anyhow::anyhow!("webhook endpoint {id}: its secret is {e}"))?,
+            (Some(s), _) => match sealer.open(id, s) {
+                Ok(secret) => secret,
+                Err(e) => {
+                    tracing::error!(endpoint = %id, error = %e, "a webhook signing secret does not open; its deliveries will fail");
+                    continue;
+                }
+            },
             (None, Some(plain)) => plain,
             (None, None) => continue,
         };

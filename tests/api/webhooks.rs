@@ -821,6 +821,15 @@ async fn signing_secrets_are_sealed_at_rest_and_resealed_when_the_key_rotates() 
         stored_secret(&second, &endpoint).await
     };
     assert_eq!(after.open(id, &sealed.unwrap()).unwrap(), secret);
+    // A start with a key that sealed nothing here leaves the secret as it is (its deliveries
+    // fail, the log names it) and does not stop.
+    let stranger = Sealer::new(&Sealer::generate_key(), None).unwrap();
+    assert_eq!(
+        runback::webhooks::seal_stored(&pool, &stranger)
+            .await
+            .unwrap(),
+        0
+    );
     pool.close();
     // The database goes with the last app.
     drop(start_app(db_url, db_name, maintenance, |_| {}).await);
