@@ -9,6 +9,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -352,7 +353,10 @@ def check(base, out):
     def in_db(table, ids):
         if not ids:
             return {}
-        rows = psql(f"SELECT id, count(*) FROM {table} WHERE id IN ({','.join(repr(i) for i in ids)}) GROUP BY id")
+        # Tens of thousands of ids: the statement goes through psql's standard input.
+        sql = f"SELECT id, count(*) FROM {table} WHERE id IN ({','.join(repr(i) for i in ids)}) GROUP BY id"
+        rows = subprocess.run(["psql", os.environ["DATABASE_URL"], "-qAt"], input=sql, check=True,
+                              capture_output=True, text=True).stdout
         return {line.split("|")[0]: int(line.split("|")[1]) for line in rows.splitlines() if line}
 
     lost = duplicated = 0
