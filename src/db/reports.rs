@@ -436,20 +436,21 @@ pub async fn all_flags_for_client(
         .await
 }
 
-/// Levels of the client's open flags.
+/// The triage levels of the client's open flags (a mood flag holds none), read as the typed
+/// column: a level the code does not know fails the read instead of vanishing.
 pub async fn open_levels<C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>>(
     conn: &mut C,
     client_id: ClientId,
 ) -> QueryResult<Vec<TriageLevel>> {
-    let levels: Vec<String> = flags::table
+    let levels: Vec<FlagLevel> = flags::table
         .filter(flags::client_id.eq(client_id))
         .filter(flags::status.eq("open"))
         .select(flags::level)
         .load(conn)
         .await?;
     Ok(levels
-        .iter()
-        .filter_map(|l| TriageLevel::parse(l))
+        .into_iter()
+        .filter_map(FlagLevel::triage_level)
         .collect())
 }
 

@@ -387,9 +387,14 @@ pub(super) fn r2_next_day_reports(input: &EngineInput) -> Vec<Finding> {
 
 /// R4: weekly running volume grows by at most 10 % or 1 minute.
 pub(super) fn r4_weekly_volume(input: &EngineInput) -> Option<Finding> {
-    (input.running_minutes_last_week > 0.0
-        && input.running_minutes_this_week > weekly_volume_cap(input.running_minutes_last_week))
+    over_weekly_cap(input.running_minutes_this_week, input.running_minutes_last_week)
     .then(|| reason(Rule::R4, "Your running time this week already grew as much as it should; stay at this level for now."))
+}
+
+/// R4's test: this week's running already past what last week's allows (no cap without a
+/// week of running before).
+pub fn over_weekly_cap(this_week: f32, last_week: f32) -> bool {
+    last_week > 0.0 && this_week > weekly_volume_cap(last_week)
 }
 
 /// R2: the stage's readiness tests, passed. The tests that open jogging (those of the stage

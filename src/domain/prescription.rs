@@ -16,7 +16,7 @@ use super::client::ClientFacts;
 use super::engine::{weekly_volume_cap, weeks, Decision, Recommendation};
 use super::plan::{check_entry_gate, PlanState, PlanStatus, Step, TransitionError};
 use super::program::{Exercise, Level, Stage, StageKey, WARM_UP_MINUTES};
-use super::triage::TriageLevel;
+use super::triage::{TriageLevel, ACCEPTABLE_PAIN};
 
 /// Below this level, running days never follow each other.
 pub const BACK_TO_BACK_FROM_LEVEL: u32 = 5;
@@ -112,7 +112,7 @@ pub fn safety_step(state: PlanState, recommendation: Option<&Recommendation>) ->
 /// What a phone shows every day, whatever the stage.
 pub fn safety_notes() -> Vec<String> {
     vec![
-        "If you feel leaking, heaviness or a bulge, pain around your pelvis, scar or tummy, or other pain above 5 out of 10 during exercise, stop the hard part and walk the rest of the session, then report it.".into(),
+        format!("If you feel leaking, heaviness or a bulge, pain around your pelvis, scar or tummy, or other pain above {ACCEPTABLE_PAIN} out of 10 during exercise, stop the hard part and walk the rest of the session, then report it."),
         "Call your local emergency number now for chest pain, breathlessness at rest, calf pain or swelling, fainting, a severe headache or disturbed vision, or heavy bleeding (soaking a pad within an hour).".into(),
         "Stop all exercise and get medical care today for a fever, a wound that is red, hot or discharging, palpitations, dizziness, severe abdominal pain, or new or increased bleeding.".into(),
         "A bulge, losing control of bowels or wind, urgency you cannot hold, pain with sex, or trouble emptying your bowels: see a pelvic-health physiotherapist before more impact.".into(),

@@ -437,6 +437,10 @@ fn bone_stress_findings(timing: Timing, s: &Symptoms, context: &TriageContext) -
     )]
 }
 
+/// The pain-monitoring model (R7): musculoskeletal pain up to this, out of 10, is acceptable
+/// (green, with an advisory); above it, amber. Her daily safety notes say the same.
+pub const ACCEPTABLE_PAIN: u8 = 5;
+
 /// Amber (R6): pelvic symptoms around exercise, pain by location (R7: the pain-monitoring
 /// model), pain not settled by the next morning, abdominal doming, spotting.
 fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<Found> {
@@ -468,8 +472,8 @@ fn amber_findings(timing: Timing, s: &Symptoms) -> Vec<Found> {
     if pelvic_area >= 3 || (pelvic_area >= 1 && timing.around_activity()) {
         add(Amber, "amber.pelvic_area_pain", "Pain around your pelvis, scar or tummy wall with exercise: walk the rest of the run, and repeat this step or drop a level.");
     }
-    if musculoskeletal > 5 {
-        add(Amber, "amber.pain", "Pain above 5 out of 10: walk the rest of the run, and repeat this step or drop a level.");
+    if musculoskeletal > ACCEPTABLE_PAIN {
+        add(Amber, "amber.pain", &format!("Pain above {ACCEPTABLE_PAIN} out of 10: walk the rest of the run, and repeat this step or drop a level."));
     }
     if s.bleeding == Some(Bleeding::Spotting) {
         add(Amber, "amber.spotting", "Spotting: is this your period coming back, or bleeding after exercise? Tell your coach which. If it gets heavier or comes after every session, see your doctor.");
@@ -501,10 +505,12 @@ pub fn advisories(s: &Symptoms) -> Vec<Finding> {
         .map(|p| p.nrs)
         .max()
         .unwrap_or(0);
-    if (1..=5).contains(&musculoskeletal) && s.pain_settled_by_next_morning != Some(false) {
+    if (1..=ACCEPTABLE_PAIN).contains(&musculoskeletal)
+        && s.pain_settled_by_next_morning != Some(false)
+    {
         notes.push(Finding::new(
             "advisory.pain_monitoring",
-            "Pain up to 5 out of 10 is fine if it has settled by the next morning and is no worse than last week: tell us tomorrow morning how it is.",
+            &format!("Pain up to {ACCEPTABLE_PAIN} out of 10 is fine if it has settled by the next morning and is no worse than last week: tell us tomorrow morning how it is."),
         ));
     }
     if s.bleeding == Some(Bleeding::Period) {

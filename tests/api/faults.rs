@@ -2,7 +2,7 @@
 //! database connections cut while an app follows the change feed, and a full disk under the
 //! database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use runback::db::embedded::EmbeddedPostgres;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, start_app, Caller, TestApp};
+use crate::helpers::{spawn_app, start_app, TestApp};
 use crate::outage::{start_cluster, ClusterGuard};
 
 /// A private cluster in `dir` with a migrated `runback` database, and the app on it.
@@ -39,19 +39,6 @@ fn scratch(name: &str) -> std::path::PathBuf {
         "rb-{name}-{}",
         &Uuid::new_v4().simple().to_string()[..12]
     ))
-}
-
-async fn mother(app: &TestApp) -> Caller {
-    let admin = app
-        .new_admin("Riverside Physio", "admin@riverside.example")
-        .await;
-    let coach = app
-        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
-        .await;
-    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
-    app.start_default_plan(&coach, &ana.client_id.unwrap().to_string())
-        .await;
-    ana
 }
 
 /// Posts `body` with its own `id` until the service acknowledges it (2xx); the statuses seen.
@@ -105,7 +92,7 @@ async fn postgres_killed_mid_report_a_retry_with_the_same_id_lands_once() {
     let dir = scratch("kill");
     let _guard = ClusterGuard(dir.clone());
     let (pg, app) = app_on_private_cluster(&dir).await;
-    let ana = mother(&app).await;
+    let (_, _, ana) = app.riverside().await;
     let ids: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
     let statuses = Arc::new(Mutex::new(Vec::new()));
     let writers = ids.chunks(10).map(|chunk| {
@@ -170,21 +157,45 @@ async fn postgres_killed_mid_report_a_retry_with_the_same_id_lands_once() {
         .unwrap();
 }
 
+/// A coach's app following the feed two changes a page: the sessions it holds, its cursor,
+/// and how many pages were refused (each asked again with the same cursor).
+#[derive(Default)]
+struct Follower {
+    cursor: Option<String>,
+    sessions: HashSet<String>,
+    refused: usize,
+}
+
+impl Follower {
+    /// One page: whether more is waiting, or `None` when the page was refused.
+    async fn page(&mut self, app: &TestApp, token: &str) -> Option<bool> {
+        let path = match &self.cursor {
+            Some(c) => format!("/v1/sync?limit=2&cursor={c}"),
+            None => "/v1/sync?limit=2".to_string(),
+        };
+        let res = app.get(&path, Some(token)).await;
+        if res.status() != 200 {
+            self.refused += 1;
+            return None;
+        }
+        let page: Value = res.json().await.unwrap();
+        for c in page["changes"].as_array().unwrap() {
+            if c["entity"] == "session" {
+                self.sessions.insert(c["id"].as_str().unwrap().to_string());
+            }
+        }
+        self.cursor = Some(page["next_cursor"].as_str().unwrap().to_string());
+        Some(page["has_more"] == true)
+    }
+}
+
 /// The service's database connections are cut again and again while a mother logs sessions
 /// and her coach follows the change feed two changes a page: a page that fails is asked again
 /// with the same cursor, and at the end the coach holds every acknowledged session.
 #[tokio::test]
 async fn connections_cut_mid_feed_the_next_page_resumes_without_gaps() {
     let app = spawn_app().await;
-    let admin = app
-        .new_admin("Riverside Physio", "admin@riverside.example")
-        .await;
-    let coach = app
-        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
-        .await;
-    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
-    app.start_default_plan(&coach, &ana.client_id.unwrap().to_string())
-        .await;
+    let (_, coach, ana) = app.riverside().await;
     let ids: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
     let writer = async {
         for (i, id) in ids.iter().enumerate() {
@@ -206,74 +217,24 @@ async fn connections_cut_mid_feed_the_next_page_resumes_without_gaps() {
             .unwrap();
         }
     };
-    let held: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
-    let failures = Arc::new(Mutex::new(0));
-    let follow = |rounds: usize| {
-        let (app, token, held, failures) =
-            (&app, coach.token.clone(), held.clone(), failures.clone());
-        let cursor: Arc<Mutex<Option<String>>> = Arc::default();
-        async move {
-            for _ in 0..rounds {
-                let path = match cursor.lock().unwrap().clone() {
-                    Some(c) => format!("/v1/sync?limit=2&cursor={c}"),
-                    None => "/v1/sync?limit=2".to_string(),
-                };
-                let res = app.get(&path, Some(&token)).await;
-                if res.status() != 200 {
-                    *failures.lock().unwrap() += 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                let page: Value = res.json().await.unwrap();
-                for c in page["changes"].as_array().unwrap() {
-                    if c["entity"] == "session" {
-                        held.lock()
-                            .unwrap()
-                            .insert(c["id"].as_str().unwrap().to_string(), c["data"].clone());
-                    }
-                }
-                *cursor.lock().unwrap() = Some(page["next_cursor"].as_str().unwrap().to_string());
-                if page["has_more"] == false {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+    let following = async {
+        let mut follower = Follower::default();
+        for _ in 0..200 {
+            match follower.page(&app, &coach.token).await {
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+                Some(false) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Some(true) => {}
             }
-            cursor
         }
+        follower
     };
-    let (_, _, cursor) = tokio::join!(writer, cutter, follow(200));
+    let (_, _, mut follower) = tokio::join!(writer, cutter, following);
     // The cuts are over: the same follower, from where it is, to the end.
-    let last = cursor.lock().unwrap().clone();
-    let mut path = format!("/v1/sync?limit=2&cursor={}", last.unwrap());
-    loop {
-        let page: Value = app
-            .get(&path, Some(&coach.token))
-            .await
-            .json()
-            .await
-            .unwrap();
-        for c in page["changes"].as_array().unwrap() {
-            if c["entity"] == "session" {
-                held.lock()
-                    .unwrap()
-                    .insert(c["id"].as_str().unwrap().to_string(), c["data"].clone());
-            }
-        }
-        path = format!(
-            "/v1/sync?limit=2&cursor={}",
-            page["next_cursor"].as_str().unwrap()
-        );
-        if page["has_more"] == false {
-            break;
-        }
-    }
-    let held = std::mem::take(&mut *held.lock().unwrap());
-    eprintln!(
-        "feed pages refused during the cuts: {}",
-        failures.lock().unwrap()
-    );
+    while follower.page(&app, &coach.token).await != Some(false) {}
+    eprintln!("feed pages refused during the cuts: {}", follower.refused);
     for id in &ids {
         assert!(
-            held.contains_key(&id.to_string()),
+            follower.sessions.contains(&id.to_string()),
             "session {id} was skipped"
         );
     }

@@ -480,6 +480,21 @@ impl TestApp {
         }
     }
 
+    /// The practice most tests start from: Riverside Physio's admin, her coach Maya Okafor,
+    /// and Ana Lima, signed in, on the default program. (admin, coach, Ana.)
+    pub async fn riverside(&self) -> (Caller, Caller, Caller) {
+        let admin = self
+            .new_admin("Riverside Physio", "admin@riverside.example")
+            .await;
+        let coach = self
+            .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+            .await;
+        let ana = self.new_client(&coach, "Ana Lima", "ana@example.org").await;
+        self.start_default_plan(&coach, &ana.client_id.unwrap().to_string())
+            .await;
+        (admin, coach, ana)
+    }
+
     /// Creates a client record; returns it.
     pub async fn create_client(&self, caller: &Caller, body: &Value) -> Value {
         let res = self.post("/v1/clients", Some(&caller.token), body).await;

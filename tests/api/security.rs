@@ -558,15 +558,8 @@ async fn far_dates_are_422_naming_the_parameter_never_a_dropped_connection() {
 #[tokio::test]
 async fn lists_and_last_report_follow_server_arrival_not_the_callers_ids() {
     let app = spawn_app().await;
-    let admin = app
-        .new_admin("Riverside Physio", "admin@riverside.example")
-        .await;
-    let coach = app
-        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
-        .await;
-    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let (_, coach, ana) = app.riverside().await;
     let client = ana.client_id.unwrap();
-    app.start_default_plan(&coach, &client.to_string()).await;
     let today = chrono::Utc::now().date_naive();
     let high = "ffffffff-ffff-7fff-bfff-ffffffffffff";
     let low = "00000000-0000-7000-8000-000000000001";
