@@ -675,3 +675,33 @@ async fn a_coachs_move_after_a_regression_is_what_today_prescribes() {
         .unwrap()
         .contains("moved you back"));
 }
+
+/// Hazards H3 and H4, end to end: today agrees with the engine's recommendation. Past the
+/// week's cap the engine holds her (R4) and today is a walk day; with a red flag open the
+/// engine does not move her on and today is paused.
+#[tokio::test]
+async fn today_agrees_with_the_recommendation_past_the_cap_and_with_a_red_flag() {
+    let s = Scene::new(120, "jogging", Some(1)).await;
+    for offset in [-9, -4, -2] {
+        s.session(offset).await;
+    }
+    s.report(json!({"timing": "next_day", "reported_on": day(-1)}))
+        .await;
+    let recommendation = s.plan().await["recommendation"].clone();
+    assert_eq!(recommendation["decision"], "hold", "{recommendation}");
+    assert!(
+        rules(&recommendation).contains(&"R4".to_string()),
+        "{recommendation}"
+    );
+    let today = s.today().await;
+    assert_eq!(today["kind"], "rest", "{today}");
+    assert!(today["run"].is_null());
+
+    s.report(json!({"timing": "daily_life", "bulge_seen_or_felt": true}))
+        .await;
+    let recommendation = s.plan().await["recommendation"].clone();
+    assert_ne!(recommendation["decision"], "advance", "{recommendation}");
+    let today = s.today().await;
+    assert_eq!(today["kind"], "paused", "{today}");
+    assert!(today["run"].is_null() && today["exercises"].as_array().unwrap().is_empty());
+}

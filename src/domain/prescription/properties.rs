@@ -1,7 +1,7 @@
 //! Properties of today's prescription over random histories (SPEC §1.8: today obeys safety).
 
 use super::*;
-use crate::domain::engine::{weekly_volume_cap, Decision, Recommendation};
+use crate::domain::engine::{over_weekly_cap, weekly_volume_cap, weeks, Decision, Recommendation};
 use crate::domain::plan::Step;
 use crate::domain::program::default_stages;
 use proptest::prelude::*;
@@ -59,6 +59,18 @@ proptest! {
                 prop_assert!(this_week + run.running_minutes <= weekly_volume_cap(last_week) + 1e-3,
                     "{} + {} over the cap of {}", this_week, run.running_minutes, weekly_volume_cap(last_week));
             }
+        }
+    }
+
+    /// Hazard H4: today agrees with the engine's R4. Whenever the engine, over the same runs,
+    /// holds her because the week is past the cap, today prescribes no run.
+    #[test]
+    fn when_the_engine_holds_for_r4_today_has_no_run((state, stage, recent) in arb_day()) {
+        let stages = default_stages();
+        let p = prescribe(state, &stages[stage], ClientFacts::new(120, true), day(0), &recent, None);
+        let w = weeks(day(0), recent.runs.iter().copied(), std::iter::empty());
+        if over_weekly_cap(w.running_this, w.running_last) {
+            prop_assert!(p.run.is_none(), "{} minutes this week, {} last: {}", w.running_this, w.running_last, p.message);
         }
     }
 }

@@ -430,3 +430,32 @@ proptest::proptest! {
         }
     }
 }
+
+/// Hazard H7: her first daily safety note draws the line where triage does. Musculoskeletal
+/// pain up to [`ACCEPTABLE_PAIN`] is green and above it amber; pain around the pelvis, scar or
+/// tummy wall with exercise is amber from 1. The note once said "above 2".
+#[test]
+fn the_daily_safety_note_draws_the_line_where_triage_does() {
+    let note = &crate::domain::prescription::safety_notes()[0];
+    assert!(
+        note.contains(&format!("other pain above {ACCEPTABLE_PAIN} out of 10")),
+        "{note}"
+    );
+    assert!(
+        note.contains("pain around your pelvis, scar or tummy"),
+        "{note}"
+    );
+    assert_eq!(level(Timing::During, &pain(ACCEPTABLE_PAIN)), Green);
+    assert_eq!(level(Timing::During, &pain(ACCEPTABLE_PAIN + 1)), Amber);
+    for location in [
+        PainLocation::PelvicGirdle,
+        PainLocation::CSectionScar,
+        PainLocation::AbdominalWall,
+    ] {
+        let s = Symptoms {
+            pain: vec![Pain { location, nrs: 1 }],
+            ..Default::default()
+        };
+        assert_eq!(level(Timing::During, &s), Amber, "{location:?}");
+    }
+}
