@@ -21,7 +21,7 @@ from load import Api, psql  # noqa: E402
 
 ADMIN = ("admin@soak.example", "soak passphrase 2026")
 MOTHER_PASSWORD = "a mother's own passphrase"
-MOTHERS = 8
+MOTHERS = int(os.environ.get("SOAK_MOTHERS", "200"))
 WORKERS = int(os.environ.get("SOAK_WORKERS", "6"))
 SOAK = float(os.environ.get("SOAK_SECONDS", "1800"))
 WINDOW = float(os.environ.get("WINDOW", "300"))

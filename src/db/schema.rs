@@ -409,6 +409,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        queue_key -> Uuid,
+        seq -> Int8,
     }
 }
 

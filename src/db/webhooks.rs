@@ -220,10 +220,13 @@ macro_rules! outbox_ctes {
          event AS (
              INSERT INTO webhook_events (id, organization_id, event_type, client_id, payload)
              SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM subscribed)
-             RETURNING id),
+             RETURNING id, seq),
          delivery AS (
-             INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
-             SELECT gen_random_uuid(), $2, event.id, subscribed.id FROM event, subscribed)"
+             INSERT INTO webhook_deliveries
+                 (id, organization_id, event_id, endpoint_id, queue_key, seq)
+             SELECT gen_random_uuid(), $2, event.id, subscribed.id,
+                    coalesce($4, '00000000-0000-0000-0000-000000000000'::uuid), event.seq
+               FROM event, subscribed)"
     };
 }
 pub(crate) use outbox_ctes;
@@ -261,9 +264,10 @@ pub async fn enqueue_for(
     diesel::sql_query(
         "WITH event AS (
              INSERT INTO webhook_events (id, organization_id, event_type, payload)
-             VALUES ($1, $2, $3, $4) RETURNING id)
-         INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id)
-         SELECT gen_random_uuid(), $2, event.id, $5 FROM event",
+             VALUES ($1, $2, $3, $4) RETURNING id, seq)
+         INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id, queue_key, seq)
+         SELECT gen_random_uuid(), $2, event.id, $5, '00000000-0000-0000-0000-000000000000', event.seq
+           FROM event",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(endpoint.organization_id)
@@ -318,48 +322,50 @@ pub struct Claim<'a> {
 /// each, …), no endpoint gets more than `per_endpoint` in flight, and a client's event waits
 /// while an earlier one of hers (or, for events about no client, an earlier such event) is
 /// pending for the same endpoint, retries included. Rows another instance holds are skipped.
+///
+/// Only each queue's first pending delivery can be due, so the claim reads those and nothing
+/// behind them: a skip scan of `webhook_deliveries_queue_idx`, one index descent per queue with
+/// something pending, however long the backlog.
 pub async fn claim_due(conn: &mut AsyncPgConnection, claim: Claim<'_>) -> QueryResult<Vec<Due>> {
     diesel::sql_query(
-        "WITH orgs AS (
-             SELECT DISTINCT organization_id FROM webhook_deliveries
-              WHERE status = 'pending' AND next_attempt_at <= now()),
+        "WITH RECURSIVE heads AS (
+             (SELECT id, endpoint_id, queue_key, organization_id, seq, next_attempt_at
+                FROM webhook_deliveries WHERE status = 'pending'
+               ORDER BY endpoint_id, queue_key, seq LIMIT 1)
+             UNION ALL
+             SELECT n.* FROM heads h, LATERAL (
+                 SELECT id, endpoint_id, queue_key, organization_id, seq, next_attempt_at
+                   FROM webhook_deliveries
+                  WHERE status = 'pending'
+                    AND (endpoint_id, queue_key) > (h.endpoint_id, h.queue_key)
+                  ORDER BY endpoint_id, queue_key, seq LIMIT 1) n),
          busy AS (SELECT * FROM unnest($4::uuid[], $5::int[]) AS b (endpoint_id, n)),
-         candidates AS (
-             SELECT c.* FROM orgs, LATERAL (
-                 SELECT d.id, d.organization_id, d.endpoint_id, ev.seq
-                   FROM webhook_deliveries d
-                   JOIN webhook_events ev ON ev.id = d.event_id
-                   JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                  WHERE d.organization_id = orgs.organization_id
-                    AND d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
-                    AND NOT EXISTS (
-                        SELECT 1 FROM webhook_deliveries d2
-                          JOIN webhook_events ev2 ON ev2.id = d2.event_id
-                         WHERE d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
-                           AND ev2.client_id IS NOT DISTINCT FROM ev.client_id
-                           AND ev2.seq < ev.seq)
-                  ORDER BY ev.seq
-                  LIMIT $1
-                  FOR UPDATE OF d SKIP LOCKED) c),
          ranked AS (
-             SELECT c.id, c.seq,
-                    row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq)
+             SELECT h.id, h.seq,
+                    row_number() OVER (PARTITION BY h.endpoint_id ORDER BY h.seq)
                         + coalesce(b.n, 0) AS on_endpoint,
-                    row_number() OVER (PARTITION BY c.organization_id ORDER BY c.seq) AS turn
-               FROM candidates c LEFT JOIN busy b ON b.endpoint_id = c.endpoint_id),
+                    row_number() OVER (PARTITION BY h.organization_id ORDER BY h.seq) AS turn
+               FROM heads h
+               JOIN webhook_endpoints e ON e.id = h.endpoint_id
+               LEFT JOIN busy b ON b.endpoint_id = h.endpoint_id
+              WHERE h.next_attempt_at <= now() AND e.enabled),
          due AS (
-             SELECT id FROM ranked WHERE on_endpoint <= $3 ORDER BY turn, seq LIMIT $1),
+             SELECT d.id FROM webhook_deliveries d
+              WHERE d.id = ANY(ARRAY(SELECT id FROM ranked WHERE on_endpoint <= $3
+                                      ORDER BY turn, seq LIMIT $1))
+                AND d.status = 'pending' AND d.next_attempt_at <= now()
+                FOR UPDATE OF d SKIP LOCKED),
          claimed AS (
              UPDATE webhook_deliveries d
                 SET next_attempt_at = now() + make_interval(secs => $2)
-               FROM due WHERE d.id = due.id
-             RETURNING d.id, d.event_id, d.endpoint_id, d.attempts)
+              WHERE d.id = ANY(ARRAY(SELECT id FROM due))
+             RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, d.seq)
          SELECT c.id, c.event_id, c.endpoint_id, c.attempts, ev.payload,
                 ev.created_at AS event_created_at, e.url, e.secret_sealed, e.secret
            FROM claimed c
            JOIN webhook_events ev ON ev.id = c.event_id
            JOIN webhook_endpoints e ON e.id = c.endpoint_id
-          ORDER BY ev.seq",
+          ORDER BY c.seq",
     )
     .bind::<Int8, _>(claim.limit)
     .bind::<Int8, _>(claim.lease_secs)

@@ -835,3 +835,122 @@ async fn signing_secrets_are_sealed_at_rest_and_resealed_when_the_key_rotates() 
     drop(start_app(db_url, db_name, maintenance, |_| {}).await);
     receiver.handle.stop(false).await;
 }
+
+/// Tuples of `webhook_deliveries` read so far in this transaction.
+async fn deliveries_read(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Read {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::int8 AS n
+           FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'",
+    )
+    .get_result::<Read>(conn)
+    .await
+    .unwrap()
+    .n
+}
+
+async fn claim(conn: &mut diesel_async::AsyncPgConnection) -> Vec<runback::db::webhooks::Due> {
+    runback::db::webhooks::claim_due(
+        conn,
+        runback::db::webhooks::Claim {
+            limit: 32,
+            lease_secs: 60,
+            per_endpoint: 8,
+            busy_endpoints: &[],
+            busy_counts: &[],
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// A receiver that is down (or slow) leaves a backlog behind each client's first delivery; the
+/// claim reads each client's first pending delivery by index and never the backlog behind it,
+/// so a backlog of thousands costs each claim what a backlog of one does, and each client's
+/// events still go one at a time, in order.
+#[tokio::test]
+async fn a_claim_reads_each_clients_first_delivery_and_not_the_backlog_behind_it() {
+    // The service's own dispatcher stays out of the way: this test claims by hand.
+    let app = crate::helpers::spawn_app_with(|s| s.webhook_poll = Duration::from_secs(3600)).await;
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, _) = register(&app, &admin, "http://127.0.0.1:9/hooks", json!(ALL)).await;
+    let mut conn = app.conn().await;
+    // Four mothers with 600 events each, interleaved, and six about no client.
+    diesel::sql_query(
+        "WITH ev AS (
+             INSERT INTO webhook_events (id, organization_id, event_type, client_id, payload)
+             SELECT gen_random_uuid(), e.organization_id, 'check_in.created',
+                    CASE WHEN i % 400 = 0 THEN NULL
+                         ELSE ('00000000-0000-4000-8000-00000000000' || (i % 4))::uuid END,
+                    jsonb_build_object('n', i)
+               FROM webhook_endpoints e, generate_series(1, 2400) i
+              WHERE e.id = $1
+             RETURNING id, seq, organization_id, client_id)
+         INSERT INTO webhook_deliveries
+             (id, organization_id, event_id, endpoint_id, queue_key, seq)
+         SELECT gen_random_uuid(), ev.organization_id, ev.id, $1,
+                coalesce(ev.client_id, '00000000-0000-0000-0000-000000000000'), ev.seq
+           FROM ev",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(endpoint.parse::<uuid::Uuid>().unwrap())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ANALYZE webhook_deliveries")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
+    let before = deliveries_read(&mut conn).await;
+    let first = claim(&mut conn).await;
+    let read = deliveries_read(&mut conn).await - before;
+    diesel::sql_query("COMMIT")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // One delivery per queue: the four mothers' and the one of events about no client.
+    let numbers: Vec<i64> = first
+        .iter()
+        .map(|d| d.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 400], "each queue's first event");
+    assert!(
+        read < 100,
+        "the claim read {read} deliveries of a backlog of 2,400 in 5 queues"
+    );
+
+    // While those are in flight, nothing behind them is due, and finding that out reads as
+    // little.
+    diesel::sql_query("BEGIN").execute(&mut conn).await.unwrap();
+    let before = deliveries_read(&mut conn).await;
+    assert!(
+        claim(&mut conn).await.is_empty(),
+        "a queue waits for its first"
+    );
+    let read = deliveries_read(&mut conn).await - before;
+    diesel::sql_query("COMMIT")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(read < 100, "a claim with every queue busy read {read}");
+
+    // Delivered, each queue's next one is due: still in order.
+    for due in &first {
+        runback::db::webhooks::delivered(&mut conn, due, 200)
+            .await
+            .unwrap();
+    }
+    let second: Vec<i64> = claim(&mut conn)
+        .await
+        .iter()
+        .map(|d| d.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(second, vec![5, 6, 7, 8, 800]);
+}

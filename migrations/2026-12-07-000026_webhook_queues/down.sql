@@ -1,0 +1,2 @@
+DROP INDEX webhook_deliveries_queue_idx;
+ALTER TABLE webhook_deliveries DROP COLUMN queue_key, DROP COLUMN seq;
