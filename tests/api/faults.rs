@@ -75,7 +75,18 @@ async fn counts(url: &str, table: &str) -> HashMap<Uuid, i64> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    // The server may still be in crash recovery: ask until it lets us in.
+    let mut conn = None;
+    for _ in 0..600 {
+        match AsyncPgConnection::establish(url).await {
+            Ok(c) => {
+                conn = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let mut conn = conn.expect("the server accepts connections again");
     let rows: Vec<Row> =
         diesel::sql_query(format!("SELECT id, count(*) AS n FROM {table} GROUP BY id"))
             .load(&mut conn)
@@ -107,7 +118,18 @@ async fn postgres_killed_mid_report_a_retry_with_the_same_id_lands_once() {
         }
     });
     let killer = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Once three reports are in (the rest are being sent), not after some time: on a
+        // fast machine the writers could be done before any clock-chosen moment.
+        while statuses
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| (200..300).contains(*s))
+            .count()
+            < 3
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         #[derive(diesel::QueryableByName)]
         struct Backend {
             #[diesel(sql_type = diesel::sql_types::Integer)]
