@@ -16,7 +16,7 @@ use crate::db::clients::{self, Client, ClientFields};
 use crate::db::plans::{self, NewPlan, NewTransition, Plan};
 use crate::db::programs::{self, ProgramVersion};
 use crate::db::workouts::{self, NewSessionLog, ReadinessResult};
-use crate::db::{organizations, progress, users};
+use crate::db::{organizations, users};
 use crate::domain::identity::Role;
 use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::plan::{next_step, PlanState, PlanStatus, Step, TransitionAction};
@@ -246,7 +246,7 @@ async fn add_client(
         kind: "demo",
         id: None,
     };
-    progress::run_engine(conn, &client, today, cause).await?;
+    crate::usecases::engine::run(conn, &client, today, cause).await?;
     Ok(())
 }
 

@@ -34,6 +34,59 @@ pub const FLOORS: &[(&str, u8)] = &[
     ("cli", 6),
 ];
 
+/// The domain's deciding functions: triage, the engine and its trace, the step's windows, the
+/// plan's gates and moves, today's prescription, recovery. `db` loads and stores and decides
+/// nothing, so it names none of them; the use cases ask them.
+pub const DECIDING: &[&str] = &[
+    "triage",
+    "bone_stress_risk",
+    "emergency_number",
+    "advisories",
+    "recommend",
+    "explain",
+    "applies_itself",
+    "weeks",
+    "weekly_volume_cap",
+    "over_weekly_cap",
+    "counts_session",
+    "counts_report",
+    "counts_readiness",
+    "next_step",
+    "previous_step",
+    "check_entry_gate",
+    "check_recovery_floor",
+    "check_oasi_hold",
+    "apply_transition",
+    "prescribe",
+    "safety_notes",
+    "r11_recovery",
+    "recovery_week",
+];
+
+/// The names of `names` that a piece of source calls (`name(` or `name::<`, not part of a
+/// longer name), comments skipped.
+pub fn calls<'a>(source: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    for line in source.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        for &name in names {
+            let called = code.match_indices(name).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = &code[at + name.len()..];
+                !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && (after.starts_with('(') || after.starts_with("::<"))
+            });
+            if called && !found.contains(&name) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
 /// The floor of a top-level module, if it has one.
 pub fn floor(module: &str) -> Option<u8> {
     FLOORS.iter().find(|(m, _)| *m == module).map(|(_, f)| *f)
@@ -190,6 +243,54 @@ mod tests {
             long.is_empty(),
             "too long to read at once:\n{}",
             long.join("\n")
+        );
+    }
+
+    #[test]
+    fn calls_are_told_from_longer_names_and_comments() {
+        let text = "let t = triage::triage(a, b);\n\
+                    let l = f.triage_level();\n\
+                    // engine::recommend(&input)\n\
+                    let w = engine::weeks::<u8>(x);\n";
+        assert_eq!(calls(text, DECIDING), vec!["triage", "weeks"]);
+    }
+
+    #[test]
+    fn the_database_floor_decides_nothing() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut domain = Vec::new();
+        sources(&src.join("domain"), &mut domain);
+        let domain: String = domain
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("readable source"))
+            .collect();
+        for name in DECIDING {
+            assert!(
+                domain.contains(&format!("pub fn {name}("))
+                    || domain.contains(&format!("pub fn {name}<")),
+                "{name} is not a function of domain: keep DECIDING true"
+            );
+        }
+        let mut files = Vec::new();
+        sources(&src.join("db"), &mut files);
+        let mut deciding = Vec::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("readable source");
+            // A function of the file's own with the same name (`tls::explain`) is not the rule.
+            let own = |name: &str| {
+                text.contains(&format!("fn {name}(")) || text.contains(&format!("fn {name}<"))
+            };
+            for name in calls(&text, DECIDING) {
+                if !own(name) {
+                    deciding.push(format!("{} calls {name}", file.display()));
+                }
+            }
+        }
+        assert!(files.len() > 10, "the database floor's sources were found");
+        assert!(
+            deciding.is_empty(),
+            "the database floor decides:\n{}",
+            deciding.join("\n")
         );
     }
 

@@ -193,7 +193,7 @@ pub(super) async fn report(
         notes,
         tag,
     } = demo;
-    let context = progress::context(
+    let context = crate::usecases::engine::load(
         conn,
         client.organization_id,
         client.id,
@@ -203,11 +203,11 @@ pub(super) async fn report(
     let facts = crate::db::reports::triage_facts(conn, client.organization_id, client.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo client {} is gone", client.id))?;
-    progress::record_report(
+    crate::usecases::reports::record(
         conn,
         client,
         Actor::System,
-        progress::NewReport {
+        crate::usecases::reports::NewReport {
             id: Uuid::now_v7(),
             timing,
             symptoms,

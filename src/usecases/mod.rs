@@ -10,6 +10,7 @@
 pub mod assessments;
 pub mod check_ins;
 pub mod clients;
+pub mod engine;
 pub mod plans;
 pub mod reports;
 pub mod workouts;
@@ -23,7 +24,6 @@ use uuid::Uuid;
 use crate::db::audit;
 use crate::db::clients::Client;
 use crate::db::engine_runs::Cause;
-use crate::db::progress;
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::ids::{ClientId, UserId};
@@ -42,7 +42,7 @@ pub async fn changed(
     event.record(conn, client.organization_id).await?;
     crate::db::clients::touch(conn, client.id).await?;
     match cause {
-        Some(cause) => progress::run_engine(conn, client, client.today(), cause).await,
+        Some(cause) => engine::run(conn, client, client.today(), cause).await,
         None => Ok(None),
     }
 }
