@@ -33,6 +33,25 @@ enum Command {
     Serve,
     /// Print the OpenAPI document (`runback openapi > openapi/openapi.json`).
     Openapi,
+    /// Back up the service's database (it may be serving): a compressed `pg_dump`, named with
+    /// the time and the schema's version, and its SHA-256 beside it.
+    Backup {
+        /// The folder to write into.
+        #[arg(long, default_value = "backups")]
+        to: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty database (checked first: checksum, readability, schema
+    /// version), apply newer migrations, and print the rows restored per table.
+    Restore {
+        /// The backup file (`runback-<time>-<version>.dump`, its `.sha256` beside it).
+        from: std::path::PathBuf,
+        /// The database to restore into (default: `DATABASE_URL`, else the private PostgreSQL).
+        #[arg(long)]
+        into: Option<String>,
+        /// Drop what the database holds first (in the restore's own transaction).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create a demo practice (admin, two coaches, a dozen clients at every stage) and print
@@ -174,6 +193,27 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo(settings).await,
+        Command::Backup { to } => {
+            let database = Database::open(&settings).await?;
+            let written =
+                crate::backup::backup(&database.url, &to, settings.postgres_bin_dir.as_deref())
+                    .await;
+            database.close();
+            let written = written?;
+            println!(
+                "backup {} ({} bytes, schema {}); checksum in {}.sha256",
+                written.file.display(),
+                written.bytes,
+                written.version,
+                written.file.display()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            into,
+            replace,
+        } => restore(settings, &from, into, replace).await,
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -212,6 +252,46 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `runback restore`: into `--into`, else the service's own database.
+async fn restore(
+    mut settings: Settings,
+    from: &Path,
+    into: Option<String>,
+    replace: bool,
+) -> anyhow::Result<()> {
+    if into.is_some() {
+        settings.database_url = into;
+    }
+    let database = Database::open(&settings).await?;
+    let restored = crate::backup::restore(
+        from,
+        &database.url,
+        replace,
+        settings.postgres_bin_dir.as_deref(),
+    )
+    .await;
+    database.close();
+    let restored = restored?;
+    println!(
+        "restored {} (schema {}, {} newer migration(s) applied) into {}",
+        from.display(),
+        restored.version,
+        restored.migrated,
+        redact_url(&database_url_shown(&settings))
+    );
+    for (table, rows) in &restored.counts {
+        println!("  {table:<28} {rows:>10}");
+    }
+    Ok(())
+}
+
+fn database_url_shown(settings: &Settings) -> String {
+    settings
+        .database_url
+        .clone()
+        .unwrap_or_else(|| "the private PostgreSQL (database runback)".into())
 }
 
 /// `runback demo`: the demo practice on a migrated database, and its sign-ins.

@@ -14,8 +14,9 @@ pub const FLOORS: &[(&str, u8)] = &[
     ("fingerprint", 0),
     // Loading and storing.
     ("db", 1),
-    // Who is calling; the webhook delivery worker; logs and metrics.
+    // Who is calling; backups; the webhook delivery worker; logs and metrics.
     ("auth", 2),
+    ("backup", 2),
     ("webhooks", 2),
     ("telemetry", 2),
     // The HTTP error type, the state every request shares, the use cases.

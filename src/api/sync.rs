@@ -238,7 +238,15 @@ pub async fn get_changes(
     let (limit, after) = query.parse()?;
     let reach = reach_of(&principal)?;
     let mut conn = state.pool.get().await?;
-    let pruned = sync::pruned_through(&mut conn).await?;
+    let horizon = sync::horizon(&mut conn, after.map(|c| c.at.commit)).await?;
+    let pruned = horizon.pruned;
+    if horizon.restored_over {
+        return Err(ApiError::Gone(
+            "This cursor was issued after the backup the service's data was restored from; \
+             sync again from the start (no cursor) and replace what the app holds."
+                .into(),
+        ));
+    }
     if let Some(c) = after {
         if c.at < pruned && c.pruned != pruned.seq {
             return Err(ApiError::Gone(format!(

@@ -374,6 +374,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_restores (gap_from) {
+        gap_from -> Int8,
+        gap_to -> Int8,
+        restored_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     throttles (key) {
         key -> Bytea,
         tat -> Timestamptz,
@@ -516,6 +524,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_changes,
     sync_commits,
     sync_horizon,
+    sync_restores,
     throttles,
     users,
     webhook_deliveries,

@@ -171,17 +171,37 @@ struct HorizonRow {
     commit_seq: i64,
     #[diesel(sql_type = BigInt)]
     seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    restored_over: bool,
 }
 
-/// The newest position whose deletions were pruned: a cursor before it may have missed one.
-pub async fn pruned_through(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
-    let row: HorizonRow = diesel::sql_query("SELECT commit_seq, seq FROM sync_horizon")
-        .cached()
-        .get_result(conn)
-        .await?;
-    Ok(Position {
-        commit: row.commit_seq,
-        seq: row.seq,
+/// Where the feed's history ends for a cursor at commit position `at`.
+pub struct Horizon {
+    /// The newest position whose deletions were pruned: a cursor before it may have missed one.
+    pub pruned: Position,
+    /// `at` lies in a gap a restore left (`runback restore`): the cursor was issued after the
+    /// backup, from data the restore took away.
+    pub restored_over: bool,
+}
+
+/// The feed's horizon for a cursor at commit position `at` (`None`: no cursor).
+pub async fn horizon(conn: &mut AsyncPgConnection, at: Option<i64>) -> QueryResult<Horizon> {
+    let row: HorizonRow = diesel::sql_query(
+        "SELECT h.commit_seq, h.seq,
+                EXISTS (SELECT 1 FROM sync_restores r
+                         WHERE $1 >= r.gap_from AND $1 < r.gap_to) AS restored_over
+           FROM sync_horizon h",
+    )
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(at)
+    .cached()
+    .get_result(conn)
+    .await?;
+    Ok(Horizon {
+        pruned: Position {
+            commit: row.commit_seq,
+            seq: row.seq,
+        },
+        restored_over: row.restored_over,
     })
 }
 

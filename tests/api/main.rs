@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod auth;
+mod backup;
 mod check_ins;
 mod clients;
 mod coaches;
