@@ -39,6 +39,10 @@ pub const MAX_IN_FLIGHT: usize = 32;
 pub const MAX_PER_ENDPOINT: i32 = 4;
 const LEASE_SECS: i64 = 60;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an outcome's recording is tried again while the database is away; with the send's
+/// timeout, well inside the lease.
+const RECORD_FOR: Duration = Duration::from_secs(30);
+const _: () = assert!(SEND_TIMEOUT.as_secs() + RECORD_FOR.as_secs() + 10 < LEASE_SECS as u64);
 const REFUSED: &str = "refused: the address is not public";
 
 /// How a name becomes addresses (the system resolver, or a test's).
@@ -243,8 +247,23 @@ async fn finish(
             in_flight.remove(&due.endpoint_id);
         }
     }
-    if let Err(e) = record(pool, settings, &due, outcome).await {
-        tracing::warn!(error = %e, delivery = %due.id, "recording a webhook delivery failed");
+    // The database may be away (a restart) just as a send ends: try again for a while. The
+    // delivery's lease keeps every dispatcher from sending it again for LEASE_SECS after it was
+    // claimed, so an outcome recorded within RECORD_FOR of the send's end (the send itself
+    // takes at most SEND_TIMEOUT) is never sent twice.
+    let ended = std::time::Instant::now();
+    loop {
+        match record(pool, settings, &due, outcome.clone()).await {
+            Ok(()) => return,
+            Err(e) if ended.elapsed() < RECORD_FOR => {
+                tracing::info!(error = %e, delivery = %due.id, "recording a webhook delivery; trying again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, delivery = %due.id, "recording a webhook delivery failed; it will be sent again");
+                return;
+            }
+        }
     }
 }
 

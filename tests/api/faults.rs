@@ -371,3 +371,137 @@ async fn a_full_disk_is_503_and_the_service_recovers_when_space_returns() {
         .await
         .unwrap();
 }
+
+/// A receiver that, at its first message, waits for the test's word before answering 204 (the
+/// test stops PostgreSQL meanwhile); it counts every message it acknowledges.
+async fn pausing_receiver(
+    arrived: tokio::sync::mpsc::Sender<()>,
+    go: Arc<tokio::sync::Notify>,
+    acknowledged: Arc<Mutex<Vec<String>>>,
+) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let (arrived, go, acknowledged) = (arrived.clone(), go.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut request = Vec::new();
+                let mut buf = [0u8; 8192];
+                // Headers and a small body: read until the body's length is in.
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_string();
+                let id = text
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("webhook-id:")
+                            .map(|v| v.trim().to_string())
+                    })
+                    .unwrap_or_default();
+                let first = acknowledged.lock().unwrap().is_empty();
+                if first {
+                    arrived.send(()).await.unwrap();
+                    go.notified().await;
+                }
+                acknowledged.lock().unwrap().push(id);
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+/// PostgreSQL stops while a webhook is being delivered: the receiver has acknowledged it, and
+/// the dispatcher cannot record that until the database is back. It records it then, so the
+/// delivery is not sent a second time when its lease ends.
+#[tokio::test]
+async fn postgres_away_when_a_send_ends_the_delivery_is_recorded_once_it_is_back_and_not_sent_again(
+) {
+    let dir = scratch("hookdown");
+    let _guard = ClusterGuard(dir.clone());
+    let (pg, app) = app_on_private_cluster(&dir).await;
+    let (admin, _, _) = app.riverside().await;
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::channel(1);
+    let go = Arc::new(tokio::sync::Notify::new());
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let port = pausing_receiver(arrived_tx, go.clone(), acknowledged.clone()).await;
+    let res = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": format!("http://127.0.0.1:{port}/hooks"), "events": ["flag.opened"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let endpoint: Value = res.json().await.unwrap();
+    let res = app
+        .post(
+            &format!("/v1/webhooks/{}/test", endpoint["id"].as_str().unwrap()),
+            Some(&admin.token),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // The message is at the receiver: stop PostgreSQL, then let the receiver acknowledge it.
+    arrived.recv().await.unwrap();
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap();
+    go.notify_one();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pg = start_cluster(dir.clone()).await;
+
+    // Recorded as delivered once the database is back, well before the lease (60 s) would let
+    // any dispatcher send it again.
+    let mut status = String::new();
+    for _ in 0..150 {
+        #[derive(diesel::QueryableByName)]
+        struct Status {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            status: String,
+        }
+        if let Ok(mut conn) = AsyncPgConnection::establish(&pg.url("runback")).await {
+            if let Ok(s) = diesel::sql_query("SELECT status FROM webhook_deliveries")
+                .get_result::<Status>(&mut conn)
+                .await
+            {
+                status = s.status;
+                if status == "delivered" {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, "delivered", "recorded once the database was back");
+    assert_eq!(acknowledged.lock().unwrap().len(), 1, "sent once");
+    drop(app);
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap();
+}
