@@ -91,6 +91,13 @@ pub struct Settings {
     /// `WEBHOOK_SECRET_PREVIOUS_KEY`: during a rotation, the key secrets were sealed under
     /// until now; they are resealed under the new one at start.
     pub webhook_secret_previous_key: Option<String>,
+    /// `BACKUP_DIR`: where the daily backup is written (`runback backup`'s files); default
+    /// `<DATA_DIR>/backups` in the embedded mode and none with `DATABASE_URL`; `off`: none.
+    pub backup_dir: Option<PathBuf>,
+    /// `BACKUP_KEEP`, default 14: days a daily backup is kept (the newest always is).
+    pub backup_keep_days: u32,
+    /// `BACKUP_AT`, default `02:30`: the local time of day of the daily backup.
+    pub backup_at: chrono::NaiveTime,
 }
 
 impl std::fmt::Debug for Settings {
@@ -222,6 +229,24 @@ impl Settings {
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_secret_key: var("WEBHOOK_SECRET_KEY"),
             webhook_secret_previous_key: var("WEBHOOK_SECRET_PREVIOUS_KEY"),
+            backup_dir: match var("BACKUP_DIR").as_deref() {
+                Some("off") => None,
+                Some(dir) => Some(PathBuf::from(dir)),
+                None if var("DATABASE_URL").is_none() => Some(
+                    PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into()))
+                        .join("backups"),
+                ),
+                None => None,
+            },
+            backup_keep_days: match parsed("BACKUP_KEEP", 14)? {
+                0 => anyhow::bail!("BACKUP_KEEP must be at least 1 (days)"),
+                days => days,
+            },
+            backup_at: chrono::NaiveTime::parse_from_str(
+                var("BACKUP_AT").as_deref().unwrap_or("02:30"),
+                "%H:%M",
+            )
+            .map_err(|_| anyhow::anyhow!("BACKUP_AT: use a local time of day, HH:MM"))?,
         })
     }
 
@@ -260,6 +285,9 @@ impl Settings {
             // A random key of its own (`auth::sealing` reads it; 32 bytes as hex).
             webhook_secret_key: Some(hex::encode(rand::random::<[u8; 32]>())),
             webhook_secret_previous_key: None,
+            backup_dir: None,
+            backup_keep_days: 14,
+            backup_at: chrono::NaiveTime::from_hms_opt(2, 30, 0).expect("a time of day"),
         }
     }
 }

@@ -236,8 +236,26 @@ impl Application {
             self.state.sealer.clone(),
             stop_webhooks.clone(),
         ));
+        // The daily backup, where one is configured.
+        let stop_backups = Arc::new(tokio::sync::Notify::new());
+        let settings = &self.state.settings;
+        let backups = match (&settings.backup_dir, &settings.database_url) {
+            (Some(dir), Some(url)) => Some(tokio::spawn(crate::backup::run_daily(
+                crate::backup::Daily {
+                    url: url.clone(),
+                    dir: dir.clone(),
+                    keep_days: settings.backup_keep_days,
+                    at: settings.backup_at,
+                    bin_dir: settings.postgres_bin_dir.clone(),
+                    last_success: self.state.metrics.backup_last_success.clone(),
+                },
+                stop_backups.clone(),
+            ))),
+            _ => None,
+        };
         let result = self.server.await;
         self.state.begin_shutdown();
+        stop_backups.notify_one();
         forget.notify_one();
         stop_webhooks.notify_one();
         stop_reads.notify_one();
@@ -246,6 +264,11 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(15), dispatcher).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), read_writer).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), token_follower).await;
+        if let Some(backups) = backups {
+            // A backup in progress is left to finish on its own (its file appears complete or
+            // not at all).
+            let _ = tokio::time::timeout(Duration::from_secs(5), backups).await;
+        }
         self.state.pool.close();
         result
     }

@@ -37,13 +37,23 @@ pub fn init(format: LogFormat) {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// When the last daily backup was written (Unix seconds; 0: none yet, or none scheduled).
+    pub backup_last_success: IntGauge,
 }
 
 impl Metrics {
     pub fn new(pool: DbPool) -> anyhow::Result<Self> {
         let registry = Registry::new();
         registry.register(Box::new(PoolCollector::new(pool)?))?;
-        Ok(Self { registry })
+        let backup_last_success = IntGauge::with_opts(Opts::new(
+            "runback_backup_last_success_timestamp_seconds",
+            "When the last daily backup was written (Unix time; 0: never)",
+        ))?;
+        registry.register(Box::new(backup_last_success.clone()))?;
+        Ok(Self {
+            registry,
+            backup_last_success,
+        })
     }
 
     pub fn registry(&self) -> Registry {

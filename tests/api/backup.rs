@@ -352,3 +352,83 @@ async fn a_damaged_or_truncated_backup_is_refused_and_nothing_is_written() {
         .await
         .unwrap();
 }
+
+/// With `BACKUP_DIR` set (the embedded mode's default), a service whose newest backup is over
+/// a day old writes one as it starts, says so in its metrics, and removes the backups past
+/// `BACKUP_KEEP` days.
+#[tokio::test]
+async fn the_daily_backup_catches_up_at_start_keeps_its_days_and_is_a_metric() {
+    let dir = backup_dir("daily");
+    let old = dir.join("runback-20261101T023000Z-20261125000001.dump");
+    std::fs::write(&old, b"an old backup").unwrap();
+    std::fs::write(format!("{}.sha256", old.display()), b"x  old\n").unwrap();
+    let twenty_days = std::time::Duration::from_secs(20 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - twenty_days)
+        .unwrap();
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.backup_dir = Some(dir.clone());
+        s.backup_keep_days = 14;
+    })
+    .await;
+    app.riverside().await;
+
+    // Written at start (not at 02:30): wait for the file to appear.
+    let mut written = None;
+    for _ in 0..600 {
+        written = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p != &old && p.extension().is_some_and(|e| e == "dump"));
+        if written.is_some() && !old.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let written = written.expect("a backup was written at start");
+    runback::backup::verify(&written, None).expect("the backup checks");
+    assert!(!old.exists(), "the 20-day-old backup is removed");
+    assert!(!std::path::Path::new(&format!("{}.sha256", old.display())).exists());
+
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let stamp: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("runback_backup_last_success_timestamp_seconds "))
+        .expect("the metric is there")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (chrono::Utc::now().timestamp() - stamp).abs() < 3600,
+        "the last success is now: {stamp}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A daily backup that cannot be written (here its folder is a file) is logged, and so is the
+/// age of the last success; the service goes on serving.
+#[tokio::test]
+async fn a_daily_backup_that_fails_is_logged_with_the_age_of_the_last_one() {
+    let dir = backup_dir("daily-fails");
+    let not_a_folder = dir.join("a-file");
+    std::fs::write(&not_a_folder, b"in the way").unwrap();
+    let app = crate::helpers::spawn_app_with(|s| s.backup_dir = Some(not_a_folder.clone())).await;
+    let logs = || crate::helpers::captured_logs();
+    let mut seen = false;
+    for _ in 0..300 {
+        let text = logs();
+        if text.contains("the daily backup failed")
+            && text.contains("the last backup is over 26 hours old")
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the failure and the backup's age are in the log");
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
