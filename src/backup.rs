@@ -50,6 +50,27 @@ fn program(bin_dir: Option<&Path>, name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Points a PostgreSQL client at `url` with the password, if the URL holds one, in the
+/// child's environment (`PGPASSWORD`) rather than on its command line, where any user of the
+/// machine could read it.
+fn connect_to(command: &mut Command, url: &str) {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let password = percent_encoding::percent_decode_str(parsed.password().unwrap_or(""))
+                .decode_utf8_lossy()
+                .to_string();
+            let _ = parsed.set_password(None);
+            command
+                .env("PGPASSWORD", password)
+                .arg("--dbname")
+                .arg(parsed.as_str());
+        }
+        _ => {
+            command.arg("--dbname").arg(url);
+        }
+    }
+}
+
 fn run(mut command: Command, what: &str) -> anyhow::Result<Output> {
     let out = command
         .stdin(std::process::Stdio::null())
@@ -130,9 +151,8 @@ pub async fn backup(url: &str, dir: &Path, bin_dir: Option<&Path>) -> anyhow::Re
         "--no-privileges",
     ])
     .arg("--file")
-    .arg(&partial)
-    .arg("--dbname")
-    .arg(url);
+    .arg(&partial);
+    connect_to(&mut dump, url);
     let dumped = tokio::task::spawn_blocking(move || run(dump, "pg_dump")).await?;
     if let Err(e) = dumped {
         let _ = std::fs::remove_file(&partial);
@@ -254,7 +274,8 @@ pub async fn restore(
     if replace {
         command.args(["--clean", "--if-exists"]);
     }
-    command.arg("--dbname").arg(url).arg(file);
+    connect_to(&mut command, url);
+    command.arg(file);
     tokio::task::spawn_blocking(move || run(command, "pg_restore"))
         .await?
         .context("restoring; the transaction rolled back and nothing was written")?;
@@ -471,6 +492,37 @@ mod tests {
             (PathBuf::from("b"), days(20)),
         ];
         assert_eq!(expired(&old, now, 14), vec![PathBuf::from("a")]);
+    }
+
+    #[test]
+    fn a_password_goes_to_the_environment_not_the_command_line() {
+        let mut command = Command::new("pg_dump");
+        connect_to(
+            &mut command,
+            "postgres://app:s%40cret@db.example.com:5432/runback?sslmode=require",
+        );
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--dbname",
+                "postgres://app@db.example.com:5432/runback?sslmode=require"
+            ]
+        );
+        let env: Vec<_> = command.get_envs().collect();
+        assert_eq!(
+            env,
+            [(
+                std::ffi::OsStr::new("PGPASSWORD"),
+                Some(std::ffi::OsStr::new("s@cret"))
+            )]
+        );
+        let mut plain = Command::new("pg_dump");
+        connect_to(&mut plain, "postgres://postgres@127.0.0.1/runback");
+        assert_eq!(plain.get_envs().count(), 0);
     }
 
     #[test]
