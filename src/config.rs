@@ -166,6 +166,27 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
+/// `BACKUP_DIR` (default `DATA_DIR/backups` in the embedded mode, none with `DATABASE_URL`;
+/// `off`: none), `BACKUP_KEEP` (days, at least 1) and `BACKUP_AT` (local `HH:MM`).
+fn backup_settings() -> anyhow::Result<(Option<PathBuf>, u32, chrono::NaiveTime)> {
+    let dir = match var("BACKUP_DIR").as_deref() {
+        Some("off") => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if var("DATABASE_URL").is_none() => {
+            Some(PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())).join("backups"))
+        }
+        None => None,
+    };
+    let keep = match parsed("BACKUP_KEEP", 14)? {
+        0 => anyhow::bail!("BACKUP_KEEP must be at least 1 (days)"),
+        days => days,
+    };
+    let at =
+        chrono::NaiveTime::parse_from_str(var("BACKUP_AT").as_deref().unwrap_or("02:30"), "%H:%M")
+            .map_err(|_| anyhow::anyhow!("BACKUP_AT: use a local time of day, HH:MM"))?;
+    Ok((dir, keep, at))
+}
+
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let ttl: u64 = parsed("ACCESS_TOKEN_TTL_SECONDS", 900)?;
@@ -177,6 +198,7 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => anyhow::bail!("LOG_FORMAT={other:?}: use `text` or `json`"),
         };
+        let (backup_dir, backup_keep_days, backup_at) = backup_settings()?;
         Ok(Self {
             database_url: var("DATABASE_URL"),
             database_read_url: var("DATABASE_READ_URL"),
@@ -229,24 +251,9 @@ impl Settings {
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_secret_key: var("WEBHOOK_SECRET_KEY"),
             webhook_secret_previous_key: var("WEBHOOK_SECRET_PREVIOUS_KEY"),
-            backup_dir: match var("BACKUP_DIR").as_deref() {
-                Some("off") => None,
-                Some(dir) => Some(PathBuf::from(dir)),
-                None if var("DATABASE_URL").is_none() => Some(
-                    PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into()))
-                        .join("backups"),
-                ),
-                None => None,
-            },
-            backup_keep_days: match parsed("BACKUP_KEEP", 14)? {
-                0 => anyhow::bail!("BACKUP_KEEP must be at least 1 (days)"),
-                days => days,
-            },
-            backup_at: chrono::NaiveTime::parse_from_str(
-                var("BACKUP_AT").as_deref().unwrap_or("02:30"),
-                "%H:%M",
-            )
-            .map_err(|_| anyhow::anyhow!("BACKUP_AT: use a local time of day, HH:MM"))?,
+            backup_dir,
+            backup_keep_days,
+            backup_at,
         })
     }
 

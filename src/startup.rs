@@ -238,21 +238,7 @@ impl Application {
         ));
         // The daily backup, where one is configured.
         let stop_backups = Arc::new(tokio::sync::Notify::new());
-        let settings = &self.state.settings;
-        let backups = match (&settings.backup_dir, &settings.database_url) {
-            (Some(dir), Some(url)) => Some(tokio::spawn(crate::backup::run_daily(
-                crate::backup::Daily {
-                    url: url.clone(),
-                    dir: dir.clone(),
-                    keep_days: settings.backup_keep_days,
-                    at: settings.backup_at,
-                    bin_dir: settings.postgres_bin_dir.clone(),
-                    last_success: self.state.metrics.backup_last_success.clone(),
-                },
-                stop_backups.clone(),
-            ))),
-            _ => None,
-        };
+        let backups = daily_backups(&self.state, stop_backups.clone());
         let result = self.server.await;
         self.state.begin_shutdown();
         stop_backups.notify_one();
@@ -265,13 +251,34 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(5), read_writer).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), token_follower).await;
         if let Some(backups) = backups {
-            // A backup in progress is left to finish on its own (its file appears complete or
-            // not at all).
+            // A backup still running finishes alone: its file appears whole or not at all.
             let _ = tokio::time::timeout(Duration::from_secs(5), backups).await;
         }
         self.state.pool.close();
         result
     }
+}
+
+/// The daily backup's task, when `BACKUP_DIR` names a folder.
+fn daily_backups(
+    state: &AppState,
+    stop: Arc<tokio::sync::Notify>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let settings = &state.settings;
+    let (Some(dir), Some(url)) = (&settings.backup_dir, &settings.database_url) else {
+        return None;
+    };
+    Some(tokio::spawn(crate::backup::run_daily(
+        crate::backup::Daily {
+            url: url.clone(),
+            dir: dir.clone(),
+            keep_days: settings.backup_keep_days,
+            at: settings.backup_at,
+            bin_dir: settings.postgres_bin_dir.clone(),
+            last_success: state.metrics.backup_last_success.clone(),
+        },
+        stop,
+    )))
 }
 
 /// Once a minute: the throttles' and caches' memory bounded, expired idempotency keys, old
