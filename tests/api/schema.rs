@@ -8,10 +8,12 @@ use crate::helpers::spawn_app;
 /// Tables that are not practice data: the practices themselves, the migration ledger, the
 /// service-wide rate limits (keyed by digests of addresses and accounts, not by practice), and
 /// the change feed's one row saying how far its pruning has gone.
-const NOT_PRACTICE_DATA: [&str; 4] = [
+const NOT_PRACTICE_DATA: [&str; 5] = [
     "__diesel_schema_migrations",
     "organizations",
     "sync_horizon",
+    // The gaps restores left in the feed's positions: the whole service's, like the horizon.
+    "sync_restores",
     "throttles",
 ];
 
