@@ -34,7 +34,8 @@ enum Command {
     /// Print the OpenAPI document (`runback openapi > openapi/openapi.json`).
     Openapi,
     /// Back up the service's database (it may be serving): a compressed `pg_dump`, named with
-    /// the time and the schema's version, and its SHA-256 beside it.
+    /// the time and the schema's version, and its SHA-256 beside it; encrypted (`.dump.age`)
+    /// when `BACKUP_KEY` is set.
     Backup {
         /// The folder to write into.
         #[arg(long, default_value = "backups")]
@@ -43,7 +44,8 @@ enum Command {
     /// Restore a backup into an empty database (checked first: checksum, readability, schema
     /// version), apply newer migrations, and print the rows restored per table.
     Restore {
-        /// The backup file (`runback-<time>-<version>.dump`, its `.sha256` beside it).
+        /// The backup file (`runback-<time>-<version>.dump`, or `.dump.age` opened with
+        /// `BACKUP_KEY`; its `.sha256` beside it).
         from: std::path::PathBuf,
         /// The database to restore into (default: `DATABASE_URL`, else the private PostgreSQL).
         #[arg(long)]
@@ -52,6 +54,9 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Print a new key for encrypted backups (as `age-keygen` does): its public half in a
+    /// comment, then the secret key to set as `BACKUP_KEY`. Keep a copy away from the backups.
+    BackupKey,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create a demo practice (admin, two coaches, a dozen clients at every stage) and print
@@ -193,20 +198,9 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo(settings).await,
-        Command::Backup { to } => {
-            let database = Database::open(&settings).await?;
-            let written =
-                crate::backup::backup(&database.url, &to, settings.postgres_bin_dir.as_deref())
-                    .await;
-            database.close();
-            let written = written?;
-            println!(
-                "backup {} ({} bytes, schema {}); checksum in {}.sha256",
-                written.file.display(),
-                written.bytes,
-                written.version,
-                written.file.display()
-            );
+        Command::Backup { to } => backup(settings, &to).await,
+        Command::BackupKey => {
+            print!("{}", crate::backup::BackupKey::generate());
             Ok(())
         }
         Command::Restore {
@@ -254,6 +248,28 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
+/// `runback backup`: the service's database into `to`.
+async fn backup(settings: Settings, to: &Path) -> anyhow::Result<()> {
+    let database = Database::open(&settings).await?;
+    let written = crate::backup::backup(
+        &database.url,
+        to,
+        settings.backup_key.as_ref(),
+        settings.postgres_bin_dir.as_deref(),
+    )
+    .await;
+    database.close();
+    let written = written?;
+    println!(
+        "backup {} ({} bytes, schema {}); checksum in {}.sha256",
+        written.file.display(),
+        written.bytes,
+        written.version,
+        written.file.display()
+    );
+    Ok(())
+}
+
 /// `runback restore`: into `--into`, else the service's own database.
 async fn restore(
     mut settings: Settings,
@@ -269,6 +285,7 @@ async fn restore(
         from,
         &database.url,
         replace,
+        settings.backup_key.as_ref(),
         settings.postgres_bin_dir.as_deref(),
     )
     .await;

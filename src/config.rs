@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod backup_key;
+pub use backup_key::BackupKey;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -98,6 +101,9 @@ pub struct Settings {
     pub backup_keep_days: u32,
     /// `BACKUP_AT`, default `02:30`: the local time of day of the daily backup.
     pub backup_at: chrono::NaiveTime,
+    /// `BACKUP_KEY`: the age key backups are encrypted to (`AGE-SECRET-KEY-1…`, or only its
+    /// public half, `age1…`, to write backups this service cannot read); none: unencrypted.
+    pub backup_key: Option<BackupKey>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -124,6 +130,7 @@ impl std::fmt::Debug for Settings {
             .field("pool_size", &self.pool_size)
             .field("data_dir", &self.data_dir)
             .field("log_format", &self.log_format)
+            .field("backup_key", &self.backup_key)
             .finish_non_exhaustive()
     }
 }
@@ -166,9 +173,12 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
+/// The backups' settings: where (`BACKUP_DIR`), how long, when, with which key.
+type BackupSettings = (Option<PathBuf>, u32, chrono::NaiveTime, Option<BackupKey>);
+
 /// `BACKUP_DIR` (default `DATA_DIR/backups` in the embedded mode, none with `DATABASE_URL`;
-/// `off`: none), `BACKUP_KEEP` (days, at least 1) and `BACKUP_AT` (local `HH:MM`).
-fn backup_settings() -> anyhow::Result<(Option<PathBuf>, u32, chrono::NaiveTime)> {
+/// `off`: none), `BACKUP_KEEP` (days, at least 1), `BACKUP_AT` (local `HH:MM`) and `BACKUP_KEY`.
+fn backup_settings() -> anyhow::Result<BackupSettings> {
     let dir = match var("BACKUP_DIR").as_deref() {
         Some("off") => None,
         Some(dir) => Some(PathBuf::from(dir)),
@@ -184,7 +194,8 @@ fn backup_settings() -> anyhow::Result<(Option<PathBuf>, u32, chrono::NaiveTime)
     let at =
         chrono::NaiveTime::parse_from_str(var("BACKUP_AT").as_deref().unwrap_or("02:30"), "%H:%M")
             .map_err(|_| anyhow::anyhow!("BACKUP_AT: use a local time of day, HH:MM"))?;
-    Ok((dir, keep, at))
+    let key = var("BACKUP_KEY").map(|k| k.parse()).transpose()?;
+    Ok((dir, keep, at, key))
 }
 
 impl Settings {
@@ -198,7 +209,7 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => anyhow::bail!("LOG_FORMAT={other:?}: use `text` or `json`"),
         };
-        let (backup_dir, backup_keep_days, backup_at) = backup_settings()?;
+        let (backup_dir, backup_keep_days, backup_at, backup_key) = backup_settings()?;
         Ok(Self {
             database_url: var("DATABASE_URL"),
             database_read_url: var("DATABASE_READ_URL"),
@@ -254,6 +265,7 @@ impl Settings {
             backup_dir,
             backup_keep_days,
             backup_at,
+            backup_key,
         })
     }
 
@@ -295,6 +307,7 @@ impl Settings {
             backup_dir: None,
             backup_keep_days: 14,
             backup_at: chrono::NaiveTime::from_hms_opt(2, 30, 0).expect("a time of day"),
+            backup_key: None,
         }
     }
 }

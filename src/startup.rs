@@ -268,6 +268,9 @@ fn daily_backups(
     let (Some(dir), Some(url)) = (&settings.backup_dir, &settings.database_url) else {
         return None;
     };
+    if settings.backup_key.is_none() {
+        tracing::info!(dir = %dir.display(), "daily backups are not encrypted: set BACKUP_KEY to encrypt them (`runback backup-key` makes one)");
+    }
     Some(tokio::spawn(crate::backup::run_daily(
         crate::backup::Daily {
             url: url.clone(),
@@ -275,6 +278,7 @@ fn daily_backups(
             keep_days: settings.backup_keep_days,
             at: settings.backup_at,
             bin_dir: settings.postgres_bin_dir.clone(),
+            key: settings.backup_key.clone(),
             last_success: state.metrics.backup_last_success.clone(),
         },
         stop,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Local, NaiveTime, TimeZone, Utc};
 use prometheus::IntGauge;
 use tokio::sync::Notify;
 
-use super::{backup, checksum_file};
+use super::{backup, checksum_file, BackupKey};
 
 /// The daily backup of the service's own database: `BACKUP_DIR`, `BACKUP_KEEP`, `BACKUP_AT`.
 pub struct Daily {
@@ -18,6 +18,8 @@ pub struct Daily {
     pub keep_days: u32,
     pub at: NaiveTime,
     pub bin_dir: Option<PathBuf>,
+    /// `BACKUP_KEY`: the backups are encrypted to it.
+    pub key: Option<BackupKey>,
     /// `runback_backup_last_success_timestamp_seconds`.
     pub last_success: IntGauge,
 }
@@ -51,7 +53,7 @@ pub fn next_run<Tz: TimeZone>(
     }
 }
 
-/// The backups in `dir` (`runback-*.dump`), with when each was written.
+/// The backups in `dir` (`runback-*.dump`, `runback-*.dump.age`), with when each was written.
 fn backups_in(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -61,7 +63,9 @@ fn backups_in(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
         .map(|e| e.path())
         .filter(|p| {
             let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-            name.is_some_and(|n| n.starts_with("runback-") && n.ends_with(".dump"))
+            name.is_some_and(|n| {
+                n.starts_with("runback-") && (n.ends_with(".dump") || n.ends_with(".dump.age"))
+            })
         })
         .filter_map(|p| Some((p.clone(), std::fs::metadata(&p).ok()?.modified().ok()?)))
         .collect()
@@ -82,7 +86,13 @@ pub fn expired(backups: &[(PathBuf, SystemTime)], now: SystemTime, keep_days: u3
 /// One daily backup: written, counted in the metric, and the expired ones removed.
 async fn back_up_daily(daily: &Daily) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let written = backup(&daily.url, &daily.dir, daily.bin_dir.as_deref()).await?;
+    let written = backup(
+        &daily.url,
+        &daily.dir,
+        daily.key.as_ref(),
+        daily.bin_dir.as_deref(),
+    )
+    .await?;
     daily.last_success.set(Utc::now().timestamp());
     tracing::info!(
         file = %written.file.display(), bytes = written.bytes, version = %written.version,

@@ -1,7 +1,7 @@
 //! Backups a practice can restore: `runback backup` writes a consistent, compressed copy of the
 //! service's database (`pg_dump`'s custom format, one snapshot, taken while the service serves)
 //! named with the time and the schema's migration version, with a SHA-256 checksum file beside
-//! it; `runback restore` checks the checksum and the version, restores into an empty database in
+//! it, encrypted when `BACKUP_KEY` is set (`key.rs`); `runback restore` checks the checksum and the version, restores into an empty database in
 //! one transaction (nothing is written when anything fails), applies newer migrations, marks
 //! the restore in the change feed (a cursor issued after the backup is refused, 410, instead of
 //! skipping what the restore took away), and says what it restored, table by table.
@@ -18,7 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, embedded::EmbeddedPostgres};
 
 mod daily;
+mod key;
+pub use crate::config::BackupKey;
 pub use daily::{expired, next_run, run_daily, Daily};
+pub use key::is_encrypted;
 
 /// A backup written: its file, the migration version of its schema and its size.
 #[derive(Debug)]
@@ -68,7 +71,7 @@ fn connect_to(command: &mut Command, url: &str) {
     }
 }
 
-fn run(mut command: Command, what: &str) -> anyhow::Result<Output> {
+fn run(command: &mut Command, what: &str) -> anyhow::Result<Output> {
     let out = command
         .stdin(std::process::Stdio::null())
         .output()
@@ -128,9 +131,15 @@ fn checksum_file(backup: &Path) -> PathBuf {
 }
 
 /// Writes a backup of the database at `url` into `dir`:
-/// `runback-<UTC time>-<migration version>.dump` and its `.sha256`. The file appears only
-/// when complete (written under a `.partial` name, then renamed).
-pub async fn backup(url: &str, dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Written> {
+/// `runback-<UTC time>-<migration version>.dump` and its `.sha256`, or `.dump.age` encrypted to
+/// `key`. The file appears only when complete (written under a `.partial` name, then renamed);
+/// the checksum is of the file as written, so `sha256sum -c` checks it without the key.
+pub async fn backup(
+    url: &str,
+    dir: &Path,
+    key: Option<&BackupKey>,
+    bin_dir: Option<&Path>,
+) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut conn = db::tls::connect(url)
         .await
@@ -138,19 +147,23 @@ pub async fn backup(url: &str, dir: &Path, bin_dir: Option<&Path>) -> anyhow::Re
     let version = schema_version(&mut conn).await?;
     drop(conn);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let file = dir.join(format!("runback-{stamp}-{version}.dump"));
-    let partial = dir.join(format!("runback-{stamp}-{version}.dump.partial"));
+    let suffix = if key.is_some() { ".dump.age" } else { ".dump" };
+    let file = dir.join(format!("runback-{stamp}-{version}{suffix}"));
+    let partial = dir.join(format!("runback-{stamp}-{version}{suffix}.partial"));
     let mut dump = Command::new(program(bin_dir, "pg_dump"));
     dump.args([
         "--format=custom",
         "--compress=6",
         "--no-owner",
         "--no-privileges",
-    ])
-    .arg("--file")
-    .arg(&partial);
+    ]);
     connect_to(&mut dump, url);
-    let dumped = tokio::task::spawn_blocking(move || run(dump, "pg_dump")).await?;
+    let (key, into) = (key.cloned(), partial.clone());
+    let dumped = tokio::task::spawn_blocking(move || match key {
+        Some(key) => key::dump_encrypted(dump, &into, &key, "pg_dump"),
+        None => run(dump.arg("--file").arg(&into), "pg_dump").map(|_| ()),
+    })
+    .await?;
     if let Err(e) = dumped {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
@@ -168,13 +181,14 @@ pub async fn backup(url: &str, dir: &Path, bin_dir: Option<&Path>) -> anyhow::Re
     })
 }
 
-/// The migration version a backup's name carries (`runback-<time>-<version>.dump`).
+/// The migration version a backup's name carries (`runback-<time>-<version>.dump[.age]`).
 fn version_in_name(file: &Path) -> anyhow::Result<String> {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     name.strip_suffix(".dump")
+        .or_else(|| name.strip_suffix(".dump.age"))
         .and_then(|n| n.rsplit('-').next())
         .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
         .map(String::from)
@@ -183,9 +197,14 @@ fn version_in_name(file: &Path) -> anyhow::Result<String> {
         })
 }
 
-/// Checks a backup before anything is written: its checksum file matches, `pg_restore` can
-/// read it, and its schema is not newer than this build's. Returns its migration version.
-pub fn verify(file: &Path, bin_dir: Option<&Path>) -> anyhow::Result<String> {
+/// Checks a backup before anything is written: its checksum file matches, `key` opens it (when
+/// it is encrypted), `pg_restore` can read it to its end, and its schema is not newer than this
+/// build's. Returns its migration version.
+pub fn verify(
+    file: &Path,
+    key: Option<&BackupKey>,
+    bin_dir: Option<&Path>,
+) -> anyhow::Result<String> {
     let version = version_in_name(file)?;
     let sums = checksum_file(file);
     let expected = std::fs::read_to_string(&sums).with_context(|| {
@@ -201,9 +220,13 @@ pub fn verify(file: &Path, bin_dir: Option<&Path>) -> anyhow::Result<String> {
             file.display()
         );
     }
+    if is_encrypted(file) {
+        key::decrypting(file, key)?;
+    }
     let mut list = Command::new(program(bin_dir, "pg_restore"));
-    list.arg("--list").arg(file);
-    run(list, "pg_restore --list").context("the backup cannot be read; nothing was restored")?;
+    list.arg("--list");
+    pg_restore(list, file, key, "pg_restore --list")
+        .context("the backup cannot be read; nothing was restored")?;
     let known = known_version();
     if version > known {
         bail!(
@@ -248,9 +271,10 @@ pub async fn restore(
     file: &Path,
     url: &str,
     replace: bool,
+    key: Option<&BackupKey>,
     bin_dir: Option<&Path>,
 ) -> anyhow::Result<Restored> {
-    let version = verify(file, bin_dir)?;
+    let version = verify(file, key, bin_dir)?;
     db::ensure_database(url).await?;
     let mut conn = db::tls::connect(url).await?;
     let existing = table_counts(&mut conn).await?;
@@ -272,8 +296,8 @@ pub async fn restore(
         command.args(["--clean", "--if-exists"]);
     }
     connect_to(&mut command, url);
-    command.arg(file);
-    tokio::task::spawn_blocking(move || run(command, "pg_restore"))
+    let (file, key) = (file.to_path_buf(), key.cloned());
+    tokio::task::spawn_blocking(move || pg_restore(command, &file, key.as_ref(), "pg_restore"))
         .await?
         .context("restoring; the transaction rolled back and nothing was written")?;
     let migrated = db::run_migrations(url).await?;
@@ -285,6 +309,20 @@ pub async fn restore(
         migrated,
         counts,
     })
+}
+
+/// Runs `pg_restore` on `file`: named on its command line, or decrypted into its standard input.
+fn pg_restore(
+    mut command: Command,
+    file: &Path,
+    key: Option<&BackupKey>,
+    what: &str,
+) -> anyhow::Result<()> {
+    if is_encrypted(file) {
+        key::feed_decrypted(command, file, key, what)
+    } else {
+        run(command.arg(file), what).map(|_| ())
+    }
 }
 
 /// Leaves a gap in the change feed's commit positions: every position a cursor issued after

@@ -21,7 +21,16 @@ fn backup_dir(name: &str) -> PathBuf {
 
 /// Runs `runback <args>` against `database_url`; its exit status and output.
 fn runback(database_url: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runback"))
+    runback_keyed(database_url, args, None)
+}
+
+/// Runs `runback <args>` against `database_url` with `BACKUP_KEY` set to `key`, if any.
+fn runback_keyed(database_url: &str, args: &[&str], key: Option<&str>) -> (bool, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_runback"));
+    if let Some(key) = key {
+        command.env("BACKUP_KEY", key);
+    }
+    let out = command
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", jwt_secret())
@@ -355,7 +364,8 @@ async fn a_damaged_or_truncated_backup_is_refused_and_nothing_is_written() {
 
 /// With `BACKUP_DIR` set (the embedded mode's default), a service whose newest backup is over
 /// a day old writes one as it starts, says so in its metrics, and removes the backups past
-/// `BACKUP_KEEP` days.
+/// `BACKUP_KEEP` days. Here `BACKUP_KEY` holds only a public key: the service writes a backup
+/// that only the secret key opens.
 #[tokio::test]
 async fn the_daily_backup_catches_up_at_start_keeps_its_days_and_is_a_metric() {
     let dir = backup_dir("daily");
@@ -369,9 +379,13 @@ async fn the_daily_backup_catches_up_at_start_keeps_its_days_and_is_a_metric() {
         .unwrap()
         .set_modified(std::time::SystemTime::now() - twenty_days)
         .unwrap();
+    let generated = runback::backup::BackupKey::generate();
+    let secret: runback::backup::BackupKey = generated.parse().unwrap();
+    let public: runback::backup::BackupKey = secret.recipient().to_string().parse().unwrap();
     let app = crate::helpers::spawn_app_with(|s| {
         s.backup_dir = Some(dir.clone());
         s.backup_keep_days = 14;
+        s.backup_key = Some(public);
     })
     .await;
     app.riverside().await;
@@ -382,14 +396,18 @@ async fn the_daily_backup_catches_up_at_start_keeps_its_days_and_is_a_metric() {
         written = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p != &old && p.extension().is_some_and(|e| e == "dump"));
+            .find(|p| p.to_string_lossy().ends_with(".dump.age"));
         if written.is_some() && !old.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let written = written.expect("a backup was written at start");
-    runback::backup::verify(&written, None).expect("the backup checks");
+    runback::backup::verify(&written, Some(&secret), None).expect("the backup checks");
+    assert!(
+        runback::backup::verify(&written, None, None).is_err(),
+        "not without the key"
+    );
     assert!(!old.exists(), "the 20-day-old backup is removed");
     assert!(!std::path::Path::new(&format!("{}.sha256", old.display())).exists());
 
@@ -431,4 +449,150 @@ async fn a_daily_backup_that_fails_is_logged_with_the_age_of_the_last_one() {
     assert!(seen, "the failure and the backup's age are in the log");
     assert_eq!(app.get("/readyz", None).await.status(), 200);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The tables of the public schema in the database at `url` (none when it does not exist).
+async fn tables_in(url: &str) -> i64 {
+    let Ok(mut conn) = AsyncPgConnection::establish(url).await else {
+        return 0;
+    };
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let tables: N =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+    tables.n
+}
+
+/// With `BACKUP_KEY` set, a backup is written encrypted (age's format: no table name, no
+/// record readable in it), its checksum still checks without the key, and it restores only
+/// with the secret key it was written for: without a key, with another one, with only the
+/// public half, or damaged part-way, it is refused and nothing is written. With the key, the
+/// restored service answers as the original did.
+#[tokio::test]
+async fn an_encrypted_backup_restores_only_with_its_key() {
+    let app = spawn_app().await;
+    let (_, coach, ana) = app.riverside().await;
+    let ana_id = ana.client_id.unwrap();
+    report(&app, &ana.token, json!({"timing": "daily_life"})).await;
+    let timeline_path = format!("/v1/clients/{ana_id}/timeline");
+    let timeline = get_json(&app, &timeline_path, &coach.token).await;
+
+    let (ok, key) = runback(&app.db_url, &["backup-key"]);
+    assert!(ok, "{key}");
+    let public = key
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("# public key: ")
+        .unwrap();
+    assert!(public.starts_with("age1"), "{key}");
+    let secret = key.lines().nth(1).unwrap();
+    assert!(secret.starts_with("AGE-SECRET-KEY-1"), "{key}");
+
+    let plain_dir = backup_dir("plain");
+    let plain = std::fs::read(back_up(&app, &plain_dir)).unwrap();
+    let dir = backup_dir("encrypted");
+    let (ok, out) = runback_keyed(
+        &app.db_url,
+        &["backup", "--to", dir.to_str().unwrap()],
+        Some(&key),
+    );
+    assert!(ok, "{out}");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".dump.age"))
+        .expect("a .dump.age backup");
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(
+        sealed.starts_with(b"age-encryption.org/v1\n"),
+        "age's format"
+    );
+    let readable =
+        |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        readable(&plain, "symptom_reports"),
+        "an unencrypted backup names its tables"
+    );
+    assert!(
+        !readable(&sealed, "symptom_reports"),
+        "an encrypted one does not"
+    );
+    let sums = std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg(format!(
+            "{}.sha256",
+            file.file_name().unwrap().to_string_lossy()
+        ))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        sums.status.success(),
+        "sha256sum -c checks it without the key"
+    );
+
+    let (url, name, maintenance) = empty_database().await;
+    let restore = ["restore", file.to_str().unwrap(), "--into", &url];
+    let (_, other_key) = runback(&app.db_url, &["backup-key"]);
+    for (key, refusal) in [
+        (None, "is encrypted: set BACKUP_KEY"),
+        (Some(other_key.as_str()), "BACKUP_KEY does not open"),
+        (Some(public), "holds only the public key"),
+    ] {
+        let (ok, out) = runback_keyed(&app.db_url, &restore, key);
+        assert!(!ok && out.contains(refusal), "{refusal}: {out}");
+        assert!(!out.contains(secret), "the key is never shown");
+        assert_eq!(tables_in(&url).await, 0, "nothing written");
+    }
+
+    // Cut short, with a checksum to match: decryption fails part-way and pg_restore is
+    // stopped before it sees an end.
+    let cut = &sealed[..sealed.len() * 2 / 3];
+    let file_name = file.file_name().unwrap().to_string_lossy().to_string();
+    let write_with_sum = |bytes: &[u8]| {
+        std::fs::write(&file, bytes).unwrap();
+        std::fs::write(
+            format!("{}.sha256", file.display()),
+            format!(
+                "{}  {file_name}\n",
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+            ),
+        )
+        .unwrap();
+    };
+    write_with_sum(cut);
+    let (ok, out) = runback_keyed(&app.db_url, &restore, Some(&key));
+    assert!(!ok && out.contains("damaged or incomplete"), "{out}");
+    assert_eq!(tables_in(&url).await, 0, "nothing written");
+
+    write_with_sum(&sealed);
+    let (ok, out) = runback_keyed(&app.db_url, &restore, Some(secret));
+    assert!(ok, "the secret key alone opens it: {out}");
+    assert!(out.contains("symptom_reports"), "{out}");
+    let restored = start_app(url, name, maintenance, |_| {}).await;
+    assert_eq!(
+        get_json(&restored, &timeline_path, &coach.token).await,
+        timeline
+    );
+
+    // A service holding only the public half writes backups the secret key opens.
+    let (ok, out) = runback_keyed(
+        &app.db_url,
+        &["backup", "--to", dir.to_str().unwrap()],
+        Some(public),
+    );
+    assert!(ok, "{out}");
+    let newest = out.split_whitespace().nth(1).unwrap();
+    let secret_key: runback::backup::BackupKey = secret.parse().unwrap();
+    runback::backup::verify(std::path::Path::new(newest), Some(&secret_key), None)
+        .expect("the secret key opens what the public half wrote");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&plain_dir).unwrap();
 }
