@@ -6,22 +6,18 @@
 //! clears impact (Mia Torres, with her postnatal check), and one who reported calf pain and
 //! swelling yesterday: an emergency flag first in the inbox (Jo Park).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::db::audit::{self, Actor};
-use crate::db::check_ins::{self, CheckIn};
 use crate::db::clients::{self, Client, ClientFields};
-use crate::db::plans::{self, NewPlan, NewTransition, Plan};
 use crate::db::programs::{self, ProgramVersion};
-use crate::db::workouts::{self, NewSessionLog, ReadinessResult};
 use crate::db::{organizations, users};
 use crate::domain::identity::Role;
 use crate::domain::ids::{OrganizationId, UserId};
-use crate::domain::plan::{next_step, PlanState, PlanStatus, Step, TransitionAction};
+use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
-use crate::domain::triage::{LeakTrigger, Pain, PainLocation, Symptoms, Timing, UrineLeak};
+use crate::domain::triage::{Symptoms, Timing};
 
 mod history;
 

@@ -180,6 +180,34 @@ fn leading_name(path: &str) -> String {
         .collect()
 }
 
+/// The sibling modules a file of module `parent::own` names: `super::x` from `own`'s own file,
+/// `super::super::x` from a file one folder down, and `crate::parent::x` from anywhere (comments
+/// skipped). `depth` is 1 for `src/parent/own.rs`, 2 for `src/parent/own/child.rs`.
+pub fn siblings_used(source: &str, parent: &str, depth: usize) -> Vec<String> {
+    let supers = "super::".repeat(depth);
+    let absolute = format!("crate::{parent}::");
+    let mut used = Vec::new();
+    for line in source.lines() {
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        for prefix in [supers.as_str(), absolute.as_str()] {
+            for (at, _) in code.match_indices(prefix) {
+                let before = code[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let name = leading_name(&code[at + prefix.len()..]);
+                if !name.is_empty() && name != "super" && !used.contains(&name) {
+                    used.push(name);
+                }
+            }
+        }
+    }
+    used
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +362,106 @@ mod tests {
         }
         assert!(files.len() > 50, "the sources were found");
         assert!(wrong.is_empty(), "floors crossed:\n{}", wrong.join("\n"));
+    }
+
+    /// Modules of one folder depend one way: no two of them name each other, however far
+    /// round (a circle means neither can be read, tested or moved without the other).
+    #[test]
+    fn no_import_circle_between_the_modules_of_a_folder() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut edges: std::collections::BTreeMap<(String, String), Vec<String>> =
+            Default::default();
+        for file in &files {
+            let relative = file.strip_prefix(&src).expect("under src");
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| {
+                    c.as_os_str()
+                        .to_string_lossy()
+                        .trim_end_matches(".rs")
+                        .to_string()
+                })
+                .collect();
+            if parts.len() < 2
+                || parts
+                    .iter()
+                    .any(|p| p.ends_with("tests") || p == "properties")
+            {
+                continue;
+            }
+            let (parent, own) = (&parts[0], &parts[1]);
+            let text = std::fs::read_to_string(file).expect("readable source");
+            let used = siblings_used(&text, parent, parts.len() - 1);
+            let key = (parent.clone(), own.clone());
+            let entry = edges.entry(key).or_default();
+            entry.extend(used.into_iter().filter(|u| u != own && u != "mod"));
+        }
+        // A module is on a circle when it can reach itself through its siblings.
+        let mut circles = Vec::new();
+        for ((parent, own), used) in &edges {
+            let mut seen: Vec<&String> = Vec::new();
+            let mut next: Vec<&String> = used.iter().collect();
+            while let Some(module) = next.pop() {
+                if seen.contains(&module) {
+                    continue;
+                }
+                seen.push(module);
+                if let Some(further) = edges.get(&(parent.clone(), module.clone())) {
+                    next.extend(further);
+                }
+            }
+            if seen.contains(&own) {
+                circles.push(format!("{parent}/{own} reaches itself"));
+            }
+        }
+        assert!(edges.len() > 30, "the modules were found");
+        assert!(
+            circles.is_empty(),
+            "import circles:\n{}",
+            circles.join("\n")
+        );
+    }
+
+    #[test]
+    fn siblings_are_read_from_super_and_crate_paths() {
+        let text = "use super::clients::Client;\nuse crate::db::plans::{Plan};\n\
+                    // use super::flags;\nlet x = super::super::audit::record(a);\n";
+        assert_eq!(siblings_used(text, "db", 1), ["clients", "plans"]);
+        assert_eq!(siblings_used(text, "db", 2), ["plans", "audit"]);
+    }
+
+    /// A module says what it takes from its parent: a child file that begins with
+    /// `use super::*` is a piece cut off at a length, not a module (test files excepted).
+    #[test]
+    fn no_module_takes_its_parent_whole() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let whole: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                let name = f.file_stem().unwrap_or_default().to_string_lossy();
+                !name.ends_with("tests") && name != "properties"
+            })
+            .filter(|f| {
+                std::fs::read_to_string(f)
+                    .expect("readable source")
+                    .lines()
+                    .any(|l| l == "use super::*;")
+            })
+            .map(|f| {
+                f.strip_prefix(&src)
+                    .expect("under src")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            whole.is_empty(),
+            "modules taking their parent whole:\n{}",
+            whole.join("\n")
+        );
     }
 }

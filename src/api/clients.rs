@@ -2,28 +2,21 @@
 //! coaches and admins; a client reads her own record. `DELETE` erases her data.
 
 use super::idempotency::{Db, IdempotencyKey};
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::docs::{
-    AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors, TooManyRequests,
-};
-use super::extract::{ClientRef, JsonBody, QueryParams};
-use super::plans::{PlanView, TransitionView};
-use super::workouts::{ReadinessResultView, SessionLogView};
-use super::{if_match, Page, PageQuery};
+use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::extract::{ClientRef, JsonBody};
 use crate::auth::invitations::NewInvitation;
-use crate::db::clients::{self, Client, ClientFields, ClientFilter, ClientSummaryRow};
-use crate::db::{plans, workouts};
+use crate::db::clients::{self, Client, ClientFields};
 use crate::domain::client::{check_delivery_date, days_postpartum, ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::identity::{EmailAddress, PersonName};
 use crate::domain::ids::UserId;
-use crate::domain::program::StageKey;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::usecases::{self, etag};

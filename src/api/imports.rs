@@ -3,27 +3,22 @@
 //! makes retries safe. Written in whole chunks per statement.
 
 use super::idempotency::IdempotencyKey;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
-use chrono::Utc;
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::clients::{merge_patch, ClientInput};
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, TooManyRequests};
-use super::extract::{nul_path, read_limited, QueryParams, NUL_MESSAGE};
-use crate::db::clients::{Client, ClientFields};
-use crate::db::{audit, idempotency, imports, programs, users, webhooks};
+use super::extract::{read_limited, QueryParams};
+use crate::db::{idempotency, users, webhooks};
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
 use crate::domain::ids::UserId;
-use crate::domain::plan::Step;
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;

@@ -3,8 +3,7 @@
 
 use super::idempotency::{Db, IdempotencyKey};
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use diesel_async::AsyncConnection;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,19 +11,15 @@ use uuid::Uuid;
 
 use super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
 use super::extract::{ClientRef, JsonBody, QueryParams};
-use super::plans::TransitionView;
 use super::{Page, PageQuery};
-use crate::db::engine_runs::Cause;
-use crate::db::reports::{self, Flag, InboxRow, ReportFilter, SymptomReport};
-use crate::db::{audit, clients, plans, workouts};
+use crate::db::clients;
+use crate::db::reports::{self, ReportFilter, SymptomReport};
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::ids::ReportId;
-use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
 use crate::domain::triage::{
-    Bleeding, Finding, FlagLevel, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel,
-    Urgency, UrineLeak,
+    Bleeding, Finding, LeakTrigger, Pain, Symptoms, Timing, Triage, TriageLevel, UrineLeak,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;

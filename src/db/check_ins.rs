@@ -8,8 +8,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::check_ins;
+use crate::domain::client::Breastfeeding;
 use crate::domain::ids::{ClientId, OrganizationId, UserId};
-use crate::domain::recovery::{Breastfeeding, CheckInFact, MoodScreen};
+use crate::domain::recovery::{CheckInFact, MoodScreen};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = check_ins)]

@@ -58,16 +58,14 @@ impl Client {
     }
 
     /// What the rules need to know about her on `today`, with her live plan's individual
-    /// jogging gate (if any).
-    pub fn facts(&self, plan: Option<&super::plans::Plan>, today: NaiveDate) -> ClientFacts {
+    /// jogging gate (`plans.jogging_gate_on`, if any).
+    pub fn facts(&self, jogging_gate_on: Option<NaiveDate>, today: NaiveDate) -> ClientFacts {
         ClientFacts {
             days_postpartum: days_postpartum(self.delivery_date, today),
             cleared_for_exercise: self.cleared_for_exercise,
             delivery_type: self.delivery_type,
             caesarean_scar_cleared: self.caesarean_scar_cleared_on.is_some(),
-            jogging_gate_day: plan
-                .and_then(|p| p.jogging_gate_on)
-                .map(|on| days_postpartum(self.delivery_date, on)),
+            jogging_gate_day: jogging_gate_on.map(|on| days_postpartum(self.delivery_date, on)),
             oasi_hold: is_oasi(self.perineal_tear_grade) && self.impact_cleared_on.is_none(),
         }
     }

@@ -16,12 +16,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::assessment::AssessmentKind;
+use crate::domain::client::Breastfeeding;
 use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Role;
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::{PlanStatus, TransitionAction};
 use crate::domain::program::StageKey;
-use crate::domain::recovery::Breastfeeding;
 use crate::domain::rules::Rule;
 use crate::domain::triage::{FlagLevel, Timing, TriageLevel, Urgency};
 

@@ -239,7 +239,7 @@ pub struct TriageFacts {
     #[diesel(sql_type = Bool)]
     pub breastfeeding: bool,
     #[diesel(sql_type = Nullable<Text>)]
-    pub latest_feeding: Option<crate::domain::recovery::Breastfeeding>,
+    pub latest_feeding: Option<crate::domain::client::Breastfeeding>,
     #[diesel(sql_type = Nullable<Bool>)]
     pub periods_returned: Option<bool>,
     #[diesel(sql_type = Bool)]

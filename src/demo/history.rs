@@ -1,10 +1,22 @@
 //! Her weeks so far: plan moves, sessions, reports, readiness results and check-ins, as the
 //! service would have recorded them.
 
-use super::*;
-use crate::db::assessments::{self, AssessmentRow};
+use super::{DemoClient, Practice};
+use crate::db::audit::{self, Actor};
+use crate::db::check_ins::{self, CheckIn};
+use crate::db::clients::Client;
+use crate::db::plans::{self, NewPlan, NewTransition, Plan};
+use crate::db::workouts::{self, NewSessionLog, ReadinessResult};
 use crate::domain::assessment::AssessmentKind;
 use crate::domain::ids::UserId;
+use crate::domain::plan::{next_step, PlanState, PlanStatus, Step, TransitionAction};
+use crate::domain::program::StageKey;
+use crate::domain::triage::{LeakTrigger, Pain, PainLocation, Symptoms, Timing, UrineLeak};
+use chrono::{Duration, NaiveDate, Utc};
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::db::assessments::{self, AssessmentRow};
 
 /// Her plan from crawling up to her step, one recorded advance at a time (and completed, for a
 /// mother who finished).

@@ -111,6 +111,31 @@ pub fn day_in(timezone: &str, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
     }
 }
 
+/// How she feeds her baby now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Breastfeeding {
+    Exclusive,
+    Partial,
+    No,
+}
+
+impl Breastfeeding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breastfeeding::Exclusive => "exclusive",
+            Breastfeeding::Partial => "partial",
+            Breastfeeding::No => "no",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Exclusive, Self::Partial, Self::No]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client::ClientFacts;
-pub use super::evidence::{evidence, is_about, Evidence};
+mod evidence;
 use super::plan::{
     check_entry_gate, next_step, previous_step, PlanState, PlanStatus, Step, TransitionAction,
 };
@@ -19,6 +19,7 @@ pub use super::readiness::{readiness_missing, ReadinessFact, TestSide};
 use super::recovery::{self, CheckInFact};
 pub use super::rules::Rule;
 use super::triage::{Finding, Timing, TriageLevel};
+pub use evidence::{evidence, is_about, Evidence};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

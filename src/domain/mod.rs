@@ -5,7 +5,6 @@
 pub mod assessment;
 pub mod client;
 pub mod engine;
-pub mod evidence;
 mod field_error;
 pub mod identity;
 pub mod ids;

@@ -15,32 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::client::Breastfeeding;
 use super::triage::Finding;
-
-/// How she feeds her baby now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Breastfeeding {
-    Exclusive,
-    Partial,
-    No,
-}
-
-impl Breastfeeding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Breastfeeding::Exclusive => "exclusive",
-            Breastfeeding::Partial => "partial",
-            Breastfeeding::No => "no",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Exclusive, Self::Partial, Self::No]
-            .into_iter()
-            .find(|b| b.as_str() == s)
-    }
-}
 
 /// The two questions of the PHQ-2, each answered for the last two weeks: 0 not at all, 1 several
 /// days, 2 more than half the days, 3 nearly every day.

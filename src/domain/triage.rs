@@ -244,11 +244,11 @@ impl Default for TriageContext<'_> {
 /// as at risk: the safer reading.
 pub fn bone_stress_risk(
     record_breastfeeding: bool,
-    latest_feeding: Option<crate::domain::recovery::Breastfeeding>,
+    latest_feeding: Option<crate::domain::client::Breastfeeding>,
     periods_returned: Option<bool>,
     period_reported: bool,
 ) -> bool {
-    use crate::domain::recovery::Breastfeeding;
+    use crate::domain::client::Breastfeeding;
     let feeding = latest_feeding.map_or(record_breastfeeding, |f| f != Breastfeeding::No);
     let periods_back = periods_returned == Some(true) || period_reported;
     feeding || !periods_back

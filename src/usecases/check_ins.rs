@@ -11,10 +11,11 @@ use crate::db::clients::{self, Client};
 use crate::db::columns::Stored;
 use crate::db::engine_runs::{self, Cause};
 use crate::db::{reports, webhooks};
+use crate::domain::client::Breastfeeding;
 use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::ids::ClientId;
-use crate::domain::recovery::{self, Breastfeeding, MoodScreen};
+use crate::domain::recovery::{self, MoodScreen};
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, ApiResult};
 

@@ -199,7 +199,7 @@ impl EngineContext {
         );
         let input = EngineInput {
             today,
-            client: client.facts(Some(plan), today),
+            client: client.facts(plan.jogging_gate_on, today),
             plan: state,
             stages,
             sessions: &self.sessions,

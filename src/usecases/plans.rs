@@ -162,7 +162,7 @@ async fn target_of(
         .await?
         .iter()
         .any(|l| l.is_red());
-    let facts = client.facts(Some(plan), today);
+    let facts = client.facts(plan.jogging_gate_on, today);
     apply_transition(plan.state(), request, &stages, facts, open_red_flag).map_err(|e| match e {
         TransitionError::Conflict(message) => ApiError::Conflict(message),
         TransitionError::Gate { rule, message } => ApiError::Conflict(format!("{rule}: {message}")),
@@ -241,7 +241,7 @@ async fn prescription(
     let mut today = prescribe(
         state,
         stage,
-        client.facts(Some(plan), date),
+        client.facts(plan.jogging_gate_on, date),
         date,
         &day,
         reason.as_deref(),

@@ -1,6 +1,19 @@
 //! Everything the service holds about a client, in one document (her right of access).
 
-use super::*;
+use super::super::docs::{NotFound, ReadErrors, TooManyRequests};
+use super::super::extract::ClientRef;
+use super::super::plans::{PlanView, TransitionView};
+use super::super::workouts::{ReadinessResultView, SessionLogView};
+use super::ClientView;
+use crate::db::clients::{self};
+use crate::db::{plans, workouts};
+use crate::domain::identity::Principal;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Everything the service holds about a client.
 #[derive(Debug, Serialize, ToSchema)]

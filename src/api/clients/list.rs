@@ -1,6 +1,20 @@
 //! The dashboard's list of clients: one row per client with her plan, her last report and her open flags.
 
-use super::*;
+use super::super::docs::ReadErrors;
+use super::super::extract::QueryParams;
+use super::super::{Page, PageQuery};
+use crate::db::clients::{self, ClientFilter, ClientSummaryRow};
+use crate::domain::client::{days_postpartum, ClientStatus};
+use crate::domain::identity::Principal;
+use crate::domain::program::StageKey;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{get, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
 use crate::domain::ids::{ClientId, UserId};
 
 /// The plan a dashboard row shows.

@@ -1,6 +1,21 @@
 //! Changing a client with a JSON Merge Patch (RFC 7396), guarded by her revision.
 
-use super::*;
+use super::super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound};
+use super::super::extract::{ClientRef, JsonBody};
+use super::super::if_match;
+use super::{ClientInput, ClientView};
+use crate::db::clients::{Client, ClientFields};
+use crate::domain::client::{ClientStatus, DeliveryType};
+use crate::domain::identity::Principal;
+use crate::domain::ids::UserId;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::usecases::{self, etag};
+use actix_web::{patch, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// A JSON Merge Patch (RFC 7396) of a client: send only what changes; `null` clears an
 /// optional field.

@@ -1,6 +1,21 @@
 //! Checking an import's rows in batches (the values, the coaches, the programs, the rows already there) and writing each batch in one statement per table.
 
-use super::*;
+use super::super::clients::{merge_patch, ClientInput};
+use super::super::extract::{nul_path, NUL_MESSAGE};
+use super::rows::{take_string, too_many_rows, RowData, Rows};
+use super::{MAX_ERRORS_SHOWN, MAX_ROWS};
+use crate::db::clients::{Client, ClientFields};
+use crate::db::{audit, imports, programs};
+use crate::domain::identity::Principal;
+use crate::domain::identity::Role;
+use crate::domain::plan::Step;
+use crate::error::{ApiError, FieldError};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
 use crate::domain::ids::{ClientId, OrganizationId, UserId};
 
 /// A new client's values for the audit trail, leaving out what was not given.

@@ -1,6 +1,9 @@
 //! Reading an import's body row by row: a JSON array, NDJSON or CSV, never more rows than an import may hold.
 
-use super::*;
+use super::{COLUMNS, MAX_BYTES, MAX_ROWS, REQUIRED};
+use crate::error::{ApiError, FieldError};
+use actix_web::{HttpMessage, HttpRequest};
+use serde_json::{Map, Value};
 
 #[derive(Clone, Copy)]
 pub(super) enum Format {

@@ -1,6 +1,21 @@
 //! A client's timeline for dashboards: sessions, reports, transitions, flags and check-ins by day.
 
-use super::*;
+use super::super::docs::{NotFound, ReadErrors};
+use super::super::extract::{ClientRef, QueryParams};
+use super::super::plans::TransitionView;
+use crate::db::reports::{self, ReportFilter, SymptomReport};
+use crate::db::{clients, plans, workouts};
+use crate::domain::identity::Principal;
+use crate::domain::program::StageKey;
+use crate::domain::triage::{Timing, TriageLevel};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{get, web};
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
 use crate::db::workouts::{ReadinessResult, SessionLog};
 
 #[derive(Debug, Deserialize, IntoParams)]

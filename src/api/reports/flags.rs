@@ -1,8 +1,27 @@
 //! The coach's inbox of flags: list them, most urgent first, and resolve one.
 
-use super::*;
+use super::super::docs::{AuthenticatedBodyErrors, BodyErrors, Conflict, NotFound, ReadErrors};
+use super::super::extract::{JsonBody, QueryParams};
+use super::super::idempotency::{Db, IdempotencyKey};
+use super::super::{Page, PageQuery};
+use crate::db::audit;
+use crate::db::engine_runs::Cause;
+use crate::db::reports::{self, Flag, InboxRow};
+use crate::domain::identity::Principal;
+use crate::domain::plan::PlanStatus;
+use crate::domain::program::StageKey;
+use crate::domain::triage::{Finding, FlagLevel, Timing, Urgency};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::usecases::{self};
+use actix_web::{get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
 use crate::domain::ids::ClientId;
-use crate::usecases;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

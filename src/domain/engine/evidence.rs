@@ -4,8 +4,8 @@
 
 use chrono::Duration;
 
-use super::engine::{EngineInput, ReportFact, SessionFact};
-use super::triage::{Timing, TriageLevel};
+use super::{EngineInput, ReportFact, SessionFact};
+use crate::domain::triage::{Timing, TriageLevel};
 
 /// Whether `report` is about `session`: it names the session, or, naming none, it was sent
 /// around a session (not in daily life) about the day of the session or the day after.

@@ -1,7 +1,10 @@
 //! The practice's default program: the four stages with their exercises, doses, readiness
 //! tests and entry gates, and the jogging ladder. Each organization gets it when it is created.
 
-use super::*;
+use super::{
+    DeliveryGate, Dose, EntryGate, Exercise, Level, ReadinessTest, ReadinessTestKey, Stage,
+    StageKey,
+};
 
 pub const DEFAULT_PROGRAM_KEY: &str = "return_to_running_postpartum";
 pub const DEFAULT_PROGRAM_NAME: &str = "Return to Running Postpartum";
@@ -127,7 +130,7 @@ fn crawling() -> Stage {
 
 /// Stage 2: walking hills, the glutes and pelvic floor working together.
 fn walking_hills() -> Stage {
-    use ReadinessTestKey::*;
+    use super::ReadinessTestKey::*;
     Stage {
         key: StageKey::WalkingHills,
         position: 2,
@@ -158,7 +161,7 @@ fn walking_hills() -> Stage {
 /// Stage 3: lunges, an exaggerated running pattern practised slowly, the pelvic floor readied
 /// for impact.
 fn lunges() -> Stage {
-    use ReadinessTestKey::*;
+    use super::ReadinessTestKey::*;
     Stage {
         key: StageKey::Lunges,
         position: 3,
