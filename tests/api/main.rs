@@ -7,6 +7,7 @@ mod backup;
 mod check_ins;
 mod clients;
 mod coaches;
+mod compatibility;
 mod demo;
 mod errors;
 mod faults;
