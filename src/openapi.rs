@@ -89,7 +89,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// What holds for the whole document rather than one handler: the server is the one serving
 /// the document; any request may be refused with 431 for oversized headers (a limit checked
-/// before routing); and schemas that no operation uses are left out.
+/// before routing); any may meet an unexpected failure (`default`, a 500 problem); every answer
+/// carries `x-request-id`; and schemas that no operation uses are left out.
 fn finish(doc: &mut Value) {
     doc["servers"] =
         json!([{"url": "/", "description": "The server this document is served from"}]);
@@ -101,14 +102,39 @@ fn finish(doc: &mut Value) {
                         "title": "The request's header fields are too large", "status": 431,
                         "detail": "The request's header fields take 20480 bytes; the limit is 16384."}}},
     });
+    doc["components"]["responses"]["Unexpected"] = json!({
+        "description": "An unexpected failure, answered as a problem; quote `x-request-id` to the \
+                        practice's support. Any other status is answered the same way.",
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": {"type": "/problems/internal", "title": "Internal server error",
+                        "status": 500, "detail": "Something went wrong on our side."}}},
+    });
+    doc["components"]["headers"]["RequestId"] = json!({
+        "description": "The request's id, as in the service's log lines: quote it when asking \
+                        about an answer.",
+        "schema": {"type": "string"},
+        "example": "6f1c2a7e-3b0d-4b8e-9f2a-0c1d2e3f4a5b",
+    });
+    let request_id = || json!({"$ref": "#/components/headers/RequestId"});
+    for name in ["HeadersTooLarge", "Unexpected"] {
+        doc["components"]["responses"][name]["headers"]["x-request-id"] = request_id();
+    }
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
             for method in ["get", "put", "post", "delete", "patch"] {
                 let Some(operation) = item.get_mut(method) else {
                     continue;
                 };
+                if let Some(responses) = operation["responses"].as_object_mut() {
+                    for response in responses.values_mut().filter(|r| r.get("$ref").is_none()) {
+                        response["headers"]["x-request-id"] = request_id();
+                    }
+                }
                 operation["responses"]["431"] =
                     json!({"$ref": "#/components/responses/HeadersTooLarge"});
+                operation["responses"]["default"] =
+                    json!({"$ref": "#/components/responses/Unexpected"});
                 // Public routes (by the policy table) say so: no security requirement.
                 let rule = crate::domain::policy::rule_for(&method.to_uppercase(), path);
                 if rule.is_some_and(|r| r.access == crate::domain::policy::Access::Public) {

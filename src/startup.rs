@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
@@ -37,23 +37,24 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return Err(ApiError::HeadersTooLarge(format!(
-            "The request's header fields take {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}."
-        ))
-        .into());
-    }
     let https = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| crate::api::forwarded::is_https(req.request(), &state.settings));
-    let mut res = next.call(req).await?;
+    let mut res = if header_bytes > MAX_HEADER_BYTES {
+        let refused = ApiError::HeadersTooLarge(format!(
+            "The request's header fields take {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}."
+        ));
+        req.error_response(refused).map_into_right_body()
+    } else {
+        next.call(req).await?.map_into_left_body()
+    };
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);

@@ -251,7 +251,7 @@ impl From<SymptomReport> for SymptomReportView {
     "session_id": null, "plan_id": "01937c00-1111-7222-8333-444455556666",
     "stage": "jogging", "level": 3, "timing": "during", "reported_on": "2026-11-25",
     "symptoms": {"urine_leak": "drops", "leak_trigger": "impact"}, "notes": null,
-    "triage": {"level": "amber", "findings": [{"rule": "amber.pelvic_symptom_during_activity",
+    "triage": {"level": "amber", "urgency": "routine", "findings": [{"rule": "amber.pelvic_symptom_during_activity",
         "message": "Pelvic symptoms during or right after exercise: walk the rest of the run, and repeat this step or drop a level."}]},
     "advisories": [], "flag_id": "01937e00-0000-7000-8000-0000000000f1",
     "created_at": "2026-11-25T07:40:00Z",

@@ -151,6 +151,18 @@ fn every_operation_is_documented_for_a_frontend() {
                 "{method} {path} has no tag"
             );
             let responses = op["responses"].as_object().unwrap();
+            assert_eq!(
+                responses["default"]["$ref"], "#/components/responses/Unexpected",
+                "{method} {path} has no default problem"
+            );
+            let throttled = runback::domain::policy::is_expensive(&method.to_uppercase(), path)
+                || ["/v1/auth/login", "/v1/auth/invitations/accept"].contains(&path.as_str());
+            if throttled {
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path} is throttled: 429 with Retry-After"
+                );
+            }
             for (status, response) in responses {
                 // A shared response is a reference into components.responses.
                 let response = match response["$ref"].as_str() {
@@ -160,7 +172,11 @@ fn every_operation_is_documented_for_a_frontend() {
                     }
                     None => response,
                 };
-                if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["headers"]["x-request-id"]["$ref"], "#/components/headers/RequestId",
+                    "{method} {path} {status} does not declare x-request-id"
+                );
+                if status.starts_with('4') || status.starts_with('5') || status == "default" {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),
                         "{method} {path} {status} is not problem+json"
@@ -263,6 +279,11 @@ async fn no_server_banner_and_oversized_headers_are_a_431() {
         .send()
         .await
         .unwrap();
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "{:?}",
+        res.headers()
+    );
     let problem = assert_problem(res, 431).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("16384"),

@@ -51,7 +51,8 @@ pub struct FlagReport {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "01937e00-0000-7000-8000-0000000000f1", "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
-    "level": "red_pelvic", "status": "open", "report_id": "01937e00-0000-7000-8000-000000000001",
+    "level": "red_pelvic", "urgency": "soon", "status": "open",
+    "report_id": "01937e00-0000-7000-8000-000000000001",
     "report_count": 1, "opened_at": "2026-11-25T07:40:00Z", "last_report_at": "2026-11-25T07:40:00Z",
     "resolved_at": null, "resolved_by": null, "resolution_note": null
 }))]
