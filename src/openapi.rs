@@ -8,6 +8,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
+use crate::domain::webhook::events::{
+    WebhookCheckInCreated, WebhookClientImported, WebhookFlagOpened, WebhookFlagResolved,
+    WebhookPlanTransitioned, WebhookSymptomReportCreated, WebhookTest,
+};
+use crate::domain::webhook::{EventType, TEST_EVENT};
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -28,7 +33,10 @@ an access token from `POST /v1/auth/login`, or a service token.",
         contact(name = "runback", email = "api@runback.example")
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, FieldError)),
+    components(schemas(
+        Problem, FieldError, WebhookFlagOpened, WebhookFlagResolved, WebhookPlanTransitioned,
+        WebhookSymptomReportCreated, WebhookClientImported, WebhookCheckInCreated, WebhookTest
+    )),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "me", description = "The caller"),
@@ -143,6 +151,7 @@ fn finish(doc: &mut Value) {
             }
         }
     }
+    doc["webhooks"] = webhooks();
     // Drop unreferenced schemas until none is left (one may only be used by another).
     loop {
         let mut used = std::collections::HashSet::new();
@@ -156,6 +165,97 @@ fn finish(doc: &mut Value) {
             return;
         }
     }
+}
+
+/// The schema of each event's `data` and a line on when it is sent. A match, so that a new event
+/// type cannot be sent without its entry in the document.
+fn event_data(event: EventType) -> (&'static str, &'static str) {
+    match event {
+        EventType::FlagOpened => ("WebhookFlagOpened", "A symptom report opened a flag"),
+        EventType::FlagResolved => ("WebhookFlagResolved", "A coach resolved a flag"),
+        EventType::FlagEmergency => (
+            "WebhookFlagOpened",
+            "A report with an emergency sign opened or joined a flag (besides flag.opened)",
+        ),
+        EventType::PlanTransitioned => ("WebhookPlanTransitioned", "A plan moved"),
+        EventType::SymptomReportCreated => {
+            ("WebhookSymptomReportCreated", "A symptom report was sent")
+        }
+        EventType::ClientImported => ("WebhookClientImported", "An import committed"),
+        EventType::CheckInCreated => ("WebhookCheckInCreated", "A recovery check-in was sent"),
+    }
+}
+
+/// OpenAPI 3.1 `webhooks`: for every event type (and the test message), what the service POSTs
+/// to a subscribed endpoint, as the Standard Webhooks specification has it: the envelope
+/// `{type, timestamp, data}` and the three signature headers.
+fn webhooks() -> Value {
+    let header = |name: &str, description: &str, schema: Value| {
+        json!({"in": "header", "name": name, "required": true, "description": description,
+               "schema": schema})
+    };
+    let parameters = json!([
+        header(
+            "webhook-id",
+            "The message's id (`msg_…`), the same on every retry: deduplicate on it.",
+            json!({"type": "string"})
+        ),
+        header(
+            "webhook-timestamp",
+            "When the message was signed, in Unix seconds.",
+            json!({"type": "integer"})
+        ),
+        header(
+            "webhook-signature",
+            "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed \
+                with the base64-decoded part of the endpoint's secret after `whsec_`.",
+            json!({"type": "string"})
+        ),
+    ]);
+    let entries = EventType::ALL
+        .iter()
+        .map(|e| (e.as_str(), event_data(*e)))
+        .chain([(
+            TEST_EVENT,
+            (
+                "WebhookTest",
+                "The test message of POST /v1/webhooks/{id}/test",
+            ),
+        )]);
+    let mut hooks = serde_json::Map::new();
+    for (name, (schema, summary)) in entries {
+        let id: String = name
+            .split(['.', '_'])
+            .enumerate()
+            .map(|(i, w)| {
+                if i == 0 {
+                    w.to_string()
+                } else {
+                    w[..1].to_uppercase() + &w[1..]
+                }
+            })
+            .collect::<String>()
+            + "Webhook";
+        hooks.insert(name.into(), json!({"post": {
+            "operationId": id, "summary": summary, "tags": ["webhooks"], "security": [],
+            "description": format!("Sent to every enabled endpoint subscribed to `{name}`, \
+                                    signed with its secret; retried until a 2xx answer (README, \
+                                    \"Webhooks for dashboards\")."),
+            "parameters": parameters,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["type", "timestamp", "data"],
+                "properties": {
+                    "type": {"type": "string", "enum": [name]},
+                    "timestamp": {"type": "string", "format": "date-time"},
+                    "data": {"$ref": format!("#/components/schemas/{schema}")},
+                }}}}},
+            "responses": {
+                "2XX": {"description": "Received: any 2xx answer within 10 s is a delivery."},
+                "4XX": {"description": "Refused: tried again later, like any other failure."},
+            },
+        }}));
+    }
+    Value::Object(hooks)
 }
 
 fn collect_refs(value: &Value, used: &mut std::collections::HashSet<String>) {

@@ -19,7 +19,7 @@ use crate::domain::client::{ClientStatus, DeliveryType};
 use crate::domain::identity::Principal;
 use crate::domain::identity::Role;
 use crate::domain::ids::UserId;
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{events, EventType};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 
@@ -288,10 +288,13 @@ impl Import<'_> {
                 organization_id,
                 EventType::ClientImported.as_str(),
                 None,
-                serde_json::json!({
-                    "rows": report.rows, "created": report.created, "updated": report.updated,
-                    "unchanged": report.unchanged, "failed": report.failed,
-                    "plans_started": plans_started,
+                events::data(&events::WebhookClientImported {
+                    rows: report.rows,
+                    created: report.created,
+                    updated: report.updated,
+                    unchanged: report.unchanged,
+                    failed: report.failed,
+                    plans_started,
                 }),
             )
             .await?;

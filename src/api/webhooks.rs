@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::db::audit;
 use crate::db::webhooks::{self, Endpoint, EndpointChanges, LogRow, NewEndpoint};
 use crate::domain::identity::Principal;
-use crate::domain::webhook::{internal_target, new_secret, EventType, TEST_EVENT};
+use crate::domain::webhook::{events, internal_target, new_secret, EventType, TEST_EVENT};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -492,7 +492,10 @@ pub async fn send_test(
         &mut conn,
         &endpoint,
         TEST_EVENT,
-        serde_json::json!({"endpoint_id": endpoint.id, "message": "A test message from runback."}),
+        events::data(&events::WebhookTest {
+            endpoint_id: endpoint.id,
+            message: "A test message from runback.".into(),
+        }),
     )
     .await?;
     Ok(HttpResponse::Accepted().json(TestEventQueued { event_id }))

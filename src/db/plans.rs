@@ -1,7 +1,7 @@
 //! Plans and their transition history.
 
 use super::CachedExt;
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{events, EventType};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -316,13 +316,26 @@ pub async fn record_transition(
         t.plan.organization_id,
         EventType::PlanTransitioned.as_str(),
         Some(transition.client_id),
-        serde_json::json!({
-            "transition_id": transition.id, "plan_id": transition.plan_id,
-            "client_id": transition.client_id, "action": transition.action,
-            "from": {"stage": transition.from_stage, "level": transition.from_level, "status": transition.from_status},
-            "to": {"stage": transition.to_stage, "level": transition.to_level, "status": transition.to_status},
-            "actor": {"type": transition.actor_type, "id": transition.actor_id},
-            "created_at": transition.created_at,
+        events::data(&events::WebhookPlanTransitioned {
+            transition_id: transition.id,
+            plan_id: transition.plan_id.0,
+            client_id: transition.client_id.0,
+            action: transition.action,
+            from: events::WebhookPlanPosition {
+                stage: transition.from_stage,
+                level: transition.from_level,
+                status: transition.from_status,
+            },
+            to: events::WebhookPlanPosition {
+                stage: transition.to_stage,
+                level: transition.to_level,
+                status: transition.to_status,
+            },
+            actor: events::WebhookActor {
+                actor_type: transition.actor_type.clone(),
+                id: transition.actor_id,
+            },
+            created_at: transition.created_at,
         }),
     )
     .await?;

@@ -3,7 +3,7 @@
 use super::engine_runs::NewRun;
 use super::webhooks::{outbox_ctes, Event};
 use super::{audit, CachedExt};
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{events, EventType};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
@@ -397,9 +397,13 @@ async fn announce(
     report_id: ReportId,
 ) -> QueryResult<()> {
     let (organization_id, client_id) = (flag.organization_id, flag.client_id);
-    let payload = serde_json::json!({
-        "flag_id": flag.id, "client_id": client_id, "level": flag.level,
-        "urgency": flag.urgency, "report_id": report_id, "opened_at": flag.opened_at,
+    let payload = events::data(&events::WebhookFlagOpened {
+        flag_id: flag.id,
+        client_id: client_id.0,
+        level: flag.level,
+        urgency: flag.urgency,
+        report_id: report_id.0,
+        opened_at: flag.opened_at,
     });
     if opened {
         super::webhooks::enqueue(
@@ -505,9 +509,12 @@ pub async fn resolve(
             flag.organization_id,
             EventType::FlagResolved.as_str(),
             Some(flag.client_id),
-            serde_json::json!({
-                "flag_id": flag.id, "client_id": flag.client_id, "level": flag.level,
-                "resolved_by": by, "resolved_at": flag.resolved_at,
+            events::data(&events::WebhookFlagResolved {
+                flag_id: flag.id,
+                client_id: flag.client_id.0,
+                level: flag.level,
+                resolved_by: by.0,
+                resolved_at: flag.resolved_at,
             }),
         )
         .await?;

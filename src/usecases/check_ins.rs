@@ -16,7 +16,7 @@ use crate::domain::engine::Recommendation;
 use crate::domain::identity::Principal;
 use crate::domain::ids::ClientId;
 use crate::domain::recovery::{self, MoodScreen};
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{events, EventType};
 use crate::error::{ApiError, ApiResult};
 
 /// A check-in as she sends it.
@@ -102,8 +102,12 @@ pub async fn submit(
             client.organization_id,
             EventType::CheckInCreated.as_str(),
             Some(client.id),
-            serde_json::json!({"check_in_id": check_in.id, "client_id": client.id,
-                "checked_on": check_in.checked_on, "created_at": check_in.created_at}),
+            events::data(&events::WebhookCheckInCreated {
+                check_in_id: check_in.id,
+                client_id: client.id.0,
+                checked_on: check_in.checked_on,
+                created_at: check_in.created_at,
+            }),
         )
         .await?;
         Ok(Recorded {

@@ -20,7 +20,7 @@ use crate::domain::engine::{self, Recommendation};
 use crate::domain::identity::Principal;
 use crate::domain::ids::{ClientId, ReportId, UserId};
 use crate::domain::triage::{self, advisories, EarlierReport, Symptoms, Timing, TriageLevel};
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{events, EventType};
 use crate::error::{ApiError, ApiResult};
 
 /// A report as she sends it.
@@ -185,10 +185,13 @@ pub async fn record(
     let event = Event::new(
         EventType::SymptomReportCreated.as_str(),
         Some(client.id),
-        serde_json::json!({
-            "report_id": report.id, "client_id": client.id,
-            "triage_level": report.triage_level, "timing": report.timing,
-            "reported_on": report.reported_on, "created_at": report.created_at,
+        events::data(&events::WebhookSymptomReportCreated {
+            report_id: report.id.0,
+            client_id: client.id.0,
+            triage_level: report.triage_level,
+            timing: report.timing,
+            reported_on: report.reported_on,
+            created_at: report.created_at,
         }),
     );
     let mut report = reports::write(

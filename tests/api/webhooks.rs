@@ -11,6 +11,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use uuid::Uuid;
 
 use diesel_async::RunQueryDsl;
 
@@ -953,4 +954,233 @@ async fn a_claim_reads_each_clients_first_delivery_and_not_the_backlog_behind_it
         .map(|d| d.payload["n"].as_i64().unwrap())
         .collect();
     assert_eq!(second, vec![5, 6, 7, 8, 800]);
+}
+
+/// What `value` breaks of `schema` (resolved in `doc`), strictly: a field the schema does not
+/// name is a break too, so the document cannot fall behind what is sent.
+fn breaks_schema(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let target = doc
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{reference} is in the document"));
+        return breaks_schema(doc, target, value, at);
+    }
+    if let Some(variants) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        let fits = variants
+            .iter()
+            .any(|v| breaks_schema(doc, v, value, at).is_empty());
+        return if fits {
+            vec![]
+        } else {
+            vec![format!("{at}: fits no variant: {value}")]
+        };
+    }
+    let mut found = Vec::new();
+    if let Some(all) = schema["allOf"].as_array() {
+        for part in all {
+            found.extend(breaks_schema(doc, part, value, at));
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let is = |t: &str| match t {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "null" => value.is_null(),
+        _ => false,
+    };
+    if !types.is_empty() && !types.iter().any(|t| is(t)) {
+        return vec![format!("{at}: {value} is not {types:?}")];
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        if !values.contains(value) {
+            found.push(format!("{at}: {value} is not one of {values:?}"));
+        }
+    }
+    if let (Some(format), Some(text)) = (schema["format"].as_str(), value.as_str()) {
+        let ok = match format {
+            "uuid" => Uuid::parse_str(text).is_ok(),
+            "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+            _ => true,
+        };
+        if !ok {
+            found.push(format!("{at}: {text} is not a {format}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = schema["properties"].as_object();
+        for name in schema["required"].as_array().into_iter().flatten() {
+            if !object.contains_key(name.as_str().unwrap()) {
+                found.push(format!(
+                    "{at}.{}: required, missing",
+                    name.as_str().unwrap()
+                ));
+            }
+        }
+        for (name, field) in object {
+            match properties.and_then(|p| p.get(name)) {
+                Some(s) => found.extend(breaks_schema(doc, s, field, &format!("{at}.{name}"))),
+                None if properties.is_some() => {
+                    found.push(format!("{at}.{name}: sent, not in the document"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            found.extend(breaks_schema(doc, items, item, &format!("{at}[{i}]")));
+        }
+    }
+    found
+}
+
+/// Every event type the service sends, the test message included, arrives as the document's
+/// `webhooks` entry for it says: the signature headers, the envelope and its `data`, field by
+/// field (nothing missing, nothing undocumented, every enum value and format as declared).
+#[tokio::test]
+async fn every_event_sent_is_what_the_documents_webhooks_say() {
+    let doc: Value = serde_json::from_str(&runback::openapi::document_json()).unwrap();
+    let documented: std::collections::BTreeSet<String> = doc["webhooks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let app = spawn_app().await;
+    let receiver = Receiver::start(0);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let mut events: Vec<&str> = ALL.to_vec();
+    events.push("flag.emergency");
+    let (endpoint, secret) = register(&app, &admin, &receiver.url, json!(events)).await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client = ana.client_id.unwrap();
+    app.start_default_plan(&coach, &client.to_string()).await;
+    let ok = |res: reqwest::Response| assert!(res.status().is_success(), "{}", res.status());
+    ok(app
+        .post(
+            &format!("/v1/clients/{client}/plan/transitions"),
+            Some(&coach.token),
+            &json!({"action": "advance", "reason": "Crawling is easy.", "override_gate": true}),
+        )
+        .await);
+    ok(app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "immediately_after", "urine_leak": "drops"}),
+        )
+        .await);
+    let inbox: Value = app
+        .get("/v1/flags", Some(&coach.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flag = inbox["items"][0]["id"].as_str().unwrap().to_string();
+    ok(app
+        .post(
+            &format!("/v1/flags/{flag}/resolve"),
+            Some(&coach.token),
+            &json!({"note": "Pelvic floor exercises reviewed."}),
+        )
+        .await);
+    ok(app
+        .post(
+            "/v1/clients/me/check-ins",
+            Some(&ana.token),
+            &json!({"sleep_hours": 6.5, "fatigue": 3}),
+        )
+        .await);
+    ok(app
+        .post(
+            "/v1/clients/me/symptom-reports",
+            Some(&ana.token),
+            &json!({"timing": "daily_life", "chest_pain": true}),
+        )
+        .await);
+    ok(app
+        .client
+        .post(format!("{}/v1/imports/clients", app.address))
+        .bearer_auth(&admin.token)
+        .header("content-type", "text/csv")
+        .body("external_id,name,delivery_date,delivery_type\nRP-9,Bea Santos,2026-08-20,vaginal\n")
+        .send()
+        .await
+        .unwrap());
+    ok(send_test(&app, &admin, &endpoint).await);
+
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        seen = receiver
+            .received()
+            .iter()
+            .map(|r| r.json()["type"].as_str().unwrap().to_string())
+            .collect();
+        if seen == documented {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen, documented,
+        "every documented event was sent, and no other"
+    );
+    let mut broken = Vec::new();
+    for message in receiver.received() {
+        verify(&secret, &message);
+        let body = message.json();
+        let kind = body["type"].as_str().unwrap();
+        let hook = &doc["webhooks"][kind]["post"];
+        for header in hook["parameters"].as_array().unwrap() {
+            assert_eq!(header["in"], "header");
+        }
+        let schema = &hook["requestBody"]["content"]["application/json"]["schema"];
+        broken.extend(breaks_schema(&doc, schema, &body, kind));
+    }
+    assert!(
+        broken.is_empty(),
+        "sent but not as documented:\n{}",
+        broken.join("\n")
+    );
+    receiver.handle.stop(false).await;
+}
+
+#[test]
+fn the_schema_check_finds_a_missing_an_extra_and_a_mistyped_field() {
+    let doc = json!({"components": {"schemas": {"Data": {
+        "type": "object", "required": ["id", "level"],
+        "properties": {"id": {"type": "string", "format": "uuid"},
+                       "level": {"type": "string", "enum": ["amber", "red_pelvic"]},
+                       "at": {"type": ["string", "null"], "format": "date-time"}}}}}});
+    let schema = json!({"$ref": "#/components/schemas/Data"});
+    let good = json!({"id": Uuid::nil(), "level": "amber", "at": null});
+    assert!(breaks_schema(&doc, &schema, &good, "data").is_empty());
+    let bad = json!({"id": "not-a-uuid", "level": "green", "extra": 1, "at": 5});
+    assert_eq!(
+        breaks_schema(&doc, &schema, &bad, "data"),
+        [
+            "data.at: 5 is not [\"string\", \"null\"]",
+            "data.extra: sent, not in the document",
+            "data.id: not-a-uuid is not a uuid",
+            "data.level: \"green\" is not one of [String(\"amber\"), String(\"red_pelvic\")]",
+        ]
+    );
+    assert_eq!(
+        breaks_schema(&doc, &schema, &json!({"id": Uuid::nil()}), "data"),
+        ["data.level: required, missing"]
+    );
 }
