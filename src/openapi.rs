@@ -116,7 +116,7 @@ fn finish(doc: &mut Value) {
         "content": {"application/problem+json": {
             "schema": {"$ref": "#/components/schemas/Problem"},
             "example": {"type": "/problems/internal", "title": "Internal server error",
-                        "status": 500, "detail": "Something went wrong on our side."}}},
+                        "status": 500, "detail": "Something went wrong on our side; it has been logged."}}},
     });
     doc["components"]["headers"]["RequestId"] = json!({
         "description": "The request's id, as in the service's log lines: quote it when asking \

@@ -1,10 +1,11 @@
 //! Backups a practice can restore: `runback backup` writes a consistent, compressed copy of the
 //! service's database (`pg_dump`'s custom format, one snapshot, taken while the service serves)
 //! named with the time and the schema's migration version, with a SHA-256 checksum file beside
-//! it, encrypted when `BACKUP_KEY` is set (`key.rs`); `runback restore` checks the checksum and the version, restores into an empty database in
-//! one transaction (nothing is written when anything fails), applies newer migrations, marks
-//! the restore in the change feed (a cursor issued after the backup is refused, 410, instead of
-//! skipping what the restore took away), and says what it restored, table by table.
+//! it, encrypted when `BACKUP_KEY` is set (`key.rs`); `runback restore` checks the checksum and
+//! the version, restores into an empty database in one transaction (nothing is written when
+//! anything fails), applies newer migrations, marks the restore in the change feed (a cursor
+//! issued after the backup is refused, 410, instead of skipping what the restore took away),
+//! and says what it restored, table by table.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
