@@ -92,6 +92,64 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// What a caller should make of a problem of this type, for its page (`/problems/{type}`).
+    fn advice(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "The body or the query could not be read: malformed JSON, a wrong type, an unknown field, or text holding U+0000. The detail says where; fix the request and send it again.",
+            ApiError::Unauthorized(_) => "No valid bearer token came with the request, or it expired. Refresh the access token (POST /v1/auth/refresh) or sign in again (POST /v1/auth/login).",
+            ApiError::Forbidden(_) => "The caller is signed in, but its role or the service token's scopes do not allow this operation. Ask the practice's admin for the role or scope it needs.",
+            ApiError::NotFound => "Nothing at this path is within the caller's reach: it does not exist, or it belongs to another practice or another coach's client. The answer is the same either way.",
+            ApiError::MethodNotAllowed(_) => "The path exists but does not take this method; the Allow header lists those it takes.",
+            ApiError::Conflict(_) | ApiError::IdInUse => "The request clashes with what is stored: a duplicate (an email, an external id, an id already used by another record) or a state that does not allow it. Read the current state; a retry must send the same body again.",
+            ApiError::Gone(_) => "The change feed's cursor is older than what the feed keeps, or from after a restore: drop local state and sync again from the start (GET /v1/sync without a cursor).",
+            ApiError::PreconditionFailed(_) => "The record changed since it was read (If-Match did not match its ETag). Read it again, apply the change to the new version, and send it with the new ETag.",
+            ApiError::PayloadTooLarge(_) => "The request body is over the limit for this operation (the detail says which). Send less, or split an import into several.",
+            ApiError::HeadersTooLarge(_) => "The request's header fields take more than 16 KiB in all. Send fewer or shorter headers (a cookie jar is a usual cause).",
+            ApiError::UnsupportedMediaType(_) => "The body's Content-Type is not one this operation reads (application/json for most; CSV and NDJSON for imports).",
+            ApiError::Validation(_) => "Some values are not valid: errors lists each field with what is wrong. Nothing was written; correct the fields and send the request again.",
+            ApiError::TooManyRequests { .. } => "The caller made too many requests of this kind (sign-in, exports, imports, the audit trail, webhook tests). Wait the seconds Retry-After gives, then try again.",
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => "The service cannot answer now (the database is away, or this instance is stopping). Nothing was written; wait the seconds Retry-After gives and send the same request again.",
+            ApiError::Internal(_) => "Something failed on the service's side and was logged. Send the same request again later; if it persists, quote x-request-id to the practice's support.",
+        }
+    }
+
+    /// One error of each problem type (details do not matter), for their pages.
+    fn one_of_each() -> Vec<ApiError> {
+        let d = String::new;
+        vec![
+            ApiError::BadRequest(d()),
+            ApiError::Unauthorized(d()),
+            ApiError::Forbidden(d()),
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed(vec![]),
+            ApiError::Conflict(d()),
+            ApiError::Gone(d()),
+            ApiError::PreconditionFailed(d()),
+            ApiError::PayloadTooLarge(d()),
+            ApiError::HeadersTooLarge(d()),
+            ApiError::UnsupportedMediaType(d()),
+            ApiError::Validation(vec![]),
+            ApiError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            ApiError::Unavailable(d()),
+            ApiError::Internal(anyhow::anyhow!("")),
+        ]
+    }
+
+    /// The problem type `slug` names (`/problems/{slug}`): its title, status and advice.
+    pub fn problem_type(slug: &str) -> Option<ProblemType> {
+        Self::one_of_each()
+            .into_iter()
+            .find(|e| e.slug_and_title().0 == slug)
+            .map(|e| ProblemType {
+                slug: e.slug_and_title().0,
+                title: e.slug_and_title().1,
+                status: e.status_code().as_u16(),
+                advice: e.advice(),
+            })
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => ("malformed-request", "The request could not be read"),
@@ -178,6 +236,15 @@ impl ApiError {
 
 /// Seconds a client should wait before retrying while the database is away.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
+/// A problem type, as its page tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemType {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub advice: &'static str,
+}
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {

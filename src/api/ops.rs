@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::docs::NotFound;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -14,7 +15,39 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(healthz)
         .service(readyz)
         .service(metrics)
-        .service(openapi_json);
+        .service(openapi_json)
+        .service(problem_page);
+}
+
+/// What a problem type means.
+///
+/// The page a problem's `type` (`/problems/{problem}`) points to: its title, status and what a
+/// caller should do about it, for the person reading a log or an error report.
+#[utoipa::path(tag = "operations", operation_id = "getProblemType",
+    params(("problem" = String, Path, description = "The problem type: the last part of a problem's `type`", example = "validation")),
+    responses(
+        (status = 200, description = "A short page about the problem type", content_type = "text/html", body = String,
+         example = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Some values are not valid</title></head><body><h1>Some values are not valid</h1>…</body></html>"),
+        NotFound
+    ))]
+#[get("/problems/{problem}")]
+pub async fn problem_page(problem: web::Path<String>) -> ApiResult<HttpResponse> {
+    let kind = ApiError::problem_type(&problem).ok_or(ApiError::NotFound)?;
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p>HTTP {status}, problem type <code>/problems/{slug}</code>.</p>\
+         <p>{advice}</p><p>Every error of this API is an RFC 9457 <code>application/problem+json</code> \
+         document: <code>type</code>, <code>title</code>, <code>status</code>, <code>detail</code>, and \
+         <code>errors</code> naming each field for validation. Its <code>x-request-id</code> header \
+         finds the request in the service's log.</p></body></html>",
+        title = kind.title,
+        status = kind.status,
+        slug = kind.slug,
+        advice = kind.advice,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
 }
 
 #[derive(Serialize, ToSchema)]

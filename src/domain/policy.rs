@@ -46,6 +46,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/readyz", Access::Public),
     rule("GET", "/metrics", Access::Public),
     rule("GET", "/openapi.json", Access::Public),
+    rule("GET", "/problems/{problem}", Access::Public),
     rule("POST", "/v1/auth/login", Access::Public),
     rule("POST", "/v1/auth/refresh", Access::Public),
     rule("POST", "/v1/auth/logout", Access::Public),

@@ -290,3 +290,37 @@ async fn no_server_banner_and_oversized_headers_are_a_431() {
         "{problem}"
     );
 }
+
+/// Every problem `type` the document shows (and `method-not-allowed`) answers a short page: its
+/// title, status and what to do; an unknown type is a 404 problem.
+#[tokio::test]
+async fn every_problem_type_answers_a_page_about_it() {
+    let app = spawn_app().await;
+    let document = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json"),
+    )
+    .unwrap();
+    let mut types: std::collections::BTreeSet<String> = document
+        .match_indices("\"/problems/")
+        .map(|(at, _)| {
+            let rest = &document[at + 1..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .filter(|path| !path.contains('{'))
+        .collect();
+    types.insert("/problems/method-not-allowed".into());
+    assert!(types.len() >= 13, "{types:?}");
+    for path in &types {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&format!("<code>{path}</code>")), "{page}");
+        assert!(page.contains("<h1>") && page.contains("HTTP "), "{page}");
+    }
+    let unknown = app.get("/problems/no-such-problem", None).await;
+    assert_problem(unknown, 404).await;
+}
