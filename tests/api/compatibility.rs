@@ -36,25 +36,23 @@ struct Compare<'a> {
     new: &'a Value,
     operation: String,
     changes: Vec<Change>,
-    /// Pairs of named schemas under comparison, so that recursive schemas end.
-    visiting: BTreeSet<(String, String, bool)>,
+    /// Pairs of schemas under comparison (by address in their documents), so that recursive
+    /// schemas end.
+    visiting: BTreeSet<(usize, usize, bool)>,
 }
 
-/// The schema a `$ref` names (`#/components/schemas/X`), followed to the end; and its name.
-fn resolve<'v>(root: &'v Value, mut schema: &'v Value) -> (&'v Value, Option<String>) {
-    let mut name = None;
+/// The schema a `$ref` names (`#/components/schemas/X`), followed to the end.
+fn resolve<'v>(root: &'v Value, mut schema: &'v Value) -> &'v Value {
     for _ in 0..16 {
         let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
             break;
         };
-        let pointer = reference.trim_start_matches('#');
-        name = Some(reference.rsplit('/').next().unwrap_or_default().to_string());
-        match root.pointer(pointer) {
+        match root.pointer(reference.trim_start_matches('#')) {
             Some(target) => schema = target,
             None => break,
         }
     }
-    (schema, name)
+    schema
 }
 
 /// The JSON types a schema allows (`type` as a string or a list; `nullable` of 3.0), if it says.
@@ -78,6 +76,30 @@ fn strings(value: Option<&Value>) -> BTreeSet<String> {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|v| v.to_string()).collect())
         .unwrap_or_default()
+}
+
+/// Whether a schema allows `null`: in its `type`, or as one of its alternatives.
+fn nullable(schema: &Value) -> bool {
+    types(schema).is_some_and(|t| t.contains("null"))
+        || variants(schema)
+            .iter()
+            .any(|(_, v)| v.get("type") == Some(&Value::String("null".into())))
+}
+
+/// The one schema that is not `null` among a schema's alternatives, or the schema itself when
+/// it has none.
+fn only_variant(schema: &Value) -> Option<&Value> {
+    let all = variants(schema);
+    if all.is_empty() {
+        return Some(schema);
+    }
+    let mut others = all
+        .into_iter()
+        .filter(|(_, v)| v.get("type") != Some(&Value::String("null".into())));
+    match (others.next(), others.next()) {
+        (Some((_, only)), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// A schema's alternatives (`oneOf`/`anyOf`), keyed by their `$ref` name or their place.
@@ -107,18 +129,18 @@ impl Compare<'_> {
     }
 
     fn schema(&mut self, old: &Value, new: &Value, side: Side, at: &str) {
-        let (old, old_name) = resolve(self.old, old);
-        let (new, new_name) = resolve(self.new, new);
-        if let (Some(o), Some(n)) = (&old_name, &new_name) {
-            let key = (o.clone(), n.clone(), side == Side::Request);
-            if !self.visiting.insert(key.clone()) {
-                return;
-            }
-            self.compare(old, new, side, at);
-            self.visiting.remove(&key);
-        } else {
-            self.compare(old, new, side, at);
+        let old = resolve(self.old, old);
+        let new = resolve(self.new, new);
+        let key = (
+            old as *const Value as usize,
+            new as *const Value as usize,
+            side == Side::Request,
+        );
+        if !self.visiting.insert(key) {
+            return;
         }
+        self.compare(old, new, side, at);
+        self.visiting.remove(&key);
     }
 
     fn compare(&mut self, old: &Value, new: &Value, side: Side, at: &str) {
@@ -132,6 +154,23 @@ impl Compare<'_> {
                 }
                 _ => {}
             }
+        }
+        // (Where both have a `type`, the check above has said it.)
+        let typed = types(old).is_some() && types(new).is_some();
+        if side == Side::Response && !typed && nullable(new) && !nullable(old) {
+            self.breaks(format!("{at}: may now be null"));
+        }
+        if side == Side::Request && !typed && nullable(old) && !nullable(new) {
+            self.breaks(format!("{at}: no longer accepts null"));
+        }
+        // A schema that became (or stopped being) a nullable wrapper of one schema: compare
+        // what it wraps.
+        if variants(old).is_empty() != variants(new).is_empty() {
+            let (o, n) = (only_variant(old), only_variant(new));
+            if let (Some(o), Some(n)) = (o, n) {
+                self.schema(o, n, side, at);
+            }
+            return;
         }
         let (old_enum, new_enum) = (strings(old.get("enum")), strings(new.get("enum")));
         match side {
@@ -274,10 +313,10 @@ impl Compare<'_> {
         };
         let (old_params, new_params) = (list(old), list(new));
         for n in &new_params {
-            let n = resolve(self.new, n).0;
+            let n = resolve(self.new, n);
             let was = old_params
                 .iter()
-                .map(|o| resolve(self.old, o).0)
+                .map(|o| resolve(self.old, o))
                 .find(|o| key(o) == key(n));
             let required = |p: &Value| p.get("required") == Some(&Value::Bool(true));
             match was {
@@ -296,10 +335,10 @@ impl Compare<'_> {
             }
         }
         for o in &old_params {
-            let o = resolve(self.old, o).0;
+            let o = resolve(self.old, o);
             if !new_params
                 .iter()
-                .any(|n| key(resolve(self.new, n).0) == key(o))
+                .any(|n| key(resolve(self.new, n)) == key(o))
             {
                 self.breaks(format!("parameter {}: removed", key(o)));
             }
@@ -316,7 +355,7 @@ impl Compare<'_> {
         self.parameters(old, new);
         match (old.get("requestBody"), new.get("requestBody")) {
             (Some(o), Some(n)) => {
-                let (o, n) = (resolve(self.old, o).0, resolve(self.new, n).0);
+                let (o, n) = (resolve(self.old, o), resolve(self.new, n));
                 if n.get("required") == Some(&Value::Bool(true))
                     && o.get("required") != Some(&Value::Bool(true))
                 {
@@ -337,7 +376,7 @@ impl Compare<'_> {
         for (status, o) in &old_responses {
             match new_responses.get(status) {
                 Some(n) => {
-                    let (o, n) = (resolve(self.old, o).0, resolve(self.new, n).0);
+                    let (o, n) = (resolve(self.old, o), resolve(self.new, n));
                     self.content(o, n, Side::Response, &format!("response {status}"));
                     let headers = |r: &Value| {
                         r.get("headers")
@@ -550,6 +589,19 @@ mod detector {
                 "response 201 application/json.stage: may now be absent",
                 "response 201 application/json.stage: no longer one of a closed set",
             ]
+        );
+    }
+
+    #[test]
+    fn a_field_read_that_may_now_be_null_through_a_variant_breaks() {
+        let old = doc(input(), thing(), limit());
+        let mut answer = thing();
+        answer["properties"]["next"] =
+            json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Thing"}]});
+        let new = doc(input(), answer, limit());
+        assert_eq!(
+            whats(&old, &new),
+            ["response 201 application/json.next: may now be null"]
         );
     }
 
