@@ -148,6 +148,16 @@ fn finish(doc: &mut Value) {
                 if rule.is_some_and(|r| r.access == crate::domain::policy::Access::Public) {
                     operation["security"] = json!([]);
                 }
+                // Who may call it, from the same table that authorizes the request.
+                if let Some(rule) = rule {
+                    let said = operation["description"].as_str().unwrap_or_default();
+                    let who = who_may_call(rule.access, path);
+                    operation["description"] = json!(if said.is_empty() {
+                        who
+                    } else {
+                        format!("{said}\n\n{who}")
+                    });
+                }
             }
         }
     }
@@ -164,6 +174,46 @@ fn finish(doc: &mut Value) {
         if schemas.len() == before {
             return;
         }
+    }
+}
+
+/// "Who may call" for an operation's description, from its access rule.
+fn who_may_call(access: crate::domain::policy::Access, path: &str) -> String {
+    use crate::domain::identity::Role;
+    use crate::domain::policy::Access;
+    let plural = |role: &Role| match role {
+        Role::Admin => "admins",
+        Role::Coach => "coaches",
+        Role::Client => "clients",
+    };
+    let (who, roles) = match access {
+        Access::Public => ("anyone, with no token".to_string(), &[][..]),
+        Access::Authenticated => ("any signed-in user or service token".to_string(), &[][..]),
+        Access::Roles(roles, scope) => {
+            let names: Vec<&str> = roles.iter().map(plural).collect();
+            let tokens = match scope.map(|s| serde_json::to_value(s).expect("a scope serializes")) {
+                Some(Value::String(scope)) => format!("service tokens holding `{scope}`"),
+                _ => "not service tokens".to_string(),
+            };
+            (format!("signed-in {}; {tokens}", names.join(", ")), roles)
+        }
+    };
+    let mut reach = Vec::new();
+    if path.contains("{client_id}") {
+        for role in roles {
+            reach.push(match role {
+                Role::Admin => "an admin reaches every client of the practice",
+                Role::Coach => "a coach her own clients",
+                Role::Client => "a client only herself (`me`)",
+            });
+        }
+    }
+    match reach.is_empty() {
+        true => format!("**Who may call:** {who}."),
+        false => format!(
+            "**Who may call:** {who}. Of the clients, {}; anything else is a 404.",
+            reach.join(", ")
+        ),
     }
 }
 

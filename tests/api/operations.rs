@@ -147,6 +147,12 @@ fn every_operation_is_documented_for_a_frontend() {
             );
             assert!(op["summary"].is_string(), "{method} {path} has no summary");
             assert!(
+                op["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("**Who may call:**")),
+                "{method} {path} does not say who may call it"
+            );
+            assert!(
                 op["tags"].as_array().is_some_and(|t| !t.is_empty()),
                 "{method} {path} has no tag"
             );
