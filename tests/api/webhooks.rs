@@ -152,24 +152,11 @@ const ALL: [&str; 6] = [
     "check_in.created",
 ];
 
-#[tokio::test]
-async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
-    let app = spawn_app().await;
-    let receiver = Receiver::start(2);
-    let admin = app
-        .new_admin("Riverside Physio", "admin@riverside.example")
-        .await;
-    let (endpoint, secret) = register(&app, &admin, &receiver.url, json!(ALL)).await;
-    let coach = app
-        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
-        .await;
-    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+/// What a practice's day sends: a coach moves Ana's plan, Ana reports a leak (a report and an
+/// amber flag), the coach resolves the flag, and the admin imports a client from CSV.
+async fn a_day_of_events(app: &TestApp, admin: &Caller, coach: &Caller, ana: &Caller) {
     let client = ana.client_id.unwrap();
-    app.start_default_plan(&coach, &client.to_string()).await;
-    let ok = |res: reqwest::Response| {
-        assert!(res.status().is_success(), "{}", res.status());
-        res
-    };
+    let ok = |res: reqwest::Response| assert!(res.status().is_success(), "{}", res.status());
     ok(app
         .post(
             &format!("/v1/clients/{client}/plan/transitions"),
@@ -199,7 +186,7 @@ async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
             &json!({"note": "Pelvic floor exercises reviewed."}),
         )
         .await);
-    let res = app
+    ok(app
         .client
         .post(format!("{}/v1/imports/clients", app.address))
         .bearer_auth(&admin.token)
@@ -207,8 +194,24 @@ async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
         .body("external_id,name,delivery_date,delivery_type\nRP-9,Bea Santos,2026-08-20,vaginal\n")
         .send()
         .await
-        .unwrap();
-    ok(res);
+        .unwrap());
+}
+
+#[tokio::test]
+async fn events_are_signed_kept_in_order_per_client_and_retried_after_500s() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(2);
+    let admin = app
+        .new_admin("Riverside Physio", "admin@riverside.example")
+        .await;
+    let (endpoint, secret) = register(&app, &admin, &receiver.url, json!(ALL)).await;
+    let coach = app
+        .new_coach(&admin, "Maya Okafor", "maya@riverside.example")
+        .await;
+    let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
+    let client = ana.client_id.unwrap();
+    app.start_default_plan(&coach, &client.to_string()).await;
+    a_day_of_events(&app, &admin, &coach, &ana).await;
 
     let got = receiver.wait_for_delivered(5).await;
     let delivered: Vec<&Received> = got.iter().filter(|r| r.status < 300).collect();
@@ -1069,35 +1072,8 @@ async fn every_event_sent_is_what_the_documents_webhooks_say() {
     let ana = app.new_client(&coach, "Ana Lima", "ana@example.org").await;
     let client = ana.client_id.unwrap();
     app.start_default_plan(&coach, &client.to_string()).await;
+    a_day_of_events(&app, &admin, &coach, &ana).await;
     let ok = |res: reqwest::Response| assert!(res.status().is_success(), "{}", res.status());
-    ok(app
-        .post(
-            &format!("/v1/clients/{client}/plan/transitions"),
-            Some(&coach.token),
-            &json!({"action": "advance", "reason": "Crawling is easy.", "override_gate": true}),
-        )
-        .await);
-    ok(app
-        .post(
-            "/v1/clients/me/symptom-reports",
-            Some(&ana.token),
-            &json!({"timing": "immediately_after", "urine_leak": "drops"}),
-        )
-        .await);
-    let inbox: Value = app
-        .get("/v1/flags", Some(&coach.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let flag = inbox["items"][0]["id"].as_str().unwrap().to_string();
-    ok(app
-        .post(
-            &format!("/v1/flags/{flag}/resolve"),
-            Some(&coach.token),
-            &json!({"note": "Pelvic floor exercises reviewed."}),
-        )
-        .await);
     ok(app
         .post(
             "/v1/clients/me/check-ins",
@@ -1112,15 +1088,6 @@ async fn every_event_sent_is_what_the_documents_webhooks_say() {
             &json!({"timing": "daily_life", "chest_pain": true}),
         )
         .await);
-    ok(app
-        .client
-        .post(format!("{}/v1/imports/clients", app.address))
-        .bearer_auth(&admin.token)
-        .header("content-type", "text/csv")
-        .body("external_id,name,delivery_date,delivery_type\nRP-9,Bea Santos,2026-08-20,vaginal\n")
-        .send()
-        .await
-        .unwrap());
     ok(send_test(&app, &admin, &endpoint).await);
 
     let mut seen = std::collections::BTreeSet::new();
