@@ -239,7 +239,7 @@ async fn add_client(
     her_own_story(conn, practice, &client, spec.name, coach_id).await?;
     // Every live plan gets the engine's view of what she has done.
     let cause = crate::db::engine_runs::Cause {
-        kind: "demo",
+        kind: crate::domain::trace::RunCauseKind::Demo,
         id: None,
     };
     crate::usecases::engine::run(conn, &client, today, cause).await?;

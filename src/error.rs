@@ -40,6 +40,7 @@ pub struct Problem {
     pub detail: String,
     /// For validation failures: every field that is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
 }
 

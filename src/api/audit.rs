@@ -11,26 +11,12 @@ use super::docs::{ReadErrors, TooManyRequests};
 use super::extract::QueryParams;
 use super::{Page, PageQuery};
 use crate::db::audit::{self, AuditEvent, AuditFilter};
-use crate::domain::identity::Principal;
+use crate::domain::identity::{ActorType, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_audit_events);
-}
-
-/// Who acted.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorType {
-    /// A signed-in person (`actor_id` is her user id).
-    User,
-    /// A script (`actor_id` is the service token's id).
-    ServiceToken,
-    /// The progression engine, acting on a report, session or readiness result.
-    Engine,
-    /// The service itself (for example an erasure's own record).
-    System,
 }
 
 /// One event of the audit trail.

@@ -59,6 +59,7 @@ pub struct Clearance {
     "delivery_date": "2026-08-20",
     "days_postpartum": 97,
     "delivery_type": "caesarean",
+    "caesarean_scar_clearance": null,
     "perineal_tear_grade": null,
     "breastfeeding": true,
     "cleared_for_exercise": {"cleared": true, "on": "2026-10-02", "by": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f"},

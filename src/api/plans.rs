@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     "started_on": "2026-09-15",
     "step_started_at": "2026-11-18T07:30:00Z",
     "recommendation": null,
+    "jogging_gate": null,
     "created_at": "2026-09-15T09:05:00Z",
     "updated_at": "2026-11-18T07:30:00Z"
 }))]
@@ -70,6 +71,7 @@ pub struct PlanView {
     pub jogging_gate: Option<JoggingGate>,
     /// Today's prescription (omitted in exports).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub next_session: Option<Prescription>,
 }
 
@@ -132,6 +134,7 @@ pub struct PlanPosition {
 pub struct Actor {
     /// `user`, `service_token` or `engine`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::domain::identity::ActorType)]
     pub actor_type: String,
     pub id: Option<Uuid>,
 }
@@ -147,6 +150,7 @@ pub struct TransitionView {
     pub actor: Actor,
     pub reason: String,
     /// The rules behind it (`R1`…`R10`), if any.
+    #[schema(value_type = Vec<crate::domain::rules::Rule>)]
     pub rule_ids: Vec<String>,
     /// A coach overrode an entry gate.
     pub override_gate: bool,

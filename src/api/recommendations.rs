@@ -36,9 +36,7 @@ pub struct RecommendationQuery {
 /// What made the engine run.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunCause {
-    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved`,
-    /// `scar_clearance`, `jogging_gate` or `demo`.
-    #[schema(example = "symptom_report")]
+    #[schema(value_type = crate::domain::trace::RunCauseKind)]
     pub kind: String,
     /// The record's id (a report, session, readiness result, check-in or flag).
     pub id: Option<Uuid>,

@@ -207,7 +207,8 @@ pub struct SymptomReportView {
     pub level: Option<i32>,
     pub timing: Timing,
     pub reported_on: NaiveDate,
-    /// Everything she reported, as sent.
+    /// Everything she reported, as sent: the symptom fields of `SymptomReportInput`. A report
+    /// sent before a field existed lacks it.
     #[schema(value_type = Object)]
     pub symptoms: serde_json::Value,
     pub notes: Option<String>,
@@ -266,6 +267,9 @@ pub struct SubmittedReport {
     pub recommendation: Option<Recommendation>,
 }
 
+/// The fields of a report's body kept beside its `symptoms` rather than in them.
+pub const NOT_SYMPTOMS: [&str; 5] = ["id", "timing", "session_id", "reported_on", "notes"];
+
 /// Report symptoms.
 ///
 /// Triage answers at once (`green`, `amber`, `red_pelvic`, `red_medical`, each finding with its
@@ -288,7 +292,7 @@ pub async fn submit_report(
     let symptoms = body.validate()?;
     let mut symptoms_json = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
     if let Some(map) = symptoms_json.as_object_mut() {
-        for key in ["id", "timing", "session_id", "reported_on", "notes"] {
+        for key in NOT_SYMPTOMS {
             map.remove(key);
         }
     }

@@ -67,6 +67,38 @@ pub enum SyncEntity {
 }
 
 impl SyncEntity {
+    pub const ALL: [SyncEntity; 9] = {
+        use SyncEntity::*;
+        [
+            Client,
+            Plan,
+            PlanTransition,
+            Session,
+            ReadinessResult,
+            SymptomReport,
+            Flag,
+            CheckIn,
+            Assessment,
+        ]
+    };
+
+    /// The schema of the record a change of this entity carries in `data`: the document's
+    /// `SyncChange` has one variant per entity, told apart by `entity`.
+    pub fn record_schema(self) -> &'static str {
+        use SyncEntity::*;
+        match self {
+            Client => "ClientView",
+            Plan => "PlanView",
+            PlanTransition => "TransitionView",
+            Session => "SessionLogView",
+            ReadinessResult => "ReadinessResultView",
+            SymptomReport => "SymptomReportView",
+            Flag => "FlagView",
+            CheckIn => "CheckInView",
+            Assessment => "AssessmentView",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         use SyncEntity::*;
         Some(match s {
@@ -118,6 +150,7 @@ pub struct SyncChange {
     pub version: i64,
     /// The record now, as its own GET returns it (upserts only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub data: Option<SyncRecord>,
 }
 

@@ -3,6 +3,7 @@
 //! the program's, agreed with a clinician. Coaches and admins record both; each is audited and
 //! reruns the engine. The three-week floor, her clearance and open red flags always hold.
 
+use crate::domain::trace::RunCauseKind;
 use actix_web::{delete, put, web, HttpResponse};
 use chrono::{Duration, NaiveDate};
 use diesel_async::AsyncConnection;
@@ -28,7 +29,7 @@ use crate::usecases;
 
 /// Her scar clearance changed: the engine reruns (a clearance names no other record).
 const SCAR_CLEARANCE: Cause = Cause {
-    kind: "scar_clearance",
+    kind: RunCauseKind::ScarClearance,
     id: None,
 };
 
@@ -260,7 +261,7 @@ pub async fn set_jogging_gate(
             let event = audit::Entry::new(principal.actor(), "plan.jogging_gate.set", "plan", plan.id,
                 // The reason stays on the plan; the trail says one was given.
                 serde_json::json!({"client_id": client.id, "from": from, "to": body.on, "reason": null, "agreed_by": agreed_by}));
-            usecases::changed(conn, &client, event, Some(Cause::new("jogging_gate", plan.id))).await?;
+            usecases::changed(conn, &client, event, Some(Cause::new(RunCauseKind::JoggingGate, plan.id))).await?;
             Ok(plans::current_for_client(conn, client.id, false).await?.unwrap_or(plan))
         })
         .await?;
@@ -304,7 +305,7 @@ pub async fn remove_jogging_gate(
                 conn,
                 &client,
                 event,
-                Some(Cause::new("jogging_gate", plan.id)),
+                Some(Cause::new(RunCauseKind::JoggingGate, plan.id)),
             )
             .await?;
             Ok(plans::current_for_client(conn, client.id, false)

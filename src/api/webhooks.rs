@@ -134,6 +134,7 @@ pub struct DeliveryView {
     pub id: Uuid,
     /// Also the message's `webhook-id` (`msg_` and this id without dashes).
     pub event_id: Uuid,
+    #[schema(value_type = crate::domain::webhook::EventType)]
     pub event_type: String,
     /// `pending` (to be sent or retried), `delivered` (a 2xx answer), `failed` (gave up).
     pub status: DeliveryStatus,

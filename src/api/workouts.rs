@@ -242,10 +242,12 @@ impl Side {
 pub struct ReadinessResultView {
     pub id: Uuid,
     pub client_id: Uuid,
+    #[schema(value_type = crate::domain::program::ReadinessTestKey)]
     pub test: String,
     pub stage: StageKey,
     /// Reps or seconds reached.
     pub reached: i32,
+    #[schema(value_type = Side)]
     pub side: String,
     pub symptom_free: bool,
     /// Reached the test's dose, symptom-free.

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::schema::{engine_runs, plan_transitions};
 use crate::domain::ids::{ClientId, OrganizationId, PlanId};
+use crate::domain::trace::RunCauseKind;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = engine_runs)]
@@ -19,8 +20,7 @@ pub struct EngineRun {
     pub plan_id: PlanId,
     /// Her today when the engine ran.
     pub evaluated_on: NaiveDate,
-    /// `symptom_report`, `session`, `readiness_result`, `check_in`, `flag_resolved`,
-    /// `scar_clearance`, `jogging_gate` or `demo`.
+    /// A [`RunCauseKind`] as stored.
     pub cause: String,
     pub cause_id: Option<Uuid>,
     pub recommendation: serde_json::Value,
@@ -47,12 +47,12 @@ pub struct NewRun {
 /// What made the engine run: a new record of hers (with its id), or a coach's act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cause {
-    pub kind: &'static str,
+    pub kind: RunCauseKind,
     pub id: Option<Uuid>,
 }
 
 impl Cause {
-    pub fn new(kind: &'static str, id: impl Into<Uuid>) -> Self {
+    pub fn new(kind: RunCauseKind, id: impl Into<Uuid>) -> Self {
         Self {
             kind,
             id: Some(id.into()),

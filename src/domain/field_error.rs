@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 pub struct FieldError {
     /// For bulk imports: the row, numbered as in the file (a CSV header is row 1).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, nullable = false)]
     pub row: Option<u64>,
     /// Where the problem is: a JSON path into the body (`pain[0].nrs`), a query parameter, or a header.
     #[schema(example = "email")]

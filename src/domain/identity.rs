@@ -6,6 +6,21 @@ use utoipa::ToSchema;
 
 use super::ids::{ClientId, OrganizationId, UserId};
 
+/// Who acted: in the audit trail, a plan's transitions (`user`, `service_token` or `engine`)
+/// and webhook payloads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorType {
+    /// A signed-in person (`actor_id` is her user id).
+    User,
+    /// A script (`actor_id` is the service token's id).
+    ServiceToken,
+    /// The progression engine, acting on a report, session or readiness result.
+    Engine,
+    /// The service itself (for example an erasure's own record).
+    System,
+}
+
 /// What a user is in her organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -99,6 +99,25 @@ impl Rule {
     }
 }
 
+/// In the OpenAPI document, a rule id (`R1` … `R11`) is a string of the numbered rules' ids.
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ids = Rule::ALL
+            .into_iter()
+            .filter(|r| r.is_numbered())
+            .map(Rule::as_str);
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "One of the method's numbered rules (new ones may be added).",
+            ))
+            .enum_values(Some(ids))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Rule {}
+
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -17,6 +17,42 @@ use super::recovery;
 use super::rules::Rule;
 use super::triage::Finding;
 
+/// What made the engine run: a new record of hers, or a coach's act on her plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunCauseKind {
+    SymptomReport,
+    Session,
+    ReadinessResult,
+    CheckIn,
+    Assessment,
+    /// A coach resolved a flag (`id` is the flag).
+    FlagResolved,
+    /// Her caesarean-scar clearance was recorded or withdrawn (no `id`).
+    ScarClearance,
+    /// Her individual jogging gate was set or cleared (`id` is the plan).
+    JoggingGate,
+    /// The demo practice's own history (no `id`).
+    Demo,
+}
+
+impl RunCauseKind {
+    /// As stored in `engine_runs.cause` and sent as `cause.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunCauseKind::SymptomReport => "symptom_report",
+            RunCauseKind::Session => "session",
+            RunCauseKind::ReadinessResult => "readiness_result",
+            RunCauseKind::CheckIn => "check_in",
+            RunCauseKind::Assessment => "assessment",
+            RunCauseKind::FlagResolved => "flag_resolved",
+            RunCauseKind::ScarClearance => "scar_clearance",
+            RunCauseKind::JoggingGate => "jogging_gate",
+            RunCauseKind::Demo => "demo",
+        }
+    }
+}
+
 /// What one rule says on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -40,7 +76,7 @@ pub enum Outcome {
 }))]
 pub struct RuleCheck {
     /// `R1` … `R11`, in this order.
-    #[schema(example = "R4")]
+    #[schema(example = "R4", value_type = Rule)]
     pub rule: String,
     /// The rule's condition held: it holds, moves back, refers or stops her, gives its advice
     /// (R5), or (R2, R3) it is what moves her on.

@@ -2,6 +2,7 @@
 //! pelvic-health assessment that clears impact lifts the hold a third- or fourth-degree tear
 //! puts on lunges and jogging).
 
+use crate::domain::trace::RunCauseKind;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
@@ -67,7 +68,7 @@ pub async fn record(
             conn,
             &client,
             event,
-            Some(Cause::new("assessment", stored.id)),
+            Some(Cause::new(RunCauseKind::Assessment, stored.id)),
         )
         .await?;
         Ok(stored)

@@ -1,6 +1,7 @@
 //! Her daily check-in: sleep, fatigue and how she feels, which R11 weighs, with a mood screen
 //! that asks her coach to look after her when it needs to.
 
+use crate::domain::trace::RunCauseKind;
 use chrono::{Duration, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -92,7 +93,7 @@ pub async fn submit(
             serde_json::json!({"client_id": client.id, "checked_on": check_in.checked_on,
                 "mood_screen": answers.mood_screen.is_some()}),
         );
-        let cause = Cause::new("check_in", check_in.id);
+        let cause = Cause::new(RunCauseKind::CheckIn, check_in.id);
         let recommendation = changed(conn, &client, event, Some(cause)).await?;
         if answers.mood_screen.is_some_and(MoodScreen::needs_support) {
             ask_her_coach(conn, principal, &client, &check_in).await?;

@@ -242,7 +242,7 @@ impl Evaluation {
             client_id: plan.client_id,
             plan_id: plan.id,
             evaluated_on: self.today,
-            cause: cause.kind,
+            cause: cause.kind.as_str(),
             cause_id: cause.id,
             recommendation: json(&self.recommendation),
             rules: json(&self.rules),

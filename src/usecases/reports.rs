@@ -1,6 +1,7 @@
 //! A symptom report: triaged at once, the engine run on her plan with the report weighed, red
 //! findings acting at once.
 
+use crate::domain::trace::RunCauseKind;
 use chrono::{Duration, NaiveDate, SubsecRound, Utc};
 use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -157,7 +158,10 @@ pub async fn record(
         context.with_report(&report);
         let evaluation = context.evaluate(client, today);
         report.recommendation = Some(json(&evaluation.recommendation));
-        run = Some(evaluation.run(&context.plan, Cause::new("symptom_report", report.id)));
+        run = Some(evaluation.run(
+            &context.plan,
+            Cause::new(RunCauseKind::SymptomReport, report.id),
+        ));
         decision = Some((context.plan, evaluation.recommendation, evaluation.applied));
     }
     // The audit trail and the outbox keep the order things happen in: the report, the flag it

@@ -1,5 +1,6 @@
 //! What she did: logging a session (a workout) and recording a readiness-test result.
 
+use crate::domain::trace::RunCauseKind;
 use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
@@ -127,7 +128,7 @@ pub async fn log_session(
                 "stage": log.stage, "level": log.level, "completed": log.completed,
                 "duration_minutes": null, "rpe": null}),
         );
-        let cause = at_step.then(|| Cause::new("session", log.id));
+        let cause = at_step.then(|| Cause::new(RunCauseKind::Session, log.id));
         changed(conn, &client, event, cause).await?;
         Ok((log, true))
     })
@@ -209,7 +210,7 @@ pub async fn record_readiness(
                 "reached": null, "side": stored.side, "symptom_free": null, "passed": null,
                 "confirmed": stored.confirmed_at.is_some()}),
         );
-        let cause = Cause::new("readiness_result", stored.id);
+        let cause = Cause::new(RunCauseKind::ReadinessResult, stored.id);
         changed(conn, &client, event, Some(cause)).await?;
         Ok(stored)
     })
@@ -241,7 +242,7 @@ pub async fn confirm_readiness(
             confirmed.id,
             serde_json::json!({"client_id": client.id, "test": confirmed.test}),
         );
-        let cause = Cause::new("readiness_result", confirmed.id);
+        let cause = Cause::new(RunCauseKind::ReadinessResult, confirmed.id);
         changed(conn, &client, event, Some(cause)).await?;
         Ok(confirmed)
     })

@@ -48,6 +48,7 @@ pub enum TimelineEntry {
         timing: Timing,
         triage: TriageLevel,
         max_pain: i16,
+        #[schema(value_type = Option<crate::domain::triage::UrineLeak>)]
         urine_leak: Option<String>,
         /// Pain by location, as she reported it.
         pain: Vec<crate::domain::triage::Pain>,
@@ -57,14 +58,15 @@ pub enum TimelineEntry {
     Readiness {
         date: NaiveDate,
         id: Uuid,
+        #[schema(value_type = crate::domain::program::ReadinessTestKey)]
         test: String,
+        #[schema(value_type = crate::api::workouts::Side)]
         side: String,
         reached: i32,
         passed: bool,
     },
     Transition {
         date: NaiveDate,
-        #[schema(inline)]
         transition: TransitionView,
     },
     /// A recovery check-in (her mood screen is not part of the timeline).

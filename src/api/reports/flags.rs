@@ -10,6 +10,7 @@ use crate::db::reports::{self, Flag, InboxRow};
 use crate::domain::identity::Principal;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::StageKey;
+use crate::domain::trace::RunCauseKind;
 use crate::domain::triage::{Finding, FlagLevel, Timing, Urgency};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -54,7 +55,8 @@ pub struct FlagReport {
     "level": "red_pelvic", "urgency": "soon", "status": "open",
     "report_id": "01937e00-0000-7000-8000-000000000001",
     "report_count": 1, "opened_at": "2026-11-25T07:40:00Z", "last_report_at": "2026-11-25T07:40:00Z",
-    "resolved_at": null, "resolved_by": null, "resolution_note": null
+    "resolved_at": null, "resolved_by": null, "resolution_note": null,
+    "check_in_id": null, "note": null
 }))]
 pub struct FlagView {
     pub id: Uuid,
@@ -81,9 +83,11 @@ pub struct FlagView {
     pub resolution_note: Option<String>,
     /// The client at a glance (inbox only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub client: Option<FlagClient>,
     /// The report that raised it (inbox only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub report: Option<FlagReport>,
 }
 
@@ -265,7 +269,7 @@ pub async fn resolve_flag(
                 serde_json::json!({"client_id": flag.client_id, "note": null}),
             );
             // The engine sees the flag gone at once.
-            let cause = (!mood).then(|| Cause::new("flag_resolved", flag.id));
+            let cause = (!mood).then(|| Cause::new(RunCauseKind::FlagResolved, flag.id));
             usecases::changed(conn, &client, event, cause).await?;
             Ok(flag)
         })

@@ -8,6 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
+mod sdk;
+
 use crate::domain::webhook::events::{
     WebhookCheckInCreated, WebhookClientImported, WebhookFlagOpened, WebhookFlagResolved,
     WebhookPlanTransitioned, WebhookSymptomReportCreated, WebhookTest,
@@ -162,6 +164,7 @@ fn finish(doc: &mut Value) {
         }
     }
     doc["webhooks"] = webhooks();
+    sdk::for_generated_clients(doc);
     // Drop unreferenced schemas until none is left (one may only be used by another).
     loop {
         let mut used = std::collections::HashSet::new();

@@ -1,0 +1,344 @@
+//! Shapes that client generators read as types (openapi-python-client, openapi-typescript):
+//! every page's items by reference to one named schema, every variant of a tagged union a
+//! named schema with a `discriminator`, and every field the server always sends `required`.
+//! Each step rewrites what the handlers' types produced; none changes what is sent.
+
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashSet};
+
+/// All the steps, in order: page items and variants become components before `required` is
+/// worked out over the components.
+pub(super) fn for_generated_clients(doc: &mut Value) {
+    let sync_records: Vec<(String, &str)> = crate::api::sync::SyncEntity::ALL
+        .iter()
+        .map(|e| {
+            let value = serde_json::to_value(e).expect("an entity serializes");
+            (
+                value.as_str().unwrap_or_default().to_string(),
+                e.record_schema(),
+            )
+        })
+        .collect();
+    page_items_by_ref(doc);
+    name_tagged_variants(doc);
+    sync_changes_by_entity(doc, &sync_records);
+    required_when_always_sent(doc);
+    reported_symptoms(doc, &crate::api::reports::NOT_SYMPTOMS);
+}
+
+fn schemas(doc: &mut Value) -> &mut Map<String, Value> {
+    doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("the document has component schemas")
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// `Page_X.items` holds a copy of `X`'s schema (the generic is written out): refer to `X`
+/// instead, adding `X` when no operation names it on its own.
+fn page_items_by_ref(doc: &mut Value) {
+    let schemas = schemas(doc);
+    let pages: Vec<String> = schemas
+        .keys()
+        .filter(|name| name.starts_with("Page_"))
+        .cloned()
+        .collect();
+    for page in pages {
+        let item_name = page["Page_".len()..].to_string();
+        let item = schemas[&page]["properties"]["items"]["items"].clone();
+        if item.get("$ref").is_some() {
+            continue;
+        }
+        match schemas.get(&item_name) {
+            Some(known) if *known != item => continue,
+            Some(_) => {}
+            None => {
+                schemas.insert(item_name.clone(), item);
+            }
+        }
+        schemas[&page]["properties"]["items"]["items"] = schema_ref(&item_name);
+    }
+}
+
+/// The value of the property every member of `one_of` fixes to one string (`kind`, `entity`):
+/// the property's name and each member's value, or None when the members are not so tagged.
+fn tag_of(one_of: &[Value]) -> Option<(String, Vec<String>)> {
+    let fixed = |member: &Value, name: &str| -> Option<String> {
+        let values = member["properties"][name]["enum"].as_array()?;
+        match values.as_slice() {
+            [Value::String(v)] => Some(v.clone()),
+            _ => None,
+        }
+    };
+    let first = one_of.first()?.get("properties")?.as_object()?;
+    first.keys().find_map(|name| {
+        let values: Option<Vec<String>> = one_of.iter().map(|m| fixed(m, name)).collect();
+        values.map(|v| (name.clone(), v))
+    })
+}
+
+fn pascal(words: &str) -> String {
+    words
+        .split(['_', '.', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect()
+}
+
+/// A union of inline objects told apart by one fixed property (serde's `tag = "kind"`) becomes
+/// a union of named schemas, `{Union}{Value}`, with a `discriminator` mapping each value.
+fn name_tagged_variants(doc: &mut Value) {
+    let schemas = schemas(doc);
+    let unions: Vec<String> = schemas
+        .iter()
+        .filter(|(_, s)| s.get("discriminator").is_none())
+        .filter(|(_, s)| {
+            s["oneOf"]
+                .as_array()
+                .is_some_and(|m| m.iter().all(|m| m.get("$ref").is_none()))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    for union in unions {
+        let members = schemas[&union]["oneOf"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let Some((tag, values)) = tag_of(&members) else {
+            continue;
+        };
+        let mut mapping = Map::new();
+        let mut refs = Vec::new();
+        for (member, value) in members.into_iter().zip(values) {
+            let name = format!("{union}{}", pascal(&value));
+            schemas.insert(name.clone(), member);
+            mapping.insert(value, schema_ref(&name)["$ref"].clone());
+            refs.push(schema_ref(&name));
+        }
+        schemas[&union]["oneOf"] = Value::Array(refs);
+        schemas[&union]["discriminator"] = json!({"propertyName": tag, "mapping": mapping});
+    }
+}
+
+/// `SyncChange` carries any of nine records in `data` and names which in `entity`: one variant
+/// per entity (`SyncChangeClient`, …) whose `data` is that record's schema, told apart by
+/// `entity`. `records` pairs each entity value with its record's schema.
+fn sync_changes_by_entity(doc: &mut Value, records: &[(String, &str)]) {
+    let schemas = schemas(doc);
+    let Some(change) = schemas.get("SyncChange").cloned() else {
+        return;
+    };
+    let mut mapping = Map::new();
+    let mut refs = Vec::new();
+    for (entity, record) in records {
+        let mut variant = change.clone();
+        variant["description"] = json!(format!("A change of a `{entity}`."));
+        variant["properties"]["entity"] = json!({"type": "string", "enum": [entity]});
+        variant["properties"]["data"] = json!({
+            "$ref": schema_ref(record)["$ref"],
+            "description": change["properties"]["data"]["description"],
+        });
+        let name = format!("SyncChange{}", pascal(entity));
+        schemas.insert(name.clone(), variant);
+        mapping.insert(entity.to_string(), schema_ref(&name)["$ref"].clone());
+        refs.push(schema_ref(&name));
+    }
+    schemas.insert(
+        "SyncChange".into(),
+        json!({
+            "description": change["description"],
+            "oneOf": refs,
+            "discriminator": {"propertyName": "entity", "mapping": mapping},
+        }),
+    );
+}
+
+/// A stored report's `symptoms` are the symptom fields of the body she sent
+/// (`SymptomReportInput` without `not_symptoms`), none required: `ReportedSymptoms`.
+fn reported_symptoms(doc: &mut Value, not_symptoms: &[&str]) {
+    let schemas = schemas(doc);
+    let Some(input) = schemas.get("SymptomReportInput") else {
+        return;
+    };
+    let mut properties = input["properties"].as_object().cloned().unwrap_or_default();
+    properties.retain(|name, _| !not_symptoms.contains(&name.as_str()));
+    let description = "The symptom fields of the report as she sent them (`SymptomReportInput`).";
+    schemas.insert(
+        "ReportedSymptoms".into(),
+        json!({"type": "object", "description": description, "properties": properties}),
+    );
+    if let Some(view) = schemas.get_mut("SymptomReportView") {
+        let said = view["properties"]["symptoms"]["description"].clone();
+        view["properties"]["symptoms"] =
+            json!({"$ref": schema_ref("ReportedSymptoms")["$ref"], "description": said});
+    }
+}
+
+fn refs_in(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                    found.insert(name.to_string());
+                }
+            }
+            map.values().for_each(|v| refs_in(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs_in(v, found)),
+        _ => {}
+    }
+}
+
+/// The component schemas a client sends: those reached from request bodies and parameters.
+fn sent_by_clients(doc: &Value) -> HashSet<String> {
+    let mut roots = BTreeSet::new();
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            refs_in(&operation["requestBody"], &mut roots);
+            refs_in(&operation["parameters"], &mut roots);
+        }
+    }
+    let mut reached = HashSet::new();
+    let mut todo: Vec<String> = roots.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if reached.insert(name.clone()) {
+            let mut next = BTreeSet::new();
+            refs_in(&doc["components"]["schemas"][&name], &mut next);
+            todo.extend(next);
+        }
+    }
+    reached
+}
+
+fn nullable(property: &Value) -> bool {
+    let typed_null = property["type"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == "null"));
+    let one_of_null = property["oneOf"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["type"] == "null"));
+    typed_null || one_of_null
+}
+
+/// In what only the server sends, a field that may be null is always sent (null when empty):
+/// `required`, so that a generated client reads it as "value or null" rather than "value,
+/// null or missing". A field the server leaves out when empty is not nullable in the document
+/// (`#[schema(nullable = false)]` beside `skip_serializing_if`) and stays optional.
+fn required_when_always_sent(doc: &mut Value) {
+    let sent = sent_by_clients(doc);
+    for (name, schema) in schemas(doc).iter_mut() {
+        if !sent.contains(name) {
+            require_nullable(schema);
+        }
+    }
+}
+
+fn require_nullable(schema: &mut Value) {
+    let newly: Vec<String> = schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, property)| nullable(property))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if !newly.is_empty() {
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        let mut all = required.clone();
+        all.extend(
+            newly
+                .into_iter()
+                .map(Value::String)
+                .filter(|n| !required.contains(n)),
+        );
+        schema["required"] = Value::Array(all);
+    }
+    // Inline objects within (an `allOf` part, a property's own object, an array's items).
+    if let Some(object) = schema.as_object_mut() {
+        for (key, inner) in object.iter_mut() {
+            match key.as_str() {
+                "allOf" | "oneOf" | "anyOf" => inner
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                    .for_each(require_nullable),
+                "properties" => inner
+                    .as_object_mut()
+                    .into_iter()
+                    .flat_map(|p| p.values_mut())
+                    .for_each(require_nullable),
+                "items" => require_nullable(inner),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_refers_to_its_item_and_names_an_unnamed_one() {
+        let item = json!({"type": "object", "properties": {"id": {"type": "string"}}});
+        let mut doc = json!({"components": {"schemas": {
+            "Page_A": {"properties": {"items": {"items": item}}},
+            "A": item,
+            "Page_B": {"properties": {"items": {"items": item}}},
+        }}});
+        page_items_by_ref(&mut doc);
+        let s = &doc["components"]["schemas"];
+        assert_eq!(s["Page_A"]["properties"]["items"]["items"], schema_ref("A"));
+        assert_eq!(s["Page_B"]["properties"]["items"]["items"], schema_ref("B"));
+        assert_eq!(s["B"], item);
+    }
+
+    #[test]
+    fn tagged_inline_variants_become_named_schemas_with_a_discriminator() {
+        let member = |kind: &str| {
+            json!({"type": "object", "required": ["kind"],
+                   "properties": {"kind": {"type": "string", "enum": [kind]}}})
+        };
+        let mut doc = json!({"components": {"schemas": {
+            "Entry": {"oneOf": [member("session"), member("check_in")]},
+            "Untagged": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        }}});
+        name_tagged_variants(&mut doc);
+        let s = &doc["components"]["schemas"];
+        assert_eq!(s["EntryCheckIn"], member("check_in"));
+        assert_eq!(s["Entry"]["discriminator"]["propertyName"], "kind");
+        assert_eq!(
+            s["Entry"]["discriminator"]["mapping"]["session"],
+            "#/components/schemas/EntrySession"
+        );
+        assert!(s["Untagged"].get("discriminator").is_none());
+    }
+
+    #[test]
+    fn nullable_fields_of_what_only_the_server_sends_are_required() {
+        let object = json!({"type": "object", "required": ["a"], "properties": {
+            "a": {"type": "string"},
+            "b": {"type": ["string", "null"]},
+            "c": {"oneOf": [{"$ref": "#/components/schemas/X"}, {"type": "null"}]},
+            "d": {"type": "string"},
+        }});
+        let mut doc = json!({
+            "paths": {"/x": {"post": {"requestBody": {"content": {"application/json": {
+                "schema": schema_ref("Input")}}}}}},
+            "components": {"schemas": {"Input": object, "View": object}},
+        });
+        required_when_always_sent(&mut doc);
+        let s = &doc["components"]["schemas"];
+        assert_eq!(s["View"]["required"], json!(["a", "b", "c"]));
+        assert_eq!(
+            s["Input"]["required"],
+            json!(["a"]),
+            "what a client sends is untouched"
+        );
+    }
+}
