@@ -58,12 +58,17 @@ pub struct RunCause {
          "inputs": {"next": {"stage": "jogging", "level": 4}}},
         {"rule": "R2", "applied": false, "outcome": "pass", "decided": false,
          "message": "Enough green sessions at this step and its exit criteria met.",
-         "inputs": {"min_sessions": 2, "completed_sessions": [
-             {"id": "01937d00-aaaa-7bbb-8ccc-000000000001", "performed_on": "2026-11-21"},
-             {"id": "01937d00-aaaa-7bbb-8ccc-000000000002", "performed_on": "2026-11-23"}]}},
+         "inputs": {"min_sessions": 2, "completed_count": 7, "completed_sessions": [
+             {"id": "01937d00-aaaa-7bbb-8ccc-000000000001", "performed_on": "2026-11-21", "evidence": "green"},
+             {"id": "01937d00-aaaa-7bbb-8ccc-000000000002", "performed_on": "2026-11-23", "evidence": "green"}],
+             "last_sessions": ["01937d00-aaaa-7bbb-8ccc-000000000001", "01937d00-aaaa-7bbb-8ccc-000000000002"],
+             "reports": [{"id": "01937e00-0000-7000-8000-000000000001", "date": "2026-11-24", "timing": "next_day",
+                          "level": "green", "max_pain": 1}],
+             "readiness_tests": []}},
         {"rule": "R4", "applied": true, "outcome": "hold", "decided": true,
          "message": "Your running time this week already grew as much as it should; stay at this level for now.",
-         "inputs": {"this_week_minutes": 30.0, "last_week_minutes": 24.0, "cap_minutes": 26.4}}
+         "inputs": {"this_week_minutes": 30.0, "last_week_minutes": 24.0, "cap_minutes": 26.4,
+                    "this_week_from": "2026-11-19", "last_week_from": "2026-11-12"}}
     ]
 }))]
 pub struct RecommendationTrace {

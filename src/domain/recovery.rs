@@ -78,7 +78,7 @@ pub const R11_TIRED_DAYS: usize = 3;
 
 /// What R11 looked at: her check-ins of the 7 days to `today` (one a day, the latest of each
 /// day), their average sleep and the days of high fatigue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct RecoveryWeek {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -7,15 +7,21 @@
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::engine::{self, Decision, EngineInput, Recommendation, ReportFact};
-use super::plan::{earliest_day, next_step, Step};
+use super::plan::{earliest_day, next_step};
 use super::program::StageKey;
 use super::recovery;
 use super::rules::Rule;
 use super::triage::Finding;
+
+pub mod inputs;
+use inputs::{
+    CountedSession, NothingWeighed, R1Gate, R1Inputs, R1SameStage, R2Inputs, R2Weighed, R3Inputs,
+    R4Inputs, R5Inputs, R6Inputs, R7Inputs, RedFlagInputs, TraceReport, TraceStep,
+};
 
 /// What made the engine run: a new record of hers, or a coach's act on her plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -72,7 +78,8 @@ pub enum Outcome {
 #[schema(example = json!({
     "rule": "R4", "applied": true, "outcome": "hold", "decided": true,
     "message": "Your running time this week already grew as much as it should; stay at this level for now.",
-    "inputs": {"this_week_minutes": 30.0, "last_week_minutes": 24.0, "cap_minutes": 26.4}
+    "inputs": {"this_week_minutes": 30.0, "last_week_minutes": 24.0, "cap_minutes": 26.4,
+               "this_week_from": "2026-11-19", "last_week_from": "2026-11-12"}
 }))]
 pub struct RuleCheck {
     /// `R1` … `R11`, in this order.
@@ -100,12 +107,13 @@ fn minutes(m: f32) -> f64 {
     (f64::from(m) * 10.0).round() / 10.0
 }
 
-fn step_json(step: Step) -> Value {
-    json!({"stage": step.stage.as_str(), "level": step.level})
+/// A rule's inputs as stored and sent.
+fn value(inputs: impl Serialize) -> Value {
+    serde_json::to_value(inputs).expect("a rule's inputs serialize")
 }
 
-fn report_json(r: &ReportFact) -> Value {
-    json!({"id": r.id, "date": r.date, "timing": r.timing.as_str(), "level": r.level.as_str(), "max_pain": r.max_pain})
+fn report_ref(r: &ReportFact) -> TraceReport {
+    TraceReport::from(r)
 }
 
 /// A check from what a rule found (if anything) and what it says otherwise.
@@ -165,27 +173,33 @@ fn r1(input: &EngineInput) -> RuleCheck {
         return not_applicable(
             Rule::R1,
             "Your next step is in the stage you are in: there is no new stage to be ready for.",
-            json!({"next": next_step(input.stages, here).map(step_json)}),
+            value(R1Inputs::SameStage(R1SameStage {
+                next: next_step(input.stages, here).map(TraceStep::from),
+            })),
         );
     };
     let gate = stage.entry_gate;
     let facts = input.client;
     let earliest = earliest_day(stage, facts);
     let days_to_go = earliest - facts.days_postpartum;
-    let inputs = json!({
-        "next_stage": stage.key.as_str(),
-        "min_days_postpartum": earliest,
-        "days_postpartum": facts.days_postpartum,
-        "earliest_on": input.today + Duration::days(days_to_go.max(0)),
-        "individual_jogging_gate_day": facts.jogging_gate_day.filter(|_| stage.key == StageKey::Jogging),
-        "requires_clearance": gate.requires_clearance,
-        "cleared_for_exercise": facts.cleared_for_exercise,
-        "delivery_type": facts.delivery_type.as_str(),
-        "requires_scar_clearance": gate.for_delivery(facts.delivery_type).is_some_and(|d| d.requires_scar_clearance),
-        "caesarean_scar_cleared": facts.caesarean_scar_cleared,
-        "oasi_hold": facts.oasi_hold,
-        "open_red_flag": input.open_flags.iter().any(|l| l.is_red()),
-    });
+    let inputs = value(R1Inputs::Gate(R1Gate {
+        next_stage: stage.key,
+        min_days_postpartum: earliest,
+        days_postpartum: facts.days_postpartum,
+        earliest_on: input.today + Duration::days(days_to_go.max(0)),
+        individual_jogging_gate_day: facts
+            .jogging_gate_day
+            .filter(|_| stage.key == StageKey::Jogging),
+        requires_clearance: gate.requires_clearance,
+        cleared_for_exercise: facts.cleared_for_exercise,
+        delivery_type: facts.delivery_type,
+        requires_scar_clearance: gate
+            .for_delivery(facts.delivery_type)
+            .is_some_and(|d| d.requires_scar_clearance),
+        caesarean_scar_cleared: facts.caesarean_scar_cleared,
+        oasi_hold: facts.oasi_hold,
+        open_red_flag: input.open_flags.iter().any(|l| l.is_red()),
+    }));
     let ready = format!("You meet what {} asks before you start it.", stage.title);
     check(
         Rule::R1,
@@ -195,22 +209,13 @@ fn r1(input: &EngineInput) -> RuleCheck {
     )
 }
 
-/// What her reports say about a session, as her coach reads it in R2's inputs.
-fn evidence_str(evidence: engine::Evidence) -> &'static str {
-    match evidence {
-        engine::Evidence::Missing => "no_report",
-        engine::Evidence::Green => "green",
-        engine::Evidence::NotGreen => "not_green",
-    }
-}
-
 fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
     let here = input.plan.step;
     let Some(stage) = input.stages.iter().find(|s| s.key == here.stage) else {
         return not_applicable(
             Rule::R2,
             "Your plan's stage is not in its program.",
-            json!({}),
+            value(R2Inputs::Nothing(NothingWeighed {})),
         );
     };
     let mut holds = engine::r2_sessions_at_step(input, stage);
@@ -234,15 +239,21 @@ fn r2(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
         None => Vec::new(),
     };
     let weighed = &weighed[weighed.len().saturating_sub(TRACE_REPORTS)..];
-    let inputs = json!({
-        "min_sessions": needed,
-        "completed_count": done.len(),
-        "completed_sessions": counted.iter().map(|s| json!({"id": s.id, "performed_on": s.performed_on,
-            "evidence": evidence_str(engine::evidence(input, s))})).collect::<Vec<_>>(),
-        "last_sessions": recent.iter().map(|s| s.id).collect::<Vec<_>>(),
-        "reports": weighed.iter().map(|r| report_json(r)).collect::<Vec<_>>(),
-        "readiness_tests": stage.readiness_tests.iter().map(|t| t.key).collect::<Vec<_>>(),
-    });
+    let inputs = value(R2Inputs::Weighed(R2Weighed {
+        min_sessions: needed,
+        completed_count: done.len(),
+        completed_sessions: counted
+            .iter()
+            .map(|s| CountedSession {
+                id: s.id,
+                performed_on: s.performed_on,
+                evidence: engine::evidence(input, s).into(),
+            })
+            .collect(),
+        last_sessions: recent.iter().map(|s| s.id).collect(),
+        reports: weighed.iter().map(|r| report_ref(r)).collect(),
+        readiness_tests: stage.readiness_tests.iter().map(|t| t.key).collect(),
+    }));
     let mut c = check(
         Rule::R2,
         joined(&holds),
@@ -272,19 +283,22 @@ fn r3(input: &EngineInput, recommendation: &Recommendation) -> RuleCheck {
             Rule::R3,
             None,
             &message,
-            json!({"from": step_json(here), "next": next.map(step_json)}),
+            value(R3Inputs {
+                from: here.into(),
+                next: next.map(TraceStep::from),
+            }),
         )
     }
 }
 
 fn r4(input: &EngineInput) -> RuleCheck {
-    let inputs = json!({
-        "this_week_minutes": minutes(input.running_minutes_this_week),
-        "last_week_minutes": minutes(input.running_minutes_last_week),
-        "cap_minutes": (input.running_minutes_last_week > 0.0)
+    let inputs = value(R4Inputs {
+        this_week_minutes: minutes(input.running_minutes_this_week),
+        last_week_minutes: minutes(input.running_minutes_last_week),
+        cap_minutes: (input.running_minutes_last_week > 0.0)
             .then(|| minutes(engine::weekly_volume_cap(input.running_minutes_last_week))),
-        "this_week_from": input.today - Duration::days(6),
-        "last_week_from": engine::fortnight_start(input.today),
+        this_week_from: input.today - Duration::days(6),
+        last_week_from: engine::fortnight_start(input.today),
     });
     if input.plan.step.stage != StageKey::Jogging {
         return not_applicable(
@@ -302,7 +316,9 @@ fn r4(input: &EngineInput) -> RuleCheck {
 }
 
 fn r5(input: &EngineInput) -> RuleCheck {
-    let inputs = json!({"latest_report": engine::latest(input).as_ref().map(report_json)});
+    let inputs = value(R5Inputs {
+        latest_report: engine::latest(input).as_ref().map(report_ref),
+    });
     if input.plan.step.stage != StageKey::Jogging {
         return not_applicable(
             Rule::R5,
@@ -321,7 +337,9 @@ fn r5(input: &EngineInput) -> RuleCheck {
 
 fn r6(input: &EngineInput) -> RuleCheck {
     let last_two = &input.reports[input.reports.len().saturating_sub(2)..];
-    let inputs = json!({"last_reports": last_two.iter().map(report_json).collect::<Vec<_>>()});
+    let inputs = value(R6Inputs {
+        last_reports: last_two.iter().map(report_ref).collect(),
+    });
     let found = match engine::r6_drop_or_repeat(input, &[]) {
         Some(r) => {
             let message = r
@@ -337,9 +355,9 @@ fn r6(input: &EngineInput) -> RuleCheck {
 }
 
 fn r7(input: &EngineInput) -> RuleCheck {
-    let inputs = json!({
-        "max_pain_this_week": input.max_pain_this_week,
-        "max_pain_last_week": input.max_pain_last_week,
+    let inputs = value(R7Inputs {
+        max_pain_this_week: input.max_pain_this_week,
+        max_pain_last_week: input.max_pain_last_week,
     });
     check(
         Rule::R7,
@@ -355,9 +373,9 @@ fn red(
     rule: Rule,
     otherwise: &str,
 ) -> RuleCheck {
-    let inputs = json!({
-        "latest_report": engine::latest(input).as_ref().map(report_json),
-        "open_flags": input.open_flags.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+    let inputs = value(RedFlagInputs {
+        latest_report: engine::latest(input).as_ref().map(report_ref),
+        open_flags: input.open_flags.to_vec(),
     });
     let found = found.map(|r| {
         let message = r
@@ -377,7 +395,7 @@ fn r11(input: &EngineInput) -> RuleCheck {
     } else {
         "You are sleeping and recovering well enough to move on."
     };
-    let inputs = serde_json::to_value(&week).unwrap_or(Value::Null);
+    let inputs = value(&week);
     check(
         Rule::R11,
         recovery::r11_recovery(&week).map(|why| (Outcome::Hold, why)),
@@ -412,7 +430,7 @@ pub fn explain(input: &EngineInput, recommendation: &Recommendation) -> Vec<Rule
         not_applicable(
             Rule::R10,
             "Rest days shape today's session (see today's plan), not the step you are at.",
-            json!({}),
+            value(NothingWeighed {}),
         ),
         r11(input),
     ];

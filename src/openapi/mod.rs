@@ -10,6 +10,11 @@ use utoipa_actix_web::AppExt;
 
 mod sdk;
 
+use crate::domain::recovery::RecoveryWeek;
+use crate::domain::trace::inputs::{
+    NothingWeighed, R1Inputs, R2Inputs, R3Inputs, R4Inputs, R5Inputs, R6Inputs, R7Inputs,
+    RedFlagInputs,
+};
 use crate::domain::webhook::events::{
     WebhookCheckInCreated, WebhookClientImported, WebhookFlagOpened, WebhookFlagResolved,
     WebhookPlanTransitioned, WebhookSymptomReportCreated, WebhookTest,
@@ -37,7 +42,9 @@ an access token from `POST /v1/auth/login`, or a service token.",
     modifiers(&BearerAuth),
     components(schemas(
         Problem, FieldError, WebhookFlagOpened, WebhookFlagResolved, WebhookPlanTransitioned,
-        WebhookSymptomReportCreated, WebhookClientImported, WebhookCheckInCreated, WebhookTest
+        WebhookSymptomReportCreated, WebhookClientImported, WebhookCheckInCreated, WebhookTest,
+        R1Inputs, R2Inputs, R3Inputs, R4Inputs, R5Inputs, R6Inputs, R7Inputs, RedFlagInputs,
+        NothingWeighed, RecoveryWeek
     )),
     tags(
         (name = "auth", description = "Signing in and out"),

@@ -22,7 +22,9 @@ pub(super) fn for_generated_clients(doc: &mut Value) {
     page_items_by_ref(doc);
     name_tagged_variants(doc);
     sync_changes_by_entity(doc, &sync_records);
+    rule_checks_by_rule(doc);
     required_when_always_sent(doc);
+    enum_names(doc);
     reported_symptoms(doc, &crate::api::reports::NOT_SYMPTOMS);
 }
 
@@ -173,6 +175,80 @@ fn reported_symptoms(doc: &mut Value, not_symptoms: &[&str]) {
         let said = view["properties"]["symptoms"]["description"].clone();
         view["properties"]["symptoms"] =
             json!({"$ref": schema_ref("ReportedSymptoms")["$ref"], "description": said});
+    }
+}
+
+/// `RuleCheck.inputs` differ by rule: one variant per numbered rule (`RuleCheckR1`, …) whose
+/// `inputs` is that rule's own schema (`domain::trace::inputs`), told apart by `rule`.
+fn rule_checks_by_rule(doc: &mut Value) {
+    use crate::domain::rules::Rule;
+    use crate::domain::trace::inputs::schema_of;
+    let schemas = schemas(doc);
+    let Some(check) = schemas.get("RuleCheck").cloned() else {
+        return;
+    };
+    let mut mapping = Map::new();
+    let mut refs = Vec::new();
+    for rule in Rule::ALL {
+        let Some(inputs) = schema_of(rule) else {
+            continue;
+        };
+        let mut variant = check.clone();
+        if let Some(object) = variant.as_object_mut() {
+            object.remove("example");
+        }
+        variant["description"] = json!(format!("{}'s part in a decision.", rule.as_str()));
+        variant["properties"]["rule"] = json!({"type": "string", "enum": [rule.as_str()]});
+        variant["properties"]["inputs"] = json!({
+            "$ref": schema_ref(inputs)["$ref"],
+            "description": check["properties"]["inputs"]["description"],
+        });
+        let name = format!("RuleCheck{}", rule.as_str());
+        schemas.insert(name.clone(), variant);
+        mapping.insert(rule.as_str().to_string(), schema_ref(&name)["$ref"].clone());
+        refs.push(schema_ref(&name));
+    }
+    schemas.insert(
+        "RuleCheck".into(),
+        json!({
+            "description": check["description"],
+            "oneOf": refs,
+            "discriminator": {"propertyName": "rule", "mapping": mapping},
+            "example": check["example"],
+        }),
+    );
+}
+
+/// A string enum whose values are not plain words (`clients:read`, `flag.opened`) names its
+/// members in `x-enum-varnames` (`CLIENTS_READ`), which generators use instead of running the
+/// words together (`CLIENTSREAD`).
+fn enum_names(doc: &mut Value) {
+    for schema in schemas(doc).values_mut() {
+        let Some(values) = schema["enum"].as_array() else {
+            continue;
+        };
+        let words: Option<Vec<&str>> = values.iter().map(Value::as_str).collect();
+        let Some(words) = words else {
+            continue;
+        };
+        if words
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            continue;
+        }
+        let names: Vec<String> = words
+            .iter()
+            .map(|w| {
+                w.chars()
+                    .map(|c| match c.is_ascii_alphanumeric() {
+                        true => c.to_ascii_uppercase(),
+                        false => '_',
+                    })
+                    .collect()
+            })
+            .collect();
+        schema["x-enum-varnames"] = json!(names);
     }
 }
 
@@ -340,5 +416,20 @@ mod tests {
             json!(["a"]),
             "what a client sends is untouched"
         );
+    }
+
+    #[test]
+    fn enum_values_that_are_not_words_get_member_names() {
+        let mut doc = json!({"components": {"schemas": {
+            "Scope": {"type": "string", "enum": ["clients:read", "flag.opened"]},
+            "Level": {"type": "string", "enum": ["red_pelvic", "amber"]},
+        }}});
+        enum_names(&mut doc);
+        let s = &doc["components"]["schemas"];
+        assert_eq!(
+            s["Scope"]["x-enum-varnames"],
+            json!(["CLIENTS_READ", "FLAG_OPENED"])
+        );
+        assert!(s["Level"].get("x-enum-varnames").is_none());
     }
 }

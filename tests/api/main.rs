@@ -8,6 +8,7 @@ mod check_ins;
 mod clients;
 mod coaches;
 mod compatibility;
+mod contract;
 mod demo;
 mod errors;
 mod faults;

@@ -11,10 +11,10 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use uuid::Uuid;
 
 use diesel_async::RunQueryDsl;
 
+use crate::contract::breaks_schema;
 use crate::helpers::{assert_problem, fresh_database, spawn_app, start_app, Caller, TestApp};
 
 #[derive(Debug, Clone)]
@@ -154,7 +154,7 @@ const ALL: [&str; 6] = [
 
 /// What a practice's day sends: a coach moves Ana's plan, Ana reports a leak (a report and an
 /// amber flag), the coach resolves the flag, and the admin imports a client from CSV.
-async fn a_day_of_events(app: &TestApp, admin: &Caller, coach: &Caller, ana: &Caller) {
+pub async fn a_day_of_events(app: &TestApp, admin: &Caller, coach: &Caller, ana: &Caller) {
     let client = ana.client_id.unwrap();
     let ok = |res: reqwest::Response| assert!(res.status().is_success(), "{}", res.status());
     ok(app
@@ -959,93 +959,6 @@ async fn a_claim_reads_each_clients_first_delivery_and_not_the_backlog_behind_it
     assert_eq!(second, vec![5, 6, 7, 8, 800]);
 }
 
-/// What `value` breaks of `schema` (resolved in `doc`), strictly: a field the schema does not
-/// name is a break too, so the document cannot fall behind what is sent.
-fn breaks_schema(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
-    if let Some(reference) = schema["$ref"].as_str() {
-        let target = doc
-            .pointer(reference.trim_start_matches('#'))
-            .unwrap_or_else(|| panic!("{reference} is in the document"));
-        return breaks_schema(doc, target, value, at);
-    }
-    if let Some(variants) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
-        let fits = variants
-            .iter()
-            .any(|v| breaks_schema(doc, v, value, at).is_empty());
-        return if fits {
-            vec![]
-        } else {
-            vec![format!("{at}: fits no variant: {value}")]
-        };
-    }
-    let mut found = Vec::new();
-    if let Some(all) = schema["allOf"].as_array() {
-        for part in all {
-            found.extend(breaks_schema(doc, part, value, at));
-        }
-    }
-    let types: Vec<&str> = match &schema["type"] {
-        Value::String(t) => vec![t.as_str()],
-        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    let is = |t: &str| match t {
-        "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "null" => value.is_null(),
-        _ => false,
-    };
-    if !types.is_empty() && !types.iter().any(|t| is(t)) {
-        return vec![format!("{at}: {value} is not {types:?}")];
-    }
-    if let Some(values) = schema["enum"].as_array() {
-        if !values.contains(value) {
-            found.push(format!("{at}: {value} is not one of {values:?}"));
-        }
-    }
-    if let (Some(format), Some(text)) = (schema["format"].as_str(), value.as_str()) {
-        let ok = match format {
-            "uuid" => Uuid::parse_str(text).is_ok(),
-            "date-time" => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
-            "date" => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
-            _ => true,
-        };
-        if !ok {
-            found.push(format!("{at}: {text} is not a {format}"));
-        }
-    }
-    if let Some(object) = value.as_object() {
-        let properties = schema["properties"].as_object();
-        for name in schema["required"].as_array().into_iter().flatten() {
-            if !object.contains_key(name.as_str().unwrap()) {
-                found.push(format!(
-                    "{at}.{}: required, missing",
-                    name.as_str().unwrap()
-                ));
-            }
-        }
-        for (name, field) in object {
-            match properties.and_then(|p| p.get(name)) {
-                Some(s) => found.extend(breaks_schema(doc, s, field, &format!("{at}.{name}"))),
-                None if properties.is_some() => {
-                    found.push(format!("{at}.{name}: sent, not in the document"))
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
-        for (i, item) in list.iter().enumerate() {
-            found.extend(breaks_schema(doc, items, item, &format!("{at}[{i}]")));
-        }
-    }
-    found
-}
-
 /// Every event type the service sends, the test message included, arrives as the document's
 /// `webhooks` entry for it says: the signature headers, the envelope and its `data`, field by
 /// field (nothing missing, nothing undocumented, every enum value and format as declared).
@@ -1124,30 +1037,4 @@ async fn every_event_sent_is_what_the_documents_webhooks_say() {
         broken.join("\n")
     );
     receiver.handle.stop(false).await;
-}
-
-#[test]
-fn the_schema_check_finds_a_missing_an_extra_and_a_mistyped_field() {
-    let doc = json!({"components": {"schemas": {"Data": {
-        "type": "object", "required": ["id", "level"],
-        "properties": {"id": {"type": "string", "format": "uuid"},
-                       "level": {"type": "string", "enum": ["amber", "red_pelvic"]},
-                       "at": {"type": ["string", "null"], "format": "date-time"}}}}}});
-    let schema = json!({"$ref": "#/components/schemas/Data"});
-    let good = json!({"id": Uuid::nil(), "level": "amber", "at": null});
-    assert!(breaks_schema(&doc, &schema, &good, "data").is_empty());
-    let bad = json!({"id": "not-a-uuid", "level": "green", "extra": 1, "at": 5});
-    assert_eq!(
-        breaks_schema(&doc, &schema, &bad, "data"),
-        [
-            "data.at: 5 is not [\"string\", \"null\"]",
-            "data.extra: sent, not in the document",
-            "data.id: not-a-uuid is not a uuid",
-            "data.level: \"green\" is not one of [String(\"amber\"), String(\"red_pelvic\")]",
-        ]
-    );
-    assert_eq!(
-        breaks_schema(&doc, &schema, &json!({"id": Uuid::nil()}), "data"),
-        ["data.level: required, missing"]
-    );
 }

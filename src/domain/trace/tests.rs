@@ -1,12 +1,14 @@
 use super::*;
 use crate::domain::client::ClientFacts;
 use crate::domain::engine::{recommend, SessionFact};
+use crate::domain::plan::Step;
 use crate::domain::plan::{PlanState, PlanStatus};
 use crate::domain::program::{default_stages, Stage};
 use crate::domain::recovery::CheckInFact;
 use crate::domain::triage::{Timing, TriageLevel};
 use chrono::NaiveDate;
 use proptest::prelude::*;
+use serde_json::json;
 use uuid::Uuid;
 
 fn d(s: &str) -> NaiveDate {
