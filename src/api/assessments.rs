@@ -61,6 +61,23 @@ pub struct NewAssessment {
 
 /// A recorded assessment.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e10-0000-7000-8000-000000000001",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "kind": "pelvic_health",
+    "assessed_on": "2026-11-20",
+    "clinician": "Dr Priya Nair",
+    "modified_oxford": 3,
+    "inter_recti_distance_mm": 18,
+    "prolapse_symptoms": false,
+    "scar_healed": null,
+    "perineum_healed": null,
+    "impact_cleared": true,
+    "clears_impact": true,
+    "notes": null,
+    "recorded_by": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f",
+    "created_at": "2026-12-08T01:37:54Z"
+}))]
 pub struct AssessmentView {
     pub id: Uuid,
     pub client_id: Uuid,

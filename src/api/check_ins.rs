@@ -104,6 +104,24 @@ pub struct MoodScreenView {
 
 /// A stored check-in.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e10-0000-7000-8000-000000000002",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "checked_on": "2026-12-08",
+    "sleep_hours": 6.5,
+    "fatigue": 4,
+    "breastfeeding": "partial",
+    "periods_returned": false,
+    "running_worry": 3,
+    "mood_screen": {
+        "little_interest": 0,
+        "feeling_down": 1,
+        "score": 1
+    },
+    "advisories": [],
+    "created_at": "2026-12-08T01:37:53Z",
+    "updated_at": "2026-12-08T01:37:53Z"
+}))]
 pub struct CheckInView {
     pub id: Uuid,
     pub client_id: Uuid,

@@ -49,6 +49,14 @@ pub enum AccountStatus {
     "created_at": "2026-11-02T08:05:00Z",
     "updated_at": "2026-11-02T08:05:00Z"
 }))]
+#[schema(example = json!({
+    "id": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f",
+    "name": "Maya Okafor",
+    "email": "maya@riverside.example",
+    "status": "active",
+    "created_at": "2026-12-08T01:20:56Z",
+    "updated_at": "2026-12-08T01:20:56Z"
+}))]
 pub struct Coach {
     pub id: Uuid,
     pub name: String,

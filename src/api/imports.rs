@@ -136,6 +136,12 @@ pub struct ImportRow {
     program: Option<String>,
 }
 
+/// The rows of a JSON import: at most 100,000 (more is a 413 and nothing is written).
+#[derive(ToSchema)]
+#[schema(max_items = 100_000)]
+#[allow(dead_code)] // Describes the body for the OpenAPI document, as `ImportRow` does.
+pub struct ImportRows(Vec<ImportRow>);
+
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -169,7 +175,7 @@ pub struct ImportReport {
 #[utoipa::path(tag = "imports", operation_id = "importClients", security(("bearer" = [])),
     params(ImportQuery, IdempotencyKey),
     request_body(description = "The clients", content(
-        (Vec<ImportRow> = "application/json"),
+        (ImportRows = "application/json"),
         (String = "application/x-ndjson", example = json!("{\"external_id\":\"RP-1\",\"name\":\"Ana Lima\",\"delivery_date\":\"2026-08-20\",\"delivery_type\":\"vaginal\"}\n")),
         (String = "text/csv", example = json!("external_id,name,email,delivery_date,delivery_type,coach_email,program\nRP-1,Ana Lima,ana@example.org,2026-08-20,vaginal,maya@riverside.example,return_to_running_postpartum\n"))
     )),

@@ -118,6 +118,7 @@ fn encode_cursor(id: Uuid) -> String {
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `?cursor=` for the next page; null on the last page.
+    #[schema(example = "AZNrEC08fk-KW2x9jp8KGw")]
     pub next_cursor: Option<String>,
 }
 

@@ -51,6 +51,9 @@ pub async fn problem_page(problem: web::Path<String>) -> ApiResult<HttpResponse>
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "ok"
+}))]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
@@ -109,7 +112,13 @@ fn bearer_is(req: &HttpRequest, expected: &str) -> bool {
 /// else gets a 401.
 #[utoipa::path(tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
-        content_type = "text/plain; version=0.0.4"),
+        content_type = "text/plain; version=0.0.4",
+        example = "# HELP runback_db_pool_connections Connections open in the pool\n\
+# TYPE runback_db_pool_connections gauge\n\
+runback_db_pool_connections 3\n\
+# HELP runback_http_requests_total Total number of HTTP requests\n\
+# TYPE runback_http_requests_total counter\n\
+runback_http_requests_total{endpoint=\"/healthz\",method=\"GET\",status=\"200\"} 1\n"),
         (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it, or it is not set and the request comes from another machine or through a proxy",
          body = Problem, content_type = "application/problem+json", example = json!({
             "type": "/problems/unauthorized", "title": "Authentication is required", "status": 401,
@@ -133,7 +142,9 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<
 
 /// This API's OpenAPI 3.1 document.
 #[utoipa::path(tag = "operations", operation_id = "getOpenApi",
-    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+    responses((status = 200, description = "The OpenAPI document", body = Object,
+        example = json!({"openapi": "3.1.0", "info": {"title": "runback", "version": "1.0.0"},
+                         "paths": {"/healthz": {"get": {"operationId": "getHealth"}}}}))))]
 #[get("/openapi.json")]
 pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -29,6 +29,119 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// A program at one version.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937a4e-9000-7000-8000-000000000001",
+    "key": "return_to_running_postpartum",
+    "name": "Return to Running Postpartum",
+    "version": 1,
+    "current_version": 1,
+    "stages": [
+        {
+            "key": "crawling",
+            "position": 1,
+            "title": "Crawling",
+            "purpose": "Crawl before you walk: get the inner core muscles, stretched and sometimes injured in pregnancy, firing and in sync again.",
+            "exercises": [
+                {
+                    "name": "Diaphragmatic breathing",
+                    "instructions": "Lying or sitting, breathe into the sides and back of the ribs; let the belly and pelvic floor relax on the inhale and gently lift on the exhale.",
+                    "dose": {
+                        "sets": null,
+                        "reps": null,
+                        "hold_seconds": null,
+                        "duration_minutes": 5,
+                        "per_side": false
+                    }
+                },
+                {
+                    "name": "Pelvic-floor fast contractions",
+                    "instructions": "Squeeze and lift quickly, then fully let go.",
+                    "dose": {
+                        "sets": 1,
+                        "reps": 10,
+                        "hold_seconds": null,
+                        "duration_minutes": null,
+                        "per_side": false
+                    }
+                }
+            ],
+            "min_sessions": 3,
+            "entry_gate": {
+                "min_days_postpartum": 21,
+                "requires_clearance": true
+            },
+            "exit_criteria": [
+                "At least 3 logged sessions, the last 2 green",
+                "Pelvic-floor baseline done with no symptoms and no abdominal doming"
+            ],
+            "readiness_tests": [],
+            "levels": []
+        },
+        {
+            "key": "jogging",
+            "position": 4,
+            "title": "Jogging for short periods",
+            "purpose": "Start slow and add time little by little, keeping your fingers on the pulse of your symptoms; give yourself permission to do less than you think you can.",
+            "exercises": [
+                {
+                    "name": "Brisk-walk warm-up",
+                    "instructions": "Five minutes of brisk walking before every run.",
+                    "dose": {
+                        "sets": null,
+                        "reps": null,
+                        "hold_seconds": null,
+                        "duration_minutes": 5,
+                        "per_side": false
+                    }
+                },
+                {
+                    "name": "Run–walk intervals",
+                    "instructions": "The intervals of your current level; walk the rest of the run if symptoms appear.",
+                    "dose": {
+                        "sets": null,
+                        "reps": null,
+                        "hold_seconds": null,
+                        "duration_minutes": null,
+                        "per_side": false
+                    }
+                }
+            ],
+            "min_sessions": 2,
+            "entry_gate": {
+                "min_days_postpartum": 84,
+                "requires_clearance": true,
+                "caesarean": {
+                    "requires_scar_clearance": true
+                }
+            },
+            "exit_criteria": [
+                "The last level (30 minutes continuous) done green twice"
+            ],
+            "readiness_tests": [],
+            "levels": [
+                {
+                    "level": 1,
+                    "run_seconds": 60,
+                    "walk_seconds": 120,
+                    "repeats": 8
+                },
+                {
+                    "level": 2,
+                    "run_seconds": 60,
+                    "walk_seconds": 90,
+                    "repeats": 9
+                },
+                {
+                    "level": 3,
+                    "run_seconds": 60,
+                    "walk_seconds": 60,
+                    "repeats": 10
+                }
+            ]
+        }
+    ],
+    "published_at": "2026-12-08T01:20:55Z"
+}))]
 pub struct ProgramView {
     pub id: Uuid,
     /// Stable key, unique in the organization.

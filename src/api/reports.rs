@@ -197,6 +197,52 @@ impl SymptomReportInput {
 
 /// A stored report: what she said, its triage and advisories.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e10-0000-7000-8000-000000000006",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "session_id": null,
+    "plan_id": "01937c00-1111-7222-8333-444455556666",
+    "stage": "crawling",
+    "level": null,
+    "timing": "next_day",
+    "reported_on": "2026-12-08",
+    "symptoms": {
+        "abdominal_doming": false,
+        "bleeding": null,
+        "breathless_at_rest": false,
+        "bulge_seen_or_felt": false,
+        "calf_pain_or_swelling": false,
+        "chest_pain": false,
+        "dizziness": false,
+        "dizziness_or_fainting": false,
+        "dyspareunia": false,
+        "faecal_or_flatus_incontinence": false,
+        "fainting": false,
+        "fatigue": null,
+        "fever": false,
+        "leak_trigger": null,
+        "obstructed_defecation": false,
+        "pain": [],
+        "pain_settled_by_next_morning": null,
+        "palpitations": false,
+        "pelvic_heaviness": null,
+        "severe_abdominal_pain": false,
+        "severe_headache_or_visual_disturbance": false,
+        "sleep_hours": null,
+        "urgency_hard_to_defer": false,
+        "urine_leak": "none",
+        "wound_red_hot_or_discharging": false
+    },
+    "notes": null,
+    "triage": {
+        "level": "green",
+        "urgency": "routine",
+        "findings": []
+    },
+    "advisories": [],
+    "flag_id": null,
+    "created_at": "2026-12-08T01:20:58Z"
+}))]
 pub struct SymptomReportView {
     pub id: Uuid,
     pub client_id: Uuid,

@@ -239,6 +239,23 @@ impl Side {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937e10-0000-7000-8000-000000000004",
+    "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "test": "single_leg_balance",
+    "stage": "walking_hills",
+    "reached": 10,
+    "side": "left",
+    "symptom_free": true,
+    "passed": true,
+    "performed_on": "2026-12-08",
+    "notes": null,
+    "recorded_by": "01937e10-0000-7000-8000-000000000005",
+    "created_at": "2026-12-08T01:37:54Z",
+    "confirmed_by": null,
+    "confirmed_at": null,
+    "awaiting_confirmation": true
+}))]
 pub struct ReadinessResultView {
     pub id: Uuid,
     pub client_id: Uuid,

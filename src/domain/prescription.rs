@@ -64,6 +64,30 @@ pub struct RunSession {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2026-11-25",
+    "kind": "session",
+    "stage": "jogging",
+    "stage_title": "Jogging for short periods",
+    "level": 1,
+    "message": "Jogging for short periods: Start slow and add time little by little, keeping your fingers on the pulse of your symptoms; give yourself permission to do less than you think you can.",
+    "exercises": [
+        {"name": "Brisk-walk warm-up", "instructions": "Five minutes of brisk walking before every run.", "dose": {"sets": null, "reps": null, "hold_seconds": null, "duration_minutes": 5, "per_side": false}},
+        {"name": "Run–walk intervals", "instructions": "The intervals of your current level; walk the rest of the run if symptoms appear.", "dose": {"sets": null, "reps": null, "hold_seconds": null, "duration_minutes": null, "per_side": false}}
+    ],
+    "run": {"level": 1, "run_seconds": 60, "walk_seconds": 120, "repeats": 8, "running_minutes": 8.0, "intervals": [
+        {"kind": "warm_up", "seconds": 300}, {"kind": "run", "seconds": 60}, {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60},
+        {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60}, {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60},
+        {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60}, {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60},
+        {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60}, {"kind": "walk", "seconds": 120}, {"kind": "run", "seconds": 60}
+    ]},
+    "safety_notes": [
+        "If you feel leaking, heaviness or a bulge, pain around your pelvis, scar or tummy, or other pain above 5 out of 10 during exercise, stop the hard part and walk the rest of the session, then report it.",
+        "Call your local emergency number now for chest pain, breathlessness at rest, calf pain or swelling, fainting, a severe headache or disturbed vision, or heavy bleeding (soaking a pad within an hour).",
+        "Stop all exercise and get medical care today for a fever, a wound that is red, hot or discharging, palpitations, dizziness, severe abdominal pain, or new or increased bleeding.",
+        "A bulge, losing control of bowels or wind, urgency you cannot hold, pain with sex, or trouble emptying your bowels: see a pelvic-health physiotherapist before more impact."
+    ]
+}))]
 pub struct Prescription {
     pub date: NaiveDate,
     pub kind: DayKind,

@@ -26,6 +26,7 @@ pub(super) fn for_generated_clients(doc: &mut Value) {
     required_when_always_sent(doc);
     enum_names(doc);
     reported_symptoms(doc, &crate::api::reports::NOT_SYMPTOMS);
+    examples_from_parts(doc);
 }
 
 fn schemas(doc: &mut Value) -> &mut Map<String, Value> {
@@ -217,6 +218,98 @@ fn rule_checks_by_rule(doc: &mut Value) {
             "example": check["example"],
         }),
     );
+}
+
+/// A success response whose schema has no example of its own gets one composed from its parts'
+/// examples (`TransitionResult` from a transition's and a plan's), so that every success
+/// response shows one.
+fn examples_from_parts(doc: &mut Value) {
+    let operations = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+        .flat_map(|item| item.as_object().into_iter().flat_map(|o| o.values()));
+    let successes = operations.flat_map(|op| {
+        let responses = op["responses"].as_object().into_iter().flatten();
+        responses
+            .filter(|(status, _)| status.starts_with('2'))
+            .map(|(_, r)| r)
+    });
+    let bare: BTreeSet<String> = successes
+        .flat_map(|r| {
+            r["content"]
+                .as_object()
+                .into_iter()
+                .flat_map(|c| c.values())
+        })
+        .filter(|media| media.get("example").is_none())
+        .filter_map(|media| media["schema"]["$ref"].as_str())
+        .map(|r| r.trim_start_matches("#/components/schemas/").to_string())
+        .collect();
+    for name in bare {
+        let schema = doc["components"]["schemas"][&name].clone();
+        if schema.get("example").is_some() {
+            continue;
+        }
+        if let Some(example) = composed(doc, &schema, 0) {
+            doc["components"]["schemas"][&name]["example"] = example;
+        }
+    }
+}
+
+/// `schema`'s example: its own, or one made of its properties' (every required one must have
+/// one), or for a list one item's; None when a part has none.
+fn composed(doc: &Value, schema: &Value, depth: usize) -> Option<Value> {
+    if depth > 8 {
+        return None;
+    }
+    if let Some(example) = schema.get("example") {
+        return Some(example.clone());
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        return composed(
+            doc,
+            doc.pointer(reference.trim_start_matches('#'))?,
+            depth + 1,
+        );
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|v| v.first()) {
+        return Some(first.clone());
+    }
+    if let Some(variants) = schema["oneOf"].as_array() {
+        let first = variants.iter().find(|v| v["type"] != "null")?;
+        return composed(doc, first, depth + 1);
+    }
+    if let Some(items) = schema.get("items") {
+        return Some(json!([composed(doc, items, depth + 1)?]));
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut example = Map::new();
+        for part in parts {
+            if let Value::Object(fields) = composed(doc, part, depth + 1)? {
+                example.extend(fields);
+            }
+        }
+        return Some(Value::Object(example));
+    }
+    let properties = schema["properties"].as_object()?;
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut example = Map::new();
+    for (name, property) in properties {
+        match composed(doc, property, depth + 1) {
+            Some(value) => {
+                example.insert(name.clone(), value);
+            }
+            None if required.contains(&name.as_str()) => return None,
+            None => {}
+        }
+    }
+    Some(Value::Object(example))
 }
 
 /// A string enum whose values are not plain words (`clients:read`, `flag.opened`) names its
@@ -431,5 +524,30 @@ mod tests {
             json!(["CLIENTS_READ", "FLAG_OPENED"])
         );
         assert!(s["Level"].get("x-enum-varnames").is_none());
+    }
+
+    #[test]
+    fn an_example_is_composed_from_the_parts_examples_or_not_at_all() {
+        let doc = json!({"components": {"schemas": {
+            "Plan": {"type": "object", "example": {"id": "p"}},
+            "Level": {"type": "string", "enum": ["green", "amber"]},
+        }}});
+        let whole = json!({"type": "object", "required": ["plan", "levels", "extra"],
+            "properties": {"plan": schema_ref("Plan"),
+                           "levels": {"type": "array", "items": schema_ref("Level")},
+                           "extra": {"allOf": [schema_ref("Plan"),
+                               {"type": "object", "properties": {"n": {"type": "integer", "example": 2}}}]},
+                           "note": {"type": "string"}}});
+        assert_eq!(
+            composed(&doc, &whole, 0),
+            Some(json!({"plan": {"id": "p"}, "levels": ["green"], "extra": {"id": "p", "n": 2}}))
+        );
+        let lacking = json!({"type": "object", "required": ["when"],
+            "properties": {"when": {"type": "string", "format": "date-time"}}});
+        assert_eq!(
+            composed(&doc, &lacking, 0),
+            None,
+            "a required part without an example"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The promise about change (README, "Compatibility"): the OpenAPI document is compared with the
 //! last released one (`openapi/released/<version>.json`), and a change that could break a
 //! client written against that release fails this test unless `CHANGELOG.md` lists it under
-//! `### Breaking` in its Unreleased section, by its operation (`GET /v1/flags`).
+//! `### Breaking` in its Unreleased section, by its operation (`GET /v1/flags`). A request limit
+//! newly written into the document that the service already enforced (a `maxItems` for what was
+//! always refused with a 413) may instead be listed under `### Documented limits`.
 //!
 //! Breaking, for what a client sends: an operation, parameter, field or media type it used is
 //! gone, something it could leave out is now required, a type, value or length it could send
@@ -27,6 +29,8 @@ enum Side {
 struct Change {
     operation: String,
     what: String,
+    /// A request's limit tightened (which may only write down what was enforced already).
+    limit: bool,
 }
 
 const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
@@ -125,6 +129,7 @@ impl Compare<'_> {
         self.changes.push(Change {
             operation: self.operation.clone(),
             what,
+            limit: false,
         });
     }
 
@@ -227,6 +232,7 @@ impl Compare<'_> {
             if let Some(n) = number(new, key) {
                 if number(old, key).is_none_or(|o| n < o) {
                     self.breaks(format!("{at}: {key} is now {n}"));
+                    self.changes.last_mut().expect("just added").limit = true;
                 }
             }
         }
@@ -234,6 +240,7 @@ impl Compare<'_> {
             if let Some(n) = number(new, key) {
                 if number(old, key).is_none_or(|o| n > o) {
                     self.breaks(format!("{at}: {key} is now {n}"));
+                    self.changes.last_mut().expect("just added").limit = true;
                 }
             }
         }
@@ -427,15 +434,15 @@ fn breaking_changes(old: &Value, new: &Value) -> Vec<Change> {
     compare.changes
 }
 
-/// The `### Breaking` part of the changelog's Unreleased section.
-fn unreleased_breaking(changelog: &str) -> String {
+/// The `### {heading}` part of the changelog's Unreleased section.
+fn unreleased(changelog: &str, heading: &str) -> String {
     let unreleased = changelog
         .split("\n## ")
         .find(|s| s.starts_with("[Unreleased]"))
         .unwrap_or_default();
     unreleased
         .split("\n### ")
-        .find(|s| s.starts_with("Breaking"))
+        .find(|s| s.starts_with(heading))
         .unwrap_or_default()
         .to_string()
 }
@@ -475,16 +482,19 @@ fn no_change_breaks_a_client_of_the_last_release_unless_the_changelog_says_so() 
         changelog.contains(&format!("\n## [{version}]")),
         "the changelog has a section for the released {version}"
     );
-    let listed = unreleased_breaking(&changelog);
+    let listed = unreleased(&changelog, "Breaking");
+    let documented = unreleased(&changelog, "Documented limits");
+    let named = |section: &str, c: &Change| section.contains(&format!("`{}`", c.operation));
     let unlisted: Vec<String> = breaking_changes(&released, &current)
         .into_iter()
-        .filter(|c| !listed.contains(&format!("`{}`", c.operation)))
+        .filter(|c| !(named(&listed, c) || (c.limit && named(&documented, c))))
         .map(|c| format!("{}: {}", c.operation, c.what))
         .collect();
     assert!(
         unlisted.is_empty(),
         "changes that break clients of {version}; list each operation (`METHOD /path`) under \
-         \"### Breaking\" in CHANGELOG.md's Unreleased section, or keep the old behaviour:\n{}",
+         \"### Breaking\" in CHANGELOG.md's Unreleased section (a limit the service already \
+         enforced: under \"### Documented limits\"), or keep the old behaviour:\n{}",
         unlisted.join("\n")
     );
 }
@@ -659,8 +669,33 @@ mod detector {
         let changelog = "# Changelog\n\n## [Unreleased]\n\n### Added\n- `GET /v1/a`\n\n\
                          ### Breaking\n- `POST /v1/things`: the 201 answer's `note` is gone.\n\n\
                          ## [1.0.0] - 2026-12-07\n\n### Breaking\n- `GET /v1/old`\n";
-        let listed = unreleased_breaking(changelog);
+        let listed = unreleased(changelog, "Breaking");
         assert!(listed.contains("`POST /v1/things`"));
         assert!(!listed.contains("`GET /v1/a`") && !listed.contains("`GET /v1/old`"));
+        assert!(unreleased(changelog, "Documented limits").is_empty());
+    }
+
+    #[test]
+    fn a_tightened_request_limit_is_marked_as_a_limit_and_other_changes_are_not() {
+        let body = |max: Option<u64>| {
+            let mut rows = json!({"type": "array", "items": {"type": "string"}});
+            if let Some(max) = max {
+                rows["maxItems"] = json!(max);
+            }
+            json!({"type": "object", "properties": {"rows": rows, "note": {"type": "string"}}})
+        };
+        let answer = json!({"type": "object"});
+        let old = doc(body(None), answer.clone(), json!([]));
+        let mut new = doc(body(Some(100_000)), answer, json!([]));
+        let changes = breaking_changes(&old, &new);
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].limit, "{changes:?}");
+        new["paths"]["/v1/things"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"]["properties"]["note"] = json!({"type": "integer"});
+        let changes = breaking_changes(&old, &new);
+        assert!(
+            changes.iter().any(|c| !c.limit),
+            "a changed type is no limit: {changes:?}"
+        );
     }
 }

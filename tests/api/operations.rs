@@ -182,6 +182,23 @@ fn every_operation_is_documented_for_a_frontend() {
                     response["headers"]["x-request-id"]["$ref"], "#/components/headers/RequestId",
                     "{method} {path} {status} does not declare x-request-id"
                 );
+                if status.starts_with('2') {
+                    for (media, content) in response["content"].as_object().into_iter().flatten() {
+                        let schema = match content["schema"]["$ref"].as_str() {
+                            Some(r) => {
+                                &doc["components"]["schemas"]
+                                    [r.trim_start_matches("#/components/schemas/")]
+                            }
+                            None => &content["schema"],
+                        };
+                        assert!(
+                            content["example"].is_object()
+                                || content["example"].is_string()
+                                || schema["example"].is_object(),
+                            "{method} {path} {status} {media} shows no example"
+                        );
+                    }
+                }
                 if status.starts_with('4') || status.starts_with('5') || status == "default" {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),

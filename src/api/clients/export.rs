@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 /// Everything the service holds about a client.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientExport {
+    #[schema(example = "2026-11-25T08:00:00Z")]
     pub exported_at: DateTime<Utc>,
     pub client: ClientView,
     pub plans: Vec<PlanView>,

@@ -28,6 +28,33 @@ pub struct PlanSummary {
 
 /// One dashboard row: everything a coach sees at a glance, without more calls.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+    "external_id": "RP-1042",
+    "name": "Ana Lima",
+    "email": "ana.lima@example.org",
+    "coach_id": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f",
+    "status": "active",
+    "days_postpartum": 110,
+    "cleared_for_exercise": true,
+    "plan": {
+        "id": "01937c00-1111-7222-8333-444455556666",
+        "stage": "lunges",
+        "level": null,
+        "status": "active"
+    },
+    "sessions_last_14_days": 0,
+    "last_report": {
+        "triage": "green",
+        "reported_on": "2026-12-08"
+    },
+    "open_flags": {
+        "red_medical": 0,
+        "red_pelvic": 0,
+        "amber": 0
+    },
+    "updated_at": "2026-12-08T01:37:54Z"
+}))]
 pub struct ClientSummary {
     pub id: Uuid,
     pub external_id: Option<String>,

@@ -146,6 +146,70 @@ impl TimelineEntry {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "since": "2026-09-09",
+    "until": "2026-12-08",
+    "items": [
+        {
+            "kind": "report",
+            "date": "2026-12-08",
+            "id": "01937e10-0000-7000-8000-000000000006",
+            "timing": "next_day",
+            "triage": "green",
+            "max_pain": 0,
+            "urine_leak": "none",
+            "pain": [],
+            "pelvic_heaviness": null
+        },
+        {
+            "kind": "readiness",
+            "date": "2026-12-08",
+            "id": "01937e10-0000-7000-8000-000000000008",
+            "test": "single_leg_balance",
+            "side": "left",
+            "reached": 10,
+            "passed": true
+        },
+        {
+            "kind": "transition",
+            "date": "2026-12-08",
+            "transition": {
+                "id": "01937e10-0000-7000-8000-000000000003",
+                "plan_id": "01937c00-1111-7222-8333-444455556666",
+                "client_id": "01937b10-2c3d-7e4f-8a5b-6c7d8e9f0a1b",
+                "action": "advance",
+                "from": {
+                    "stage": "walking_hills",
+                    "level": null,
+                    "status": "active"
+                },
+                "to": {
+                    "stage": "lunges",
+                    "level": null,
+                    "status": "active"
+                },
+                "actor": {
+                    "type": "user",
+                    "id": "01937a4e-8c1d-7b3a-9f2e-5d6c7b8a9e0f"
+                },
+                "reason": "Hills are easy for her; her pelvic-health assessment is done.",
+                "rule_ids": [
+                    "R1"
+                ],
+                "override_gate": true,
+                "created_at": "2026-12-08T01:37:54Z"
+            }
+        },
+        {
+            "kind": "check_in",
+            "date": "2026-12-08",
+            "id": "01937e10-0000-7000-8000-00000000000a",
+            "sleep_hours": 6.5,
+            "fatigue": 4,
+            "running_worry": 3
+        }
+    ]
+}))]
 pub struct Timeline {
     pub since: NaiveDate,
     pub until: NaiveDate,
