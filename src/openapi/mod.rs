@@ -171,6 +171,7 @@ fn finish(doc: &mut Value) {
         }
     }
     doc["webhooks"] = webhooks();
+    replay_header(doc);
     sdk::for_generated_clients(doc);
     // Drop unreferenced schemas until none is left (one may only be used by another).
     loop {
@@ -183,6 +184,38 @@ fn finish(doc: &mut Value) {
         schemas.retain(|name, _| used.contains(&format!("#/components/schemas/{name}")));
         if schemas.len() == before {
             return;
+        }
+    }
+}
+
+/// An operation that takes an `Idempotency-Key` may answer a retry with the first answer:
+/// its success responses declare the `Idempotent-Replayed` header that says so.
+fn replay_header(doc: &mut Value) {
+    doc["components"]["headers"]["IdempotentReplayed"] = json!({
+        "description": "`true` when this is the first answer to an earlier request with the same \
+                        `Idempotency-Key` and body, sent again (nothing was written twice); absent \
+                        otherwise.",
+        "schema": {"type": "string", "enum": ["true"]},
+    });
+    let operations = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+        .flat_map(|item| {
+            item.as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+        });
+    for operation in operations {
+        let keyed = operation["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+        let Some(responses) = operation["responses"].as_object_mut().filter(|_| keyed) else {
+            continue;
+        };
+        for (_, response) in responses.iter_mut().filter(|(s, _)| s.starts_with('2')) {
+            response["headers"]["Idempotent-Replayed"] =
+                json!({"$ref": "#/components/headers/IdempotentReplayed"});
         }
     }
 }

@@ -182,6 +182,16 @@ fn every_operation_is_documented_for_a_frontend() {
                     response["headers"]["x-request-id"]["$ref"], "#/components/headers/RequestId",
                     "{method} {path} {status} does not declare x-request-id"
                 );
+                let keyed = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+                if keyed && status.starts_with('2') {
+                    assert_eq!(
+                        response["headers"]["Idempotent-Replayed"]["$ref"],
+                        "#/components/headers/IdempotentReplayed",
+                        "{method} {path} {status} may be a replay: Idempotent-Replayed"
+                    );
+                }
                 if status.starts_with('2') {
                     for (media, content) in response["content"].as_object().into_iter().flatten() {
                         let schema = match content["schema"]["$ref"].as_str() {
