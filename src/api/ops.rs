@@ -55,8 +55,15 @@ pub async fn problem_page(problem: web::Path<String>) -> ApiResult<HttpResponse>
     "status": "ok"
 }))]
 pub struct Health {
-    #[schema(example = "ok")]
-    pub status: &'static str,
+    pub status: HealthStatus,
+}
+
+/// `ok` from `/healthz` (the process is alive), `ready` from `/readyz` (and its database answers).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+    Ready,
 }
 
 /// Is the process alive?
@@ -66,7 +73,9 @@ pub struct Health {
     responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
-    web::Json(Health { status: "ok" })
+    web::Json(Health {
+        status: HealthStatus::Ok,
+    })
 }
 
 /// Is the service ready to take traffic?
@@ -87,7 +96,9 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
     crate::db::ping(&state.pool, Duration::from_secs(1))
         .await
         .map_err(ApiError::Unavailable)?;
-    Ok(web::Json(Health { status: "ready" }))
+    Ok(web::Json(Health {
+        status: HealthStatus::Ready,
+    }))
 }
 
 /// Whether the request carries `Authorization: Bearer <expected>`. Digests are compared, so
