@@ -13,6 +13,8 @@ use crate::db::audit::{self, Actor};
 use crate::db::clients::{self, Client, ClientFields};
 use crate::db::programs::{self, ProgramVersion};
 use crate::db::{organizations, users};
+use crate::domain::client::ClientStatus;
+use crate::domain::client::DeliveryType::{self, AssistedVaginal, Caesarean, Vaginal};
 use crate::domain::identity::Role;
 use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::plan::PlanStatus;
@@ -39,7 +41,7 @@ pub struct DemoLogins {
 struct DemoClient {
     name: &'static str,
     days_postpartum: i64,
-    delivery_type: &'static str,
+    delivery_type: DeliveryType,
     cleared: bool,
     stage: StageKey,
     level: Option<u32>,
@@ -49,7 +51,7 @@ struct DemoClient {
 const fn c(
     name: &'static str,
     days_postpartum: i64,
-    delivery_type: &'static str,
+    delivery_type: DeliveryType,
     stage: StageKey,
     level: Option<u32>,
 ) -> DemoClient {
@@ -69,26 +71,26 @@ fn roster() -> Vec<DemoClient> {
     vec![
         DemoClient {
             cleared: false,
-            ..c("Hana Suzuki", 18, "vaginal", Crawling, None)
+            ..c("Hana Suzuki", 18, Vaginal, Crawling, None)
         },
-        c("Ana Lima", 28, "caesarean", Crawling, None),
-        c("Bea Souza", 36, "vaginal", Crawling, None),
-        c("Chloe Martin", 47, "assisted_vaginal", WalkingHills, None),
+        c("Ana Lima", 28, Caesarean, Crawling, None),
+        c("Bea Souza", 36, Vaginal, Crawling, None),
+        c("Chloe Martin", 47, AssistedVaginal, WalkingHills, None),
         // Waiting for her caesarean scar check before lunges.
-        c("Dara O'Neill", 61, "caesarean", WalkingHills, None),
-        c("Esi Mensah", 72, "caesarean", Lunges, None),
-        c("Freya Lund", 83, "vaginal", Lunges, None),
+        c("Dara O'Neill", 61, Caesarean, WalkingHills, None),
+        c("Esi Mensah", 72, Caesarean, Lunges, None),
+        c("Freya Lund", 83, Vaginal, Lunges, None),
         // Sleeping badly this week: R11 holds her at level 1.
-        c("Grace Kim", 96, "vaginal", Jogging, Some(1)),
-        c("Imani Cole", 110, "caesarean", Jogging, Some(3)),
-        c("Jo Park", 132, "vaginal", Jogging, Some(5)),
-        c("Kavya Rao", 168, "assisted_vaginal", Jogging, Some(9)),
+        c("Grace Kim", 96, Vaginal, Jogging, Some(1)),
+        c("Imani Cole", 110, Caesarean, Jogging, Some(3)),
+        c("Jo Park", 132, Vaginal, Jogging, Some(5)),
+        c("Kavya Rao", 168, AssistedVaginal, Jogging, Some(9)),
         DemoClient {
             status: PlanStatus::Completed,
-            ..c("Lena Vogel", 240, "vaginal", Jogging, Some(18))
+            ..c("Lena Vogel", 240, Vaginal, Jogging, Some(18))
         },
         // A fourth-degree tear: lunges wait for a pelvic-health assessment (R1).
-        c("Mia Torres", 90, "vaginal", WalkingHills, None),
+        c("Mia Torres", 90, Vaginal, WalkingHills, None),
     ]
 }
 
@@ -204,8 +206,7 @@ async fn add_client(
     )
     .await?;
     // A caesarean mother past walking hills had her scar reviewed at six weeks.
-    if spec.delivery_type == "caesarean"
-        && matches!(spec.stage, StageKey::Lunges | StageKey::Jogging)
+    if spec.delivery_type == Caesarean && matches!(spec.stage, StageKey::Lunges | StageKey::Jogging)
     {
         let on = delivery + Duration::days(42);
         client = clients::set_scar_clearance(
@@ -314,10 +315,10 @@ fn client_fields(
         phone: Some(format!("+44 7700 900{:03}", 100 + i)),
         coach_id: Some(coach_id),
         delivery_date: delivery,
-        delivery_type: spec.delivery_type.into(),
+        delivery_type: spec.delivery_type,
         perineal_tear_grade: match spec.name {
             "Mia Torres" => Some(4),
-            _ => (spec.delivery_type != "caesarean").then_some((i % 3) as i16),
+            _ => (spec.delivery_type != Caesarean).then_some((i % 3) as i16),
         },
         breastfeeding: !i.is_multiple_of(3),
         cleared_for_exercise: spec.cleared,
@@ -326,9 +327,9 @@ fn client_fields(
             .then(|| delivery + Duration::days(42.min(spec.days_postpartum))),
         cleared_by: spec.cleared.then_some(coach_id),
         status: if spec.status == PlanStatus::Completed {
-            "discharged".into()
+            ClientStatus::Discharged
         } else {
-            "active".into()
+            ClientStatus::Active
         },
         notes: None,
         timezone: "Europe/London".into(),

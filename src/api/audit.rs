@@ -46,12 +46,7 @@ pub struct AuditEventView {
 
 impl From<AuditEvent> for AuditEventView {
     fn from(e: AuditEvent) -> Self {
-        let actor_type = match e.actor_type.as_str() {
-            "user" => ActorType::User,
-            "service_token" => ActorType::ServiceToken,
-            "engine" => ActorType::Engine,
-            _ => ActorType::System,
-        };
+        let actor_type = e.actor_type;
         AuditEventView {
             id: e.id,
             occurred_at: e.occurred_at,

@@ -158,7 +158,7 @@ impl CheckInView {
             checked_on: c.checked_on,
             sleep_hours: c.sleep_hours,
             fatigue: c.fatigue,
-            breastfeeding: c.breastfeeding.as_deref().and_then(Breastfeeding::parse),
+            breastfeeding: c.breastfeeding,
             periods_returned: c.periods_returned,
             running_worry: c.running_worry,
             mood_screen,

@@ -29,7 +29,7 @@ use crate::domain::client::ClientStatus;
 use crate::domain::identity::Principal;
 use crate::domain::plan::PlanStatus;
 use crate::domain::program::Stage;
-use crate::domain::triage::{FlagLevel, TriageLevel};
+use crate::domain::triage::{FlagLevel, FlagStatus, TriageLevel};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -323,8 +323,8 @@ pub fn check_in_observations(c: &CheckIn, base: &str, mood: bool) -> Vec<Value> 
     if let Some(w) = c.running_worry {
         components.push(json!({"code": own("running_worry"), "valueInteger": w}));
     }
-    if let Some(b) = &c.breastfeeding {
-        components.push(json!({"code": own("breastfeeding"), "valueString": b}));
+    if let Some(b) = c.breastfeeding {
+        components.push(json!({"code": own("breastfeeding"), "valueString": b.as_str()}));
     }
     if let Some(p) = c.periods_returned {
         components.push(json!({"code": own("periods_returned"), "valueBoolean": p}));
@@ -346,7 +346,7 @@ pub fn flag(flag: &Flag) -> Value {
     json!({
         "resourceType": "Flag",
         "id": flag.id.to_string(),
-        "status": if flag.status == "open" { "active" } else { "inactive" },
+        "status": if flag.status == FlagStatus::Open { "active" } else { "inactive" },
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category",
                                    "code": "clinical", "display": "Clinical"}]}],
         "code": {"text": match flag.level.as_str() {
@@ -457,7 +457,7 @@ pub fn client_bundle_json(record: &ClientRecord, base: &str, now: DateTime<Utc>)
     for a in record.assessments {
         entries.push(entry(base, assessment::assessment_observation(a, base)));
     }
-    for f in record.flags.iter().filter(|f| f.status == "open") {
+    for f in record.flags.iter().filter(|f| f.status == FlagStatus::Open) {
         if record.mood || f.level != FlagLevel::Mood {
             entries.push(entry(base, flag(f)));
         }

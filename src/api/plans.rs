@@ -134,8 +134,7 @@ pub struct PlanPosition {
 pub struct Actor {
     /// `user`, `service_token` or `engine`.
     #[serde(rename = "type")]
-    #[schema(value_type = crate::domain::identity::ActorType)]
-    pub actor_type: String,
+    pub actor_type: crate::domain::identity::ActorType,
     pub id: Option<Uuid>,
 }
 

@@ -36,8 +36,7 @@ pub struct RecommendationQuery {
 /// What made the engine run.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunCause {
-    #[schema(value_type = crate::domain::trace::RunCauseKind)]
-    pub kind: String,
+    pub kind: crate::domain::trace::RunCauseKind,
     /// The record's id (a report, session, readiness result, check-in or flag).
     pub id: Option<Uuid>,
 }

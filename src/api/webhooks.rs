@@ -148,21 +148,11 @@ pub struct DeliveryView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    Failed,
-}
+pub use crate::domain::webhook::DeliveryStatus;
 
 impl From<LogRow> for DeliveryView {
     fn from(r: LogRow) -> Self {
-        let status = match r.status.as_str() {
-            "delivered" => DeliveryStatus::Delivered,
-            "failed" => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Pending,
-        };
+        let status = r.status;
         Self {
             id: r.id,
             event_id: r.event_id,

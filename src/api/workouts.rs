@@ -220,23 +220,7 @@ pub async fn log_session(
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Left,
-    Right,
-    Both,
-}
-
-impl Side {
-    fn as_str(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-            Side::Both => "both",
-        }
-    }
-}
+pub use crate::domain::readiness::TestSide as Side;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -259,13 +243,11 @@ impl Side {
 pub struct ReadinessResultView {
     pub id: Uuid,
     pub client_id: Uuid,
-    #[schema(value_type = crate::domain::program::ReadinessTestKey)]
-    pub test: String,
+    pub test: crate::domain::program::ReadinessTestKey,
     pub stage: StageKey,
     /// Reps or seconds reached.
     pub reached: i32,
-    #[schema(value_type = Side)]
-    pub side: String,
+    pub side: Side,
     pub symptom_free: bool,
     /// Reached the test's dose, symptom-free.
     pub passed: bool,
@@ -375,7 +357,7 @@ pub async fn record_readiness(
     let readiness = usecases::workouts::Readiness {
         test: body.test,
         reached: body.reached,
-        side: body.side.as_str(),
+        side: body.side,
         symptom_free: body.symptom_free,
         performed_on: body.performed_on,
         notes: body.notes,

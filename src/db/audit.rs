@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::schema::audit_events;
+use crate::domain::identity::ActorType;
 use crate::domain::ids::{OrganizationId, UserId};
 
 /// Who made a change.
@@ -275,7 +276,7 @@ impl ReadLog {
 pub struct AuditEvent {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub actor_id: Option<Uuid>,
     pub action: String,
     pub entity: String,

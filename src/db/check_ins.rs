@@ -21,7 +21,7 @@ pub struct CheckIn {
     pub checked_on: NaiveDate,
     pub sleep_hours: f32,
     pub fatigue: i16,
-    pub breastfeeding: Option<String>,
+    pub breastfeeding: Option<Breastfeeding>,
     pub periods_returned: Option<bool>,
     pub running_worry: Option<i16>,
     pub mood_little_interest: Option<i16>,
@@ -50,7 +50,7 @@ impl CheckIn {
             date: self.checked_on,
             sleep_hours: self.sleep_hours,
             fatigue: self.fatigue.clamp(0, 10) as u8,
-            breastfeeding: self.breastfeeding.as_deref().and_then(Breastfeeding::parse),
+            breastfeeding: self.breastfeeding,
             periods_returned: self.periods_returned,
             running_worry: self.running_worry.map(|w| w.clamp(0, 10) as u8),
         }

@@ -18,12 +18,15 @@ use uuid::Uuid;
 use crate::domain::assessment::AssessmentKind;
 use crate::domain::client::Breastfeeding;
 use crate::domain::client::{ClientStatus, DeliveryType};
-use crate::domain::identity::Role;
+use crate::domain::identity::{ActorType, Role};
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::{PlanStatus, TransitionAction};
-use crate::domain::program::StageKey;
+use crate::domain::program::{ReadinessTestKey, StageKey};
+use crate::domain::readiness::TestSide;
 use crate::domain::rules::Rule;
-use crate::domain::triage::{FlagLevel, Timing, TriageLevel, Urgency};
+use crate::domain::trace::RunCauseKind;
+use crate::domain::triage::{FlagLevel, FlagStatus, Timing, TriageLevel, Urgency, UrineLeak};
+use crate::domain::webhook::DeliveryStatus;
 
 /// A column's text as a domain value, or an error that names both.
 fn known<T>(text: &str, parse: impl Fn(&str) -> Option<T>, name: &str) -> deserialize::Result<T> {
@@ -47,22 +50,26 @@ macro_rules! text_column {
             }
         }
 
-        impl AsExpression<Text> for $domain {
-            type Expression = <&'static str as AsExpression<Text>>::Expression;
-
-            fn as_expression(self) -> Self::Expression {
-                <&'static str as AsExpression<Text>>::as_expression(self.as_str())
-            }
-        }
-
-        impl AsExpression<Text> for &$domain {
-            type Expression = <&'static str as AsExpression<Text>>::Expression;
-
-            fn as_expression(self) -> Self::Expression {
-                <&'static str as AsExpression<Text>>::as_expression(self.as_str())
-            }
-        }
+        text_column!(@expression $domain, Text);
+        text_column!(@expression $domain, Nullable<Text>);
     )*};
+    (@expression $domain:ty, $sql:ty) => {
+        impl AsExpression<$sql> for $domain {
+            type Expression = <&'static str as AsExpression<$sql>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                <&'static str as AsExpression<$sql>>::as_expression(self.as_str())
+            }
+        }
+
+        impl AsExpression<$sql> for &$domain {
+            type Expression = <&'static str as AsExpression<$sql>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                <&'static str as AsExpression<$sql>>::as_expression(self.as_str())
+            }
+        }
+    };
 }
 
 text_column!(
@@ -79,6 +86,13 @@ text_column!(
     TriageLevel,
     Urgency,
     Rule,
+    FlagStatus,
+    ReadinessTestKey,
+    TestSide,
+    UrineLeak,
+    RunCauseKind,
+    ActorType,
+    DeliveryStatus,
 );
 
 macro_rules! uuid_column {
@@ -170,5 +184,46 @@ mod tests {
         assert_eq!(err.to_string(), "\"archived\" is not a PlanStatus");
         assert!(known("Green", TriageLevel::parse, "TriageLevel").is_err());
         assert!(known("", Role::parse, "Role").is_err());
+    }
+
+    #[test]
+    fn the_enums_newly_read_at_the_edge_read_back_and_an_unknown_value_fails() {
+        use FlagStatus::{Open, Resolved};
+        for status in [Open, Resolved] {
+            assert_eq!(FlagStatus::parse(status.as_str()), Some(status));
+        }
+        // Once read as "not open, so resolved": a flag must never leave the inbox that way.
+        let err = known("closed", FlagStatus::parse, "FlagStatus").unwrap_err();
+        assert_eq!(err.to_string(), "\"closed\" is not a FlagStatus");
+        for side in [TestSide::Left, TestSide::Right, TestSide::Both] {
+            assert_eq!(TestSide::parse(side.as_str()), Some(side));
+        }
+        assert_eq!(
+            ReadinessTestKey::parse("walk_30_min"),
+            Some(ReadinessTestKey::Walk30Min)
+        );
+        assert_eq!(UrineLeak::parse("drops"), Some(UrineLeak::Drops));
+        assert_eq!(
+            RunCauseKind::parse("flag_resolved"),
+            Some(RunCauseKind::FlagResolved)
+        );
+        for actor in [
+            ActorType::User,
+            ActorType::ServiceToken,
+            ActorType::Engine,
+            ActorType::System,
+        ] {
+            assert_eq!(ActorType::parse(actor.as_str()), Some(actor));
+        }
+        // Once read as "not delivered nor failed, so pending": it would be retried forever.
+        assert!(known("sent", DeliveryStatus::parse, "DeliveryStatus").is_err());
+        // Once read as "not user, token or engine, so system".
+        assert!(known("robot", ActorType::parse, "ActorType").is_err());
+        for unknown in ["", "Left", "walk_30", "litres"] {
+            assert!(TestSide::parse(unknown).is_none());
+            assert!(ReadinessTestKey::parse(unknown).is_none());
+            assert!(UrineLeak::parse(unknown).is_none());
+            assert!(RunCauseKind::parse(unknown).is_none());
+        }
     }
 }

@@ -20,8 +20,7 @@ pub struct EngineRun {
     pub plan_id: PlanId,
     /// Her today when the engine ran.
     pub evaluated_on: NaiveDate,
-    /// A [`RunCauseKind`] as stored.
-    pub cause: String,
+    pub cause: RunCauseKind,
     pub cause_id: Option<Uuid>,
     pub recommendation: serde_json::Value,
     pub rules: serde_json::Value,

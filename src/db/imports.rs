@@ -92,13 +92,13 @@ impl Columns {
             c.phone.push(f.phone.clone());
             c.coach_id.push(f.coach_id);
             c.delivery_date.push(f.delivery_date);
-            c.delivery_type.push(f.delivery_type.clone());
+            c.delivery_type.push(f.delivery_type.as_str().to_string());
             c.perineal_tear_grade.push(f.perineal_tear_grade);
             c.breastfeeding.push(f.breastfeeding);
             c.cleared_for_exercise.push(f.cleared_for_exercise);
             c.cleared_on.push(f.cleared_on);
             c.cleared_by.push(f.cleared_by);
-            c.status.push(f.status.clone());
+            c.status.push(f.status.as_str().to_string());
             c.notes.push(f.notes.clone());
             c.timezone.push(f.timezone.clone());
         }

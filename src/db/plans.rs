@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::audit::Actor;
 use super::clients::Client;
 use super::schema::{clients, plan_transitions, plans};
+use crate::domain::identity::ActorType;
 use crate::domain::ids::{ClientId, OrganizationId, PlanId, UserId};
 use crate::domain::plan::{PlanState, PlanStatus, Step, TransitionAction};
 use crate::domain::program::StageKey;
@@ -256,7 +257,7 @@ pub struct Transition {
     pub to_stage: StageKey,
     pub to_level: Option<i32>,
     pub to_status: PlanStatus,
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub actor_id: Option<Uuid>,
     pub reason: String,
     pub rule_ids: Vec<Rule>,
@@ -332,7 +333,7 @@ pub async fn record_transition(
                 status: transition.to_status,
             },
             actor: events::WebhookActor {
-                actor_type: transition.actor_type.clone(),
+                actor_type: transition.actor_type,
                 id: transition.actor_id,
             },
             created_at: transition.created_at,

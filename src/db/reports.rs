@@ -21,7 +21,9 @@ use crate::domain::ids::{ClientId, OrganizationId, PlanId, ReportId, UserId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::policy;
 use crate::domain::program::StageKey;
-use crate::domain::triage::{Finding, FlagLevel, Timing, TriageLevel, Urgency};
+use crate::domain::triage::{
+    Finding, FlagLevel, FlagStatus, Timing, TriageLevel, Urgency, UrineLeak,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = symptom_reports)]
@@ -41,7 +43,7 @@ pub struct SymptomReport {
     pub advisories: Stored<Vec<Finding>>,
     pub max_pain: i16,
     pub pelvic_symptom: bool,
-    pub urine_leak: Option<String>,
+    pub urine_leak: Option<UrineLeak>,
     pub notes: Option<String>,
     pub recommendation: Option<serde_json::Value>,
     pub flag_id: Option<Uuid>,
@@ -112,7 +114,7 @@ pub async fn write(
     .bind::<Jsonb, _>(&report.advisories)
     .bind::<Int2, _>(report.max_pain)
     .bind::<Bool, _>(report.pelvic_symptom)
-    .bind::<Nullable<Text>, _>(&report.urine_leak)
+    .bind::<Nullable<Text>, _>(report.urine_leak.map(UrineLeak::as_str))
     .bind::<Nullable<Text>, _>(&report.notes)
     .bind::<Nullable<Jsonb>, _>(&report.recommendation)
     .bind::<Nullable<SqlUuid>, _>(report.flag_id)
@@ -213,7 +215,7 @@ pub struct Flag {
     pub client_id: ClientId,
     pub level: FlagLevel,
     pub severity: i16,
-    pub status: String,
+    pub status: FlagStatus,
     /// The report that opened it; for a `mood` flag, the check-in (`check_in_id`).
     pub report_id: Option<ReportId>,
     pub report_count: i32,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::schema::webhook_endpoints;
 use crate::domain::ids::{ClientId, OrganizationId};
+use crate::domain::webhook::DeliveryStatus;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -440,7 +441,7 @@ pub struct LogRow {
     #[diesel(sql_type = Text)]
     pub event_type: String,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: DeliveryStatus,
     #[diesel(sql_type = Int4)]
     pub attempts: i32,
     #[diesel(sql_type = Nullable<Int4>)]

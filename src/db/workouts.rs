@@ -3,7 +3,8 @@
 //! sign-in sessions (`auth::sessions`).
 
 use super::CachedExt;
-use crate::domain::program::StageKey;
+use crate::domain::program::{ReadinessTestKey, StageKey};
+use crate::domain::readiness::TestSide;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -39,7 +40,7 @@ pub struct NewSessionLog {
     pub client_id: ClientId,
     pub plan_id: Option<PlanId>,
     pub performed_on: NaiveDate,
-    pub stage: String,
+    pub stage: StageKey,
     pub level: Option<i32>,
     pub completed: bool,
     pub duration_minutes: Option<i32>,
@@ -130,9 +131,9 @@ pub struct ReadinessResult {
     pub client_id: ClientId,
     pub plan_id: Option<PlanId>,
     pub stage: StageKey,
-    pub test: String,
+    pub test: ReadinessTestKey,
     pub reached: i32,
-    pub side: String,
+    pub side: TestSide,
     pub symptom_free: bool,
     pub passed: bool,
     pub performed_on: NaiveDate,

@@ -118,7 +118,7 @@ pub(super) async fn log_sessions(
                 client_id: client.id,
                 plan_id: Some(plan.id),
                 performed_on,
-                stage: spec.stage.as_str().into(),
+                stage: spec.stage,
                 level: spec.level.map(|l| l as i32),
                 completed: (week + day) % 7 != 0,
                 duration_minutes: Some(20 + (day as i32) * 3),
@@ -251,17 +251,21 @@ pub(super) async fn record_readiness(
     coach_id: UserId,
 ) -> anyhow::Result<()> {
     let (program, today) = (practice.program, practice.today);
-    let tests: &[(&str, i32, &str)] = match spec.stage {
+    use crate::domain::program::ReadinessTestKey::{
+        ForwardBounds, HopInPlace, JogOnTheSpot, SingleLegBalance, Walk30Min,
+    };
+    use crate::domain::readiness::TestSide::{Both, Left, Right};
+    let tests: &[(_, i32, _)] = match spec.stage {
         StageKey::WalkingHills => &[
-            ("walk_30_min", 1800, "both"),
-            ("single_leg_balance", 10, "left"),
-            ("single_leg_balance", 8, "right"),
+            (Walk30Min, 1800, Both),
+            (SingleLegBalance, 10, Left),
+            (SingleLegBalance, 8, Right),
         ],
         StageKey::Lunges => &[
-            ("jog_on_the_spot", 60, "both"),
-            ("forward_bounds", 10, "both"),
-            ("hop_in_place", 10, "left"),
-            ("hop_in_place", 10, "right"),
+            (JogOnTheSpot, 60, Both),
+            (ForwardBounds, 10, Both),
+            (HopInPlace, 10, Left),
+            (HopInPlace, 10, Right),
         ],
         _ => &[],
     };
@@ -275,7 +279,7 @@ pub(super) async fn record_readiness(
             .stages
             .iter()
             .flat_map(|s| &s.readiness_tests)
-            .find(|t| t.key.as_str() == *test)
+            .find(|t| t.key == *test)
             .map(|t| t.target())
             .unwrap_or(0);
         workouts::insert_readiness(
@@ -286,9 +290,9 @@ pub(super) async fn record_readiness(
                 client_id: client.id,
                 plan_id: Some(plan.id),
                 stage,
-                test: (*test).into(),
+                test: *test,
                 reached: *reached,
-                side: (*side).into(),
+                side: *side,
                 symptom_free: true,
                 passed: *reached as u32 >= target,
                 performed_on: today - Duration::days(2),
@@ -322,7 +326,7 @@ pub(super) async fn short_nights(
                 checked_on: today - Duration::days(back),
                 sleep_hours,
                 fatigue,
-                breastfeeding: Some("exclusive".into()),
+                breastfeeding: Some(crate::domain::client::Breastfeeding::Exclusive),
                 periods_returned: Some(false),
                 running_worry: Some(3),
                 mood_little_interest: Some(0),

@@ -8,7 +8,7 @@ use super::ids::{ClientId, OrganizationId, UserId};
 
 /// Who acted: in the audit trail, a plan's transitions (`user`, `service_token` or `engine`)
 /// and webhook payloads.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorType {
     /// A signed-in person (`actor_id` is her user id).
@@ -19,6 +19,23 @@ pub enum ActorType {
     Engine,
     /// The service itself (for example an erasure's own record).
     System,
+}
+
+impl ActorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::User => "user",
+            ActorType::ServiceToken => "service_token",
+            ActorType::Engine => "engine",
+            ActorType::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::User, Self::ServiceToken, Self::Engine, Self::System]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
 }
 
 /// What a user is in her organization.

@@ -84,6 +84,25 @@ impl ReadinessTestKey {
             ReadinessTestKey::SideLyingAbduction => "side_lying_abduction",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use ReadinessTestKey::*;
+        [
+            Walk30Min,
+            SingleLegBalance,
+            SingleLegSquat,
+            JogOnTheSpot,
+            ForwardBounds,
+            HopInPlace,
+            RunningMan,
+            SingleLegCalfRaise,
+            SingleLegBridge,
+            SingleLegSitToStand,
+            SideLyingAbduction,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// How much of an exercise: any combination of sets, reps, holds and minutes.

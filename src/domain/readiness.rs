@@ -5,12 +5,31 @@
 
 use super::program::{ReadinessTestKey, Stage};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Side)]
 pub enum TestSide {
     Left,
     Right,
     Both,
+}
+
+impl TestSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestSide::Left => "left",
+            TestSide::Right => "right",
+            TestSide::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Left, Self::Right, Self::Both]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,6 +101,25 @@ pub enum UrineLeak {
     Large,
 }
 
+impl UrineLeak {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrineLeak::None => "none",
+            UrineLeak::Drops => "drops",
+            UrineLeak::Small => "small",
+            UrineLeak::Moderate => "moderate",
+            UrineLeak::Large => "large",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use UrineLeak::*;
+        [None, Drops, Small, Moderate, Large]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeakTrigger {

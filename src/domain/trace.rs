@@ -57,6 +57,23 @@ impl RunCauseKind {
             RunCauseKind::Demo => "demo",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use RunCauseKind::*;
+        [
+            SymptomReport,
+            Session,
+            ReadinessResult,
+            CheckIn,
+            Assessment,
+            FlagResolved,
+            ScarClearance,
+            JoggingGate,
+            Demo,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// What one rule says on its own.

@@ -124,6 +124,28 @@ pub fn emergency_number(country: Option<&str>, own: Option<&str>) -> String {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagStatus {
+    Open,
+    Resolved,
+}
+
+impl FlagStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagStatus::Open => "open",
+            FlagStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Open, Self::Resolved]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
 /// A flag's level: a report's triage level (`amber` informs, `red_pelvic` refers,
 /// `red_medical` is urgent), or `mood`: a check-in's mood screen of 3 or more, for her coach
 /// only, which changes nothing in her plan.

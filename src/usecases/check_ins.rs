@@ -138,7 +138,7 @@ async fn new_row(
         checked_on,
         sleep_hours: answers.sleep_hours,
         fatigue: i16::from(answers.fatigue),
-        breastfeeding: answers.breastfeeding.map(|b| b.as_str().to_string()),
+        breastfeeding: answers.breastfeeding,
         periods_returned: answers.periods_returned,
         running_worry: answers.running_worry.map(i16::from),
         mood_little_interest: answers.mood_screen.map(|m| i16::from(m.little_interest)),

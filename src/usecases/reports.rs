@@ -278,10 +278,7 @@ fn new_report(
         advisories: Stored(advisories(new.symptoms)),
         max_pain: i16::from(new.symptoms.max_pain()),
         pelvic_symptom: new.symptoms.has_pelvic_symptom(),
-        urine_leak: new
-            .symptoms
-            .urine_leak
-            .and_then(|l| json(&l).as_str().map(String::from)),
+        urine_leak: new.symptoms.urine_leak,
         notes: new.notes,
         recommendation: None,
         flag_id: None,

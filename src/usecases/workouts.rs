@@ -15,6 +15,7 @@ use crate::db::workouts::{self, NewSessionLog, ReadinessResult, SessionLog};
 use crate::domain::identity::{Principal, Role};
 use crate::domain::ids::ClientId;
 use crate::domain::program::{ReadinessTestKey, StageKey};
+use crate::domain::readiness::TestSide;
 use crate::error::{ApiError, ApiResult};
 
 /// A session as she logs it.
@@ -96,7 +97,7 @@ pub async fn log_session(
             client_id: client.id,
             plan_id: plan.as_ref().map(|p| p.id),
             performed_on: session.performed_on,
-            stage: stage.as_str().into(),
+            stage,
             level: level.map(|l| l as i32),
             completed: session.completed,
             duration_minutes: session.duration_minutes.map(|m| m as i32),
@@ -140,7 +141,7 @@ pub struct Readiness {
     pub test: ReadinessTestKey,
     pub reached: u32,
     /// `left`, `right` or `both`.
-    pub side: &'static str,
+    pub side: TestSide,
     pub symptom_free: bool,
     pub performed_on: Option<NaiveDate>,
     pub notes: Option<String>,
@@ -169,7 +170,7 @@ pub async fn record_readiness(
                     .map(|t| (s.key, t.clone()))
             })
             .ok_or_else(|| ApiError::invalid("test", "is not a readiness test of her program"))?;
-        if spec.per_side && result.side == "both" {
+        if spec.per_side && result.side == TestSide::Both {
             return Err(ApiError::invalid(
                 "side",
                 "this test is recorded for the left and the right side",
@@ -185,9 +186,9 @@ pub async fn record_readiness(
                 client_id: client.id,
                 plan_id: Some(plan.id),
                 stage,
-                test: result.test.as_str().into(),
+                test: result.test,
                 reached: result.reached as i32,
-                side: result.side.into(),
+                side: result.side,
                 symptom_free: result.symptom_free,
                 passed: result.symptom_free && result.reached >= spec.target(),
                 performed_on,

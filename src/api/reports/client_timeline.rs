@@ -48,8 +48,7 @@ pub enum TimelineEntry {
         timing: Timing,
         triage: TriageLevel,
         max_pain: i16,
-        #[schema(value_type = Option<crate::domain::triage::UrineLeak>)]
-        urine_leak: Option<String>,
+        urine_leak: Option<crate::domain::triage::UrineLeak>,
         /// Pain by location, as she reported it.
         pain: Vec<crate::domain::triage::Pain>,
         /// Pelvic heaviness 0–10, when she rated it.
@@ -58,10 +57,8 @@ pub enum TimelineEntry {
     Readiness {
         date: NaiveDate,
         id: Uuid,
-        #[schema(value_type = crate::domain::program::ReadinessTestKey)]
-        test: String,
-        #[schema(value_type = crate::api::workouts::Side)]
-        side: String,
+        test: crate::domain::program::ReadinessTestKey,
+        side: crate::domain::readiness::TestSide,
         reached: i32,
         passed: bool,
     },

@@ -24,12 +24,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::ClientId;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FlagStatus {
-    Open,
-    Resolved,
-}
+pub use crate::domain::triage::FlagStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FlagClient {
@@ -101,11 +96,7 @@ impl From<Flag> for FlagView {
             note: (f.level == FlagLevel::Mood)
                 .then(|| crate::domain::recovery::MOOD_FLAG_NOTE.to_string()),
             check_in_id: f.check_in_id,
-            status: if f.status == "open" {
-                FlagStatus::Open
-            } else {
-                FlagStatus::Resolved
-            },
+            status: f.status,
             report_id: f.report_id.map(Uuid::from),
             report_count: f.report_count,
             opened_at: f.opened_at,
@@ -181,10 +172,7 @@ pub async fn list_flags(
         cursor: query.cursor,
     }
     .parse()?;
-    let status = match query.status.unwrap_or(FlagStatus::Open) {
-        FlagStatus::Open => "open",
-        FlagStatus::Resolved => "resolved",
-    };
+    let status = query.status.unwrap_or(FlagStatus::Open).as_str();
     let level = query.level.map(|l| l.as_str());
     let mut conn = state.pool.get().await?;
     let rows = reports::inbox(

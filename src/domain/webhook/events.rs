@@ -49,8 +49,7 @@ pub struct WebhookPlanPosition {
 pub struct WebhookActor {
     /// `user`, `service_token` or `engine`.
     #[serde(rename = "type")]
-    #[schema(value_type = crate::domain::identity::ActorType)]
-    pub actor_type: String,
+    pub actor_type: crate::domain::identity::ActorType,
     /// The user's or service token's id; none for the engine.
     pub id: Option<Uuid>,
 }
