@@ -134,7 +134,8 @@ pub struct DeliveryView {
     pub id: Uuid,
     /// Also the message's `webhook-id` (`msg_` and this id without dashes).
     pub event_id: Uuid,
-    #[schema(value_type = crate::domain::webhook::EventType)]
+    /// The event's type: one of `EventType`, or `webhook.test` for a test message.
+    #[schema(example = "flag.opened")]
     pub event_type: String,
     /// `pending` (to be sent or retried), `delivered` (a 2xx answer), `failed` (gave up).
     pub status: DeliveryStatus,

@@ -124,7 +124,8 @@ pub fn breaks_schema(doc: &Value, schema: &Value, value: &Value, at: &str) -> Ve
 
 /// Every answer of a coach's, a mother's and an admin's day is what the document says for that
 /// operation and status: the caseload, her record, plan, today, trace, transitions, timeline,
-/// reports, sessions, check-ins, the inbox, the feed, the export, the audit trail, and a 422.
+/// reports, sessions, check-ins, the inbox, the feed, the export, the audit trail, webhook
+/// endpoints and deliveries (a test message's among them), and a 422.
 #[tokio::test]
 async fn a_days_answers_are_what_the_document_says() {
     let doc: Value = serde_json::from_str(&runback::openapi::document_json()).unwrap();
@@ -148,9 +149,30 @@ async fn a_days_answers_are_what_the_document_says() {
         )
         .await,
     );
+    // A dashboard's endpoint and its test message (a delivery whose type is `webhook.test`).
+    let res = app
+        .post(
+            "/v1/webhooks",
+            Some(&admin.token),
+            &json!({"url": "https://dashboard.example.org/hooks", "events": ["flag.opened"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let hook = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sent(
+        app.post(
+            &format!("/v1/webhooks/{hook}/test"),
+            Some(&admin.token),
+            &json!({}),
+        )
+        .await,
+    );
     a_day_of_events(&app, &admin, &coach, &ana).await;
     let c = ana.client_id.unwrap().to_string();
-    let at = |p: &str| p.replace("{client_id}", &c);
+    let at = |p: &str| p.replace("{client_id}", &c).replace("{id}", &hook);
     let reads = [
         ("/v1/clients", &coach),
         ("/v1/clients/{client_id}", &coach),
@@ -168,6 +190,8 @@ async fn a_days_answers_are_what_the_document_says() {
         ("/v1/sync", &ana),
         ("/v1/me", &ana),
         ("/v1/audit-events", &admin),
+        ("/v1/webhooks", &admin),
+        ("/v1/webhooks/{id}/deliveries", &admin),
     ];
     let mut broken = Vec::new();
     for (path, caller) in reads {
