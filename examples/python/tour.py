@@ -30,6 +30,7 @@ from runback_client.models import (
     Prescription,
     Problem,
     RecommendationTrace,
+    RuleCheckR4,
     SubmittedReport,
     SymptomReportInput,
     SyncPage,
@@ -144,6 +145,10 @@ def main() -> int:
     decided = [c.rule.value for c in trace.rules if c.decided]
     print(f"trace: {trace.decision.value} after {trace.cause.kind.value}; "
           f"{len(trace.rules)} rules weighed, decided by {decided or 'none'}")
+    # Each rule's check is its own model, its inputs typed by the rule.
+    r4 = next(c for c in trace.rules if isinstance(c, RuleCheckR4))
+    print(f"  R4: {r4.inputs.this_week_minutes} min this week, "
+          f"{r4.inputs.last_week_minutes} last, cap {r4.inputs.cap_minutes or 'none'}")
     feed(coach)
     problems(coach, mother, ana.id)
     coach.get_httpx_client().close()

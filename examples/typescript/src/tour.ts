@@ -118,6 +118,13 @@ async function main(): Promise<void> {
   if (trace.error) fail("the trace", trace.error);
   const decided = trace.data.rules.filter((r) => r.decided).map((r) => r.rule);
   console.log(`trace: ${trace.data.decision} after ${trace.data.cause.kind}; decided by ${decided.join(", ") || "none"}`);
+  for (const check of trace.data.rules) {
+    // `rule` narrows `inputs` to that rule's own schema.
+    if (check.rule === "R4") {
+      const { this_week_minutes, last_week_minutes, cap_minutes } = check.inputs;
+      console.log(`  R4: ${this_week_minutes} min this week, ${last_week_minutes} last, cap ${cap_minutes ?? "none"}`);
+    }
+  }
 
   let feedCursor: string | undefined;
   let feedPages = 0;
