@@ -69,6 +69,23 @@ pub enum ReadinessTestKey {
 }
 
 impl ReadinessTestKey {
+    pub const ALL: [ReadinessTestKey; 11] = {
+        use ReadinessTestKey::*;
+        [
+            Walk30Min,
+            SingleLegBalance,
+            SingleLegSquat,
+            JogOnTheSpot,
+            ForwardBounds,
+            HopInPlace,
+            RunningMan,
+            SingleLegCalfRaise,
+            SingleLegBridge,
+            SingleLegSitToStand,
+            SideLyingAbduction,
+        ]
+    };
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReadinessTestKey::Walk30Min => "walk_30_min",
@@ -86,22 +103,7 @@ impl ReadinessTestKey {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        use ReadinessTestKey::*;
-        [
-            Walk30Min,
-            SingleLegBalance,
-            SingleLegSquat,
-            JogOnTheSpot,
-            ForwardBounds,
-            HopInPlace,
-            RunningMan,
-            SingleLegCalfRaise,
-            SingleLegBridge,
-            SingleLegSitToStand,
-            SideLyingAbduction,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

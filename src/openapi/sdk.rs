@@ -1,13 +1,17 @@
 //! Shapes that client generators read as types (openapi-python-client, openapi-typescript):
-//! every page's items by reference to one named schema, every variant of a tagged union a
-//! named schema with a `discriminator`, and every field the server always sends `required`.
-//! Each step rewrites what the handlers' types produced; none changes what is sent.
+//! every page's items by reference to one named schema; every variant of a tagged union a
+//! named schema with a `discriminator` (timeline entries by `kind`, the feed's changes by
+//! `entity`, a trace's rule checks by `rule`); every field the server always sends
+//! `required`; member names for enum values that are not words; a stored report's symptoms
+//! typed; and an example on every success response. Each step rewrites what the handlers'
+//! types produced; none changes what is sent (`tests/api/contract.rs` holds real answers to
+//! the result).
 
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashSet};
 
 /// All the steps, in order: page items and variants become components before `required` is
-/// worked out over the components.
+/// worked out over the components, and examples are composed last, from the final shapes.
 pub(super) fn for_generated_clients(doc: &mut Value) {
     let sync_records: Vec<(String, &str)> = crate::api::sync::SyncEntity::ALL
         .iter()

@@ -3,21 +3,9 @@ use proptest::prelude::*;
 
 #[test]
 fn readiness_test_keys_serialize_as_their_names() {
-    use ReadinessTestKey::*;
-    for key in [
-        Walk30Min,
-        SingleLegBalance,
-        SingleLegSquat,
-        JogOnTheSpot,
-        ForwardBounds,
-        HopInPlace,
-        RunningMan,
-        SingleLegCalfRaise,
-        SingleLegBridge,
-        SingleLegSitToStand,
-        SideLyingAbduction,
-    ] {
+    for key in ReadinessTestKey::ALL {
         assert_eq!(serde_json::to_value(key).unwrap(), key.as_str());
+        assert_eq!(ReadinessTestKey::parse(key.as_str()), Some(key));
     }
 }
 
