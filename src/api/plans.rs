@@ -174,7 +174,7 @@ pub struct TransitionView {
     pub to: PlanPosition,
     pub actor: Actor,
     pub reason: String,
-    /// The rules behind it (`R1`…`R10`), if any.
+    /// The numbered rules behind it (`Rule`), if any.
     #[schema(value_type = Vec<crate::domain::rules::Rule>)]
     pub rule_ids: Vec<String>,
     /// A coach overrode an entry gate.
