@@ -130,6 +130,14 @@ impl Serialize for Rule {
     }
 }
 
+/// A stored rule id the code does not know fails the read instead of being dropped.
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Rule::parse(&id).ok_or_else(|| serde::de::Error::custom(format!("{id:?} is not a rule")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +157,15 @@ mod tests {
         }
         assert_eq!(Rule::parse("r1"), None);
         assert_eq!(Rule::parse("R12"), None);
+    }
+
+    #[test]
+    fn a_stored_rule_id_reads_back_and_an_unknown_one_fails() {
+        for rule in Rule::ALL {
+            let stored = serde_json::to_value(rule).unwrap();
+            assert_eq!(serde_json::from_value::<Rule>(stored).unwrap(), rule);
+        }
+        let err = serde_json::from_value::<Rule>(serde_json::json!("R12")).unwrap_err();
+        assert_eq!(err.to_string(), "\"R12\" is not a rule");
     }
 }

@@ -100,8 +100,8 @@ pub enum Outcome {
 }))]
 pub struct RuleCheck {
     /// `R1` … `R11`, in this order.
-    #[schema(example = "R4", value_type = Rule)]
-    pub rule: String,
+    #[schema(example = "R4")]
+    pub rule: Rule,
     /// The rule's condition held: it holds, moves back, refers or stops her, gives its advice
     /// (R5), or (R2, R3) it is what moves her on.
     pub applied: bool,
@@ -145,7 +145,7 @@ fn check(
         None => (false, Outcome::Pass, otherwise.to_string()),
     };
     RuleCheck {
-        rule: rule.as_str().into(),
+        rule,
         applied,
         outcome,
         decided: false,
@@ -452,11 +452,9 @@ pub fn explain(input: &EngineInput, recommendation: &Recommendation) -> Vec<Rule
         r11(input),
     ];
     for c in &mut checks {
-        c.decided = recommendation
-            .reasons
-            .iter()
-            .any(|f| f.rule == c.rule || (c.rule == "R1" && f.rule == Rule::Gate.as_str()))
-            && c.rule != "R5";
+        c.decided = recommendation.reasons.iter().any(|f| {
+            f.rule == c.rule.as_str() || (c.rule == Rule::R1 && f.rule == Rule::Gate.as_str())
+        }) && c.rule != Rule::R5;
     }
     checks
 }

@@ -85,7 +85,7 @@ fn report(id: u128, day: &str, timing: Timing, level: TriageLevel) -> ReportFact
 }
 
 fn of<'a>(trace: &'a [RuleCheck], rule: &str) -> &'a RuleCheck {
-    trace.iter().find(|c| c.rule == rule).unwrap()
+    trace.iter().find(|c| c.rule.as_str() == rule).unwrap()
 }
 
 #[test]
@@ -263,7 +263,7 @@ proptest! {
             }
         }
         for c in trace.iter().filter(|c| c.decided) {
-            prop_assert!(r.reasons.iter().any(|f| f.rule == c.rule || (c.rule == "R1" && f.rule == "GATE")));
+            prop_assert!(r.reasons.iter().any(|f| f.rule == c.rule.as_str() || (c.rule == Rule::R1 && f.rule == "GATE")));
             prop_assert!(c.outcome != Outcome::NotApplicable);
         }
         for c in trace.iter().filter(|c| matches!(c.outcome, Outcome::Hold | Outcome::Regress | Outcome::Refer | Outcome::Stop)) {
