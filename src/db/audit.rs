@@ -33,12 +33,13 @@ impl crate::domain::identity::Principal {
 impl Actor {
     /// The audit trail's `actor_type` and `actor_id` for this actor.
     pub fn parts(self) -> (&'static str, Option<Uuid>) {
-        match self {
-            Actor::User(id) => ("user", Some(id.0)),
-            Actor::ServiceToken(id) => ("service_token", Some(id)),
-            Actor::Engine => ("engine", None),
-            Actor::System => ("system", None),
-        }
+        let (kind, id) = match self {
+            Actor::User(id) => (ActorType::User, Some(id.0)),
+            Actor::ServiceToken(id) => (ActorType::ServiceToken, Some(id)),
+            Actor::Engine => (ActorType::Engine, None),
+            Actor::System => (ActorType::System, None),
+        };
+        (kind.as_str(), id)
     }
 }
 

@@ -280,11 +280,13 @@ pub async fn record_transition(
     t: NewTransition<'_>,
 ) -> QueryResult<Transition> {
     let from = t.plan.state();
-    let (actor_type, actor_id) = match t.actor {
-        Actor::User(id) => ("user", Some(id.0)),
-        Actor::ServiceToken(id) => ("service_token", Some(id)),
-        Actor::Engine | Actor::System => ("engine", None),
+    // A plan is moved by a person, a script or the engine; the service's own acts count as the
+    // engine's.
+    let actor = match t.actor {
+        Actor::System => Actor::Engine,
+        other => other,
     };
+    let (actor_type, actor_id) = actor.parts();
     let transition = diesel::insert_into(plan_transitions::table)
         .values((
             plan_transitions::id.eq(Uuid::now_v7()),

@@ -133,33 +133,52 @@ fn name_tagged_variants(doc: &mut Value) {
 /// per entity (`SyncChangeClient`, …) whose `data` is that record's schema, told apart by
 /// `entity`. `records` pairs each entity value with its record's schema.
 fn sync_changes_by_entity(doc: &mut Value, records: &[(String, &str)]) {
+    let describe = |entity: &str| format!("A change of a `{entity}`.");
+    split_by_tag(doc, "SyncChange", ("entity", "data"), records, describe);
+}
+
+/// `union` (an object whose `tag` names what its `field` holds) as one variant per tag value:
+/// `{union}{Value}`, with `tag` fixed to the value and `field` referring to that value's
+/// schema, told apart by a `discriminator` on `tag`. The union keeps its description and
+/// example.
+fn split_by_tag(
+    doc: &mut Value,
+    union: &str,
+    (tag, field): (&str, &str),
+    variants: &[(String, &str)],
+    describe: impl Fn(&str) -> String,
+) {
     let schemas = schemas(doc);
-    let Some(change) = schemas.get("SyncChange").cloned() else {
+    let Some(base) = schemas.get(union).cloned() else {
         return;
     };
     let mut mapping = Map::new();
     let mut refs = Vec::new();
-    for (entity, record) in records {
-        let mut variant = change.clone();
-        variant["description"] = json!(format!("A change of a `{entity}`."));
-        variant["properties"]["entity"] = json!({"type": "string", "enum": [entity]});
-        variant["properties"]["data"] = json!({
-            "$ref": schema_ref(record)["$ref"],
-            "description": change["properties"]["data"]["description"],
+    for (value, schema) in variants {
+        let mut variant = base.clone();
+        if let Some(object) = variant.as_object_mut() {
+            object.remove("example");
+        }
+        variant["description"] = json!(describe(value));
+        variant["properties"][tag] = json!({"type": "string", "enum": [value]});
+        variant["properties"][field] = json!({
+            "$ref": schema_ref(schema)["$ref"],
+            "description": base["properties"][field]["description"],
         });
-        let name = format!("SyncChange{}", pascal(entity));
+        let name = format!("{union}{}", pascal(value));
         schemas.insert(name.clone(), variant);
-        mapping.insert(entity.to_string(), schema_ref(&name)["$ref"].clone());
+        mapping.insert(value.clone(), schema_ref(&name)["$ref"].clone());
         refs.push(schema_ref(&name));
     }
-    schemas.insert(
-        "SyncChange".into(),
-        json!({
-            "description": change["description"],
-            "oneOf": refs,
-            "discriminator": {"propertyName": "entity", "mapping": mapping},
-        }),
-    );
+    let mut split = json!({
+        "description": base["description"],
+        "oneOf": refs,
+        "discriminator": {"propertyName": tag, "mapping": mapping},
+    });
+    if let Some(example) = base.get("example") {
+        split["example"] = example.clone();
+    }
+    schemas.insert(union.into(), split);
 }
 
 /// A stored report's `symptoms` are the symptom fields of the body she sent
@@ -188,40 +207,12 @@ fn reported_symptoms(doc: &mut Value, not_symptoms: &[&str]) {
 fn rule_checks_by_rule(doc: &mut Value) {
     use crate::domain::rules::Rule;
     use crate::domain::trace::inputs::schema_of;
-    let schemas = schemas(doc);
-    let Some(check) = schemas.get("RuleCheck").cloned() else {
-        return;
-    };
-    let mut mapping = Map::new();
-    let mut refs = Vec::new();
-    for rule in Rule::ALL {
-        let Some(inputs) = schema_of(rule) else {
-            continue;
-        };
-        let mut variant = check.clone();
-        if let Some(object) = variant.as_object_mut() {
-            object.remove("example");
-        }
-        variant["description"] = json!(format!("{}'s part in a decision.", rule.as_str()));
-        variant["properties"]["rule"] = json!({"type": "string", "enum": [rule.as_str()]});
-        variant["properties"]["inputs"] = json!({
-            "$ref": schema_ref(inputs)["$ref"],
-            "description": check["properties"]["inputs"]["description"],
-        });
-        let name = format!("RuleCheck{}", rule.as_str());
-        schemas.insert(name.clone(), variant);
-        mapping.insert(rule.as_str().to_string(), schema_ref(&name)["$ref"].clone());
-        refs.push(schema_ref(&name));
-    }
-    schemas.insert(
-        "RuleCheck".into(),
-        json!({
-            "description": check["description"],
-            "oneOf": refs,
-            "discriminator": {"propertyName": "rule", "mapping": mapping},
-            "example": check["example"],
-        }),
-    );
+    let inputs: Vec<(String, &str)> = Rule::ALL
+        .into_iter()
+        .filter_map(|rule| Some((rule.as_str().to_string(), schema_of(rule)?)))
+        .collect();
+    let describe = |rule: &str| format!("{rule}'s part in a decision.");
+    split_by_tag(doc, "RuleCheck", ("rule", "inputs"), &inputs, describe);
 }
 
 /// A success response whose schema has no example of its own gets one composed from its parts'
